@@ -1,0 +1,68 @@
+"""The checker: module declarations, name resolution, call graph -> diagnostics."""
+
+from __future__ import annotations
+
+from ..diagnostics import Diagnostic
+from ..syntax import ast
+from .callgraph import check_cycles
+from .resolution import CallKind, Kind, Resolution
+from .resolver import Resolver, error, python_keyword
+
+__all__ = ["CallKind", "Kind", "Resolution", "check"]
+
+
+def check(module: ast.Module, filename: str) -> tuple[Resolution, list[Diagnostic]]:
+    """Check a parsed module; the diagnostics are sorted by position."""
+    res = Resolution(filename=filename)
+    diagnostics: list[Diagnostic] = []
+    resolver = Resolver(res, diagnostics.append)
+    _declare(module, res, resolver, diagnostics)
+    for order, decl in enumerate(module.decls):
+        if isinstance(decl, ast.ConstDecl):
+            resolver.constant(decl.value, order)
+        elif isinstance(decl, ast.Workflow):
+            resolver.policies(decl.policies)
+            resolver.workflow(decl)
+        elif isinstance(decl, ast.PolicyDecl):
+            resolver.policies(decl.policies)
+    diagnostics.extend(check_cycles(res))
+    diagnostics.sort(key=Diagnostic.sort_key)
+    return res, diagnostics
+
+
+def _declare(module: ast.Module, res: Resolution, resolver: Resolver,
+             diagnostics: list[Diagnostic]) -> None:
+    first: dict[str, ast.Node] = {}
+    for order, decl in enumerate(module.decls):
+        name, ident = _declared_name(decl)
+        if name in first:
+            diagnostics.append(error(
+                "E0102", f"'{name}' is declared twice", ident.span,
+                f"the first declaration is on line {first[name].span.line}",
+            ))
+            continue
+        first[name] = decl
+        if isinstance(decl, ast.Use):
+            _check_import_path(decl, diagnostics)
+            res.uses[name] = decl
+        elif isinstance(decl, ast.ConstDecl):
+            res.consts[name] = decl
+            resolver._const_order[name] = order
+        elif isinstance(decl, ast.Workflow):
+            res.decls[name] = decl
+
+
+def _declared_name(decl: ast.Decl) -> tuple[str, ast.Node]:
+    if isinstance(decl, ast.Use):
+        return decl.bound, decl.alias or decl.path
+    return decl.name.id, decl.name
+
+
+def _check_import_path(decl: ast.Use, diagnostics: list[Diagnostic]) -> None:
+    for part in decl.path.parts:
+        if python_keyword(part) or not part.isidentifier():
+            diagnostics.append(error(
+                "E0122", f"cannot import '{decl.path.text}': '{part}' is a Python keyword",
+                decl.path.span,
+            ))
+            return

@@ -1,0 +1,397 @@
+"""Name resolution and placement rules, one declaration at a time."""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable
+
+from ..diagnostics import Diagnostic, Span, did_you_mean
+from ..syntax import ast
+from .resolution import (
+    BUILTIN_FUNCTIONS, BUILTIN_TYPES, ERROR_NAMES, PYTHON_EXCEPTIONS, CallKind, Kind,
+    Resolution,
+)
+from .scopes import Scope, collect, has_item_scope
+
+Report = Callable[[Diagnostic], None]
+
+
+def error(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
+    return Diagnostic(severity="error", code=code, message=message, span=span, help=help)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a statement stands: what `break`, `continue`, `return`, `yield` may do."""
+
+    scope: Scope
+    loop: str | None = None  # "loop", "item" or None
+    may_return: bool = True
+    may_yield: bool = False
+    barrier: str | None = None  # why control cannot leave: "a parallel block"
+
+
+class Resolver:
+    def __init__(self, res: Resolution, report: Report) -> None:
+        self.res = res
+        self.report = report
+        self._scopes: dict[ast.For, Scope] = {}
+        self._const_order: dict[str, int] = {}
+
+    # ---- declarations ----------------------------------------------------
+    def workflow(self, decl: ast.Workflow) -> None:
+        scope = Scope(owner=decl, parent=None)
+        for param in decl.params:
+            if param.name.id in scope.params:
+                self.report(error("E0112", f"duplicate parameter '{param.name.id}'", param.name.span))
+            scope.params[param.name.id] = param.name
+            if param.type is not None:
+                self.type_annotation(param.type)
+            if param.default is not None:
+                self.constant(param.default, None)
+        self.scope(scope, decl.body)
+        self.block(decl.body, Place(scope=scope))
+
+    def scope(self, scope: Scope, body: tuple[ast.Stmt, ...]) -> None:
+        for loop in collect(scope, body):
+            inner = Scope(owner=loop, parent=scope)
+            inner.params[loop.var.id] = loop.var
+            self.res.item_scopes.add(loop)
+            self.scope(inner, loop.body)
+            self._scopes[loop] = inner
+        self.res.scope_locals[scope.owner] = tuple(scope.assigned)
+        for name, ident in scope.assigned.items():
+            self.assignable(ident)
+            if scope.parent is not None and name in set(scope.parent.visible()):
+                self.report(error(
+                    "E0108", f"cannot assign to '{name}' of the enclosing scope here",
+                    ident.span, "each item of a parallel or assigned `for` has its own "
+                    "variables; choose another name and `yield` the value",
+                ))
+
+    def constant(self, expr: ast.Expr, before: int | None) -> None:
+        """Check an expression that must be computable when the module loads."""
+        for node in ast.walk(expr):
+            if isinstance(node, (ast.Call, ast.Guarded)):
+                self.report(error(
+                    "E0113", "this must be a constant expression", node.span,
+                    "use literals, consts and operators only",
+                ))
+                return
+        self.expr(expr, None)
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Name) and self.res.names.get(node) is Kind.CONST:
+                order = self._const_order.get(node.id, 0)
+                if before is not None and order >= before:
+                    self.report(error(
+                        "E0116", f"const '{node.id}' is used before its declaration",
+                        node.span, "declare it above this line",
+                    ))
+
+    def type_annotation(self, dotted: ast.Dotted) -> None:
+        head = dotted.parts[0]
+        if len(dotted.parts) == 1 and head in BUILTIN_TYPES:
+            return
+        if head in self.res.uses:
+            return
+        self.report(error(
+            "E0118", f"unknown type '{dotted.text}'", dotted.span,
+            did_you_mean(head, [*BUILTIN_TYPES, *self.res.uses]),
+        ))
+
+    def assignable(self, ident: ast.Ident) -> None:
+        name = ident.id
+        for table, what in ((self.res.consts, "const"), (self.res.uses, "imported name"),
+                            (self.res.decls, "declaration")):
+            if name in table:
+                self.report(error("E0111", f"cannot assign to {what} '{name}'", ident.span,
+                                  "choose another name for the variable"))
+
+    # ---- statements ------------------------------------------------------
+    def block(self, body: Iterable[ast.Stmt], place: Place) -> None:
+        for stmt in body:
+            getattr(self, f"stmt_{type(stmt).__name__}")(stmt, place)
+
+    def stmt_Assign(self, stmt: ast.Assign, place: Place) -> None:
+        self.expr(stmt.value, place.scope)
+
+    def stmt_ExprStmt(self, stmt: ast.ExprStmt, place: Place) -> None:
+        self.expr(stmt.value, place.scope)
+
+    def stmt_Stage(self, stmt: ast.Stage, place: Place) -> None:
+        self.policies(stmt.policies)
+        if stmt.when is not None:
+            self.expr(stmt.when, place.scope)
+        self.block(stmt.body, place)
+
+    def stmt_If(self, stmt: ast.If, place: Place) -> None:
+        for branch in stmt.branches:
+            self.expr(branch.test, place.scope)
+            self.block(branch.body, place)
+        self.block(stmt.orelse or (), place)
+
+    def stmt_For(self, stmt: ast.For, place: Place) -> None:
+        self.expr(stmt.iterable, place.scope)
+        for option in (stmt.limit, stmt.timeout):
+            if option is not None:
+                self.expr(option, place.scope)
+        if stmt.limit is not None and not stmt.concurrent:
+            self.report(error("E0114", "`limit` applies only to a parallel `for`",
+                              stmt.limit.span, "write `parallel for` to run items concurrently"))
+        if has_item_scope(stmt):
+            inner = Place(scope=self._scopes[stmt], loop="item", may_return=False,
+                          may_yield=stmt.into is not None, barrier=None)
+            self.block(stmt.body, inner)
+        else:
+            self.block(stmt.body, replace(place, loop="loop", barrier=None))
+
+    def stmt_While(self, stmt: ast.While, place: Place) -> None:
+        for expr in (stmt.test, stmt.max, stmt.timeout):
+            if expr is not None:
+                self.expr(expr, place.scope)
+        self.block(stmt.body, replace(place, loop="loop", barrier=None))
+
+    def stmt_Repeat(self, stmt: ast.Repeat, place: Place) -> None:
+        for expr in (stmt.max, stmt.timeout):
+            if expr is not None:
+                self.expr(expr, place.scope)
+        self.block(stmt.body, replace(place, loop="loop", barrier=None))
+        self.expr(stmt.until, place.scope)
+
+    def stmt_Break(self, stmt: ast.Break, place: Place) -> None:
+        if place.loop == "loop":
+            return
+        if place.barrier:
+            message = f"`break` cannot leave {place.barrier}"
+        elif place.loop == "item":
+            message = "`break` cannot end a parallel or assigned `for`"
+        else:
+            message = "`break` outside a loop"
+        self.report(error("E0104", message, stmt.span))
+
+    def stmt_Continue(self, stmt: ast.Continue, place: Place) -> None:
+        if place.loop is not None:
+            return
+        message = f"`continue` cannot leave {place.barrier}" if place.barrier else "`continue` outside a loop"
+        self.report(error("E0105", message, stmt.span))
+
+    def stmt_Parallel(self, stmt: ast.Parallel, place: Place) -> None:
+        for expr in (stmt.limit, stmt.timeout):
+            if expr is not None:
+                self.expr(expr, place.scope)
+        branch = Place(scope=place.scope, loop=None, may_return=False, may_yield=False,
+                       barrier="a parallel block")
+        self.block(stmt.body, branch)
+
+    def stmt_Try(self, stmt: ast.Try, place: Place) -> None:
+        self.block(stmt.body, place)
+        for handler in stmt.handlers:
+            for dotted in handler.types:
+                self.exception_type(dotted)
+            self.block(handler.body, place)
+
+    def stmt_Return(self, stmt: ast.Return, place: Place) -> None:
+        if not place.may_return:
+            where = place.barrier or "the body of a parallel or assigned `for`"
+            self.report(error("E0107", f"`return` inside {where}", stmt.span,
+                              "use `yield` for an item's value" if not place.barrier else None))
+        if stmt.value is not None:
+            self.expr(stmt.value, place.scope)
+
+    def stmt_Yield(self, stmt: ast.Yield, place: Place) -> None:
+        if not place.may_yield:
+            self.report(error(
+                "E0106", "`yield` outside a `for` whose result is assigned", stmt.span,
+                "assign the loop's result: `results = for x in items { yield f(x) }`",
+            ))
+        self.expr(stmt.value, place.scope)
+
+    def stmt_Fail(self, stmt: ast.Fail, place: Place) -> None:
+        self.expr(stmt.value, place.scope)
+
+    def stmt_Require(self, stmt: ast.Require, place: Place) -> None:
+        self.expr(stmt.test, place.scope)
+        if stmt.message is not None:
+            self.expr(stmt.message, place.scope)
+
+    def stmt_Emit(self, stmt: ast.Emit, place: Place) -> None:
+        if stmt.value is not None:
+            self.expr(stmt.value, place.scope)
+
+    def stmt_Wait(self, stmt: ast.Wait, place: Place) -> None:
+        self.expr(stmt.duration, place.scope)
+
+    # ---- expressions -----------------------------------------------------
+    def expr(self, expr: ast.Expr, scope: Scope | None) -> None:
+        getattr(self, f"expr_{type(expr).__name__}")(expr, scope)
+
+    def expr_Name(self, expr: ast.Name, scope: Scope | None) -> None:
+        kind = self.lookup(expr.id, scope)
+        if kind is None:
+            candidates = [*(scope.visible() if scope else ()), *self.module_names(),
+                          *BUILTIN_FUNCTIONS]
+            self.report(error("E0101", f"unknown name '{expr.id}'", expr.span,
+                              did_you_mean(expr.id, candidates)))
+            return
+        if scope is None and kind is Kind.LOCAL:
+            raise AssertionError("module-level code has no locals")
+        self.res.names[expr] = kind
+
+    def expr_Literal(self, expr: ast.Literal, scope: Scope | None) -> None:
+        pass
+
+    expr_Duration = expr_Rate = expr_Literal
+
+    def expr_FString(self, expr: ast.FString, scope: Scope | None) -> None:
+        for part in expr.parts:
+            if isinstance(part, ast.FormattedValue):
+                self.expr(part.value, scope)
+
+    def expr_ListExpr(self, expr: ast.ListExpr, scope: Scope | None) -> None:
+        for item in expr.items:
+            self.expr(item, scope)
+
+    def expr_MapExpr(self, expr: ast.MapExpr, scope: Scope | None) -> None:
+        for value in expr.values:
+            self.expr(value, scope)
+
+    def expr_Attr(self, expr: ast.Attr, scope: Scope | None) -> None:
+        self.expr(expr.value, scope)
+        if not expr.safe and self.is_handler(expr.value):
+            self.res.handler_attrs.add(expr)
+
+    def expr_Index(self, expr: ast.Index, scope: Scope | None) -> None:
+        self.expr(expr.value, scope)
+        self.expr(expr.index, scope)
+
+    def expr_Call(self, expr: ast.Call, scope: Scope | None) -> None:
+        self.expr(expr.func, scope)
+        seen: set[str] = set()
+        for arg in expr.args:
+            self.expr(arg, scope)
+        for kw in expr.keywords:
+            if kw.name in seen:
+                self.report(error("E0120", f"keyword argument '{kw.name}' is given twice", kw.span))
+            seen.add(kw.name)
+            self.expr(kw.value, scope)
+        self.res.calls[expr] = kind = self.call_kind(expr.func)
+        if kind is CallKind.STEP:
+            self.res.step_targets[expr] = _dotted_text(expr.func)
+        elif kind is CallKind.DECL:
+            assert isinstance(expr.func, ast.Name)
+            self.check_arguments(expr, self.res.decls[expr.func.id])
+
+    def expr_BinOp(self, expr: ast.BinOp, scope: Scope | None) -> None:
+        self.expr(expr.left, scope)
+        self.expr(expr.right, scope)
+
+    expr_Logical = expr_BinOp
+
+    def expr_Not(self, expr: ast.Not, scope: Scope | None) -> None:
+        self.expr(expr.operand, scope)
+
+    expr_Neg = expr_Not
+
+    def expr_Compare(self, expr: ast.Compare, scope: Scope | None) -> None:
+        self.expr(expr.left, scope)
+        for item in expr.comparators:
+            self.expr(item, scope)
+
+    def expr_Guarded(self, expr: ast.Guarded, scope: Scope | None) -> None:
+        if not isinstance(expr.call, ast.Call):
+            self.report(error("E0109", "`with` policies apply to a call", expr.call.span,
+                              "call a handler or workflow here, or move the policies to a stage"))
+        self.expr(expr.call, scope)
+        self.policies(expr.policies)
+
+    # ---- helpers ---------------------------------------------------------
+    def policies(self, policies: tuple[ast.PolicyUse, ...]) -> None:
+        if policies:
+            self.report(error(
+                "E0900", "resilience policies are not implemented in this version of wfc",
+                policies[0].span, "remove the `with` clause for now",
+            ))
+
+    def lookup(self, name: str, scope: Scope | None) -> Kind | None:
+        while scope is not None:
+            if scope.binds(name):
+                return Kind.LOCAL
+            scope = scope.parent
+        res = self.res
+        if name in res.consts:
+            return Kind.CONST
+        if name in res.uses:
+            return Kind.USE
+        if name in res.decls:
+            return Kind.DECL
+        if name in BUILTIN_FUNCTIONS:
+            return Kind.BUILTIN
+        if name in ERROR_NAMES:
+            return Kind.ERROR
+        if name in PYTHON_EXCEPTIONS:
+            return Kind.EXCEPTION
+        return None
+
+    def module_names(self) -> list[str]:
+        return [*self.res.consts, *self.res.uses, *self.res.decls]
+
+    def is_handler(self, expr: ast.Expr) -> bool:
+        """Whether `expr` is a `use`-bound name or a plain attribute chain of one."""
+        if isinstance(expr, ast.Name):
+            return self.res.names.get(expr) is Kind.USE
+        return isinstance(expr, ast.Attr) and expr in self.res.handler_attrs
+
+    def call_kind(self, func: ast.Expr) -> CallKind:
+        if isinstance(func, ast.Name):
+            kind = self.res.names.get(func)
+            if kind is Kind.BUILTIN:
+                return CallKind.BUILTIN
+            if kind is Kind.DECL:
+                return CallKind.DECL
+        return CallKind.STEP if self.is_handler(func) else CallKind.DYNAMIC
+
+    def check_arguments(self, call: ast.Call, decl: ast.Workflow) -> None:
+        params = [param.name.id for param in decl.params]
+        name = decl.name.id
+        if len(call.args) > len(params):
+            self.report(error("E0119", f"'{name}' takes {len(params)} argument(s), "
+                              f"but {len(call.args)} were given", call.span))
+            return
+        given = set(params[: len(call.args)])
+        for kw in call.keywords:
+            if kw.name not in params:
+                self.report(error("E0119", f"'{name}' has no parameter '{kw.name}'", kw.span,
+                                  did_you_mean(kw.name, params)))
+            elif kw.name in given:
+                self.report(error("E0119", f"argument '{kw.name}' is given twice", kw.span))
+            given.add(kw.name)
+        missing = [p.name.id for p in decl.params if p.default is None and p.name.id not in given]
+        if missing:
+            self.report(error("E0119", f"missing argument '{missing[0]}' in call to '{name}'",
+                              call.span))
+
+    def exception_type(self, dotted: ast.Dotted) -> None:
+        head = dotted.parts[0]
+        kind = Kind.USE if head in self.res.uses else None
+        if head in ERROR_NAMES:
+            kind = Kind.ERROR
+        elif kind is None and head in PYTHON_EXCEPTIONS:
+            kind = Kind.EXCEPTION
+        if kind is None or (kind is not Kind.USE and len(dotted.parts) > 1):
+            candidates = [*ERROR_NAMES, *PYTHON_EXCEPTIONS, *self.res.uses]
+            self.report(error("E0117", f"unknown exception type '{dotted.text}'", dotted.span,
+                              did_you_mean(head, candidates)))
+            return
+        self.res.catch_kinds[dotted] = kind
+
+
+def _dotted_text(expr: ast.Expr) -> str:
+    if isinstance(expr, ast.Name):
+        return expr.id
+    assert isinstance(expr, ast.Attr)
+    return f"{_dotted_text(expr.value)}.{expr.name}"
+
+
+def python_keyword(name: str) -> bool:
+    return keyword.iskeyword(name) or keyword.issoftkeyword(name)

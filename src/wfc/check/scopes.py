@@ -1,0 +1,72 @@
+"""Which names each scope binds, found before any reference is resolved.
+
+A declaration is one scope, like a Python function. The body of a `for` whose
+result is assigned, or that runs in parallel, is a scope of its own per item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from ..syntax import ast
+
+
+@dataclass(slots=True, eq=False)
+class Scope:
+    owner: ast.Workflow | ast.For
+    parent: Scope | None
+    params: dict[str, ast.Ident] = field(default_factory=dict)  # or the loop variable
+    assigned: dict[str, ast.Ident] = field(default_factory=dict)  # first binding of each
+
+    def binds(self, name: str) -> bool:
+        return name in self.params or name in self.assigned
+
+    def visible(self) -> Iterable[str]:
+        scope: Scope | None = self
+        while scope is not None:
+            yield from scope.params
+            yield from scope.assigned
+            scope = scope.parent
+
+
+def has_item_scope(loop: ast.For) -> bool:
+    return loop.into is not None or loop.concurrent
+
+
+def collect(scope: Scope, body: tuple[ast.Stmt, ...]) -> list[ast.For]:
+    """Record what `body` binds in `scope`; return the item-scoped loops met."""
+    nested: list[ast.For] = []
+    for stmt in body:
+        _collect_stmt(scope, stmt, nested)
+    return nested
+
+
+def _bind(scope: Scope, ident: ast.Ident) -> None:
+    if not scope.binds(ident.id):
+        scope.assigned[ident.id] = ident
+
+
+def _collect_stmt(scope: Scope, stmt: ast.Stmt, nested: list[ast.For]) -> None:
+    match stmt:
+        case ast.Assign(target=target):
+            _bind(scope, target)
+        case ast.For() if has_item_scope(stmt):
+            if stmt.into is not None:
+                _bind(scope, stmt.into)
+            nested.append(stmt)
+        case ast.For(var=var, body=body):
+            _bind(scope, var)
+            nested.extend(collect(scope, body))
+        case ast.Stage(body=body) | ast.While(body=body) | ast.Repeat(body=body) | ast.Parallel(body=body):
+            nested.extend(collect(scope, body))
+        case ast.If(branches=branches, orelse=orelse):
+            for branch in branches:
+                nested.extend(collect(scope, branch.body))
+            nested.extend(collect(scope, orelse or ()))
+        case ast.Try(body=body, handlers=handlers):
+            nested.extend(collect(scope, body))
+            for handler in handlers:
+                if handler.name is not None:
+                    _bind(scope, handler.name)
+                nested.extend(collect(scope, handler.body))

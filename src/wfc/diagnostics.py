@@ -1,0 +1,140 @@
+"""Diagnostics as data, and the one place that renders them (text or JSON)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterable, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a node stands in its source: offsets, and 1-based lines and columns.
+
+    Columns count code points, as lark does; `end_column` is exclusive.
+    """
+
+    start: int
+    end: int
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Diagnostic:
+    severity: Severity
+    code: str
+    message: str
+    span: Span
+    help: str | None = None
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+    @property
+    def column(self) -> int:
+        return self.span.column
+
+    def sort_key(self) -> tuple[int, int, str]:
+        return (self.span.line, self.span.column, self.code)
+
+
+class CompileError(Exception):
+    """Invalid wf source: `.diagnostics` holds every problem, sorted by position."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], filename: str = "<string>"):
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        self.filename = filename
+        first = self.diagnostics[0] if self.diagnostics else None
+        summary = (
+            f"{filename}:{first.line}:{first.column}: {first.message}"
+            if first
+            else "invalid source"
+        )
+        more = len(self.diagnostics) - 1
+        super().__init__(summary + (f" (and {more} more)" if more > 0 else ""))
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diagnostics)
+
+
+def render_text(diagnostics: Iterable[Diagnostic], source: str, filename: str) -> str:
+    """Render like rustc: header, the source line in a gutter, carets, help."""
+    lines = source.splitlines()
+    return "".join(_render_one(d, lines, filename) for d in diagnostics)
+
+
+def _render_one(diag: Diagnostic, lines: list[str], filename: str) -> str:
+    span = diag.span
+    out = [f"{filename}:{span.line}:{span.column}: {diag.severity}[{diag.code}]: {diag.message}\n"]
+    if 1 <= span.line <= len(lines):
+        text = lines[span.line - 1].expandtabs(1)
+        gutter = " " * len(str(span.line))
+        last = span.end_column if span.end_line == span.line else len(text) + 1
+        width = max(1, last - span.column)
+        out.append(f" {gutter} |\n")
+        out.append(f" {span.line} | {text}\n")
+        out.append(f" {gutter} | {' ' * (span.column - 1)}{'^' * width}\n")
+        if diag.help:
+            out.append(f" {gutter} = help: {diag.help}\n")
+    elif diag.help:
+        out.append(f"  = help: {diag.help}\n")
+    return "".join(out)
+
+
+def render_json(diagnostics: Iterable[Diagnostic], filename: str) -> str:
+    """Render as a JSON array of objects, one per diagnostic, for tools."""
+    return json.dumps([_as_dict(d, filename) for d in diagnostics], ensure_ascii=False, indent=2)
+
+
+def _as_dict(diag: Diagnostic, filename: str) -> dict[str, object]:
+    span = diag.span
+    return {
+        "file": filename,
+        "severity": diag.severity,
+        "code": diag.code,
+        "message": diag.message,
+        "line": span.line,
+        "column": span.column,
+        "end_line": span.end_line,
+        "end_column": span.end_column,
+        "help": diag.help,
+    }
+
+
+def similar(name: str, candidates: Iterable[str]) -> list[str]:
+    """Names close to `name`, nearest first (Elm: 1 edit under 3 chars, else 2)."""
+    limit = 1 if len(name) < 3 else 2
+    scored = sorted(
+        (distance, candidate)
+        for candidate in set(candidates)
+        if candidate != name and (distance := _edit_distance(name, candidate)) <= limit
+    )
+    return [candidate for _, candidate in scored]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    found = similar(name, candidates)
+    return f"did you mean '{found[0]}'?" if found else None
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (adjacent swaps count as one edit)."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]

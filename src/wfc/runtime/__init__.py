@@ -1,0 +1,70 @@
+"""wfc's runtime: what generated code and the interpreter run on (stdlib only)."""
+
+from inspect import isawaitable
+
+from ._clock import Clock, Deadline, RealClock, VirtualClock, format_seconds
+from ._concurrency import map_items, parallel
+from ._errors import (
+    ERROR_TYPES,
+    CircuitOpen,
+    RateLimited,
+    SagaFailed,
+    ValidationError,
+    WorkflowError,
+    WorkflowFailed,
+)
+from ._events import Event, error_fields
+from ._runtime import Observer, Runtime, current
+from ._steps import step
+from ._values import (
+    attr,
+    attr_or_null,
+    call,
+    chunks,
+    index,
+    items,
+    join,
+    keys,
+    lower,
+    split,
+    strip,
+    upper,
+    values,
+)
+
+__all__ = [
+    "ERROR_TYPES",
+    "CircuitOpen",
+    "Clock",
+    "Deadline",
+    "Event",
+    "Observer",
+    "RateLimited",
+    "RealClock",
+    "Runtime",
+    "SagaFailed",
+    "ValidationError",
+    "VirtualClock",
+    "WorkflowError",
+    "WorkflowFailed",
+    "attr",
+    "attr_or_null",
+    "call",
+    "chunks",
+    "current",
+    "error_fields",
+    "format_seconds",
+    "index",
+    "isawaitable",
+    "items",
+    "join",
+    "keys",
+    "lower",
+    "map_items",
+    "parallel",
+    "split",
+    "step",
+    "strip",
+    "upper",
+    "values",
+]

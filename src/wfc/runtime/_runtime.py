@@ -1,0 +1,114 @@
+"""The runtime in force: clock, random source, observers and the event bus."""
+
+from __future__ import annotations
+
+import contextvars
+import random
+import uuid as _uuid
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from ._clock import Clock, Deadline, RealClock
+from ._events import Event, error_fields
+
+Observer = Callable[[Event], Any]
+
+_ACTIVE: contextvars.ContextVar[Runtime] = contextvars.ContextVar("wfc_runtime")
+
+
+class Runtime:
+    """Everything a running workflow reads from its environment.
+
+    `Runtime(clock=VirtualClock(), seed=7)` makes runs reproducible: waits,
+    backoff and timeouts follow the clock, and jitter, weighted routes and
+    `uuid()` draw from the seeded random source.
+    """
+
+    __slots__ = ("clock", "random", "store", "observers", "_subscribers")
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        seed: int | None = None,
+        store: Any = None,
+    ) -> None:
+        self.clock: Clock = clock if clock is not None else RealClock()
+        self.random = random.Random(seed)
+        self.store = store
+        self.observers: list[Observer] = []
+        self._subscribers: dict[str, list[Callable[[Any], Any]]] = {}
+
+    # -- observation -------------------------------------------------------
+    def observe(self, observer: Observer) -> Callable[[], None]:
+        """Call `observer(event)` for every lifecycle event; returns an undo."""
+        self.observers.append(observer)
+        return lambda: self.observers.remove(observer)
+
+    def event(self, kind: str, name: str, fields: dict[str, Any] | None = None) -> None:
+        """Hand one event to every observer (callers check `observers` first)."""
+        record = Event(kind, name, {} if fields is None else fields)
+        for observer in self.observers:
+            observer(record)
+
+    def step_failed(self, exc: BaseException, target: str, location: str) -> None:
+        """Record that the step `target` at `location` raised `exc`."""
+        exc.add_note(f"{location}: in step {target}")
+        if self.observers:
+            self.event("step.error", target, error_fields(exc))
+
+    def failed(self, kind: str, name: str, exc: BaseException) -> None:
+        """Emit a `*.error` event for `exc` if anyone is observing."""
+        if self.observers:
+            self.event(kind, name, error_fields(exc))
+
+    # -- the event bus of `emit` -------------------------------------------
+    def subscribe(self, topic: str, handler: Callable[[Any], Any]) -> Callable[[], None]:
+        """Call `handler(value)` for every `emit topic(value)`; returns an undo."""
+        handlers = self._subscribers.setdefault(topic, [])
+        handlers.append(handler)
+        return lambda: handlers.remove(handler)
+
+    async def publish(self, topic: str, value: Any) -> None:
+        """Deliver `value` to the subscribers of `topic`, in subscription order."""
+        if self.observers:
+            self.event("emit", topic, {"value": value})
+        for handler in list(self._subscribers.get(topic, ())):
+            result = handler(value)
+            if hasattr(result, "__await__"):
+                await result
+
+    # -- time and randomness -----------------------------------------------
+    async def sleep(self, seconds: float) -> None:
+        await self.clock.sleep(seconds)
+
+    def timeout(self, seconds: float) -> Deadline:
+        """An async context manager that raises `TimeoutError` after `seconds`."""
+        return Deadline(self.clock, seconds)
+
+    def uuid(self) -> str:
+        """A version-4 UUID drawn from the runtime's random source."""
+        return str(_uuid.UUID(int=self.random.getrandbits(128), version=4))
+
+    # -- activation --------------------------------------------------------
+    @contextmanager
+    def activate(self) -> Iterator[Runtime]:
+        """Make this the runtime in force for the current context."""
+        token = _ACTIVE.set(self)
+        try:
+            yield self
+        finally:
+            _ACTIVE.reset(token)
+
+
+_default: Runtime | None = None
+
+
+def current() -> Runtime:
+    """The runtime in force: the activated one, else a process-wide default."""
+    runtime = _ACTIVE.get(None)
+    if runtime is not None:
+        return runtime
+    global _default
+    if _default is None:
+        _default = Runtime()
+    return _default

@@ -1,0 +1,86 @@
+"""Value operations whose meaning wf defines: member access, indexing, builtins.
+
+Both backends call these, so `a.b` means the same thing compiled and interpreted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from inspect import isawaitable
+from typing import Any, Iterable
+
+
+def attr(value: Any, name: str) -> Any:
+    """`value.name`: a mapping's `.get(name)`, otherwise `getattr`."""
+    if isinstance(value, Mapping):
+        return value.get(name)
+    return getattr(value, name)
+
+
+def attr_or_null(value: Any, name: str) -> Any:
+    """`value?.name`: null when `value` is null, else `value.name`."""
+    return None if value is None else attr(value, name)
+
+
+def index(value: Any, key: Any) -> Any:
+    """`value[key]`: a mapping's `.get(key)`, otherwise ordinary indexing."""
+    if isinstance(value, Mapping):
+        return value.get(key)
+    return value[key]
+
+
+async def call(function: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """Call a value that is not a handler; await the result if it is awaitable."""
+    result = function(*args, **kwargs)
+    if isawaitable(result):
+        result = await result
+    return result
+
+
+def keys(mapping: Mapping[Any, Any]) -> list[Any]:
+    return list(mapping.keys())
+
+
+def values(mapping: Mapping[Any, Any]) -> list[Any]:
+    return list(mapping.values())
+
+
+def items(mapping: Mapping[Any, Any]) -> list[tuple[Any, Any]]:
+    return list(mapping.items())
+
+
+def lower(text: str) -> str:
+    return text.lower()
+
+
+def upper(text: str) -> str:
+    return text.upper()
+
+
+def strip(text: str, chars: str | None = None) -> str:
+    return text.strip(chars)
+
+
+def split(text: str, sep: str | None = None, maxsplit: int = -1) -> list[str]:
+    return text.split(sep, maxsplit)
+
+
+def join(parts: Iterable[Any], sep: str = "") -> str:
+    """Join `parts` with `sep`, turning each part into text with `str`."""
+    return sep.join([part if isinstance(part, str) else str(part) for part in parts])
+
+
+def chunks(items_: Iterable[Any], size: int) -> list[list[Any]]:
+    """Split `items_` into lists of `size` items (the last may be shorter)."""
+    if not isinstance(size, int) or size < 1:
+        raise ValueError(f"chunks() size must be a positive integer, not {size!r}")
+    out: list[list[Any]] = []
+    batch: list[Any] = []
+    for item in items_:
+        batch.append(item)
+        if len(batch) == size:
+            out.append(batch)
+            batch = []
+    if batch:
+        out.append(batch)
+    return out

@@ -1,0 +1,381 @@
+"""The wf abstract syntax tree: frozen, slotted, keyword-only dataclasses.
+
+Children are tuples; every node has a `span`. Nodes hash by identity (`eq=False`)
+so that checker side tables keyed by node stay cheap. Compare trees with `dump`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Union
+
+from ..diagnostics import Span
+
+node = dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+
+
+@node
+class Node:
+    span: Span
+
+
+# ---- names -------------------------------------------------------------------
+@node
+class Ident(Node):
+    """A name where it is defined: a declaration, parameter, target or loop variable."""
+
+    id: str
+
+
+@node
+class Dotted(Node):
+    """`a.b.c` where a path is due: `use`, types, catch types, emit topics."""
+
+    parts: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return ".".join(self.parts)
+
+
+# ---- expressions ---------------------------------------------------------------
+@node
+class Name(Node):
+    id: str
+
+
+@node
+class Literal(Node):
+    value: int | float | str | bool | None
+
+
+@node
+class Duration(Node):
+    seconds: float
+    text: str
+
+
+@node
+class Rate(Node):
+    per_second: float
+    text: str
+
+
+@node
+class FormattedValue(Node):
+    value: Expr
+    spec: str
+
+
+@node
+class FString(Node):
+    parts: tuple[str | FormattedValue, ...]
+
+
+@node
+class ListExpr(Node):
+    items: tuple[Expr, ...]
+
+
+@node
+class MapExpr(Node):
+    keys: tuple[str, ...]
+    values: tuple[Expr, ...]
+
+
+@node
+class Attr(Node):
+    value: Expr
+    name: str
+    safe: bool  # `?.`
+
+
+@node
+class Index(Node):
+    value: Expr
+    index: Expr
+
+
+@node
+class Keyword(Node):
+    name: str
+    value: Expr
+
+
+@node
+class Call(Node):
+    func: Expr
+    args: tuple[Expr, ...]
+    keywords: tuple[Keyword, ...]
+
+
+@node
+class BinOp(Node):
+    op: str  # + - * / // %
+    left: Expr
+    right: Expr
+
+
+@node
+class Logical(Node):
+    op: str  # and, or, ??
+    left: Expr
+    right: Expr
+
+
+@node
+class Not(Node):
+    operand: Expr
+
+
+@node
+class Neg(Node):
+    operand: Expr
+
+
+@node
+class Compare(Node):
+    left: Expr
+    ops: tuple[str, ...]  # == != < <= > >= in "not in"
+    comparators: tuple[Expr, ...]
+
+
+@node
+class Guarded(Node):
+    """`CALL with POLICIES`."""
+
+    call: Expr
+    policies: tuple[PolicyUse, ...]
+
+
+Expr = Union[
+    Name, Literal, Duration, Rate, FString, ListExpr, MapExpr, Attr, Index, Call,
+    BinOp, Logical, Not, Neg, Compare, Guarded,
+]
+
+
+# ---- policies ------------------------------------------------------------------
+@node
+class PolicyArg(Node):
+    name: str | None
+    value: Expr
+
+
+@node
+class PolicyUse(Node):
+    """`api` (a named policy: `args` is None) or `retry(attempts: 3)`."""
+
+    name: Ident
+    args: tuple[PolicyArg, ...] | None
+
+
+# ---- statements ----------------------------------------------------------------
+@node
+class Assign(Node):
+    target: Ident
+    value: Expr
+
+
+@node
+class ExprStmt(Node):
+    value: Expr
+
+
+@node
+class Stage(Node):
+    name: Ident
+    policies: tuple[PolicyUse, ...]
+    when: Expr | None
+    body: tuple[Stmt, ...]
+
+
+@node
+class IfBranch(Node):
+    test: Expr
+    body: tuple[Stmt, ...]
+
+
+@node
+class If(Node):
+    branches: tuple[IfBranch, ...]  # the `if` and each `elif`
+    orelse: tuple[Stmt, ...] | None
+
+
+@node
+class For(Node):
+    """`[into =] [parallel] for var in iterable [limit] [timeout] [on error skip]`."""
+
+    var: Ident
+    iterable: Expr
+    body: tuple[Stmt, ...]
+    concurrent: bool
+    limit: Expr | None
+    timeout: Expr | None
+    skip_errors: bool
+    into: Ident | None
+
+
+@node
+class While(Node):
+    test: Expr
+    max: Expr | None
+    timeout: Expr | None
+    body: tuple[Stmt, ...]
+
+
+@node
+class Repeat(Node):
+    body: tuple[Stmt, ...]
+    until: Expr
+    max: Expr | None
+    timeout: Expr | None
+
+
+@node
+class Break(Node):
+    pass
+
+
+@node
+class Continue(Node):
+    pass
+
+
+@node
+class Parallel(Node):
+    limit: Expr | None
+    timeout: Expr | None
+    keep_going: bool  # `on error continue`
+    body: tuple[Stmt, ...]
+
+
+@node
+class Catch(Node):
+    types: tuple[Dotted, ...]
+    name: Ident | None
+    body: tuple[Stmt, ...]
+
+
+@node
+class Try(Node):
+    body: tuple[Stmt, ...]
+    handlers: tuple[Catch, ...]
+
+
+@node
+class Return(Node):
+    value: Expr | None
+
+
+@node
+class Yield(Node):
+    value: Expr
+
+
+@node
+class Fail(Node):
+    value: Expr
+
+
+@node
+class Require(Node):
+    test: Expr
+    message: Expr | None
+    source: str  # the condition as written, for the default message
+
+
+@node
+class Emit(Node):
+    topic: Dotted
+    value: Expr | None
+
+
+@node
+class Wait(Node):
+    duration: Expr
+
+
+Stmt = Union[
+    Assign, ExprStmt, Stage, If, For, While, Repeat, Break, Continue, Parallel, Try,
+    Return, Yield, Fail, Require, Emit, Wait,
+]
+
+
+# ---- declarations ----------------------------------------------------------------
+@node
+class Use(Node):
+    path: Dotted
+    alias: Ident | None
+
+    @property
+    def bound(self) -> str:
+        return self.alias.id if self.alias else self.path.parts[-1]
+
+
+@node
+class ConstDecl(Node):
+    name: Ident
+    value: Expr
+
+
+@node
+class PolicyDecl(Node):
+    name: Ident
+    policies: tuple[PolicyUse, ...]
+
+
+@node
+class Param(Node):
+    name: Ident
+    type: Dotted | None
+    default: Expr | None
+
+
+@node
+class Workflow(Node):
+    name: Ident
+    params: tuple[Param, ...]
+    policies: tuple[PolicyUse, ...]
+    body: tuple[Stmt, ...]
+
+
+Decl = Union[Use, ConstDecl, PolicyDecl, Workflow]
+
+
+@node
+class Module(Node):
+    decls: tuple[Decl, ...]
+
+
+def dump(tree: Any, spans: bool = False) -> str:
+    """A readable, comparable rendering of a tree, like `ast.dump`."""
+    if isinstance(tree, tuple):
+        return "[" + ", ".join(dump(item, spans) for item in tree) + "]"
+    if not isinstance(tree, Node):
+        return repr(tree)
+    parts = [
+        f"{field.name}={dump(getattr(tree, field.name), spans)}"
+        for field in fields(tree)
+        if spans or field.name != "span"
+    ]
+    return f"{type(tree).__name__}({', '.join(parts)})"
+
+
+def walk(tree: Any):
+    """Every node under `tree` (itself included), in source order."""
+    if isinstance(tree, tuple):
+        for item in tree:
+            yield from walk(item)
+    elif isinstance(tree, Node):
+        yield tree
+        for field in fields(tree):
+            if field.name != "span":
+                yield from walk(getattr(tree, field.name))
+
+
+def node_classes() -> list[type[Node]]:
+    """Every concrete node class, for tests that check each has a handler."""
+    return [
+        cls for cls in globals().values()
+        if isinstance(cls, type) and issubclass(cls, Node) and cls is not Node
+    ]

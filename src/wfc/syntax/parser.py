@@ -1,0 +1,163 @@
+"""Source text -> AST, or syntax diagnostics in human words."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+
+from ..diagnostics import Diagnostic, Span
+from . import ast
+from .lexing import RESERVED, PostLexer, ReservedWord
+from .transform import SyntaxProblem, ToAst, span_of
+
+_EXPRESSION_START = {"NAME", "NUMBER", "STRING", "FSTRING", "DURATION", "TRUE", "FALSE",
+                     "NULL", "LPAR", "LSQB", "LBRACE", "MINUS", "NOT"}
+_WORDS = {"_NL": "a new line", "$END": "the end of the file", "NAME": "a name",
+          "NUMBER": "a number", "STRING": "a string", "RATE": "a rate like 10/s",
+          "DURATION": "a duration like 5s"}
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark.open_from_package(
+        "wfc", "wf.lark", ("grammar",), parser="lalr", lexer="contextual",
+        postlex=PostLexer(), propagate_positions=True, maybe_placeholders=True,
+        start=["module", "expr"], cache=True,
+    )
+
+
+def parse(source: str) -> tuple[ast.Module | None, list[Diagnostic]]:
+    """Parse a module; on a syntax error return None and the diagnostic."""
+    try:
+        return _build(source, "module"), []
+    except _SyntaxFailure as failure:
+        return None, [failure.diagnostic]
+
+
+def parse_expression(source: str) -> ast.Expr:
+    """Parse one expression (raises `_SyntaxFailure`); used for f-string fields."""
+    return _build(source, "expr")
+
+
+class _SyntaxFailure(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def _build(source: str, start: str):
+    try:
+        tree = _lark().parse(source, start=start)
+        return ToAst(source, parse_expression).transform(tree)
+    except VisitError as exc:
+        raise _from_problem(exc.orig_exc, source) from None
+    except (UnexpectedInput, ReservedWord) as exc:
+        raise _from_problem(exc, source) from None
+
+
+def _from_problem(exc: BaseException, source: str) -> _SyntaxFailure:
+    if isinstance(exc, _SyntaxFailure):
+        return exc
+    if isinstance(exc, SyntaxProblem):
+        return _SyntaxFailure(_error(exc.args[0], exc.span, exc.help))
+    if isinstance(exc, ReservedWord):
+        word = exc.token.value
+        return _SyntaxFailure(_error(
+            f"'{word}' is a reserved word and cannot be used as a name", span_of(exc.token),
+            f"choose another name, such as '{word}_'",
+        ))
+    if isinstance(exc, UnexpectedCharacters):
+        return _SyntaxFailure(_unexpected_character(exc, source))
+    if isinstance(exc, UnexpectedToken):
+        return _SyntaxFailure(_unexpected_token(exc, source))
+    raise exc
+
+
+def _error(message: str, span: Span, help: str | None = None, code: str = "E0001") -> Diagnostic:
+    return Diagnostic(severity="error", code=code, message=message, span=span, help=help)
+
+
+def _point(source: str, pos: int, line: int, column: int, width: int = 1) -> Span:
+    return Span(pos, pos + width, line, column, line, column + width)
+
+
+def _unexpected_character(exc: UnexpectedCharacters, source: str) -> Diagnostic:
+    char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
+    span = _point(source, exc.pos_in_stream, exc.line, exc.column)
+    if char in "\"'":
+        return _error("unterminated string", span, "close the string on the same line", "E0002")
+    if char == "f" and source[exc.pos_in_stream + 1 : exc.pos_in_stream + 2] in "\"'":
+        return _error("unterminated f-string", span, "close the string on the same line", "E0002")
+    shown = char if char.isprintable() else repr(char)
+    return _error(f"unexpected character '{shown}'", span, None, "E0002")
+
+
+def _unexpected_token(exc: UnexpectedToken, source: str) -> Diagnostic:
+    token: Token = exc.token
+    expected = _describe_expected(exc.expected or set())
+    help_text = f"expected {expected}" if expected else None
+    if token.type == "$END":
+        line, column = _end_position(source)
+        span = Span(len(source), len(source), line, column, line, column + 1)
+        return _error("unexpected end of file", span, help_text)
+    width = max(1, len(str(token))) if token.type != "_NL" else 1
+    span = _point(source, token.start_pos, token.line, token.column, width)
+    return _error(f"unexpected {_describe_token(token)}", span, help_text)
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "_NL":
+        return "end of line"
+    if token.type == "NAME":
+        return f"name '{token}'"
+    if str(token) in RESERVED or token.type.isalpha() and token.type.lower() == str(token):
+        return f"keyword '{token}'"
+    return f"'{token}'"
+
+
+_STATEMENT_START = {"RETURN", "BREAK", "CONTINUE", "STAGE", "IF", "FOR", "WHILE", "REPEAT",
+                    "PARALLEL", "TRY", "YIELD", "FAIL", "REQUIRE", "EMIT", "WAIT"}
+_DECLARATION_START = {"USE", "CONST", "POLICY", "WORKFLOW"}
+_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "DSLASH", "PERCENT", "AND", "OR", "DOT",
+              "LPAR", "LSQB", "IN", "NOT", "EQUAL", "LESSTHAN", "MORETHAN", "__ANON_0",
+              "__ANON_1", "__ANON_2", "__ANON_3", "__ANON_4", "__ANON_5", "__ANON_6"}
+
+
+def _describe_expected(expected: set[str]) -> str:
+    names = set(expected)
+    words: list[str] = []
+    for group, word in ((_DECLARATION_START, "a declaration"), (_STATEMENT_START, "a statement"),
+                        (_EXPRESSION_START, "an expression")):
+        if len(group & names) >= 3:
+            words.append(word)
+            names -= group
+            names.discard("_NL")
+    if len(_OPERATORS & names) >= 4:
+        words.append("an operator")
+        names -= _OPERATORS
+    words += [_WORDS.get(name) or f"'{_terminal_text(name)}'" for name in sorted(names, key=_expected_order)]
+    words = list(dict.fromkeys(words))
+    if len(words) > 4:
+        words = words[:4] + ["..."]
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _expected_order(name: str) -> tuple[int, str]:
+    return (0 if name in _WORDS else 1, name)
+
+
+def _terminal_text(name: str) -> str:
+    for terminal in _lark().terminals:
+        if terminal.name == name:
+            pattern = terminal.pattern
+            return pattern.value if pattern.type == "str" else name.lower()
+    return name.lower()
+
+
+def _end_position(source: str) -> tuple[int, int]:
+    lines = source.split("\n")
+    return len(lines), len(lines[-1]) + 1
