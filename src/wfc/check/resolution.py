@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import builtins
 from dataclasses import dataclass, field
 from enum import Enum
 
 from ..runtime import ERROR_TYPES
 from ..syntax import ast
+from ..syntax.names import PYTHON_EXCEPTIONS
 
 
 class Kind(Enum):
@@ -34,11 +34,6 @@ BUILTIN_FUNCTIONS = (
     "lower upper strip split join chunks now uuid"
 ).split()
 BUILTIN_TYPES = ("str", "int", "float", "bool", "list", "map", "any")
-PYTHON_EXCEPTIONS = frozenset(
-    name
-    for name, value in vars(builtins).items()
-    if isinstance(value, type) and issubclass(value, BaseException)
-)
 ERROR_NAMES = frozenset(ERROR_TYPES)
 
 

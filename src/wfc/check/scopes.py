@@ -70,3 +70,10 @@ def _collect_stmt(scope: Scope, stmt: ast.Stmt, nested: list[ast.For]) -> None:
                 if handler.name is not None:
                     _bind(scope, handler.name)
                 nested.extend(collect(scope, handler.body))
+
+
+def assigned_names(body: tuple[ast.Stmt, ...]) -> list[str]:
+    """The names `body` binds in its scope, in order: what a parallel branch sets."""
+    scratch = Scope(owner=None, parent=None)  # type: ignore[arg-type]
+    collect(scratch, body)
+    return list(scratch.assigned)

@@ -1,1 +1,122 @@
-"""interp"""
+"""The interpreter: runs a checked module on the same runtime as compiled code."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from .. import runtime
+from ..syntax import ast
+from ..syntax.names import py_name
+from .frames import Frame, ReturnSignal
+from .statements import Executor
+
+if TYPE_CHECKING:
+    from ..api import Checked
+
+__all__ = ["instantiate"]
+
+_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "map": dict,
+          "any": object}
+
+
+class InterpretedWorkflow:
+    """A workflow run by the interpreter; called like the compiled `async def`."""
+
+    def __init__(self, executor: Executor, decl: ast.Workflow, defaults: dict[str, Any]) -> None:
+        self._executor = executor
+        self._decl = decl
+        self._names = {py_name(p.name.id): p.name.id for p in decl.params}
+        self.__name__ = self.__qualname__ = py_name(decl.name.id)
+        self.__signature__ = inspect.Signature([
+            inspect.Parameter(py_name(p.name.id), inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                              default=defaults.get(p.name.id, inspect.Parameter.empty))
+            for p in decl.params
+        ])
+        self.__doc__ = _docstring(decl)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        bound = self.__signature__.bind(*args, **kwargs)
+        bound.apply_defaults()
+        values = {self._names[name]: value for name, value in bound.arguments.items()}
+        return self._execute(values)
+
+    async def run(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """A call from wf code: keyword names are wf names, already checked."""
+        return await self(*args, **{py_name(k): v for k, v in kwargs.items()})
+
+    async def _execute(self, values: dict[str, Any]) -> Any:
+        decl, executor = self._decl, self._executor
+        rt = runtime.current()
+        for name in executor.res.scope_locals.get(decl, ()):
+            values.setdefault(name, None)
+        frame = Frame(values)
+        name = decl.name.id
+        if rt.observers:
+            rt.event("workflow.start", name)
+        try:
+            try:
+                await executor.block(decl.body, frame, rt)
+                result = None
+            except ReturnSignal as signal:
+                result = signal.value
+        except Exception as exc:
+            rt.failed("workflow.error", name, exc)
+            raise
+        if rt.observers:
+            rt.event("workflow.end", name)
+        return result
+
+
+def _docstring(decl: ast.Workflow) -> str | None:
+    first = decl.body[0] if decl.body else None
+    if isinstance(first, ast.ExprStmt) and isinstance(first.value, ast.Literal):
+        return first.value.value if isinstance(first.value.value, str) else None
+    return None
+
+
+def instantiate(checked: Checked, path: Path) -> ModuleType:
+    """A module object exposing the same names as the compiled module would."""
+    res = checked.resolution
+    module = ModuleType(f"{path.stem}_wf", f"Workflows interpreted from {path.name}.")
+    globals_: dict[str, Any] = {}
+    executor = Executor(res, globals_)
+    for decl in checked.module.decls:
+        if isinstance(decl, ast.Use):
+            globals_[decl.bound] = _import(decl.path.parts)
+        elif isinstance(decl, ast.ConstDecl):
+            globals_[decl.name.id] = _run_now(executor.eval(decl.value, None, runtime.current()))
+    for decl in checked.module.decls:
+        if isinstance(decl, ast.Workflow):
+            defaults = {
+                p.name.id: _run_now(executor.eval(p.default, None, runtime.current()))
+                for p in decl.params if p.default is not None
+            }
+            globals_[decl.name.id] = InterpretedWorkflow(executor, decl, defaults)
+    for name, value in globals_.items():
+        setattr(module, py_name(name), value)
+    return module
+
+
+def _import(parts: tuple[str, ...]) -> Any:
+    """`use a.b.c` as `from a.b import c` does it: attribute first, else submodule."""
+    if len(parts) == 1:
+        return importlib.import_module(parts[0])
+    package = importlib.import_module(".".join(parts[:-1]))
+    try:
+        return getattr(package, parts[-1])
+    except AttributeError:
+        return importlib.import_module(".".join(parts))
+
+
+def _run_now(coroutine: Any) -> Any:
+    """Run a coroutine that never suspends (a constant expression) to its value."""
+    try:
+        coroutine.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coroutine.close()
+    raise AssertionError("a constant expression suspended")

@@ -1,0 +1,355 @@
+"""Statements -> Python source: one `emit_<Node>` per statement kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..check import CallKind, Kind, Resolution
+from ..check.scopes import assigned_names
+from ..syntax import ast
+from ..syntax.names import comment_text, py_literal, py_name
+from .expressions import AND, NOT, OR, ExprEmitter, Temps
+from .writer import Writer
+
+
+@dataclass(slots=True)
+class Frame:
+    """One generated function: a workflow, a parallel branch or a map item."""
+
+    kind: str  # "workflow", "branch" or "item"
+    name: str  # the workflow's name, for `workflow.end`
+    stages: list[str] = field(default_factory=list)  # stages open in this function
+    loop_marks: list[int] = field(default_factory=list)  # len(stages) at each loop
+
+
+def is_atomic(expr: ast.Expr) -> bool:
+    """Whether evaluating `expr` can neither fail nor have effects."""
+    return isinstance(expr, (ast.Literal, ast.Duration, ast.Name))
+
+
+class StmtEmitter(ExprEmitter):
+    def __init__(self, res: Resolution, temps: Temps, out: Writer) -> None:
+        super().__init__(res, temps)
+        self.out = out
+        self.frame = Frame(kind="workflow", name="")
+
+    def block(self, body: tuple[ast.Stmt, ...]) -> None:
+        for stmt in body:
+            getattr(self, f"emit_{type(stmt).__name__}")(stmt)
+
+    def where(self, node: ast.Node) -> str:
+        return comment_text(self.res.location(node))
+
+    # ---- steps and values ------------------------------------------------
+    def is_step(self, expr: ast.Expr) -> bool:
+        return isinstance(expr, ast.Call) and self.res.calls.get(expr) is CallKind.STEP
+
+    def assign_value(self, dest: str, expr: ast.Expr) -> None:
+        if self.is_step(expr):
+            self.step_into(expr, dest)  # type: ignore[arg-type]
+        else:
+            self.out.line(f"{dest} = {self.expr(expr)}")
+
+    def value_code(self, expr: ast.Expr, force: bool = False) -> str:
+        """Code for `expr`'s value, after emitting what must run first."""
+        if is_atomic(expr) and not force:
+            return self.expr(expr)
+        temp = self.temps.new("r")
+        self.assign_value(temp, expr)
+        return temp
+
+    def step_into(self, call: ast.Call, dest: str) -> None:
+        """A handler call, inline: arguments first, then events, call, await."""
+        out = self.out
+        values = (*call.args, *(k.value for k in call.keywords))
+        # Left to right, as the interpreter does: once one argument must be computed
+        # ahead, every non-literal one is, so none is read after another's awaits.
+        hoist = not all(is_atomic(value) for value in values)
+        codes = [
+            self.value_code(value, force=hoist and not isinstance(value, ast.Literal))
+            for value in values
+        ]
+        target = py_literal(self.res.step_targets[call])
+        result = dest if dest.startswith("_wf_") else self.temps.new("r")
+        out.line(f"# {self.where(call)}")
+        out.line("if _rt.observers:")
+        with out.indent():
+            out.line(f'_rt.event("step.start", {target})')
+        out.line("try:")
+        with out.indent():
+            out.line(f"{result} = {self.sub(call.func, 9)}({self.arguments(call, codes)})")
+            out.line(f"if _wf.isawaitable({result}):")
+            with out.indent():
+                out.line(f"{result} = await {result}")
+        out.line("except Exception as _wf_e:")
+        with out.indent():
+            out.line(f"_rt.step_failed(_wf_e, {target}, {py_literal(self.res.location(call))})")
+            out.line("raise")
+        out.line("if _rt.observers:")
+        with out.indent():
+            out.line(f'_rt.event("step.end", {target})')
+        if result != dest:
+            out.line(f"{dest} = {result}")
+
+    def exit_events(self, stages: list[str], workflow: bool) -> None:
+        """`stage.end` for stages being left (innermost first), then `workflow.end`."""
+        if not stages and not workflow:
+            return
+        self.out.line("if _rt.observers:")
+        with self.out.indent():
+            for name in reversed(stages):
+                self.out.line(f'_rt.event("stage.end", {py_literal(name)})')
+            if workflow:
+                self.out.line(f'_rt.event("workflow.end", {py_literal(self.frame.name)})')
+
+    # ---- simple statements -----------------------------------------------
+    def emit_Assign(self, stmt: ast.Assign) -> None:
+        self.assign_value(py_name(stmt.target.id), stmt.value)
+
+    def emit_ExprStmt(self, stmt: ast.ExprStmt) -> None:
+        if self.is_step(stmt.value):
+            self.step_into(stmt.value, self.temps.new("r"))  # type: ignore[arg-type]
+        else:
+            self.out.line(self.expr(stmt.value))
+
+    def emit_Return(self, stmt: ast.Return) -> None:
+        code = "None" if stmt.value is None else self.value_code(stmt.value)
+        self.exit_events(self.frame.stages, workflow=True)
+        self.out.line(f"return {code}")
+
+    def emit_Yield(self, stmt: ast.Yield) -> None:
+        code = self.value_code(stmt.value)
+        self.exit_events(self.frame.stages, workflow=False)
+        self.out.line(f"return {code}")
+
+    def emit_Break(self, stmt: ast.Break) -> None:
+        self.exit_events(self.frame.stages[self.frame.loop_marks[-1] :], workflow=False)
+        self.out.line("break")
+
+    def emit_Continue(self, stmt: ast.Continue) -> None:
+        frame = self.frame
+        if not frame.loop_marks:  # the body of a map item: end the item with null
+            self.exit_events(frame.stages, workflow=False)
+            self.out.line("return None")
+            return
+        self.exit_events(frame.stages[frame.loop_marks[-1] :], workflow=False)
+        self.out.line("continue")
+
+    def emit_Fail(self, stmt: ast.Fail) -> None:
+        self.out.line(f"raise _wf.WorkflowFailed(str({self.expr(stmt.value)}))")
+
+    def emit_Require(self, stmt: ast.Require) -> None:
+        default = py_literal(f"requirement failed: {stmt.source}")
+        message = default if stmt.message is None else f"{self.sub(stmt.message, OR + 1)} or {default}"
+        self.out.line(f"if not {self.sub(stmt.test, NOT)}:")
+        with self.out.indent():
+            self.out.line(f"raise _wf.ValidationError({message})")
+
+    def emit_Emit(self, stmt: ast.Emit) -> None:
+        value = "None" if stmt.value is None else self.expr(stmt.value)
+        self.out.line(f"await _rt.publish({py_literal(stmt.topic.text)}, {value})")
+
+    def emit_Wait(self, stmt: ast.Wait) -> None:
+        self.out.line(f"await _rt.sleep({self.expr(stmt.duration)})")
+
+    # ---- compound statements ---------------------------------------------
+    def emit_Stage(self, stmt: ast.Stage) -> None:
+        out = self.out
+        name = py_literal(stmt.name.id)
+        out.line(f"# {self.where(stmt)} stage {comment_text(stmt.name.id)}")
+        if stmt.when is None:
+            self.stage_body(stmt)
+            return
+        out.line(f"if {self.expr(stmt.when)}:")
+        with out.indent():
+            self.stage_body(stmt)
+        out.line("elif _rt.observers:")
+        with out.indent():
+            out.line(f'_rt.event("stage.skip", {name})')
+
+    def stage_body(self, stmt: ast.Stage) -> None:
+        out = self.out
+        name = py_literal(stmt.name.id)
+        out.line("if _rt.observers:")
+        with out.indent():
+            out.line(f'_rt.event("stage.start", {name})')
+        out.line("try:")
+        with out.indent():
+            self.frame.stages.append(stmt.name.id)
+            self.block(stmt.body)
+            self.frame.stages.pop()
+        out.line("except Exception as _wf_e:")
+        with out.indent():
+            out.line(f'_rt.failed("stage.error", {name}, _wf_e)')
+            out.line("raise")
+        out.line("if _rt.observers:")
+        with out.indent():
+            out.line(f'_rt.event("stage.end", {name})')
+
+    def emit_If(self, stmt: ast.If) -> None:
+        for position, branch in enumerate(stmt.branches):
+            keyword = "if" if position == 0 else "elif"
+            self.out.line(f"{keyword} {self.expr(branch.test)}:")
+            with self.out.indent():
+                self.block(branch.body)
+        if stmt.orelse is not None:
+            self.out.line("else:")
+            with self.out.indent():
+                self.block(stmt.orelse)
+
+    def loop_body(self, body: tuple[ast.Stmt, ...]) -> None:
+        self.frame.loop_marks.append(len(self.frame.stages))
+        self.block(body)
+        self.frame.loop_marks.pop()
+
+    def emit_For(self, stmt: ast.For) -> None:
+        if stmt in self.res.item_scopes:
+            self.map_items(stmt)
+            return
+        out = self.out
+        if stmt.timeout is None:
+            iterable, deadline = self.expr(stmt.iterable), None
+        else:  # the deadline is evaluated once, after the iterable
+            iterable = self.value_code(stmt.iterable, force=True)
+            deadline = self.value_code(stmt.timeout, force=True)
+        out.line(f"for {py_name(stmt.var.id)} in {iterable}:")
+        with out.indent():
+            if deadline is None:
+                self.loop_body(stmt.body)
+                return
+            out.line(f"async with _rt.timeout({deadline}):")
+            with out.indent():
+                self.loop_body(stmt.body)
+
+    def map_items(self, stmt: ast.For) -> None:
+        function = self.temps.new("item")
+        self.function(f"async def {function}({py_name(stmt.var.id)}):", "item", stmt, stmt.body)
+        options = [f"_rt, {function}, {self.expr(stmt.iterable)}"]
+        if stmt.concurrent:
+            options.append("concurrent=True")
+        if stmt.limit is not None:
+            options.append(f"limit={self.expr(stmt.limit)}")
+        if stmt.timeout is not None:
+            options.append(f"timeout={self.expr(stmt.timeout)}")
+        if stmt.skip_errors:
+            options.append("skip_errors=True")
+        call = f"await _wf.map_items({', '.join(options)})"
+        self.out.line(f"{py_name(stmt.into.id)} = {call}" if stmt.into else call)
+
+    def function(self, header: str, kind: str, owner: ast.Node, body: tuple[ast.Stmt, ...],
+                 nonlocal_names: list[str] | None = None) -> None:
+        """A nested function for an item or a branch, with its own frame."""
+        outer = self.frame
+        self.frame = Frame(kind=kind, name=outer.name)
+        self.out.line(header)
+        with self.out.indent():
+            if nonlocal_names:
+                self.out.line("nonlocal " + ", ".join(py_name(n) for n in nonlocal_names))
+            self.declare_locals(self.res.scope_locals.get(owner, ()))
+            self.block(body)
+        self.frame = outer
+
+    def declare_locals(self, names: tuple[str, ...]) -> None:
+        if names:
+            self.out.line(" = ".join(py_name(name) for name in names) + " = None")
+
+    def emit_While(self, stmt: ast.While) -> None:
+        out = self.out
+
+        def loop() -> None:
+            if stmt.max is None:
+                out.line(f"while {self.expr(stmt.test)}:")
+                with out.indent():
+                    self.loop_body(stmt.body)
+                return
+            out.line(f"for _ in range({self.expr(stmt.max)}):")
+            with out.indent():
+                out.line(f"if not {self.sub(stmt.test, NOT)}:")
+                with out.indent():
+                    out.line("break")
+                self.loop_body(stmt.body)
+
+        self.with_deadline(stmt.timeout, loop)
+
+    def emit_Repeat(self, stmt: ast.Repeat) -> None:
+        out = self.out
+
+        def loop() -> None:
+            if stmt.max is None:
+                first = self.temps.new("first")
+                out.line(f"{first} = True")
+                out.line(f"while {first} or not {self.sub(stmt.until, NOT)}:")
+                with out.indent():
+                    out.line(f"{first} = False")
+                    self.loop_body(stmt.body)
+                return
+            count = self.temps.new("i")
+            out.line(f"for {count} in range({self.expr(stmt.max)}):")
+            with out.indent():
+                out.line(f"if {count} and {self.sub(stmt.until, AND + 1)}:")
+                with out.indent():
+                    out.line("break")
+                self.loop_body(stmt.body)
+
+        self.with_deadline(stmt.timeout, loop)
+
+    def with_deadline(self, timeout: ast.Expr | None, emit_body) -> None:
+        if timeout is None:
+            emit_body()
+            return
+        self.out.line(f"async with _rt.timeout({self.expr(timeout)}):")
+        with self.out.indent():
+            emit_body()
+
+    def emit_Parallel(self, stmt: ast.Parallel) -> None:
+        functions: list[str] = []
+        assigned: list[list[str]] = []
+        for branch in stmt.body:
+            names = assigned_names((branch,))
+            function = self.temps.new("branch")
+            self.function(f"async def {function}():", "branch", branch, (branch,), names)
+            functions.append(function)
+            assigned.append(names)
+        options = [f"_rt, ({', '.join(functions)}{',' if len(functions) == 1 else ''})"]
+        if stmt.limit is not None:
+            options.append(f"limit={self.expr(stmt.limit)}")
+        if stmt.timeout is not None:
+            options.append(f"timeout={self.expr(stmt.timeout)}")
+        call = f"await _wf.parallel({', '.join(options)}"
+        if not stmt.keep_going:
+            self.out.line(call + ")")
+            return
+        failed = self.temps.new("failed")
+        self.out.line(f"{failed} = {call}, keep_going=True)")
+        for position, names in enumerate(assigned):
+            if names:
+                self.out.line(f"if {failed}[{position}]:")
+                with self.out.indent():
+                    self.out.line(" = ".join(py_name(n) for n in names) + " = None")
+
+    def emit_Try(self, stmt: ast.Try) -> None:
+        out = self.out
+        out.line("try:")
+        with out.indent():
+            self.block(stmt.body)
+        for handler in stmt.handlers:
+            types = [self.exception_code(dotted) for dotted in handler.types]
+            caught = "Exception" if not types else types[0] if len(types) == 1 else f"({', '.join(types)})"
+            out.line(f"except {caught} as _wf_e:" if handler.name else f"except {caught}:")
+            with out.indent():
+                if handler.name is not None:
+                    out.line(f"{py_name(handler.name.id)} = _wf_e")
+                self.block(handler.body)
+
+    def exception_code(self, dotted: ast.Dotted) -> str:
+        kind = self.res.catch_kinds[dotted]
+        head, *rest = dotted.parts
+        if kind is Kind.ERROR:
+            return f"_wf.{head}"
+        if kind is Kind.EXCEPTION:
+            return head
+        code = py_name(head)
+        for part in rest:
+            code = f"getattr({code}, {py_literal(part)})" if not part.isidentifier() else f"{code}.{part}"
+        return code
+

@@ -1,0 +1,166 @@
+"""Evaluating expressions: the same order and operations as the compiled code."""
+
+from __future__ import annotations
+
+import builtins
+import operator
+from typing import Any, Callable
+
+from .. import runtime
+from ..check import CallKind, Kind, Resolution
+from ..runtime import Runtime
+from ..syntax import ast
+from .frames import Frame
+
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "//": operator.floordiv, "%": operator.mod,
+}
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+    ">": operator.gt, ">=": operator.ge,
+    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+}
+_BUILTINS: dict[str, Any] = {
+    "len": len, "str": str, "int": int, "float": float, "bool": bool, "list": list,
+    "map": dict, "range": range, "min": min, "max": max, "sum": sum, "abs": abs,
+    "round": round, "keys": runtime.keys, "values": runtime.values, "items": runtime.items,
+    "lower": runtime.lower, "upper": runtime.upper, "strip": runtime.strip,
+    "split": runtime.split, "join": runtime.join, "chunks": runtime.chunks,
+}
+
+
+class Evaluator:
+    """Evaluates expressions of one module; `globals` holds consts, uses, decls."""
+
+    def __init__(self, res: Resolution, globals_: dict[str, Any]) -> None:
+        self.res = res
+        self.globals = globals_
+        self._eval = {
+            cls: getattr(self, f"eval_{cls.__name__}")
+            for cls in (ast.Name, ast.Literal, ast.Duration, ast.Rate, ast.FString, ast.ListExpr,
+                        ast.MapExpr, ast.Attr, ast.Index, ast.Call, ast.BinOp, ast.Logical,
+                        ast.Not, ast.Neg, ast.Compare)
+        }
+
+    async def eval(self, expr: ast.Expr, frame: Frame | None, rt: Runtime) -> Any:
+        return await self._eval[type(expr)](expr, frame, rt)
+
+    async def eval_Name(self, expr: ast.Name, frame: Frame | None, rt: Runtime) -> Any:
+        kind = self.res.names[expr]
+        if kind is Kind.LOCAL:
+            assert frame is not None
+            return frame.get(expr.id)
+        if kind is Kind.BUILTIN:
+            if expr.id == "now":
+                return rt.clock.now
+            if expr.id == "uuid":
+                return rt.uuid
+            return _BUILTINS[expr.id]
+        if kind is Kind.ERROR:
+            return runtime.ERROR_TYPES[expr.id]
+        if kind is Kind.EXCEPTION:
+            return getattr(builtins, expr.id)
+        return self.globals[expr.id]
+
+    async def eval_Literal(self, expr: ast.Literal, frame: Frame | None, rt: Runtime) -> Any:
+        return expr.value
+
+    async def eval_Duration(self, expr: ast.Duration, frame: Frame | None, rt: Runtime) -> Any:
+        return expr.seconds
+
+    async def eval_Rate(self, expr: ast.Rate, frame: Frame | None, rt: Runtime) -> Any:
+        return expr.per_second
+
+    async def eval_FString(self, expr: ast.FString, frame: Frame | None, rt: Runtime) -> Any:
+        text = ""
+        for part in expr.parts:
+            if isinstance(part, str):
+                text += part
+            else:
+                value = await self.eval(part.value, frame, rt)
+                text += format(value, part.spec)
+        return text
+
+    async def eval_ListExpr(self, expr: ast.ListExpr, frame: Frame | None, rt: Runtime) -> Any:
+        return [await self.eval(item, frame, rt) for item in expr.items]
+
+    async def eval_MapExpr(self, expr: ast.MapExpr, frame: Frame | None, rt: Runtime) -> Any:
+        return {key: await self.eval(value, frame, rt) for key, value in zip(expr.keys, expr.values)}
+
+    async def eval_Attr(self, expr: ast.Attr, frame: Frame | None, rt: Runtime) -> Any:
+        base = await self.eval(expr.value, frame, rt)
+        if expr in self.res.handler_attrs:
+            return getattr(base, expr.name)
+        if expr.safe:
+            return runtime.attr_or_null(base, expr.name)
+        return runtime.attr(base, expr.name)
+
+    async def eval_Index(self, expr: ast.Index, frame: Frame | None, rt: Runtime) -> Any:
+        base = await self.eval(expr.value, frame, rt)
+        return runtime.index(base, await self.eval(expr.index, frame, rt))
+
+    async def eval_Call(self, expr: ast.Call, frame: Frame | None, rt: Runtime) -> Any:
+        kind = self.res.calls[expr]
+        if kind is CallKind.STEP:
+            return await self.step(expr, frame, rt)
+        if kind is CallKind.DYNAMIC:
+            function = await self.eval(expr.func, frame, rt)
+            args, kwargs = await self.arguments(expr, frame, rt)
+            return await runtime.call(function, *args, **kwargs)
+        function = await self.eval(expr.func, frame, rt)
+        args, kwargs = await self.arguments(expr, frame, rt)
+        if kind is CallKind.DECL:
+            return await function.run(args, kwargs)
+        return function(*args, **kwargs)
+
+    async def arguments(self, call: ast.Call, frame: Frame | None, rt: Runtime) -> tuple[list[Any], dict[str, Any]]:
+        args = [await self.eval(arg, frame, rt) for arg in call.args]
+        kwargs = {kw.name: await self.eval(kw.value, frame, rt) for kw in call.keywords}
+        return args, kwargs
+
+    async def step(self, call: ast.Call, frame: Frame | None, rt: Runtime) -> Any:
+        """A handler call: arguments, `step.start`, look up, call, await, `step.end`."""
+        args, kwargs = await self.arguments(call, frame, rt)
+        target = self.res.step_targets[call]
+        if rt.observers:
+            rt.event("step.start", target)
+        try:
+            result = (await self.eval(call.func, frame, rt))(*args, **kwargs)
+            if runtime.isawaitable(result):
+                result = await result
+        except Exception as exc:
+            rt.step_failed(exc, target, self.res.location(call))
+            raise
+        if rt.observers:
+            rt.event("step.end", target)
+        return result
+
+    async def eval_BinOp(self, expr: ast.BinOp, frame: Frame | None, rt: Runtime) -> Any:
+        left = await self.eval(expr.left, frame, rt)
+        return _BINARY[expr.op](left, await self.eval(expr.right, frame, rt))
+
+    async def eval_Logical(self, expr: ast.Logical, frame: Frame | None, rt: Runtime) -> Any:
+        left = await self.eval(expr.left, frame, rt)
+        if expr.op == "??":
+            return left if left is not None else await self.eval(expr.right, frame, rt)
+        if expr.op == "and":
+            return await self.eval(expr.right, frame, rt) if left else left
+        return left if left else await self.eval(expr.right, frame, rt)
+
+    async def eval_Not(self, expr: ast.Not, frame: Frame | None, rt: Runtime) -> Any:
+        return not await self.eval(expr.operand, frame, rt)
+
+    async def eval_Neg(self, expr: ast.Neg, frame: Frame | None, rt: Runtime) -> Any:
+        return -(await self.eval(expr.operand, frame, rt))
+
+    async def eval_Compare(self, expr: ast.Compare, frame: Frame | None, rt: Runtime) -> Any:
+        left = await self.eval(expr.left, frame, rt)
+        result: Any = True
+        for op, item in zip(expr.ops, expr.comparators):
+            right = await self.eval(item, frame, rt)
+            result = _COMPARE[op](left, right)
+            if not result:
+                return result
+            left = right
+        return result
