@@ -5,26 +5,14 @@ from __future__ import annotations
 import importlib.abc
 import importlib.util
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from . import __version__
-from .check import Resolution, check
-from .diagnostics import CompileError, Diagnostic, has_errors
-from .syntax import ast
+from .check import Checked, check
+from .diagnostics import CompileError, has_errors
 from .syntax.parser import parse
-
-
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """A module that parsed and checked without errors (warnings may remain)."""
-
-    module: ast.Module
-    resolution: Resolution
-    source: str
-    warnings: tuple[Diagnostic, ...]
 
 
 def analyze(source: str, filename: str = "<string>") -> Checked:

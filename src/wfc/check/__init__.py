@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..diagnostics import Diagnostic
 from ..syntax import ast
 from .callgraph import check_cycles
 from .resolution import CallKind, Kind, Resolution
 from .resolver import Resolver, error, python_keyword
 
-__all__ = ["CallKind", "Kind", "Resolution", "check"]
+__all__ = ["CallKind", "Checked", "Kind", "Resolution", "check"]
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A module that parsed and checked without errors (warnings may remain)."""
+
+    module: ast.Module
+    resolution: Resolution
+    source: str
+    warnings: tuple[Diagnostic, ...]
 
 
 def check(module: ast.Module, filename: str) -> tuple[Resolution, list[Diagnostic]]:

@@ -8,7 +8,7 @@ from ..check import CallKind, Kind, Resolution
 from ..check.scopes import assigned_names
 from ..syntax import ast
 from ..syntax.names import comment_text, py_literal, py_name
-from .expressions import AND, NOT, OR, ExprEmitter, Temps
+from .expressions import AND, CMP, OR, ExprEmitter, Temps
 from .writer import Writer
 
 
@@ -140,8 +140,13 @@ class StmtEmitter(ExprEmitter):
 
     def emit_Require(self, stmt: ast.Require) -> None:
         default = py_literal(f"requirement failed: {stmt.source}")
-        message = default if stmt.message is None else f"{self.sub(stmt.message, OR + 1)} or {default}"
-        self.out.line(f"if not {self.sub(stmt.test, NOT)}:")
+        if stmt.message is None:
+            message = default
+        elif isinstance(stmt.message, ast.Literal) and stmt.message.value:
+            message = self.expr(stmt.message)  # `or default` could never apply
+        else:
+            message = f"{self.sub(stmt.message, OR + 1)} or {default}"
+        self.out.line(f"if not {self.sub(stmt.test, CMP + 1)}:")
         with self.out.indent():
             self.out.line(f"raise _wf.ValidationError({message})")
 
@@ -264,7 +269,7 @@ class StmtEmitter(ExprEmitter):
                 return
             out.line(f"for _ in range({self.expr(stmt.max)}):")
             with out.indent():
-                out.line(f"if not {self.sub(stmt.test, NOT)}:")
+                out.line(f"if not {self.sub(stmt.test, CMP + 1)}:")
                 with out.indent():
                     out.line("break")
                 self.loop_body(stmt.body)
@@ -278,7 +283,7 @@ class StmtEmitter(ExprEmitter):
             if stmt.max is None:
                 first = self.temps.new("first")
                 out.line(f"{first} = True")
-                out.line(f"while {first} or not {self.sub(stmt.until, NOT)}:")
+                out.line(f"while {first} or not {self.sub(stmt.until, CMP + 1)}:")
                 with out.indent():
                     out.line(f"{first} = False")
                     self.loop_body(stmt.body)

@@ -6,16 +6,14 @@ import importlib
 import inspect
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import runtime
+from ..check import Checked
 from ..syntax import ast
 from ..syntax.names import py_name
 from .frames import Frame, ReturnSignal
 from .statements import Executor
-
-if TYPE_CHECKING:
-    from ..api import Checked
 
 __all__ = ["instantiate"]
 

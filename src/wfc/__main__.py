@@ -1,0 +1,5 @@
+"""`python -m wfc`."""
+
+from .cli import main
+
+main()

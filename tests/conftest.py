@@ -1,0 +1,77 @@
+"""Shared test helpers: running wf source on both backends, golden updates."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wfc.api import load_source
+from wfc.runtime import Event, Runtime, VirtualClock
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+BACKENDS = ("interp", "compiled")
+_counter = itertools.count()
+
+if str(EXAMPLES) not in sys.path:
+    sys.path.insert(0, str(EXAMPLES))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden/*_wf.py from the examples instead of comparing")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def load_both(source: str) -> dict[str, Any]:
+    """The module built from `source` by each backend."""
+    name = f"case{next(_counter)}.wf"
+    return {b: load_source(source, name, backend=b) for b in BACKENDS}
+
+
+class Run:
+    """The outcome of one workflow call on a virtual clock."""
+
+    def __init__(self, value: Any, error: BaseException | None, events: list[Event], now: float):
+        self.value = value
+        self.error = error
+        self.events = events
+        self.now = now
+
+    @property
+    def kinds(self) -> list[str]:
+        return [event.kind for event in self.events]
+
+
+def run(module: Any, name: str, *args: Any, rt: Runtime | None = None, **kwargs: Any) -> Run:
+    """Call workflow `name` of `module` under a fresh runtime with a VirtualClock."""
+    rt = rt or Runtime(clock=VirtualClock(), seed=1)
+    events: list[Event] = []
+    rt.observe(events.append)
+
+    async def main() -> Any:
+        with rt.activate():
+            return await getattr(module, name)(*args, **kwargs)
+
+    try:
+        return Run(asyncio.run(main()), None, events, rt.clock.now())
+    except Exception as exc:  # the tests assert on it
+        return Run(None, exc, events, rt.clock.now())
+
+
+def run_source(source: str, backend: str, name: str = "main", *args: Any, **kwargs: Any) -> Run:
+    return run(load_source(source, f"case{next(_counter)}.wf", backend=backend), name, *args, **kwargs)

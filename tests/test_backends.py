@@ -1,0 +1,192 @@
+"""Language semantics, checked on both backends (interpreter and compiled)."""
+
+from __future__ import annotations
+
+import pytest
+
+import backend_handlers as handlers
+from conftest import run_source
+from wfc.runtime import ValidationError, WorkflowFailed
+
+USE = "use backend_handlers as h\n"
+
+
+def go(backend: str, body: str, *args, params: str = "", **kwargs):
+    handlers.log.clear()
+    return run_source(f"{USE}workflow main({params}) {{\n{body}\n}}", backend, "main", *args, **kwargs)
+
+
+def value(backend: str, body: str, *args, **kwargs):
+    outcome = go(backend, body, *args, **kwargs)
+    assert outcome.error is None, repr(outcome.error)
+    return outcome.value
+
+
+def test_operators_follow_python(backend) -> None:
+    assert value(backend, "return [7 // 2, 7 % 3, 7 / 2, -3 + 2 * 4, 1 < 2 < 3, 3 > 2 > 2, "
+                          "2 in [1, 2], 3 not in [1], not 0, 0 or 5, 1 and 0]") == [
+        3, 1, 3.5, 5, True, False, True, True, True, 5, 0]
+
+
+def test_null_coalescing_and_safe_access(backend) -> None:
+    assert value(backend, "a = null\nb = {x: {y: 1}}\n"
+                          "return [a ?? 2, 0 ?? 3, a?.x, b.x.y, b.missing, b?.x?.y, b['x']['y']]") == [
+        2, 0, None, 1, None, 1, 1]
+
+
+def test_attribute_on_objects_and_methods(backend) -> None:
+    assert value(backend, 'b = h.Box(5)\ns = "abc"\nreturn [b.value, b.get(), s.upper()]') == [5, 5, "ABC"]
+
+
+def test_fstrings_and_builtins(backend) -> None:
+    assert value(backend, 'n = 3.14159\nreturn [f"{n:.2f}|{null}|{{x}}", len("abc"), '
+                          'keys({a: 1}), values({a: 1}), items({a: 1}), lower("A"), upper("a"), '
+                          'strip("  x "), split("a,b", ","), join([1, "b"], "-"), chunks([1, 2, 3], 2), '
+                          'min(3, 1), max([2, 5]), sum([1, 2]), abs(-2), round(2.567, 1), '
+                          'int("4"), float("1.5"), str(2), bool(0), list(range(3)), map()]') == [
+        "3.14|None|{x}", 3, ["a"], [1], [("a", 1)], "a", "A", "x", ["a", "b"], "1-b",
+        [[1, 2], [3]], 1, 5, 3, 2, 2.6, 4, 1.5, "2", False, [0, 1, 2], {}]
+
+
+def test_locals_are_null_until_assigned(backend) -> None:
+    assert value(backend, "if false { x = 1 }\nreturn x") is None
+
+
+def test_loops_break_continue_max(backend) -> None:
+    assert value(backend, """
+    out = []
+    for i in range(10) { if i == 2 { continue }; if i == 5 { break }; out = out + [i] }
+    n = 0
+    while true max 4 { n = n + 1 }
+    k = 0
+    repeat { k = k + 1; if k < 3 { continue } } until k >= 3
+    m = 0
+    repeat max 2 { m = m + 1 } until false
+    return [out, n, k, m]""") == [[0, 1, 3, 4], 4, 3, 2]
+
+
+def test_map_for_yields_in_order_and_nulls(backend) -> None:
+    assert value(backend, "r = for x in range(5) { if x == 1 { continue }; if x == 3 { yield null }; "
+                          "if x < 4 { yield x * 10 } }\nreturn r") == [0, None, 20, None, None]
+
+
+def test_parallel_for_is_bounded_and_ordered(backend) -> None:
+    outcome = go(backend, "r = parallel for x in [3, 1, 2, 1] limit 2 { yield h.slow(x, x) }\nreturn r")
+    assert outcome.value == [3, 1, 2, 1]
+    assert outcome.now == 4.0  # 3 on one worker; 1, 2, 1 on the other
+
+
+def test_parallel_for_skips_failures_and_times_out_items(backend) -> None:
+    outcome = go(backend, "r = parallel for x in [1, 5, 2] timeout 3s on error skip { yield h.slow(x, x) }\nreturn r")
+    assert outcome.value == [1, 2] and outcome.now == 3.0
+
+
+def test_parallel_block_waits_overlap(backend) -> None:
+    outcome = go(backend, "parallel {\n a = h.slow(1, 5)\n b = h.slow(2, 5)\n}\nwait 1s\nreturn [a, b]")
+    assert outcome.value == [1, 2] and outcome.now == 6.0
+
+
+def test_parallel_block_first_failure_cancels_the_rest(backend) -> None:
+    outcome = go(backend, "parallel {\n a = h.slow(1, 5)\n b = h.explode('x')\n}\nreturn a")
+    assert isinstance(outcome.error, ValueError) and outcome.now == 0.0
+
+
+def test_parallel_on_error_continue_nulls_failed_branch_variables(backend) -> None:
+    assert value(backend, "parallel on error continue {\n a = h.double(1)\n"
+                          " stage s { b = 1; c = h.explode() }\n}\nreturn [a, b, c]") == [2, None, None]
+
+
+def test_parallel_timeout_and_limit(backend) -> None:
+    outcome = go(backend, "parallel limit 1 timeout 3s {\n a = h.slow(1, 2)\n b = h.slow(2, 2)\n}")
+    assert isinstance(outcome.error, TimeoutError) and outcome.now == 3.0
+    assert str(outcome.error) == "timed out after 3s"
+
+
+def test_while_timeout_raises(backend) -> None:
+    outcome = go(backend, "while true timeout 2500ms { wait 1s }")
+    assert isinstance(outcome.error, TimeoutError) and outcome.now == 2.5
+
+
+def test_try_catch_types_and_binding(backend) -> None:
+    assert value(backend, """
+    try { h.out_of_stock("p1") } catch ValueError { r = "value" } catch h.OutOfStock as e { r = str(e) }
+    try { fail "bad" } catch WorkflowFailed as e { f = str(e) }
+    try { require 1 > 2 } catch ValidationError as e { v = str(e) }
+    try { x = 1 / 0 } catch { z = "caught" }
+    return [r, f, v, z, e == null]""") == ["p1", "bad", "requirement failed: 1 > 2", "caught", False]
+
+
+def test_fail_and_require_raise(backend) -> None:
+    assert str(go(backend, 'fail f"no {1 + 1}"').error) == "no 2"
+    assert isinstance(go(backend, 'fail "x"').error, WorkflowFailed)
+    error = go(backend, 'require "" else ""').error
+    assert isinstance(error, ValidationError) and str(error) == 'requirement failed: ""'
+
+
+def test_stage_events_and_skip(backend) -> None:
+    outcome = go(backend, "stage a { x = h.double(2) }\nstage b when x > 10 { y = 1 }\nreturn x")
+    assert outcome.value == 4
+    assert [(e.kind, e.name) for e in outcome.events] == [
+        ("workflow.start", "main"), ("stage.start", "a"), ("step.start", "h.double"),
+        ("step.end", "h.double"), ("stage.end", "a"), ("stage.skip", "b"), ("workflow.end", "main")]
+
+
+def test_return_and_break_inside_stages_end_them(backend) -> None:
+    outcome = go(backend, "for i in [1] { stage a { stage b { break } } }\nstage c { return 1 }")
+    assert outcome.kinds == ["workflow.start", "stage.start", "stage.start", "stage.end", "stage.end",
+                             "stage.start", "stage.end", "workflow.end"]
+
+
+def test_step_errors_carry_a_note_and_events(backend) -> None:
+    outcome = go(backend, "stage s {\n  h.explode('bad')\n}")
+    assert isinstance(outcome.error, ValueError)
+    assert any(note.endswith(":4:3: in step h.explode") for note in outcome.error.__notes__)
+    assert [(e.kind, e.fields) for e in outcome.events if e.kind.endswith("error")] == [
+        ("step.error", {"error": "ValueError", "message": "bad"}),
+        ("stage.error", {"error": "ValueError", "message": "bad"}),
+        ("workflow.error", {"error": "ValueError", "message": "bad"})]
+
+
+def test_nested_steps_run_arguments_first(backend) -> None:
+    outcome = go(backend, "return h.double(h.double(1)) + len([h.double(3)])")
+    assert outcome.value == 5
+    assert handlers.log == [("double", (1,)), ("double", (2,)), ("double", (3,))]
+    assert outcome.kinds.count("step.start") == 3
+
+
+def test_workflow_calls_with_defaults_and_keywords(backend) -> None:
+    source = (f"{USE}const N = 10\nworkflow add(a, b = N) {{ return a + b }}\n"
+              "workflow main() { return [add(1), add(1, b=2)] }")
+    assert run_source(source, backend).value == [11, 3]
+
+
+def test_emit_publishes_to_subscribers(backend) -> None:
+    from wfc.runtime import Runtime, VirtualClock
+
+    rt = Runtime(clock=VirtualClock())
+    got = []
+    rt.subscribe("order.placed", got.append)
+    outcome = run_source(f"{USE}workflow main() {{ emit order.placed({{id: 1}}) }}", backend, rt=rt)
+    assert got == [{"id": 1}] and ("emit", "order.placed") in [(e.kind, e.name) for e in outcome.events]
+
+
+def test_now_and_uuid_come_from_the_runtime(backend) -> None:
+    from wfc.runtime import Runtime, VirtualClock
+
+    outcome = run_source(f"{USE}workflow main() {{ wait 2s\n return [now(), uuid()] }}", backend,
+                         rt=Runtime(clock=VirtualClock(start=100.0), seed=3))
+    expected_uuid = Runtime(seed=3).uuid()
+    assert outcome.value == [102.0, expected_uuid]
+
+
+def test_python_keywords_as_names_are_renamed(backend) -> None:
+    source = f"{USE}workflow main(class, len = 1) {{ lambda = class + len\n return lambda }}"
+    assert run_source(source, backend, "main", 2).value == 3
+    assert run_source(source, backend, "main", class_=2, len_=5).value == 7
+
+
+def test_docstring_becomes_the_function_doc(backend) -> None:
+    from conftest import load_both
+
+    modules = load_both('workflow w() {\n "Does w."\n return 1\n}')
+    assert modules[backend].w.__doc__ == "Does w."

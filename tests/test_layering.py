@@ -1,0 +1,100 @@
+"""The pipeline's folders only import downstream; the runtime only the stdlib."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import wfc.runtime
+from conftest import ROOT
+
+SRC = ROOT / "src" / "wfc"
+# What each stage may import from wfc (besides itself): downstream stages only.
+ALLOWED = {
+    "grammar": set(),
+    "syntax": {"diagnostics"},
+    "check": {"syntax", "diagnostics", "runtime"},
+    "codegen": {"check", "syntax", "diagnostics"},
+    "interp": {"check", "syntax", "diagnostics", "runtime"},
+    "runtime": set(),
+}
+
+
+def _wfc_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = path.relative_to(SRC).parts
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = list(package[: len(package) - node.level])
+            target = base + (node.module.split(".") if node.module else [])
+            if target:
+                found.add(target[0])
+            else:
+                found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("wfc."):
+            found.add(node.module.split(".")[1])
+    return found
+
+
+def test_stages_import_only_downstream() -> None:
+    for stage, allowed in ALLOWED.items():
+        for path in (SRC / stage).rglob("*.py"):
+            extra = _wfc_imports(path) - allowed - {stage}
+            assert not extra, f"{path.relative_to(SRC)} imports {extra} (a back edge)"
+
+
+def test_runtime_imports_only_the_standard_library() -> None:
+    for path in (SRC / "runtime").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            for name in names:
+                top = name.split(".")[0]
+                assert top in sys.stdlib_module_names, f"{path.name} imports {name}"
+
+
+def test_importing_the_runtime_loads_no_third_party_module() -> None:
+    code = ("import sys, wfc.runtime; bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('lark', 'black', 'click')]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_runtime_public_surface_is_pinned() -> None:
+    assert sorted(wfc.runtime.__all__) == sorted([
+        "ERROR_TYPES", "CircuitOpen", "Clock", "Deadline", "Event", "Observer", "RateLimited",
+        "RealClock", "Runtime", "SagaFailed", "ValidationError", "VirtualClock", "WorkflowError",
+        "WorkflowFailed", "attr", "attr_or_null", "call", "chunks", "current", "error_fields",
+        "format_seconds", "index", "isawaitable", "items", "join", "keys", "lower", "map_items",
+        "parallel", "split", "step", "strip", "upper", "values",
+    ])
+
+
+def test_no_eval_or_exec_in_the_compiler() -> None:
+    for path in SRC.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in ("eval", "exec"), f"{path.name}:{node.lineno}"
+
+
+def test_every_node_has_a_codegen_and_an_interpreter_method() -> None:
+    from wfc.codegen.statements import StmtEmitter
+    from wfc.interp.statements import Executor
+    from wfc.syntax import ast as wf
+
+    statements = wf.Stmt.__args__
+    expressions = [c for c in wf.Expr.__args__ if c is not wf.Guarded]
+    for cls in statements:
+        assert hasattr(StmtEmitter, f"emit_{cls.__name__}"), cls
+        assert hasattr(Executor, f"exec_{cls.__name__}"), cls
+    for cls in expressions:
+        assert hasattr(StmtEmitter, f"emit_{cls.__name__}"), cls
+        assert hasattr(Executor, f"eval_{cls.__name__}"), cls
