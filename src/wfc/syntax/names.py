@@ -22,7 +22,10 @@ _USED_BUILTINS = frozenset(
     "len str int float bool list dict range min max sum abs round format isinstance "
     "getattr object Exception BaseException".split()
 )
-_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | _USED_BUILTINS | PYTHON_EXCEPTIONS
+_RESERVED = (
+    frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | _USED_BUILTINS
+    | PYTHON_EXCEPTIONS | {"_rt"}  # the generated functions' local for the runtime
+)
 GENERATED_PREFIX = "_wf"
 
 

@@ -1,0 +1,145 @@
+"""The runtime on its own: clocks, deadlines, events, fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from wfc.runtime import (Deadline, Runtime, VirtualClock, attr, current, format_seconds, index,
+                         map_items, parallel)
+
+
+def test_virtual_clock_overlaps_concurrent_waits() -> None:
+    clock = VirtualClock()
+
+    async def main():
+        async def nap(seconds):
+            await clock.sleep(seconds)
+            return clock.now()
+        return await asyncio.gather(nap(5), nap(5), nap(2))
+
+    assert asyncio.run(main()) == [5.0, 5.0, 2.0]
+    assert clock.now() == 5.0 and clock.monotonic() == 5.0
+
+
+def test_virtual_clock_takes_no_real_time() -> None:
+    import time
+
+    clock = VirtualClock(start=10.0)
+    started = time.monotonic()
+    asyncio.run(clock.sleep(3600))
+    assert clock.now() == 3610.0 and time.monotonic() - started < 1.0
+
+
+def test_deadline_cancels_and_raises_timeout_error() -> None:
+    clock = VirtualClock()
+
+    async def main():
+        async with Deadline(clock, 1.5):
+            await clock.sleep(10)
+
+    with pytest.raises(TimeoutError, match="timed out after 1.5s"):
+        asyncio.run(main())
+    assert clock.now() == 1.5
+
+
+def test_deadline_does_not_swallow_outer_cancellation() -> None:
+    clock = VirtualClock()
+
+    async def main():
+        async def inner():
+            async with Deadline(clock, 5):
+                await clock.sleep(10)
+        task = asyncio.ensure_future(inner())
+        await clock.sleep(1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+
+
+def test_format_seconds() -> None:
+    assert [format_seconds(s) for s in (0.25, 1.5, 2, 120, 3600, 0.0005)] == [
+        "250ms", "1.5s", "2s", "2m", "1h", "0.5ms"]
+
+
+def test_default_runtime_applies_without_activation() -> None:
+    assert current() is current()
+    rt = Runtime()
+    with rt.activate():
+        assert current() is rt
+    assert current() is not rt
+
+
+def test_observers_and_unsubscribe() -> None:
+    rt = Runtime()
+    seen = []
+    undo = rt.observe(seen.append)
+    rt.event("x", "y", {"a": 1})
+    undo()
+    rt.event("x", "z")
+    assert [tuple(e) for e in seen] == [("x", "y", {"a": 1})]
+
+
+def test_seeded_uuid_is_reproducible_v4() -> None:
+    assert Runtime(seed=5).uuid() == Runtime(seed=5).uuid() != Runtime(seed=6).uuid()
+    assert Runtime(seed=5).uuid()[14] == "4"
+
+
+def test_member_access_and_indexing_rules() -> None:
+    class Obj:
+        name = "n"
+    assert attr({"a": 1}, "a") == 1 and attr({}, "a") is None and attr(Obj(), "name") == "n"
+    assert index({"k": 1}, "k") == 1 and index({}, "k") is None and index([1, 2], -1) == 2
+    with pytest.raises(IndexError):
+        index([], 0)
+
+
+def test_fan_out_memory_is_bounded_by_limit_not_input() -> None:
+    """A generator of a million items: at most `limit` items are ever in flight."""
+    total = 1_000_000
+    state = {"pulled": 0, "done": 0, "peak": 0}
+
+    def items():
+        for n in range(total):
+            state["pulled"] += 1
+            state["peak"] = max(state["peak"], state["pulled"] - state["done"])
+            yield n
+
+    async def body(item):
+        state["done"] += 1
+        return None
+
+    async def main():
+        rt = Runtime(clock=VirtualClock())
+        return await map_items(rt, body, items(), concurrent=True, limit=100)
+
+    results = asyncio.run(main())
+    assert len(results) == total and state["peak"] <= 100
+
+
+def test_parallel_limits_concurrency_and_reports_failures() -> None:
+    clock = VirtualClock()
+    rt = Runtime(clock=clock)
+    running = {"now": 0, "peak": 0}
+
+    def branch(seconds, fail=False):
+        async def run():
+            running["now"] += 1
+            running["peak"] = max(running["peak"], running["now"])
+            await clock.sleep(seconds)
+            running["now"] -= 1
+            if fail:
+                raise ValueError("x")
+        return run
+
+    failed = asyncio.run(parallel(rt, [branch(1), branch(1, True), branch(1), branch(1)],
+                                  limit=2, keep_going=True))
+    assert failed == [False, True, False, False] and running["peak"] == 2 and clock.now() == 2.0
+
+
+def test_limit_must_be_a_positive_integer() -> None:
+    with pytest.raises(ValueError, match="limit must be a positive integer, not 0"):
+        asyncio.run(map_items(Runtime(), lambda x: asyncio.sleep(0), [1], concurrent=True, limit=0))
