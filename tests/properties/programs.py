@@ -1,0 +1,186 @@
+"""Hypothesis strategies for random, well-formed wf programs and handler scripts.
+
+Programs use the core language: every operator, assignments, if/elif/else, for,
+while, repeat, break/continue, stages, parallel blocks and parallel maps,
+try/catch, fail/require, wait, emit, handler calls and workflow calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from hypothesis import strategies as st
+
+VARIABLES = ["v0", "v1", "v2", "v3"]
+HANDLERS = ["f0", "f1", "f2"]
+EXCEPTIONS = ["ValueError", "KeyError", "ConnectionError"]
+
+
+@dataclass(frozen=True)
+class Script:
+    """How one handler behaves: sync or async, delay, which calls fail and how."""
+
+    is_async: bool
+    delay: float
+    fail_on: frozenset[int]  # 1-based call numbers that raise
+    error: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class Place:
+    depth: int = 0
+    loop: bool = False  # break/continue allowed
+    item: bool = False  # inside a map body: yield allowed, only item variables assigned
+    branch: bool = False  # inside a parallel branch
+    targets: tuple[str, ...] = tuple(VARIABLES)
+    readable: tuple[str, ...] = tuple(VARIABLES)
+
+
+@dataclass
+class Counter:
+    n: int = 0
+
+    def next(self) -> int:
+        self.n += 1
+        return self.n
+
+
+scripts = st.builds(
+    Script,
+    is_async=st.booleans(),
+    delay=st.sampled_from([0.0, 0.0, 0.5, 1.0, 2.0]),
+    fail_on=st.frozensets(st.integers(1, 6), max_size=2),
+    error=st.sampled_from(EXCEPTIONS),
+    offset=st.integers(0, 3),
+)
+
+
+def expressions(place: Place, depth: int = 2) -> st.SearchStrategy[str]:
+    names = st.sampled_from(place.readable)
+    atoms = st.one_of(st.integers(0, 9).map(str), names, st.just("null"), st.just("true"))
+    if depth <= 0:
+        return atoms
+    sub = expressions(place, depth - 1)
+    return st.one_of(
+        atoms,
+        st.tuples(sub, st.sampled_from(["+", "-", "==", "!=", "<", "<=", ">", ">=", "and", "or", "??"]), sub)
+        .map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(sub, st.sampled_from(["*", "//", "%", "/"]), st.integers(0, 3))
+        .map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(sub, sub, sub).map(lambda t: f"({t[0]} < {t[1]} <= {t[2]})"),
+        sub.map(lambda e: f"(not {e})"),
+        sub.map(lambda e: f"(-{e})"),
+        st.tuples(sub, sub).map(lambda t: f"min({t[0]} ?? 0, {t[1]} ?? 1)"),
+        st.tuples(sub, sub).map(lambda t: f"[{t[0]}, {t[1]}][1]"),
+        sub.map(lambda e: f"{{k: {e}}}.k"),
+        sub.map(lambda e: f"{{k: {e}}}?.missing"),
+        st.tuples(atoms, atoms).map(lambda t: f"len(f'{{ {t[0]} }}-{{{t[1]}:>3}}')"),
+        st.tuples(sub, sub).map(lambda t: f"{t[0]} in [{t[1]}, 2]"),
+        st.tuples(st.sampled_from(HANDLERS), sub).map(lambda t: f"h.{t[0]}({t[1]})"),
+        sub.map(lambda e: f"helper({e})"),
+    )
+
+
+@st.composite
+def statements(draw, place: Place, count: Counter) -> str:
+    """One statement valid at `place`."""
+    expr = expressions(place)
+    choices = ["assign", "assign", "call", "if", "stage", "try", "wait", "emit", "require"]
+    if place.depth < 2:
+        choices += ["for", "while", "repeat", "parallel", "map"]
+    if place.loop:
+        choices += ["break", "continue"]
+    if place.item:
+        choices += ["yield", "yield"]
+    if not place.item and not place.branch:
+        choices += ["return"]
+    choices += ["fail"]
+    kind = draw(st.sampled_from(choices))
+    deeper = replace(place, depth=place.depth + 1)
+
+    def block(at: Place, size: int = 3) -> str:
+        body = draw(st.lists(statements(at, count), min_size=0, max_size=size))
+        return "{\n" + "\n".join(body) + "\n}"
+
+    if kind == "assign":
+        return f"{draw(st.sampled_from(place.targets))} = {draw(expr)}"
+    if kind == "call":
+        return f"h.{draw(st.sampled_from(HANDLERS))}({draw(expr)})"
+    if kind == "if":
+        text = f"if {draw(expr)} {block(deeper)}"
+        if draw(st.booleans()):
+            text += f" elif {draw(expr)} {block(deeper)}"
+        if draw(st.booleans()):
+            text += f" else {block(deeper)}"
+        return text
+    if kind == "stage":
+        when = f" when {draw(expr)}" if draw(st.booleans()) else ""
+        return f"stage s{count.next()}{when} {block(deeper)}"
+    if kind == "try":
+        catches = draw(st.sampled_from(["catch", "catch ValueError", "catch KeyError, ZeroDivisionError",
+                                        "catch WorkflowFailed as e", "catch ValidationError"]))
+        catches = catches.replace(" as e", f" as e{count.next()}")
+        target = draw(st.sampled_from(place.targets))
+        handler = block(deeper, 2)[:-1] + f"\n{target} = 100\n}}"
+        return f"try {block(deeper)} {catches} {handler}"
+    if kind == "wait":
+        return f"wait {draw(st.sampled_from(['0ms', '250ms', '1s', '2s']))}"
+    if kind == "emit":
+        return f"emit topic{draw(st.integers(0, 1))}({draw(expr)})"
+    if kind == "require":
+        return f'require {draw(expr)} else "requirement {count.next()}"'
+    if kind == "fail":
+        return f'fail f"failed {{ {draw(expr)} }}"'
+    if kind == "break":
+        return "break"
+    if kind == "continue":
+        return "continue"
+    if kind == "yield":
+        return f"yield {draw(expr)}"
+    if kind == "return":
+        return f"return {draw(expr)}"
+    if kind == "for":
+        loop_var = f"i{count.next()}"
+        inner = replace(deeper, loop=True, readable=place.readable + (loop_var,))
+        if not place.item:
+            inner = replace(inner, targets=place.targets)
+        return f"for {loop_var} in range(({draw(expr)} ?? 0) % 3) {block(inner)}"
+    if kind == "while":
+        return f"while {draw(expr)} max {draw(st.integers(0, 3))} {block(replace(deeper, loop=True))}"
+    if kind == "repeat":
+        return f"repeat max {draw(st.integers(1, 3))} {block(replace(deeper, loop=True))} until {draw(expr)}"
+    if kind == "parallel":
+        options = draw(st.sampled_from(["", "limit 1 ", "on error continue ", "timeout 1500ms ",
+                                        "limit 2 on error continue "]))
+        branch = replace(deeper, loop=False, item=False, branch=True)
+        branches = draw(st.lists(statements(branch, count), min_size=1, max_size=3))
+        return f"parallel {options}{{\n" + "\n".join(branches) + "\n}"
+    # map: a parallel or sequential `for` whose result is assigned
+    loop_var = f"x{count.next()}"
+    item_vars = (f"w{count.next()}", f"w{count.next()}")
+    inner = Place(depth=place.depth + 1, loop=False, item=True, branch=False,
+                  targets=item_vars, readable=place.readable + (loop_var,) + item_vars)
+    head = draw(st.sampled_from(["", "parallel "]))
+    options = draw(st.sampled_from(["", "limit 2 ", "on error skip ", "timeout 1500ms "]))
+    if head == "" and "limit" in options:
+        options = ""
+    target = draw(st.sampled_from(place.targets))
+    init = "\n".join(f"{name} = {loop_var}" for name in item_vars)
+    return (f"{target} = {head}for {loop_var} in range({draw(st.integers(0, 4))}) {options}"
+            f"{{\n{init}\n{block(inner)[2:]}")
+
+
+@st.composite
+def programs(draw) -> tuple[str, dict[str, Script]]:
+    """A module with `main` and `helper`, and a script for each handler."""
+    count = Counter()
+    body = draw(st.lists(statements(Place(), count), min_size=1, max_size=6))
+    init = "\n".join(f"{name} = {n}" for n, name in enumerate(VARIABLES))
+    source = (
+        "use wfprop_handlers as h\n\n"
+        "workflow helper(a) {\n    stage inner {\n        b = h.f0(a)\n    }\n    return (a ?? 0) + (b ?? 0)\n}\n\n"
+        f"workflow main() {{\n{init}\n" + "\n".join(body) + "\nreturn [v0, v1, v2, v3]\n}\n"
+    )
+    handler_scripts = {name: draw(scripts) for name in HANDLERS}
+    return source, handler_scripts
