@@ -40,7 +40,8 @@ def test_generated_code_imports_only_the_runtime_and_used_modules() -> None:
     tree = python_ast.parse(compiled("use a.b as c\nuse d\nworkflow w() { return c.x(d) }"))
     imports = [python_ast.unparse(node) for node in tree.body
                if isinstance(node, (python_ast.Import, python_ast.ImportFrom))]
-    assert imports == ["from wfc import runtime as _wf", "from a import b as c", "import d"]
+    assert imports == ["from types import CoroutineType as _wf_coroutine",
+                       "from wfc import runtime as _wf", "from a import b as c", "import d"]
 
 
 @pytest.mark.parametrize("text", [

@@ -2,6 +2,8 @@
 # source-hash: c2d71b07575dd564
 """Workflows compiled from aggregate.wf by wfc 0.1.0."""
 
+from types import CoroutineType as _wf_coroutine
+
 from wfc import runtime as _wf
 import search_sources as sources
 
@@ -11,36 +13,36 @@ SOURCES = ["web", "news", "papers", "forums", "wiki"]
 async def aggregate(query: str, concurrency: int = 3, top: int = 5):
     "Search every source concurrently and return the best hits."
     _rt = _wf.current()
+    _obs = _rt.observers  # the live list: observers added later are seen
     results = merged = answered = result = ranked = None
-    if _rt.observers:
-        _rt.event("workflow.start", "aggregate")
     try:
+        if _obs:
+            _rt.event("workflow.start", "aggregate")
         if not (_wf.strip(query) != ""):
             raise _wf.ValidationError("query is required")
         if not (concurrency > 0):
             raise _wf.ValidationError("concurrency must be positive")
         # aggregate.wf:12:5 stage fan_out
-        if _rt.observers:
-            _rt.event("stage.start", "fan_out")
         try:
+            if _obs:
+                _rt.event("stage.start", "fan_out")
 
             async def _wf_item1(source):
                 hits = None
-                # aggregate.wf:14:20
-                if _rt.observers:
+                if _obs:
                     _rt.event("step.start", "sources.search")
+                # aggregate.wf:14:20
                 try:
-                    _wf_r2 = sources.search(source, query)
-                    if _wf.isawaitable(_wf_r2):
-                        _wf_r2 = await _wf_r2
+                    hits = sources.search(source, query)
+                    if hits.__class__ is _wf_coroutine or _wf.isawaitable(hits):
+                        hits = await hits
                 except Exception as _wf_e:
                     _rt.step_failed(_wf_e, "sources.search", "aggregate.wf:14:20")
                     raise
-                if _rt.observers:
+                if _obs:
                     _rt.event("step.end", "sources.search")
-                hits = _wf_r2
-                _wf_r3 = {"source": source, "hits": hits}
-                return _wf_r3
+                _wf_r2 = {"source": source, "hits": hits}
+                return _wf_r2
 
             results = await _wf.map_items(
                 _rt,
@@ -51,50 +53,46 @@ async def aggregate(query: str, concurrency: int = 3, top: int = 5):
                 timeout=2.0,
                 skip_errors=True,
             )
+            if _obs:
+                _rt.event("stage.end", "fan_out")
         except Exception as _wf_e:
             _rt.failed("stage.error", "fan_out", _wf_e)
             raise
-        if _rt.observers:
-            _rt.event("stage.end", "fan_out")
         # aggregate.wf:18:5 stage merge
-        if _rt.observers:
-            _rt.event("stage.start", "merge")
         try:
+            if _obs:
+                _rt.event("stage.start", "merge")
             merged = []
             answered = []
             for result in results:
                 answered = answered + [_wf.attr(result, "source")]
                 merged = merged + _wf.attr(result, "hits")
-            # aggregate.wf:25:18
-            if _rt.observers:
+            if _obs:
                 _rt.event("step.start", "sources.rank")
+            # aggregate.wf:25:18
             try:
-                _wf_r4 = sources.rank(merged, top)
-                if _wf.isawaitable(_wf_r4):
-                    _wf_r4 = await _wf_r4
+                ranked = sources.rank(merged, top)
+                if ranked.__class__ is _wf_coroutine or _wf.isawaitable(ranked):
+                    ranked = await ranked
             except Exception as _wf_e:
                 _rt.step_failed(_wf_e, "sources.rank", "aggregate.wf:25:18")
                 raise
-            if _rt.observers:
+            if _obs:
                 _rt.event("step.end", "sources.rank")
-            ranked = _wf_r4
+                _rt.event("stage.end", "merge")
         except Exception as _wf_e:
             _rt.failed("stage.error", "merge", _wf_e)
             raise
-        if _rt.observers:
-            _rt.event("stage.end", "merge")
         await _rt.publish("search.done", {"query": query, "sources": answered})
-        _wf_r5 = {
+        _wf_r3 = {
             "query": query,
             "sources": answered,
             "count": len(merged),
             "top": ranked,
         }
-        if _rt.observers:
+        if _obs:
             _rt.event("workflow.end", "aggregate")
-        return _wf_r5
+        return _wf_r3
     except Exception as _wf_e:
         _rt.failed("workflow.error", "aggregate", _wf_e)
         raise
-    if _rt.observers:
-        _rt.event("workflow.end", "aggregate")

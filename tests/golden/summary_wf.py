@@ -2,6 +2,8 @@
 # source-hash: 27442dcea7f7140b
 """Workflows compiled from summary.wf by wfc 0.1.0."""
 
+from types import CoroutineType as _wf_coroutine
+
 from wfc import runtime as _wf
 import fake_llm as ai
 import text_tools as text
@@ -13,10 +15,11 @@ STYLES = ["concise", "detailed", "bullets"]
 async def summarize(content: str, max_length: int = MAX_LEN, style: str = "concise"):
     "Summarise an article with an LLM, with validation before and after."
     _rt = _wf.current()
+    _obs = _rt.observers  # the live list: observers added later are seen
     clean = words = prompt = summary = length = None
-    if _rt.observers:
-        _rt.event("workflow.start", "summarize")
     try:
+        if _obs:
+            _rt.event("workflow.start", "summarize")
         if not (_wf.strip(content) != ""):
             raise _wf.ValidationError("content is required")
         if not (style in STYLES):
@@ -30,32 +33,30 @@ async def summarize(content: str, max_length: int = MAX_LEN, style: str = "conci
         if not (max_length > 0):
             raise _wf.ValidationError("max_length must be positive")
         # summary.wf:15:5 stage transform
-        if _rt.observers:
-            _rt.event("stage.start", "transform")
         try:
-            # summary.wf:16:17
-            if _rt.observers:
+            if _obs:
+                _rt.event("stage.start", "transform")
                 _rt.event("step.start", "text.normalize")
+            # summary.wf:16:17
             try:
-                _wf_r1 = text.normalize(content)
-                if _wf.isawaitable(_wf_r1):
-                    _wf_r1 = await _wf_r1
+                clean = text.normalize(content)
+                if clean.__class__ is _wf_coroutine or _wf.isawaitable(clean):
+                    clean = await clean
             except Exception as _wf_e:
                 _rt.step_failed(_wf_e, "text.normalize", "summary.wf:16:17")
                 raise
-            if _rt.observers:
+            if _obs:
                 _rt.event("step.end", "text.normalize")
-            clean = _wf_r1
             words = len(_wf.split(clean))
+            if _obs:
+                _rt.event("stage.end", "transform")
         except Exception as _wf_e:
             _rt.failed("stage.error", "transform", _wf_e)
             raise
-        if _rt.observers:
-            _rt.event("stage.end", "transform")
         # summary.wf:19:5 stage llm
-        if _rt.observers:
-            _rt.event("stage.start", "llm")
         try:
+            if _obs:
+                _rt.event("stage.start", "llm")
             prompt = (
                 "Summarise in a "
                 + format(style)
@@ -64,53 +65,47 @@ async def summarize(content: str, max_length: int = MAX_LEN, style: str = "conci
                 + " words:\n"
                 + format(clean)
             )
-            # summary.wf:21:19
-            if _rt.observers:
+            if _obs:
                 _rt.event("step.start", "ai.chat")
+            # summary.wf:21:19
             try:
-                _wf_r2 = ai.chat(prompt)
-                if _wf.isawaitable(_wf_r2):
-                    _wf_r2 = await _wf_r2
+                summary = ai.chat(prompt)
+                if summary.__class__ is _wf_coroutine or _wf.isawaitable(summary):
+                    summary = await summary
             except Exception as _wf_e:
                 _rt.step_failed(_wf_e, "ai.chat", "summary.wf:21:19")
                 raise
-            if _rt.observers:
+            if _obs:
                 _rt.event("step.end", "ai.chat")
-            summary = _wf_r2
+                _rt.event("stage.end", "llm")
         except Exception as _wf_e:
             _rt.failed("stage.error", "llm", _wf_e)
             raise
-        if _rt.observers:
-            _rt.event("stage.end", "llm")
         # summary.wf:23:5 stage measure
-        if _rt.observers:
-            _rt.event("stage.start", "measure")
         try:
-            # summary.wf:24:19
-            if _rt.observers:
+            if _obs:
+                _rt.event("stage.start", "measure")
                 _rt.event("step.start", "text.truncate")
+            # summary.wf:24:19
             try:
-                _wf_r3 = text.truncate(summary, max_length)
-                if _wf.isawaitable(_wf_r3):
-                    _wf_r3 = await _wf_r3
+                summary = text.truncate(summary, max_length)
+                if summary.__class__ is _wf_coroutine or _wf.isawaitable(summary):
+                    summary = await summary
             except Exception as _wf_e:
                 _rt.step_failed(_wf_e, "text.truncate", "summary.wf:24:19")
                 raise
-            if _rt.observers:
+            if _obs:
                 _rt.event("step.end", "text.truncate")
-            summary = _wf_r3
             length = len(_wf.split(summary))
+            if _obs:
+                _rt.event("stage.end", "measure")
         except Exception as _wf_e:
             _rt.failed("stage.error", "measure", _wf_e)
             raise
-        if _rt.observers:
-            _rt.event("stage.end", "measure")
-        _wf_r4 = {"summary": summary, "words": words, "length": length, "style": style}
-        if _rt.observers:
+        _wf_r1 = {"summary": summary, "words": words, "length": length, "style": style}
+        if _obs:
             _rt.event("workflow.end", "summarize")
-        return _wf_r4
+        return _wf_r1
     except Exception as _wf_e:
         _rt.failed("workflow.error", "summarize", _wf_e)
         raise
-    if _rt.observers:
-        _rt.event("workflow.end", "summarize")

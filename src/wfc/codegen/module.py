@@ -23,6 +23,8 @@ def generate(module: ast.Module, res: Resolution, source: str, version: str) -> 
     out.line(f"# source-hash: {digest}")
     out.line(f'"""Workflows compiled from {comment_text(res.filename)} by wfc {version}."""')
     out.line()
+    out.line("from types import CoroutineType as _wf_coroutine")
+    out.line()
     out.line("from wfc import runtime as _wf")
     emitter = StmtEmitter(res, Temps(), out)
     for decl in module.decls:
@@ -60,19 +62,23 @@ def emit_workflow(emitter: StmtEmitter, decl: ast.Workflow) -> None:
             out.line(py_literal(body[0].value.value))
             body = body[1:]
         out.line("_rt = _wf.current()")
+        out.line("_obs = _rt.observers  # the live list: observers added later are seen")
         emitter.declare_locals(emitter.res.scope_locals.get(decl, ()))
         emitter.frame = Frame(kind="workflow", name=decl.name.id)
-        out.line("if _rt.observers:")
-        with out.indent():
-            out.line(f'_rt.event("workflow.start", {name})')
         out.line("try:")
         with out.indent():
+            out.observed(f'_rt.event("workflow.start", {name})')
             emitter.block(body)
+            if not ends_with_return(body):
+                emitter.exit_events([], workflow=True)
         out.line("except Exception as _wf_e:")
         with out.indent():
             out.line(f'_rt.failed("workflow.error", {name}, _wf_e)')
             out.line("raise")
-        emitter.exit_events([], workflow=True)
+
+
+def ends_with_return(body: tuple[ast.Stmt, ...]) -> bool:
+    return bool(body) and isinstance(body[-1], ast.Return)
 
 
 def param_code(emitter: StmtEmitter, param: ast.Param) -> str:

@@ -20,6 +20,15 @@ class Frame:
     name: str  # the workflow's name, for `workflow.end`
     stages: list[str] = field(default_factory=list)  # stages open in this function
     loop_marks: list[int] = field(default_factory=list)  # len(stages) at each loop
+    try_depth: int = 0  # how many `try` bodies of this function enclose the code
+
+    def may_observe_failed_assignment(self) -> bool:
+        """Whether code could read a variable after a step assigning it failed.
+
+        Only a `catch` in this function or a concurrently running parallel
+        branch could; elsewhere a step may assign its variable directly.
+        """
+        return self.try_depth > 0 or self.kind == "branch"
 
 
 def is_atomic(expr: ast.Expr) -> bool:
@@ -70,37 +79,33 @@ class StmtEmitter(ExprEmitter):
             for value in values
         ]
         target = py_literal(self.res.step_targets[call])
-        result = dest if dest.startswith("_wf_") else self.temps.new("r")
+        direct = dest.startswith("_wf_") or not self.frame.may_observe_failed_assignment()
+        result = dest if direct else self.temps.new("r")
+        out.observed(f'_rt.event("step.start", {target})')
         out.line(f"# {self.where(call)}")
-        out.line("if _rt.observers:")
-        with out.indent():
-            out.line(f'_rt.event("step.start", {target})')
         out.line("try:")
         with out.indent():
             out.line(f"{result} = {self.sub(call.func, 9)}({self.arguments(call, codes)})")
-            out.line(f"if _wf.isawaitable({result}):")
+            # A coroutine is by far the common case: test its class before the general check.
+            out.line(f"if {result}.__class__ is _wf_coroutine or _wf.isawaitable({result}):")
             with out.indent():
                 out.line(f"{result} = await {result}")
         out.line("except Exception as _wf_e:")
         with out.indent():
             out.line(f"_rt.step_failed(_wf_e, {target}, {py_literal(self.res.location(call))})")
             out.line("raise")
-        out.line("if _rt.observers:")
-        with out.indent():
-            out.line(f'_rt.event("step.end", {target})')
         if result != dest:
             out.line(f"{dest} = {result}")
+        out.observed(f'_rt.event("step.end", {target})')
 
     def exit_events(self, stages: list[str], workflow: bool) -> None:
         """`stage.end` for stages being left (innermost first), then `workflow.end`."""
         if not stages and not workflow:
             return
-        self.out.line("if _rt.observers:")
-        with self.out.indent():
-            for name in reversed(stages):
-                self.out.line(f'_rt.event("stage.end", {py_literal(name)})')
-            if workflow:
-                self.out.line(f'_rt.event("workflow.end", {py_literal(self.frame.name)})')
+        events = [f'_rt.event("stage.end", {py_literal(name)})' for name in reversed(stages)]
+        if workflow:
+            events.append(f'_rt.event("workflow.end", {py_literal(self.frame.name)})')
+        self.out.observed(*events)
 
     # ---- simple statements -----------------------------------------------
     def emit_Assign(self, stmt: ast.Assign) -> None:
@@ -168,28 +173,24 @@ class StmtEmitter(ExprEmitter):
         out.line(f"if {self.expr(stmt.when)}:")
         with out.indent():
             self.stage_body(stmt)
-        out.line("elif _rt.observers:")
+        out.line("else:")
         with out.indent():
-            out.line(f'_rt.event("stage.skip", {name})')
+            out.observed(f'_rt.event("stage.skip", {name})')
 
     def stage_body(self, stmt: ast.Stage) -> None:
         out = self.out
         name = py_literal(stmt.name.id)
-        out.line("if _rt.observers:")
-        with out.indent():
-            out.line(f'_rt.event("stage.start", {name})')
         out.line("try:")
         with out.indent():
+            out.observed(f'_rt.event("stage.start", {name})')
             self.frame.stages.append(stmt.name.id)
             self.block(stmt.body)
             self.frame.stages.pop()
+            out.observed(f'_rt.event("stage.end", {name})')
         out.line("except Exception as _wf_e:")
         with out.indent():
             out.line(f'_rt.failed("stage.error", {name}, _wf_e)')
             out.line("raise")
-        out.line("if _rt.observers:")
-        with out.indent():
-            out.line(f'_rt.event("stage.end", {name})')
 
     def emit_If(self, stmt: ast.If) -> None:
         for position, branch in enumerate(stmt.branches):
@@ -336,7 +337,9 @@ class StmtEmitter(ExprEmitter):
         out = self.out
         out.line("try:")
         with out.indent():
+            self.frame.try_depth += 1
             self.block(stmt.body)
+            self.frame.try_depth -= 1
         for handler in stmt.handlers:
             types = [self.exception_code(dotted) for dotted in handler.types]
             caught = "Exception" if not types else types[0] if len(types) == 1 else f"({', '.join(types)})"

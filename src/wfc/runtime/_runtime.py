@@ -13,8 +13,6 @@ from ._events import Event, error_fields
 
 Observer = Callable[[Event], Any]
 
-_ACTIVE: contextvars.ContextVar[Runtime] = contextvars.ContextVar("wfc_runtime")
-
 
 class Runtime:
     """Everything a running workflow reads from its environment.
@@ -100,15 +98,12 @@ class Runtime:
             _ACTIVE.reset(token)
 
 
-_default: Runtime | None = None
+# With nothing activated, a process-wide default applies (real clock, in-memory).
+_ACTIVE: contextvars.ContextVar[Runtime] = contextvars.ContextVar("wfc_runtime", default=Runtime())
 
+current: Callable[[], Runtime] = _ACTIVE.get
+"""The runtime in force: the activated one, else the process-wide default.
 
-def current() -> Runtime:
-    """The runtime in force: the activated one, else a process-wide default."""
-    runtime = _ACTIVE.get(None)
-    if runtime is not None:
-        return runtime
-    global _default
-    if _default is None:
-        _default = Runtime()
-    return _default
+It is the context variable's own `get`: generated code calls it once per
+workflow call, so it is kept to a single C call.
+"""

@@ -24,7 +24,7 @@ _USED_BUILTINS = frozenset(
 )
 _RESERVED = (
     frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | _USED_BUILTINS
-    | PYTHON_EXCEPTIONS | {"_rt"}  # the generated functions' local for the runtime
+    | PYTHON_EXCEPTIONS | {"_rt", "_obs"}  # locals of every generated function
 )
 GENERATED_PREFIX = "_wf"
 

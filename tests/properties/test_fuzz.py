@@ -1,0 +1,107 @@
+"""Robustness: any input ends in diagnostics or a successful compile, never a crash."""
+
+from __future__ import annotations
+
+import ast as python_ast
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import wfc
+from wfc.api import analyze
+from wfc.cli import main as cli_main
+from wfc.diagnostics import CompileError, render_json, render_text
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+SOURCES = [path.read_text(encoding="utf-8") for path in sorted(EXAMPLES_DIR.glob("*.wf"))]
+BUDGET = int(os.environ.get("WFC_PROPERTY_EXAMPLES", "150"))
+TOKENS = ["{", "}", "(", ")", "[", "]", ",", ":", "=", "==", "\n", ";", "??", "?.", ".", "->",
+          "workflow", "stage", "if", "else", "for", "in", "parallel", "yield", "return", "with",
+          "try", "catch", "use", "const", "limit", "max", "on error skip", '"s"', "f'{x}'",
+          "1s", "10/s", "x", "1", "#c", "{{", "}}", "\\", "'", '"', "é", "\t", "break"]
+
+
+def compile_or_diagnose(source: str) -> None:
+    """The property: CompileError with positioned diagnostics, or valid Python."""
+    try:
+        checked = analyze(source, "fuzz.wf")
+    except CompileError as error:
+        assert error.diagnostics
+        for diagnostic in error.diagnostics:
+            assert diagnostic.line >= 1 and diagnostic.column >= 1
+            assert diagnostic.code.startswith("E")
+        render_text(error.diagnostics, source, "fuzz.wf")
+        render_json(error.diagnostics, "fuzz.wf")
+        return
+    text = wfc.compile_source(source, "fuzz.wf")
+    python_ast.parse(text)
+    assert checked.module is not None
+
+
+fuzz_settings = settings(max_examples=BUDGET, deadline=None,
+                         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@fuzz_settings
+@given(st.text(max_size=200))
+def test_random_text(source: str) -> None:
+    compile_or_diagnose(source)
+
+
+@fuzz_settings
+@given(st.lists(st.sampled_from(TOKENS), max_size=40).map(" ".join))
+def test_random_token_soup(source: str) -> None:
+    compile_or_diagnose(source)
+
+
+@st.composite
+def mutated_examples(draw) -> str:
+    source = draw(st.sampled_from(SOURCES))
+    for _ in range(draw(st.integers(1, 4))):
+        position = draw(st.integers(0, len(source)))
+        action = draw(st.sampled_from(["delete", "insert", "duplicate"]))
+        if action == "delete":
+            source = source[:position] + source[position + draw(st.integers(1, 20)):]
+        elif action == "insert":
+            source = source[:position] + draw(st.sampled_from(TOKENS)) + source[position:]
+        else:
+            end = min(len(source), position + draw(st.integers(1, 40)))
+            source = source[:end] + source[position:end] + source[end:]
+    return source
+
+
+@fuzz_settings
+@given(mutated_examples())
+def test_mutated_examples(source: str) -> None:
+    compile_or_diagnose(source)
+
+
+@settings(max_examples=max(20, BUDGET // 5), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(st.binary(max_size=100), mutated_examples().map(str.encode)),
+       command=st.sampled_from(["check", "compile"]))
+def test_cli_never_crashes(tmp_path_factory, capsys, data: bytes, command: str) -> None:
+    folder = tmp_path_factory.mktemp("fuzz")
+    path = folder / "input.wf"
+    path.write_bytes(data)
+    with pytest.raises(SystemExit) as info:
+        cli_main([command, str(path)])
+    captured = capsys.readouterr()
+    assert info.value.code in (0, 1), captured.err
+    assert "Traceback" not in captured.err and "internal error" not in captured.err
+
+
+@pytest.mark.parametrize("source", [
+    "workflow w() { x = f\"{\" }",  # unclosed field
+    "workflow w() {\n" + "\n" * 5000 + "x = f\"{ 1 }\"\n}",  # once backtracked exponentially
+    "workflow w() { x = {a: 1}\n{b: 2} }",
+    "workflow w() { }\n}",
+    "use a.b\nuse a.b",
+    "workflow w() { yield }",
+    "\ufeffworkflow w() { }",
+    "workflow w(x = f\"{y}\") { }",
+])
+def test_regressions(source: str) -> None:
+    compile_or_diagnose(source)
