@@ -1,0 +1,44 @@
+"""The documentation is checked: error pages and README examples must be true."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from wfc.api import analyze
+from wfc.diagnostics import CompileError
+
+ERRORS = ROOT / "docs" / "errors"
+PAGES = sorted(ERRORS.glob("E*.md"))
+
+
+def codes_in_source() -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / "src" / "wfc").rglob("*.py"):
+        found.update(re.findall(r'"(E\d{4})"', path.read_text(encoding="utf-8")))
+    return found
+
+
+def wf_blocks(text: str) -> list[str]:
+    return re.findall(r"```wf\n(.*?)```", text, re.S)
+
+
+def test_every_error_code_has_a_page() -> None:
+    assert codes_in_source() <= {page.stem for page in PAGES}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.stem)
+def test_error_page_examples(page: Path) -> None:
+    failing, working = wf_blocks(page.read_text(encoding="utf-8"))
+    with pytest.raises(CompileError) as info:
+        analyze(failing, "example.wf")
+    assert page.stem in {d.code for d in info.value.diagnostics}
+    analyze(working, "example.wf")
+
+
+def test_readme_examples_check() -> None:
+    for block in wf_blocks((ROOT / "README.md").read_text(encoding="utf-8")):
+        analyze(block, "readme.wf")
