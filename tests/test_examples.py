@@ -1,0 +1,61 @@
+"""The shipped examples behave as documented, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+
+import fake_llm
+import search_sources
+import wfc
+from conftest import EXAMPLES, run
+from wfc.runtime import ValidationError
+
+
+def load(name: str, backend: str):
+    return wfc.load(EXAMPLES / f"{name}.wf", backend=backend)
+
+
+def test_summary_pipeline(backend) -> None:
+    module = load("summary", backend)
+    outcome = run(module, "summarize", "First   sentence here. Second one.", max_length=2)
+    assert outcome.value == {"summary": "First sentence", "words": 5, "length": 2, "style": "concise"}
+    assert fake_llm.calls[-1] == "Summarise in a concise style, at most 2 words:\nFirst sentence here. Second one."
+    assert [e.name for e in outcome.events if e.kind == "stage.end"] == ["transform", "llm", "measure"]
+
+
+def test_summary_bullets_style(backend) -> None:
+    outcome = run(load("summary", backend), "summarize", "One. Two.", style="bullets")
+    assert outcome.value["summary"] == "- One\n- Two"
+
+
+def test_summary_validation(backend) -> None:
+    module = load("summary", backend)
+    empty = run(module, "summarize", "   ")
+    assert isinstance(empty.error, ValidationError) and str(empty.error) == "content is required"
+    style = run(module, "summarize", "x", style="poem")
+    assert str(style.error) == "unknown style 'poem'; use one of concise, detailed, bullets"
+
+
+def test_aggregate_fans_out_with_bounded_concurrency(backend) -> None:
+    module = load("aggregate", backend)
+    search_sources.peak_in_flight = 0
+    outcome = run(module, "aggregate", "wf", concurrency=2, top=2)
+    assert outcome.value["sources"] == ["web", "news", "papers", "wiki"]  # forums failed, skipped
+    assert outcome.value["count"] == 12
+    assert [hit["score"] for hit in outcome.value["top"]] == [39, 38]
+    assert search_sources.peak_in_flight == 2
+    # two workers on the virtual clock: web (0.02) then papers (0.05); news (0.03),
+    # forums (0.01, fails) then wiki (0.01): done at 0.07
+    assert outcome.now == pytest.approx(0.07)
+    assert ("emit", "search.done") in [(e.kind, e.name) for e in outcome.events]
+
+
+def test_aggregate_unbounded_runs_everything_at_once(backend) -> None:
+    search_sources.peak_in_flight = 0
+    outcome = run(load("aggregate", backend), "aggregate", "wf", concurrency=10)
+    assert search_sources.peak_in_flight == 5 and outcome.now == pytest.approx(0.05)
+
+
+def test_aggregate_requires_a_query(backend) -> None:
+    outcome = run(load("aggregate", backend), "aggregate", " ")
+    assert str(outcome.error) == "query is required"
