@@ -260,44 +260,40 @@ class StmtEmitter(ExprEmitter):
             self.out.line(" = ".join(py_name(name) for name in names) + " = None")
 
     def emit_While(self, stmt: ast.While) -> None:
-        out = self.out
-
         def loop() -> None:
-            if stmt.max is None:
-                out.line(f"while {self.expr(stmt.test)}:")
-                with out.indent():
-                    self.loop_body(stmt.body)
+            if stmt.max is not None:
+                self.counted_loop("_", stmt.max, lambda: f"not {self.sub(stmt.test, CMP + 1)}", stmt.body)
                 return
-            out.line(f"for _ in range({self.expr(stmt.max)}):")
-            with out.indent():
-                out.line(f"if not {self.sub(stmt.test, CMP + 1)}:")
-                with out.indent():
-                    out.line("break")
+            self.out.line(f"while {self.expr(stmt.test)}:")
+            with self.out.indent():
                 self.loop_body(stmt.body)
 
         self.with_deadline(stmt.timeout, loop)
 
     def emit_Repeat(self, stmt: ast.Repeat) -> None:
-        out = self.out
-
         def loop() -> None:
-            if stmt.max is None:
-                first = self.temps.new("first")
-                out.line(f"{first} = True")
-                out.line(f"while {first} or not {self.sub(stmt.until, CMP + 1)}:")
-                with out.indent():
-                    out.line(f"{first} = False")
-                    self.loop_body(stmt.body)
+            if stmt.max is not None:
+                count = self.temps.new("i")
+                self.counted_loop(count, stmt.max, lambda: f"{count} and {self.sub(stmt.until, AND + 1)}", stmt.body)
                 return
-            count = self.temps.new("i")
-            out.line(f"for {count} in range({self.expr(stmt.max)}):")
-            with out.indent():
-                out.line(f"if {count} and {self.sub(stmt.until, AND + 1)}:")
-                with out.indent():
-                    out.line("break")
+            first = self.temps.new("first")
+            self.out.line(f"{first} = True")
+            self.out.line(f"while {first} or not {self.sub(stmt.until, CMP + 1)}:")
+            with self.out.indent():
+                self.out.line(f"{first} = False")
                 self.loop_body(stmt.body)
 
         self.with_deadline(stmt.timeout, loop)
+
+    def counted_loop(self, counter: str, limit: ast.Expr, stop, body: tuple[ast.Stmt, ...]) -> None:
+        """At most `limit` iterations, each first leaving the loop if `stop()` holds."""
+        out = self.out
+        out.line(f"for {counter} in range({self.expr(limit)}):")
+        with out.indent():
+            out.line(f"if {stop()}:")
+            with out.indent():
+                out.line("break")
+            self.loop_body(body)
 
     def with_deadline(self, timeout: ast.Expr | None, emit_body) -> None:
         if timeout is None:
