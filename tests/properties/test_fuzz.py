@@ -105,3 +105,19 @@ def test_cli_never_crashes(tmp_path_factory, capsys, data: bytes, command: str) 
 ])
 def test_regressions(source: str) -> None:
     compile_or_diagnose(source)
+
+
+@pytest.mark.parametrize("source", [
+    "workflow w() { x = " + "-" * 3000 + "1 }",
+    "workflow w() { x = " + "(1 + " * 400 + "1" + ")" * 400 + " }",
+    "workflow w() {" + " if true {" * 400 + "}" * 400 + " }",
+    "workflow w() { x = " + "[" * 400 + "]" * 400 + " }",
+])
+def test_deep_nesting_is_a_diagnostic(source: str) -> None:
+    with pytest.raises(CompileError) as info:
+        analyze(source, "deep.wf")
+    assert [d.code for d in info.value.diagnostics] == ["E0003"]
+
+
+def test_nesting_below_the_limit_compiles() -> None:
+    compile_or_diagnose("workflow w() { x = " + "(1 + " * 60 + "1" + ")" * 60 + "\n return x }")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from lark import Lark, Token
+from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from ..diagnostics import Diagnostic, Span
@@ -47,14 +47,34 @@ class _SyntaxFailure(Exception):
         self.diagnostic = diagnostic
 
 
+# Deeper trees would overflow the recursive passes after the parser (and the 200
+# nested brackets Python's own tokenizer accepts in the generated code).
+MAX_DEPTH = 150
+
+
 def _build(source: str, start: str):
     try:
         tree = _lark().parse(source, start=start)
+        _check_depth(tree)
         return ToAst(source, parse_expression).transform(tree)
     except VisitError as exc:
         raise _from_problem(exc.orig_exc, source) from None
     except (UnexpectedInput, ReservedWord) as exc:
         raise _from_problem(exc, source) from None
+
+
+def _check_depth(tree: Tree) -> None:
+    """Reject absurdly deep nesting, without recursing."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            span = span_of(node.meta)
+            raise _SyntaxFailure(_error(
+                f"this is nested more than {MAX_DEPTH} levels deep", span,
+                "split the expression or block into named steps", "E0003",
+            ))
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
 
 
 def _from_problem(exc: BaseException, source: str) -> _SyntaxFailure:
