@@ -32,9 +32,12 @@ def check(module: ast.Module, filename: str) -> tuple[Resolution, list[Diagnosti
     for order, decl in enumerate(module.decls):
         if isinstance(decl, ast.ConstDecl):
             resolver.constant(decl.value, order)
-        elif isinstance(decl, ast.Workflow):
+        elif isinstance(decl, (ast.Workflow, ast.Saga)):
             resolver.policies(decl.policies)
             resolver.workflow(decl)
+        elif isinstance(decl, ast.Router):
+            resolver.policies(decl.policies)
+            resolver.router(decl)
         elif isinstance(decl, ast.PolicyDecl):
             resolver.policies(decl.policies)
     diagnostics.extend(check_cycles(res))
@@ -60,7 +63,7 @@ def _declare(module: ast.Module, res: Resolution, resolver: Resolver,
         elif isinstance(decl, ast.ConstDecl):
             res.consts[name] = decl
             resolver._const_order[name] = order
-        elif isinstance(decl, ast.Workflow):
+        elif isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
             res.decls[name] = decl
 
 

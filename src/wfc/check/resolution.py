@@ -51,7 +51,11 @@ class Resolution:
     catch_kinds: dict[ast.Dotted, Kind] = field(default_factory=dict)
     uses: dict[str, ast.Use] = field(default_factory=dict)
     consts: dict[str, ast.ConstDecl] = field(default_factory=dict)
-    decls: dict[str, ast.Workflow] = field(default_factory=dict)
+    decls: dict[str, ast.Declaration] = field(default_factory=dict)
+    route_order: dict[ast.Router, tuple[ast.Route, ...]] = field(default_factory=dict)
+    route_names: dict[ast.Route, str] = field(default_factory=dict)
+    route_weights: dict[ast.Route, float] = field(default_factory=dict)
+    step_names: dict[ast.Step, str] = field(default_factory=dict)
 
     def location(self, node: ast.Node) -> str:
         """`file.wf:line:col` of a node, as error notes and comments show it."""

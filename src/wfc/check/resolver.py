@@ -30,6 +30,11 @@ class Place:
     may_return: bool = True
     may_yield: bool = False
     barrier: str | None = None  # why control cannot leave: "a parallel block"
+    saga: bool = False  # saga steps may stand here
+
+
+def warning(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
+    return Diagnostic(severity="warning", code=code, message=message, span=span, help=help)
 
 
 class Resolver:
@@ -40,7 +45,12 @@ class Resolver:
         self._const_order: dict[str, int] = {}
 
     # ---- declarations ----------------------------------------------------
-    def workflow(self, decl: ast.Workflow) -> None:
+    def workflow(self, decl: ast.Workflow | ast.Saga) -> None:
+        scope = self.parameters(decl)
+        self.scope(scope, decl.body)
+        self.block(decl.body, Place(scope=scope, saga=isinstance(decl, ast.Saga)))
+
+    def parameters(self, decl: ast.Declaration) -> Scope:
         scope = Scope(owner=decl, parent=None)
         for param in decl.params:
             if param.name.id in scope.params:
@@ -50,8 +60,70 @@ class Resolver:
                 self.type_annotation(param.type)
             if param.default is not None:
                 self.constant(param.default, None)
-        self.scope(scope, decl.body)
-        self.block(decl.body, Place(scope=scope))
+        return scope
+
+    def router(self, decl: ast.Router) -> None:
+        scope = self.parameters(decl)
+        self.res.scope_locals[decl] = ()
+        routes = (*decl.routes, decl.default) if decl.default else decl.routes
+        for position, route in enumerate(decl.routes):
+            self.res.route_names[route] = route.name.id if route.name else f"route_{position}"
+        if decl.default is not None:
+            self.res.route_names[decl.default] = "default"
+        for route in routes:
+            self.route(decl, route, scope)
+        self.route_order(decl)
+
+    def route(self, decl: ast.Router, route: ast.Route, scope: Scope) -> None:
+        if route.when is not None:
+            self.expr(route.when, scope)
+        for option, what in ((route.priority, "priority"), (route.weight, "weight")):
+            if option is not None and _number(option) is None:
+                self.report(error("E0145", f"a route's {what} must be a number", option.span))
+        self.route_weight(decl, route)
+        if route.target is not None:
+            self.expr(route.target, scope)
+            return
+        assert route.body is not None
+        inner = Scope(owner=route, parent=scope)
+        self.scope(inner, route.body)
+        self.block(route.body, Place(scope=inner))
+
+    def route_weight(self, decl: ast.Router, route: ast.Route) -> None:
+        if route.weight is not None and decl.strategy != "weighted":
+            self.report(error("E0143", "`weight` applies only in a weighted router", route.weight.span,
+                              f"declare `router {decl.name.id}(...) weighted`"))
+            return
+        weight = 1.0 if route.weight is None else _number(route.weight)
+        if weight is not None and weight <= 0:
+            self.report(error("E0144", "a route's weight must be positive", route.weight.span))
+        self.res.route_weights[route] = weight or 0.0
+
+    def route_order(self, decl: ast.Router) -> None:
+        """Order routes by priority (higher first), ties in declaration order."""
+        seen: dict[str, ast.Route] = {}
+        for route in decl.routes:
+            name = self.res.route_names[route]
+            if name in seen:
+                self.report(error("E0132", f"duplicate route name '{name}'", route.name.span,
+                                  f"the first route '{name}' is on line {seen[name].span.line}"))
+            seen[name] = route
+        order = tuple(sorted(decl.routes, key=lambda r: -(_number(r.priority) or 0) if r.priority else 0))
+        self.res.route_order[decl] = order
+        if decl.strategy != "first":
+            return
+        always = next((route for route in order if route.when is None), None)
+        if always is not None:
+            for route in order[order.index(always) + 1 :]:
+                self.report(warning(
+                    "W0141", f"route '{self.res.route_names[route]}' can never be taken", route.span,
+                    f"route '{self.res.route_names[always]}' before it has no `when` and always matches",
+                ))
+        elif decl.default is None:
+            self.report(warning(
+                "W0142", f"router '{decl.name.id}' has no default", decl.name.span,
+                "add `default -> ...`; without one the router returns null when no route matches",
+            ))
 
     def scope(self, scope: Scope, body: tuple[ast.Stmt, ...]) -> None:
         for loop in collect(scope, body):
@@ -141,7 +213,7 @@ class Resolver:
                               stmt.limit.span, "write `parallel for` to run items concurrently"))
         if has_item_scope(stmt):
             inner = Place(scope=self._scopes[stmt], loop="item", may_return=False,
-                          may_yield=stmt.into is not None, barrier=None)
+                          may_yield=stmt.into is not None, barrier=None, saga=place.saga)
             self.block(stmt.body, inner)
         else:
             self.block(stmt.body, replace(place, loop="loop", barrier=None))
@@ -180,8 +252,8 @@ class Resolver:
         for expr in (stmt.limit, stmt.timeout):
             if expr is not None:
                 self.expr(expr, place.scope)
-        branch = Place(scope=place.scope, loop=None, may_return=False, may_yield=False,
-                       barrier="a parallel block")
+        branch = replace(place, loop=None, may_return=False, may_yield=False,
+                         barrier="a parallel block")
         self.block(stmt.body, branch)
 
     def stmt_Try(self, stmt: ast.Try, place: Place) -> None:
@@ -221,6 +293,22 @@ class Resolver:
 
     def stmt_Wait(self, stmt: ast.Wait, place: Place) -> None:
         self.expr(stmt.duration, place.scope)
+
+    def stmt_Step(self, stmt: ast.Step, place: Place) -> None:
+        if not place.saga:
+            self.report(error("E0130", "`step` outside a saga", stmt.span,
+                              "declare the steps in a `saga`, or call the handler directly"))
+        elif place.barrier is not None or place.loop == "item":
+            self.report(error("E0131", "a saga step cannot stand in a parallel block or item body",
+                              stmt.span))
+        for call in (stmt.call, stmt.compensate):
+            if call is None:
+                continue
+            inner = call.call if isinstance(call, ast.Guarded) else call
+            if not isinstance(inner, ast.Call):
+                self.report(error("E0133", "a saga step and its compensation must be calls", call.span))
+            self.expr(call, place.scope)
+        self.res.step_names[stmt] = stmt.name.id if stmt.name else _step_label(stmt.call)
 
     # ---- expressions -----------------------------------------------------
     def expr(self, expr: ast.Expr, scope: Scope | None) -> None:
@@ -351,7 +439,7 @@ class Resolver:
                 return CallKind.DECL
         return CallKind.STEP if self.is_handler(func) else CallKind.DYNAMIC
 
-    def check_arguments(self, call: ast.Call, decl: ast.Workflow) -> None:
+    def check_arguments(self, call: ast.Call, decl: ast.Declaration) -> None:
         params = [param.name.id for param in decl.params]
         name = decl.name.id
         if len(call.args) > len(params):
@@ -384,6 +472,26 @@ class Resolver:
                               did_you_mean(head, candidates)))
             return
         self.res.catch_kinds[dotted] = kind
+
+
+def _number(expr: ast.Expr | None) -> float | None:
+    """The value of a numeric literal (possibly negated), else None."""
+    if isinstance(expr, ast.Neg):
+        inner = _number(expr.operand)
+        return None if inner is None else -inner
+    if isinstance(expr, ast.Literal) and type(expr.value) in (int, float):
+        return float(expr.value)
+    return None
+
+
+def _step_label(call: ast.Expr) -> str:
+    """An unnamed step is known by what it calls: `notify.order_placed`."""
+    target = call.call if isinstance(call, ast.Guarded) else call
+    func = target.func if isinstance(target, ast.Call) else target
+    try:
+        return _dotted_text(func)
+    except AssertionError:
+        return "step"
 
 
 def _dotted_text(expr: ast.Expr) -> str:

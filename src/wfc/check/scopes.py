@@ -14,7 +14,7 @@ from ..syntax import ast
 
 @dataclass(slots=True, eq=False)
 class Scope:
-    owner: ast.Workflow | ast.For
+    owner: ast.Node  # a declaration, an item-scoped `for` or a route's `do` block
     parent: Scope | None
     params: dict[str, ast.Ident] = field(default_factory=dict)  # or the loop variable
     assigned: dict[str, ast.Ident] = field(default_factory=dict)  # first binding of each
@@ -51,6 +51,8 @@ def _collect_stmt(scope: Scope, stmt: ast.Stmt, nested: list[ast.For]) -> None:
     match stmt:
         case ast.Assign(target=target):
             _bind(scope, target)
+        case ast.Step(name=ast.Ident() as name):
+            _bind(scope, name)
         case ast.For() if has_item_scope(stmt):
             if stmt.into is not None:
                 _bind(scope, stmt.into)

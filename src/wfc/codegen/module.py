@@ -8,12 +8,9 @@ from ..check import Resolution
 from ..syntax import ast
 from ..syntax.names import comment_text, py_literal, py_name
 from .expressions import Temps
-from .statements import Frame, StmtEmitter
+from .declarations import emit_declaration
+from .statements import StmtEmitter
 from .writer import Writer
-
-_TYPES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "list": "list",
-          "map": "dict", "any": "object"}
-
 
 def generate(module: ast.Module, res: Resolution, source: str, version: str) -> str:
     """The generated module's text: deterministic for the same input and version."""
@@ -34,10 +31,10 @@ def generate(module: ast.Module, res: Resolution, source: str, version: str) -> 
         if isinstance(decl, ast.ConstDecl):
             out.line(f"{py_name(decl.name.id)} = {emitter.expr(decl.value)}")
     for decl in module.decls:
-        if isinstance(decl, ast.Workflow):
+        if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
             out.line()
             out.line()
-            emit_workflow(emitter, decl)
+            emit_declaration(emitter, decl)
     return format_python(out.text())
 
 
@@ -48,48 +45,6 @@ def import_line(decl: ast.Use) -> str:
     if not package:
         return f"import {name}{alias}"
     return f"from {'.'.join(package)} import {name}{alias}"
-
-
-def emit_workflow(emitter: StmtEmitter, decl: ast.Workflow) -> None:
-    out = emitter.out
-    name = py_literal(decl.name.id)
-    params = ", ".join(param_code(emitter, param) for param in decl.params)
-    out.line(f"async def {py_name(decl.name.id)}({params}):")
-    with out.indent():
-        body = decl.body
-        if body and isinstance(body[0], ast.ExprStmt) and isinstance(body[0].value, ast.Literal) \
-                and isinstance(body[0].value.value, str):
-            out.line(py_literal(body[0].value.value))
-            body = body[1:]
-        out.line("_rt = _wf.current()")
-        out.line("_obs = _rt.observers  # the live list: observers added later are seen")
-        emitter.declare_locals(emitter.res.scope_locals.get(decl, ()))
-        emitter.frame = Frame(kind="workflow", name=decl.name.id)
-        out.line("try:")
-        with out.indent():
-            out.observed(f'_rt.event("workflow.start", {name})')
-            emitter.block(body)
-            if not ends_with_return(body):
-                emitter.exit_events([], workflow=True)
-        out.line("except Exception as _wf_e:")
-        with out.indent():
-            out.line(f'_rt.failed("workflow.error", {name}, _wf_e)')
-            out.line("raise")
-
-
-def ends_with_return(body: tuple[ast.Stmt, ...]) -> bool:
-    return bool(body) and isinstance(body[-1], ast.Return)
-
-
-def param_code(emitter: StmtEmitter, param: ast.Param) -> str:
-    code = py_name(param.name.id)
-    if param.type is not None:
-        head, *rest = param.type.parts
-        annotation = _TYPES.get(head) if not rest else None
-        code += f": {annotation or '.'.join([py_name(head), *rest])}"
-    if param.default is not None:
-        code += f" = {emitter.expr(param.default)}" if param.type else f"={emitter.expr(param.default)}"
-    return code
 
 
 def format_python(text: str) -> str:

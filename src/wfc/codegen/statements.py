@@ -16,8 +16,9 @@ from .writer import Writer
 class Frame:
     """One generated function: a workflow, a parallel branch or a map item."""
 
-    kind: str  # "workflow", "branch" or "item"
-    name: str  # the workflow's name, for `workflow.end`
+    kind: str  # "workflow", "saga", "router", "branch", "item", "route" or "undo"
+    name: str  # the declaration's name, for its end event
+    end_event: str | None = None  # "workflow.end" or "saga.end" where `return` ends one
     stages: list[str] = field(default_factory=list)  # stages open in this function
     loop_marks: list[int] = field(default_factory=list)  # len(stages) at each loop
     try_depth: int = 0  # how many `try` bodies of this function enclose the code
@@ -40,7 +41,7 @@ class StmtEmitter(ExprEmitter):
     def __init__(self, res: Resolution, temps: Temps, out: Writer) -> None:
         super().__init__(res, temps)
         self.out = out
-        self.frame = Frame(kind="workflow", name="")
+        self.frame = Frame(kind="workflow", name="", end_event="workflow.end")
 
     def block(self, body: tuple[ast.Stmt, ...]) -> None:
         for stmt in body:
@@ -99,13 +100,13 @@ class StmtEmitter(ExprEmitter):
         out.observed(f'_rt.event("step.end", {target})')
 
     def exit_events(self, stages: list[str], workflow: bool) -> None:
-        """`stage.end` for stages being left (innermost first), then `workflow.end`."""
-        if not stages and not workflow:
-            return
+        """`stage.end` for stages being left (innermost first), then the end of the
+        workflow or saga if `workflow` (the declaration itself is being left)."""
         events = [f'_rt.event("stage.end", {py_literal(name)})' for name in reversed(stages)]
-        if workflow:
-            events.append(f'_rt.event("workflow.end", {py_literal(self.frame.name)})')
-        self.out.observed(*events)
+        if workflow and self.frame.end_event:
+            events.append(f'_rt.event({py_literal(self.frame.end_event)}, {py_literal(self.frame.name)})')
+        if events:
+            self.out.observed(*events)
 
     # ---- simple statements -----------------------------------------------
     def emit_Assign(self, stmt: ast.Assign) -> None:
@@ -116,6 +117,28 @@ class StmtEmitter(ExprEmitter):
             self.step_into(stmt.value, self.temps.new("r"))  # type: ignore[arg-type]
         else:
             self.out.line(self.expr(stmt.value))
+
+    def emit_Step(self, stmt: ast.Step) -> None:
+        """A saga step: run it, then record its compensation with today's variables."""
+        out = self.out
+        out.line(f"_wf_saga.step = {py_literal(self.res.step_names[stmt])}")
+        if stmt.name is not None:
+            self.assign_value(py_name(stmt.name.id), stmt.call)
+        else:
+            self.emit_ExprStmt(ast.ExprStmt(span=stmt.span, value=stmt.call))
+        if stmt.compensate is None:
+            out.line("_wf_saga.completed(None)")
+            return
+        # Default arguments freeze the variables as they are now, as the spec asks.
+        names = list(dict.fromkeys(
+            node.id for node in ast.walk(stmt.compensate)
+            if isinstance(node, ast.Name) and self.res.names.get(node) is Kind.LOCAL
+        ))
+        undo = self.temps.new("undo")
+        params = ", ".join(f"{py_name(name)}={py_name(name)}" for name in names)
+        body = (ast.ExprStmt(span=stmt.compensate.span, value=stmt.compensate),)
+        self.function(f"async def {undo}({params}):", "undo", stmt, body)
+        out.line(f"_wf_saga.completed({undo})")
 
     def emit_Return(self, stmt: ast.Return) -> None:
         code = "None" if stmt.value is None else self.value_code(stmt.value)

@@ -12,7 +12,8 @@ from .. import runtime
 from ..check import Checked
 from ..syntax import ast
 from ..syntax.names import py_name
-from .frames import Frame, ReturnSignal
+from .declarations import RUNNERS
+from .frames import Frame
 from .statements import Executor
 
 __all__ = ["instantiate"]
@@ -21,10 +22,10 @@ _TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "m
           "any": object}
 
 
-class InterpretedWorkflow:
-    """A workflow run by the interpreter; called like the compiled `async def`."""
+class InterpretedDeclaration:
+    """A workflow, router or saga run by the interpreter, called like the compiled one."""
 
-    def __init__(self, executor: Executor, decl: ast.Workflow, defaults: dict[str, Any]) -> None:
+    def __init__(self, executor: Executor, decl: ast.Declaration, defaults: dict[str, Any]) -> None:
         self._executor = executor
         self._decl = decl
         self._names = {py_name(p.name.id): p.name.id for p in decl.params}
@@ -48,29 +49,14 @@ class InterpretedWorkflow:
 
     async def _execute(self, values: dict[str, Any]) -> Any:
         decl, executor = self._decl, self._executor
-        rt = runtime.current()
         for name in executor.res.scope_locals.get(decl, ()):
             values.setdefault(name, None)
-        frame = Frame(values)
-        name = decl.name.id
-        if rt.observers:
-            rt.event("workflow.start", name)
-        try:
-            try:
-                await executor.block(decl.body, frame, rt)
-                result = None
-            except ReturnSignal as signal:
-                result = signal.value
-        except Exception as exc:
-            rt.failed("workflow.error", name, exc)
-            raise
-        if rt.observers:
-            rt.event("workflow.end", name)
-        return result
+        return await RUNNERS[type(decl)](executor, decl, Frame(values), runtime.current())
 
 
-def _docstring(decl: ast.Workflow) -> str | None:
-    first = decl.body[0] if decl.body else None
+def _docstring(decl: ast.Declaration) -> str | None:
+    body = getattr(decl, "body", ())
+    first = body[0] if body else None
     if isinstance(first, ast.ExprStmt) and isinstance(first.value, ast.Literal):
         return first.value.value if isinstance(first.value.value, str) else None
     return None
@@ -88,12 +74,12 @@ def instantiate(checked: Checked, path: Path) -> ModuleType:
         elif isinstance(decl, ast.ConstDecl):
             globals_[decl.name.id] = _run_now(executor.eval(decl.value, None, runtime.current()))
     for decl in checked.module.decls:
-        if isinstance(decl, ast.Workflow):
+        if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
             defaults = {
                 p.name.id: _run_now(executor.eval(p.default, None, runtime.current()))
                 for p in decl.params if p.default is not None
             }
-            globals_[decl.name.id] = InterpretedWorkflow(executor, decl, defaults)
+            globals_[decl.name.id] = InterpretedDeclaration(executor, decl, defaults)
     for name, value in globals_.items():
         setattr(module, py_name(name), value)
     return module

@@ -8,11 +8,12 @@ from typing import Any
 class Frame:
     """A scope's variables; an item scope reads through to its parent."""
 
-    __slots__ = ("vars", "parent")
+    __slots__ = ("vars", "parent", "saga")
 
-    def __init__(self, names: dict[str, Any], parent: Frame | None = None) -> None:
+    def __init__(self, names: dict[str, Any], parent: Frame | None = None, saga: Any = None) -> None:
         self.vars = names
         self.parent = parent
+        self.saga = saga  # the running `runtime.Saga`, in a saga's frame
 
     def get(self, name: str) -> Any:
         frame: Frame | None = self

@@ -56,6 +56,23 @@ class Executor(Evaluator):
     async def exec_Wait(self, stmt: ast.Wait, frame: Frame, rt: Runtime) -> None:
         await rt.sleep(await self.eval(stmt.duration, frame, rt))
 
+    async def exec_Step(self, stmt: ast.Step, frame: Frame, rt: Runtime) -> None:
+        saga = frame.saga
+        saga.step = self.res.step_names[stmt]
+        value = await self.eval(stmt.call, frame, rt)
+        if stmt.name is not None:
+            frame.set(stmt.name.id, value)
+        if stmt.compensate is None:
+            saga.completed(None)
+            return
+        frozen = Frame(dict(frame.vars))  # the variables as they are when the step completed
+        compensate = stmt.compensate
+
+        async def undo() -> None:
+            await self.eval(compensate, frozen, rt)
+
+        saga.completed(undo)
+
     # ---- compound statements ---------------------------------------------
     async def exec_Stage(self, stmt: ast.Stage, frame: Frame, rt: Runtime) -> None:
         name = stmt.name.id

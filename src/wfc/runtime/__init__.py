@@ -14,7 +14,9 @@ from ._errors import (
     WorkflowFailed,
 )
 from ._events import Event, error_fields
+from ._routing import pick_weighted
 from ._runtime import Observer, Runtime, current
+from ._saga import Saga
 from ._steps import step
 from ._values import (
     attr,
@@ -42,6 +44,7 @@ __all__ = [
     "RateLimited",
     "RealClock",
     "Runtime",
+    "Saga",
     "SagaFailed",
     "ValidationError",
     "VirtualClock",
@@ -62,6 +65,7 @@ __all__ = [
     "lower",
     "map_items",
     "parallel",
+    "pick_weighted",
     "split",
     "step",
     "strip",

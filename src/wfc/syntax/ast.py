@@ -295,9 +295,18 @@ class Wait(Node):
     duration: Expr
 
 
+@node
+class Step(Node):
+    """A saga step: `step [name =] CALL [compensate CALL]`."""
+
+    name: Ident | None
+    call: Expr
+    compensate: Expr | None
+
+
 Stmt = Union[
     Assign, ExprStmt, Stage, If, For, While, Repeat, Break, Continue, Parallel, Try,
-    Return, Yield, Fail, Require, Emit, Wait,
+    Return, Yield, Fail, Require, Emit, Wait, Step,
 ]
 
 
@@ -339,7 +348,38 @@ class Workflow(Node):
     body: tuple[Stmt, ...]
 
 
-Decl = Union[Use, ConstDecl, PolicyDecl, Workflow]
+@node
+class Route(Node):
+    """`route [name] [when C] [priority P] [weight W] (-> EXPR | do { })`; also `default`."""
+
+    name: Ident | None
+    when: Expr | None
+    priority: Expr | None
+    weight: Expr | None
+    target: Expr | None  # `-> EXPR`
+    body: tuple[Stmt, ...] | None  # `do { ... }`
+
+
+@node
+class Router(Node):
+    name: Ident
+    params: tuple[Param, ...]
+    strategy: str  # "first", "all" or "weighted"
+    policies: tuple[PolicyUse, ...]
+    routes: tuple[Route, ...]
+    default: Route | None
+
+
+@node
+class Saga(Node):
+    name: Ident
+    params: tuple[Param, ...]
+    policies: tuple[PolicyUse, ...]
+    body: tuple[Stmt, ...]
+
+
+Declaration = Union[Workflow, Router, Saga]  # what can be called
+Decl = Union[Use, ConstDecl, PolicyDecl, Workflow, Router, Saga]
 
 
 @node

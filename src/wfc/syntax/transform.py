@@ -75,6 +75,49 @@ class ToAst(Transformer[Token, ast.Module]):
             policies=policies or (), body=body,
         )
 
+    def router_decl(self, meta, children):
+        name, params, strategy, policies, *items = children
+        routes = tuple(item.route for item in items if item is not None and item.name != "default")
+        defaults = [item for item in items if item is not None and item.name == "default"]
+        if len(defaults) > 1:
+            raise SyntaxProblem("a router has at most one `default`", defaults[1].span)
+        return ast.Router(
+            span=span_of(meta), name=self._ident(name), params=params or (),
+            strategy=strategy or "first", policies=policies or (), routes=routes,
+            default=defaults[0].route if defaults else None,
+        )
+
+    def strategy(self, meta, tokens):
+        return str(tokens[0])
+
+    def route(self, meta, children):
+        name, when, priority, weight, target = children
+        return _Item("route", ast.Route(
+            span=span_of(meta), name=name and self._ident(name), when=when, priority=priority,
+            weight=weight, target=None if isinstance(target, tuple) else target,
+            body=target if isinstance(target, tuple) else None,
+        ))
+
+    def default_route(self, meta, children):
+        (target,) = children
+        return _Item("default", ast.Route(
+            span=span_of(meta), name=None, when=None, priority=None, weight=None,
+            target=None if isinstance(target, tuple) else target,
+            body=target if isinstance(target, tuple) else None,
+        ))
+
+    def saga_decl(self, meta, children):
+        name, params, policies, body = children
+        return ast.Saga(
+            span=span_of(meta), name=self._ident(name), params=params or (),
+            policies=policies or (), body=body,
+        )
+
+    def step_stmt(self, meta, children):
+        name, call, compensate = children
+        return ast.Step(span=span_of(meta), name=name and self._ident(name), call=call,
+                        compensate=compensate)
+
     def params(self, meta, children):
         return tuple(children)
 
@@ -347,6 +390,20 @@ class ToAst(Transformer[Token, ast.Module]):
             return decode(body)
         except StringError as exc:
             raise SyntaxProblem(str(exc), _inner_span(token, offset + exc.offset, 2)) from None
+
+
+class _Item:
+    """A router item on its way into `Router`: a route or the default."""
+
+    __slots__ = ("name", "route", "span")
+
+    def __init__(self, name: str, route: ast.Route) -> None:
+        self.name = name
+        self.route = route
+        self.span = route.span
+
+    def __getattr__(self, attr: str):
+        return getattr(self.route, attr)
 
 
 def _inner_span(token: Token, offset: int, width: int) -> Span:

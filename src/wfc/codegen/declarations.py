@@ -1,0 +1,163 @@
+"""Workflows, routers and sagas -> `async def` functions."""
+
+from __future__ import annotations
+
+from ..syntax import ast
+from ..syntax.names import py_literal, py_name
+from .statements import Frame, StmtEmitter
+
+_TYPES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "list": "list",
+          "map": "dict", "any": "object"}
+
+
+def emit_declaration(emitter: StmtEmitter, decl: ast.Declaration) -> None:
+    out = emitter.out
+    params = ", ".join(param_code(emitter, param) for param in decl.params)
+    out.line(f"async def {py_name(decl.name.id)}({params}):")
+    with out.indent():
+        body = decl.routes if isinstance(decl, ast.Router) else decl.body
+        if isinstance(decl, ast.Router):
+            emit_router(emitter, decl)
+        elif isinstance(decl, ast.Saga):
+            emit_saga(emitter, decl, prologue(emitter, decl, body))
+        else:
+            emit_workflow(emitter, decl, prologue(emitter, decl, body))
+
+
+def prologue(emitter: StmtEmitter, decl: ast.Declaration, body) -> tuple:
+    """Docstring, runtime, observers and locals; returns the body after the docstring."""
+    out = emitter.out
+    if body and isinstance(body[0], ast.ExprStmt) and isinstance(body[0].value, ast.Literal) \
+            and isinstance(body[0].value.value, str):
+        out.line(py_literal(body[0].value.value))
+        body = body[1:]
+    out.line("_rt = _wf.current()")
+    out.line("_obs = _rt.observers  # the live list: observers added later are seen")
+    emitter.declare_locals(emitter.res.scope_locals.get(decl, ()))
+    return body
+
+
+def emit_workflow(emitter: StmtEmitter, decl: ast.Workflow, body: tuple[ast.Stmt, ...]) -> None:
+    out = emitter.out
+    name = py_literal(decl.name.id)
+    emitter.frame = Frame(kind="workflow", name=decl.name.id, end_event="workflow.end")
+    out.line("try:")
+    with out.indent():
+        out.observed(f'_rt.event("workflow.start", {name})')
+        emitter.block(body)
+        if not ends_with_return(body):
+            emitter.exit_events([], workflow=True)
+    out.line("except Exception as _wf_e:")
+    with out.indent():
+        out.line(f'_rt.failed("workflow.error", {name}, _wf_e)')
+        out.line("raise")
+
+
+def emit_saga(emitter: StmtEmitter, decl: ast.Saga, body: tuple[ast.Stmt, ...]) -> None:
+    out = emitter.out
+    emitter.frame = Frame(kind="saga", name=decl.name.id, end_event="saga.end")
+    out.line(f"_wf_saga = _wf.Saga(_rt, {py_literal(decl.name.id)})")
+    out.line("try:")
+    with out.indent():
+        emitter.block(body)
+        if not ends_with_return(body):
+            emitter.exit_events([], workflow=True)
+    out.line("except Exception as _wf_e:")
+    with out.indent():
+        out.line("raise await _wf_saga.unwind(_wf_e) from _wf_e")
+
+
+def emit_router(emitter: StmtEmitter, decl: ast.Router) -> None:
+    out = emitter.out
+    prologue(emitter, decl, ())
+    emitter.frame = Frame(kind="router", name=decl.name.id)
+    order = emitter.res.route_order[decl]
+    if decl.strategy == "all":
+        emit_all_routes(emitter, decl, order)
+        return
+    if decl.strategy == "weighted":
+        weights = ", ".join(weight_code(emitter, route) for route in order)
+        choice = emitter.temps.new("choice")
+        out.line(f"{choice} = _wf.pick_weighted(_rt, [{weights}])")
+        for position, route in enumerate(order):
+            out.line(f"if {choice} == {position}:")
+            with out.indent():
+                emit_route_return(emitter, decl, route)
+    else:
+        for route in order:
+            if route.when is None:
+                emit_route_return(emitter, decl, route)
+                return  # the routes after it are unreachable (the checker warns)
+            out.line(f"if {emitter.expr(route.when)}:")
+            with out.indent():
+                emit_route_return(emitter, decl, route)
+    if decl.default is not None:
+        emit_route_return(emitter, decl, decl.default)
+    else:
+        out.line("return None")
+
+
+def weight_code(emitter: StmtEmitter, route: ast.Route) -> str:
+    weight = py_literal(emitter.res.route_weights[route])
+    return weight if route.when is None else f"{weight} if {emitter.sub(route.when, 1)} else 0"
+
+
+def emit_all_routes(emitter: StmtEmitter, decl: ast.Router, order: tuple[ast.Route, ...]) -> None:
+    """Every condition first, then the targets of the matching routes in order."""
+    out = emitter.out
+    matched: list[str | None] = []
+    for route in order:
+        if route.when is None:
+            matched.append(None)
+            continue
+        flag = emitter.temps.new("matched")
+        out.line(f"{flag} = {emitter.expr(route.when)}")
+        matched.append(flag)
+    results = emitter.temps.new("results")
+    out.line(f"{results} = []")
+    for route, flag in zip(order, matched):
+        if flag is None:
+            emit_route_value(emitter, decl, route, f"{results}.append")
+            continue
+        out.line(f"if {flag}:")
+        with out.indent():
+            emit_route_value(emitter, decl, route, f"{results}.append")
+    if decl.default is not None and None not in matched:
+        out.line(f"if not ({' or '.join(matched)}):" if matched else "if True:")
+        with out.indent():
+            emit_route_value(emitter, decl, decl.default, f"{results}.append")
+    out.line(f"return {results}")
+
+
+def emit_route_return(emitter: StmtEmitter, decl: ast.Router, route: ast.Route) -> None:
+    emit_route_value(emitter, decl, route, "return ")
+
+
+def emit_route_value(emitter: StmtEmitter, decl: ast.Router, route: ast.Route, use: str) -> None:
+    """The `route` event, then the target's value handed to `use` (`return `, `x.append`)."""
+    out = emitter.out
+    name = emitter.res.route_names[route]
+    out.observed(f'_rt.event("route", {py_literal(decl.name.id)}, {{"route": {py_literal(name)}}})')
+    if route.target is not None:
+        code = emitter.value_code(route.target)
+    else:
+        assert route.body is not None
+        function = emitter.temps.new("route")
+        emitter.function(f"async def {function}():", "route", route, route.body)
+        code = f"await {function}()"
+    out.line(f"{use}{code}" if use.endswith(" ") else f"{use}({code})")
+
+
+def ends_with_return(body: tuple[ast.Stmt, ...]) -> bool:
+    return bool(body) and isinstance(body[-1], ast.Return)
+
+
+def param_code(emitter: StmtEmitter, param: ast.Param) -> str:
+    code = py_name(param.name.id)
+    if param.type is not None:
+        head, *rest = param.type.parts
+        annotation = _TYPES.get(head) if not rest else None
+        code += f": {annotation or '.'.join([py_name(head), *rest])}"
+    if param.default is not None:
+        code += f" = {emitter.expr(param.default)}" if param.type else f"={emitter.expr(param.default)}"
+    return code

@@ -1,0 +1,89 @@
+"""Running workflows, routers and sagas, as the compiled functions do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import runtime
+from ..runtime import Runtime
+from ..syntax import ast
+from .frames import Frame, ReturnSignal
+from .statements import Executor
+
+
+async def run_body(executor: Executor, body: tuple[ast.Stmt, ...], frame: Frame, rt: Runtime) -> Any:
+    """Run statements until they end or `return`; the returned value."""
+    try:
+        await executor.block(body, frame, rt)
+    except ReturnSignal as signal:
+        return signal.value
+    return None
+
+
+async def run_workflow(executor: Executor, decl: ast.Workflow, frame: Frame, rt: Runtime) -> Any:
+    name = decl.name.id
+    if rt.observers:
+        rt.event("workflow.start", name)
+    try:
+        result = await run_body(executor, decl.body, frame, rt)
+    except Exception as exc:
+        rt.failed("workflow.error", name, exc)
+        raise
+    if rt.observers:
+        rt.event("workflow.end", name)
+    return result
+
+
+async def run_saga(executor: Executor, decl: ast.Saga, frame: Frame, rt: Runtime) -> Any:
+    saga = frame.saga = runtime.Saga(rt, decl.name.id)
+    try:
+        result = await run_body(executor, decl.body, frame, rt)
+    except Exception as exc:
+        raise await saga.unwind(exc) from exc
+    if rt.observers:
+        rt.event("saga.end", decl.name.id)
+    return result
+
+
+async def run_router(executor: Executor, decl: ast.Router, frame: Frame, rt: Runtime) -> Any:
+    order = executor.res.route_order[decl]
+    if decl.strategy == "all":
+        return await _all_routes(executor, decl, order, frame, rt)
+    if decl.strategy == "weighted":
+        weights = []
+        for route in order:
+            matched = route.when is None or await executor.eval(route.when, frame, rt)
+            weights.append(executor.res.route_weights[route] if matched else 0)
+        choice = runtime.pick_weighted(rt, weights)
+        if choice is not None:
+            return await _take(executor, decl, order[choice], frame, rt)
+    else:
+        for route in order:
+            if route.when is None or await executor.eval(route.when, frame, rt):
+                return await _take(executor, decl, route, frame, rt)
+    if decl.default is not None:
+        return await _take(executor, decl, decl.default, frame, rt)
+    return None
+
+
+async def _all_routes(executor: Executor, decl: ast.Router, order: tuple[ast.Route, ...],
+                      frame: Frame, rt: Runtime) -> list[Any]:
+    matched = [route.when is None or await executor.eval(route.when, frame, rt) for route in order]
+    results = [await _take(executor, decl, route, frame, rt)
+               for route, hit in zip(order, matched) if hit]
+    if decl.default is not None and not any(matched):
+        results.append(await _take(executor, decl, decl.default, frame, rt))
+    return results
+
+
+async def _take(executor: Executor, decl: ast.Router, route: ast.Route, frame: Frame, rt: Runtime) -> Any:
+    if rt.observers:
+        rt.event("route", decl.name.id, {"route": executor.res.route_names[route]})
+    if route.target is not None:
+        return await executor.eval(route.target, frame, rt)
+    assert route.body is not None
+    names = executor.res.scope_locals.get(route, ())
+    return await run_body(executor, route.body, Frame({n: None for n in names}, frame), rt)
+
+
+RUNNERS = {ast.Workflow: run_workflow, ast.Router: run_router, ast.Saga: run_saga}

@@ -1,0 +1,122 @@
+"""Sagas: compensation in reverse order, frozen arguments, nesting, checks."""
+
+from __future__ import annotations
+
+import pytest
+
+import shop
+import wfc
+from conftest import EXAMPLES, run, run_source
+from wfc.api import analyze
+from wfc.diagnostics import CompileError
+from wfc.runtime import SagaFailed
+
+STEPS = ["validate_inventory", "create_order", "deduct_inventory", "send_notification"]
+UNDO = {"validate_inventory": "release_hold", "create_order": "cancel_order",
+        "deduct_inventory": "restock", "send_notification": "send_apology"}
+NAMES = {"validate_inventory": "hold", "create_order": "order",
+         "deduct_inventory": "shop.deduct_inventory", "send_notification": "shop.send_notification"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_shop():
+    shop.FAIL.clear()
+    shop.log.clear()
+    shop.STOCK.update({"P1": 10, "P2": 0})
+    yield
+    shop.FAIL.clear()
+
+
+def place(backend, *args):
+    return run(wfc.load(EXAMPLES / "order_saga.wf", backend=backend), "place_order", *args)
+
+
+def test_saga_success(backend) -> None:
+    outcome = place(backend, "P1", 3, "Ann")
+    assert outcome.value["product_id"] == "P1" and shop.STOCK["P1"] == 7
+    assert [e.kind for e in outcome.events if e.kind.startswith("saga")] == ["saga.start", "saga.end"]
+
+
+@pytest.mark.parametrize("failing", STEPS)
+def test_failure_at_every_step_compensates_completed_steps_in_reverse(backend, failing) -> None:
+    shop.FAIL.add(failing)
+    outcome = place(backend, "P1", 2, "Ann")
+    error = outcome.error
+    assert isinstance(error, SagaFailed)
+    done = STEPS[: STEPS.index(failing)]
+    assert error.step == NAMES[failing]
+    assert isinstance(error.error, ConnectionError) and error.__cause__ is error.error
+    assert error.compensated == [NAMES[step] for step in reversed(done)]
+    assert error.compensation_errors == []
+    undone = [entry[0] for entry in shop.log if entry[0] in UNDO.values()]
+    assert undone == [UNDO[step] for step in reversed(done)]
+    assert shop.STOCK["P1"] == 10  # deducted stock was put back
+    kinds = [e.kind for e in outcome.events if e.kind.startswith(("saga", "compensate"))]
+    assert kinds == ["saga.start"] + ["compensate.start", "compensate.end"] * len(done) + ["saga.failed"]
+
+
+def test_compensation_arguments_are_frozen_when_the_step_completes(backend) -> None:
+    source = """
+use backend_handlers as h
+saga s() {
+    n = 1
+    step a = h.double(n) compensate h.double(n)
+    n = 100
+    step h.explode("late")
+}"""
+    import backend_handlers
+    backend_handlers.log.clear()
+    outcome = run_source(source, backend, "s")
+    assert outcome.error.compensated == ["a"]
+    assert backend_handlers.log[-1] == ("double", (1,))
+
+
+def test_failing_compensation_is_recorded_and_others_still_run(backend) -> None:
+    shop.FAIL.update({"send_notification", "restock"})
+    error = place(backend, "P1", 1, "Ann").error
+    assert error.compensated == ["order", "hold"]
+    assert [(name, type(exc).__name__) for name, exc in error.compensation_errors] == [
+        ("shop.deduct_inventory", "ConnectionError")]
+
+
+def test_non_step_failure_has_no_step(backend) -> None:
+    outcome = place(backend, "P1", 0, "Ann")
+    assert outcome.error.step is None and str(outcome.error.error) == "quantity must be positive"
+    assert str(outcome.error) == "saga place_order failed: ValidationError: quantity must be positive"
+
+
+def test_nested_sagas_unwind_both(backend) -> None:
+    source = """
+use backend_handlers as h
+saga inner(x) {
+    step i1 = h.double(x) compensate h.double(-1)
+    step h.explode("inner broke")
+}
+saga outer() {
+    step o1 = h.double(5) compensate h.double(-5)
+    step o2 = inner(1) compensate h.double(-2)
+}"""
+    import backend_handlers
+    backend_handlers.log.clear()
+    error = run_source(source, backend, "outer").error
+    assert isinstance(error, SagaFailed) and error.step == "o2" and error.compensated == ["o1"]
+    inner = error.error
+    assert isinstance(inner, SagaFailed) and inner.step == "h.explode" and inner.compensated == ["i1"]
+    compensations = [args[0] for name, args in backend_handlers.log if name == "double" and args[0] < 0]
+    assert compensations == [-1, -5]
+
+
+def test_return_inside_a_saga_ends_it(backend) -> None:
+    outcome = run_source("saga s(x) { if x { return 1 }\n return 2 }", backend, "s", True)
+    assert outcome.value == 1 and outcome.kinds == ["saga.start", "saga.end"]
+
+
+@pytest.mark.parametrize("source, code", [
+    ("use m\nworkflow w() { step m.f() }", "E0130"),
+    ("use m\nsaga s() { parallel { step m.f() } }", "E0131"),
+    ("saga s() { step 1 + 2 }", "E0133"),
+])
+def test_saga_checks(source, code) -> None:
+    with pytest.raises(CompileError) as info:
+        analyze(source, "s.wf")
+    assert code in [d.code for d in info.value.diagnostics]
