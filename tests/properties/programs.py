@@ -35,6 +35,8 @@ class Place:
     branch: bool = False  # inside a parallel branch
     targets: tuple[str, ...] = tuple(VARIABLES)
     readable: tuple[str, ...] = tuple(VARIABLES)
+    calls: bool = True  # may call helper, pick (a router) and order (a saga)
+    saga: bool = False  # saga steps may stand here
 
 
 @dataclass
@@ -79,7 +81,8 @@ def expressions(place: Place, depth: int = 2) -> st.SearchStrategy[str]:
         st.tuples(sub, sub).map(lambda t: f"{t[0]} in [{t[1]}, 2]"),
         st.tuples(sub, sub).map(lambda t: f"({t[0]} not in [{t[1]}])"),
         st.tuples(st.sampled_from(HANDLERS), sub).map(lambda t: f"h.{t[0]}({t[1]})"),
-        sub.map(lambda e: f"helper({e})"),
+        *([sub.map(lambda e: f"helper({e})"), sub.map(lambda e: f"pick({e})"),
+           sub.map(lambda e: f"order({e})")] if place.calls else []),
     )
 
 
@@ -96,6 +99,8 @@ def statements(draw, place: Place, count: Counter) -> str:
         choices += ["yield", "yield"]
     if not place.item and not place.branch:
         choices += ["return"]
+    if place.saga and not place.item and not place.branch:
+        choices += ["step", "step", "step"]
     choices += ["fail"]
     kind = draw(st.sampled_from(choices))
     deeper = replace(place, depth=place.depth + 1)
@@ -141,6 +146,12 @@ def statements(draw, place: Place, count: Counter) -> str:
         return f"yield {draw(expr)}"
     if kind == "return":
         return f"return {draw(expr)}"
+    if kind == "step":
+        name = f"s{count.next()}"
+        call = f"h.{draw(st.sampled_from(HANDLERS))}({draw(expr)})"
+        undo = draw(st.one_of(st.none(), st.sampled_from(HANDLERS)))
+        tail = f"\n    compensate h.{undo}({name})" if undo else ""
+        return f"step {name} = {call}{tail}"
     if kind == "for":
         loop_var = f"i{count.next()}"
         inner = replace(deeper, loop=True, readable=place.readable + (loop_var,))
@@ -161,7 +172,8 @@ def statements(draw, place: Place, count: Counter) -> str:
     loop_var = f"x{count.next()}"
     item_vars = (f"w{count.next()}", f"w{count.next()}")
     inner = Place(depth=place.depth + 1, loop=False, item=True, branch=False,
-                  targets=item_vars, readable=place.readable + (loop_var,) + item_vars)
+                  targets=item_vars, readable=place.readable + (loop_var,) + item_vars,
+                  calls=place.calls)
     head = draw(st.sampled_from(["", "parallel "]))
     options = draw(st.sampled_from(["", "limit 2 ", "on error skip ", "timeout 1500ms "]))
     if head == "" and "limit" in options:
@@ -173,14 +185,68 @@ def statements(draw, place: Place, count: Counter) -> str:
 
 
 @st.composite
+def routers(draw, count: Counter) -> str:
+    """`router pick(a)` with a random strategy, conditions, priorities and targets."""
+    strategy = draw(st.sampled_from(["", " all", " weighted"]))
+    place = Place(targets=(), readable=("a",), calls=False)
+    lines = []
+    for _ in range(draw(st.integers(1, 4))):
+        parts = ["route"]
+        if draw(st.booleans()):
+            parts.append(f"r{count.next()}")
+        if draw(st.integers(0, 3)):
+            parts.append(f"when {draw(expressions(place))}")
+        if draw(st.booleans()):
+            parts.append(f"priority {draw(st.integers(-2, 3))}")
+        if strategy == " weighted" and draw(st.booleans()):
+            parts.append(f"weight {draw(st.integers(1, 5))}")
+        lines.append(" ".join(parts) + " " + draw(route_targets(place, count)))
+    if draw(st.booleans()):
+        lines.append("default " + draw(route_targets(place, count)))
+    return f"router pick(a){strategy} {{\n" + "\n".join(lines) + "\n}\n"
+
+
+@st.composite
+def route_targets(draw, place: Place, count: Counter) -> str:
+    if draw(st.booleans()):
+        return f"-> {draw(expressions(place))}"
+    local = f"d{count.next()}"
+    inner = replace(place, targets=(local,), readable=place.readable + (local,))
+    body = draw(st.lists(statements(inner, count), max_size=2))
+    return f"do {{\n{local} = a\n" + "\n".join(body) + f"\nreturn {draw(expressions(inner))}\n}}"
+
+
+@st.composite
+def saga_step(draw, place: Place, count: Counter) -> str:
+    name = f"s{count.next()}"
+    call = f"h.{draw(st.sampled_from(HANDLERS))}({draw(st.sampled_from(place.readable))})"
+    undo = draw(st.sampled_from(HANDLERS))
+    return f"step {name} = {call}\n    compensate h.{undo}({name})"
+
+
+@st.composite
+def sagas(draw, count: Counter) -> str:
+    """`saga order(a)`: named steps with and without compensations, among statements."""
+    locals_ = ("u0", "u1")
+    place = Place(targets=locals_, readable=("a",) + locals_, calls=False, saga=True)
+    steps = [draw(saga_step(place, count)) for _ in range(draw(st.integers(1, 3)))]
+    body = steps + draw(st.lists(statements(place, count), min_size=1, max_size=4))
+    return ("saga order(a) {\nu0 = a\nu1 = 0\n" + "\n".join(body)
+            + f"\nreturn {draw(expressions(place))}\n}}\n")
+
+
+@st.composite
 def programs(draw) -> tuple[str, dict[str, Script]]:
-    """A module with `main` and `helper`, and a script for each handler."""
+    """A module with `main`, `helper`, a router and a saga, and handler scripts."""
     count = Counter()
+    declarations = draw(routers(count)) + "\n" + draw(sagas(count))
     body = draw(st.lists(statements(Place(), count), min_size=1, max_size=6))
     init = "\n".join(f"{name} = {n}" for n, name in enumerate(VARIABLES))
+    init += "\nv1 = pick(v1)\ntry { v2 = order(v2) } catch SagaFailed as failure { v2 = str(failure) }"
     source = (
         "use wfprop_handlers as h\n\n"
         "workflow helper(a) {\n    stage inner {\n        b = h.f0(a)\n    }\n    return (a ?? 0) + (b ?? 0)\n}\n\n"
+        + declarations + "\n"
         f"workflow main() {{\n{init}\n" + "\n".join(body) + "\nreturn [v0, v1, v2, v3]\n}\n"
     )
     handler_scripts = {name: draw(scripts) for name in HANDLERS}
