@@ -141,3 +141,16 @@ def test_internal_errors_exit_3_with_one_line(tmp_path, monkeypatch) -> None:
     with pytest.raises(SystemExit) as info:
         cli.main(["compile", str(source)])
     assert info.value.code == 3
+
+
+def test_run_router_and_saga_examples() -> None:
+    routed = wfc("run", str(EXAMPLES / "support.wf"), "triage", "--trace", "--json",
+                 '{"ticket": {"kind": "order", "action": "cancel", "order_id": "O-9"}}')
+    assert routed.returncode == 0, routed.stderr
+    assert json.loads(routed.stdout) == {"team": "orders", "cancelled": "O-9"}
+    routes = [json.loads(line)["route"] for line in routed.stderr.splitlines() if '"route"' in line]
+    assert routes == ["order", "cancel"]
+    failed = wfc("run", str(EXAMPLES / "order_saga.wf"), "place_order", "--backend", "compiled",
+                 "--arg", "product_id=P2", "--arg", "quantity=1", "--arg", "customer=Ann")
+    assert failed.returncode == 1
+    assert "SagaFailed: saga place_order failed at step hold: OutOfStock: P2: only 0 left" in failed.stderr

@@ -7,7 +7,6 @@ from enum import Enum
 
 from ..runtime import ERROR_TYPES
 from ..syntax import ast
-from ..syntax.names import PYTHON_EXCEPTIONS
 
 
 class Kind(Enum):

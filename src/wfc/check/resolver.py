@@ -3,41 +3,23 @@
 from __future__ import annotations
 
 import keyword
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable, Iterable
 
-from ..diagnostics import Diagnostic, Span, did_you_mean
+from ..diagnostics import Diagnostic, did_you_mean
 from ..syntax import ast
 from .resolution import (
-    BUILTIN_FUNCTIONS, BUILTIN_TYPES, ERROR_NAMES, PYTHON_EXCEPTIONS, CallKind, Kind,
-    Resolution,
+    BUILTIN_FUNCTIONS, BUILTIN_TYPES, ERROR_NAMES, CallKind, Kind, Resolution,
 )
+from ..syntax.names import PYTHON_EXCEPTIONS
+from .places import Place, error
+from .routing import RoutingChecks, dotted_text
 from .scopes import Scope, collect, has_item_scope
 
 Report = Callable[[Diagnostic], None]
 
 
-def error(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
-    return Diagnostic(severity="error", code=code, message=message, span=span, help=help)
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """Where a statement stands: what `break`, `continue`, `return`, `yield` may do."""
-
-    scope: Scope
-    loop: str | None = None  # "loop", "item" or None
-    may_return: bool = True
-    may_yield: bool = False
-    barrier: str | None = None  # why control cannot leave: "a parallel block"
-    saga: bool = False  # saga steps may stand here
-
-
-def warning(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
-    return Diagnostic(severity="warning", code=code, message=message, span=span, help=help)
-
-
-class Resolver:
+class Resolver(RoutingChecks):
     def __init__(self, res: Resolution, report: Report) -> None:
         self.res = res
         self.report = report
@@ -61,69 +43,6 @@ class Resolver:
             if param.default is not None:
                 self.constant(param.default, None)
         return scope
-
-    def router(self, decl: ast.Router) -> None:
-        scope = self.parameters(decl)
-        self.res.scope_locals[decl] = ()
-        routes = (*decl.routes, decl.default) if decl.default else decl.routes
-        for position, route in enumerate(decl.routes):
-            self.res.route_names[route] = route.name.id if route.name else f"route_{position}"
-        if decl.default is not None:
-            self.res.route_names[decl.default] = "default"
-        for route in routes:
-            self.route(decl, route, scope)
-        self.route_order(decl)
-
-    def route(self, decl: ast.Router, route: ast.Route, scope: Scope) -> None:
-        if route.when is not None:
-            self.expr(route.when, scope)
-        for option, what in ((route.priority, "priority"), (route.weight, "weight")):
-            if option is not None and _number(option) is None:
-                self.report(error("E0145", f"a route's {what} must be a number", option.span))
-        self.route_weight(decl, route)
-        if route.target is not None:
-            self.expr(route.target, scope)
-            return
-        assert route.body is not None
-        inner = Scope(owner=route, parent=scope)
-        self.scope(inner, route.body)
-        self.block(route.body, Place(scope=inner))
-
-    def route_weight(self, decl: ast.Router, route: ast.Route) -> None:
-        if route.weight is not None and decl.strategy != "weighted":
-            self.report(error("E0143", "`weight` applies only in a weighted router", route.weight.span,
-                              f"declare `router {decl.name.id}(...) weighted`"))
-            return
-        weight = 1.0 if route.weight is None else _number(route.weight)
-        if weight is not None and weight <= 0:
-            self.report(error("E0144", "a route's weight must be positive", route.weight.span))
-        self.res.route_weights[route] = weight or 0.0
-
-    def route_order(self, decl: ast.Router) -> None:
-        """Order routes by priority (higher first), ties in declaration order."""
-        seen: dict[str, ast.Route] = {}
-        for route in decl.routes:
-            name = self.res.route_names[route]
-            if name in seen:
-                self.report(error("E0132", f"duplicate route name '{name}'", route.name.span,
-                                  f"the first route '{name}' is on line {seen[name].span.line}"))
-            seen[name] = route
-        order = tuple(sorted(decl.routes, key=lambda r: -(_number(r.priority) or 0) if r.priority else 0))
-        self.res.route_order[decl] = order
-        if decl.strategy != "first":
-            return
-        always = next((route for route in order if route.when is None), None)
-        if always is not None:
-            for route in order[order.index(always) + 1 :]:
-                self.report(warning(
-                    "W0141", f"route '{self.res.route_names[route]}' can never be taken", route.span,
-                    f"route '{self.res.route_names[always]}' before it has no `when` and always matches",
-                ))
-        elif decl.default is None:
-            self.report(warning(
-                "W0142", f"router '{decl.name.id}' has no default", decl.name.span,
-                "add `default -> ...`; without one the router returns null when no route matches",
-            ))
 
     def scope(self, scope: Scope, body: tuple[ast.Stmt, ...]) -> None:
         for loop in collect(scope, body):
@@ -294,22 +213,6 @@ class Resolver:
     def stmt_Wait(self, stmt: ast.Wait, place: Place) -> None:
         self.expr(stmt.duration, place.scope)
 
-    def stmt_Step(self, stmt: ast.Step, place: Place) -> None:
-        if not place.saga:
-            self.report(error("E0130", "`step` outside a saga", stmt.span,
-                              "declare the steps in a `saga`, or call the handler directly"))
-        elif place.barrier is not None or place.loop == "item":
-            self.report(error("E0131", "a saga step cannot stand in a parallel block or item body",
-                              stmt.span))
-        for call in (stmt.call, stmt.compensate):
-            if call is None:
-                continue
-            inner = call.call if isinstance(call, ast.Guarded) else call
-            if not isinstance(inner, ast.Call):
-                self.report(error("E0133", "a saga step and its compensation must be calls", call.span))
-            self.expr(call, place.scope)
-        self.res.step_names[stmt] = stmt.name.id if stmt.name else _step_label(stmt.call)
-
     # ---- expressions -----------------------------------------------------
     def expr(self, expr: ast.Expr, scope: Scope | None) -> None:
         getattr(self, f"expr_{type(expr).__name__}")(expr, scope)
@@ -365,7 +268,7 @@ class Resolver:
             self.expr(kw.value, scope)
         self.res.calls[expr] = kind = self.call_kind(expr.func)
         if kind is CallKind.STEP:
-            self.res.step_targets[expr] = _dotted_text(expr.func)
+            self.res.step_targets[expr] = dotted_text(expr.func)
         elif kind is CallKind.DECL:
             assert isinstance(expr.func, ast.Name)
             self.check_arguments(expr, self.res.decls[expr.func.id])
@@ -472,33 +375,6 @@ class Resolver:
                               did_you_mean(head, candidates)))
             return
         self.res.catch_kinds[dotted] = kind
-
-
-def _number(expr: ast.Expr | None) -> float | None:
-    """The value of a numeric literal (possibly negated), else None."""
-    if isinstance(expr, ast.Neg):
-        inner = _number(expr.operand)
-        return None if inner is None else -inner
-    if isinstance(expr, ast.Literal) and type(expr.value) in (int, float):
-        return float(expr.value)
-    return None
-
-
-def _step_label(call: ast.Expr) -> str:
-    """An unnamed step is known by what it calls: `notify.order_placed`."""
-    target = call.call if isinstance(call, ast.Guarded) else call
-    func = target.func if isinstance(target, ast.Call) else target
-    try:
-        return _dotted_text(func)
-    except AssertionError:
-        return "step"
-
-
-def _dotted_text(expr: ast.Expr) -> str:
-    if isinstance(expr, ast.Name):
-        return expr.id
-    assert isinstance(expr, ast.Attr)
-    return f"{_dotted_text(expr.value)}.{expr.name}"
 
 
 def python_keyword(name: str) -> bool:

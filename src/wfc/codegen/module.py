@@ -6,7 +6,7 @@ import hashlib
 
 from ..check import Resolution
 from ..syntax import ast
-from ..syntax.names import comment_text, py_literal, py_name
+from ..syntax.names import comment_text, py_name
 from .expressions import Temps
 from .declarations import emit_declaration
 from .statements import StmtEmitter
