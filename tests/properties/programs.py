@@ -7,7 +7,7 @@ try/catch, fail/require, wait, emit, handler calls and workflow calls.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from hypothesis import strategies as st
 
