@@ -58,6 +58,7 @@ def test_recursion_through_the_call_graph() -> None:
     ("const C = 1\nworkflow w() { C = 2 }", "E0111", "cannot assign to const 'C'"),
     ("workflow v() { }\nworkflow w() { v = 2 }", "E0111", "cannot assign to declaration 'v'"),
     ("workflow w(a, a) { }", "E0112", "duplicate parameter 'a'"),
+    ("workflow w(a = 1, b) { }", "E0115", "parameter 'b' without a default follows one with a default"),
     ("workflow w(a = len(x)) { }", "E0113", "this must be a constant expression"),
     ("const A = B\nconst B = 1", "E0116", "const 'B' is used before its declaration"),
     ("workflow w() { try { } catch ValueEror { } }", "E0117", "unknown exception type 'ValueEror'"),

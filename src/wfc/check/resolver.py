@@ -42,7 +42,19 @@ class Resolver(RoutingChecks):
                 self.type_annotation(param.type)
             if param.default is not None:
                 self.constant(param.default, None)
+        self.parameter_order(decl.params)
         return scope
+
+    def parameter_order(self, params: tuple[ast.Param, ...]) -> None:
+        seen_default = False
+        for param in params:
+            if param.default is not None:
+                seen_default = True
+            elif seen_default:
+                self.report(error(
+                    "E0115", f"parameter '{param.name.id}' without a default follows one with a default",
+                    param.span, "move it before the parameters that have defaults, or give it one",
+                ))
 
     def scope(self, scope: Scope, body: tuple[ast.Stmt, ...]) -> None:
         for loop in collect(scope, body):

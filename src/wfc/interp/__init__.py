@@ -18,8 +18,6 @@ from .statements import Executor
 
 __all__ = ["instantiate"]
 
-_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "map": dict,
-          "any": object}
 
 
 class InterpretedDeclaration:

@@ -77,14 +77,14 @@ class ToAst(Transformer[Token, ast.Module]):
 
     def router_decl(self, meta, children):
         name, params, strategy, policies, *items = children
-        routes = tuple(item.route for item in items if item is not None and item.name != "default")
-        defaults = [item for item in items if item is not None and item.name == "default"]
+        routes = tuple(item for item in items if isinstance(item, ast.Route))
+        defaults = [item[1] for item in items if isinstance(item, tuple)]
         if len(defaults) > 1:
             raise SyntaxProblem("a router has at most one `default`", defaults[1].span)
         return ast.Router(
             span=span_of(meta), name=self._ident(name), params=params or (),
             strategy=strategy or "first", policies=policies or (), routes=routes,
-            default=defaults[0].route if defaults else None,
+            default=defaults[0] if defaults else None,
         )
 
     def strategy(self, meta, tokens):
@@ -92,19 +92,10 @@ class ToAst(Transformer[Token, ast.Module]):
 
     def route(self, meta, children):
         name, when, priority, weight, target = children
-        return _Item("route", ast.Route(
-            span=span_of(meta), name=name and self._ident(name), when=when, priority=priority,
-            weight=weight, target=None if isinstance(target, tuple) else target,
-            body=target if isinstance(target, tuple) else None,
-        ))
+        return _route(meta, name and self._ident(name), when, priority, weight, target)
 
     def default_route(self, meta, children):
-        (target,) = children
-        return _Item("default", ast.Route(
-            span=span_of(meta), name=None, when=None, priority=None, weight=None,
-            target=None if isinstance(target, tuple) else target,
-            body=target if isinstance(target, tuple) else None,
-        ))
+        return ("default", _route(meta, None, None, None, None, children[0]))
 
     def saga_decl(self, meta, children):
         name, params, policies, body = children
@@ -392,18 +383,13 @@ class ToAst(Transformer[Token, ast.Module]):
             raise SyntaxProblem(str(exc), _inner_span(token, offset + exc.offset, 2)) from None
 
 
-class _Item:
-    """A router item on its way into `Router`: a route or the default."""
-
-    __slots__ = ("name", "route", "span")
-
-    def __init__(self, name: str, route: ast.Route) -> None:
-        self.name = name
-        self.route = route
-        self.span = route.span
-
-    def __getattr__(self, attr: str):
-        return getattr(self.route, attr)
+def _route(meta, name, when, priority, weight, target) -> ast.Route:
+    """A route; `target` is an expression (`-> EXPR`) or a block (`do { }`)."""
+    is_block = isinstance(target, tuple)
+    return ast.Route(
+        span=span_of(meta), name=name, when=when, priority=priority, weight=weight,
+        target=None if is_block else target, body=target if is_block else None,
+    )
 
 
 def _inner_span(token: Token, offset: int, width: int) -> Span:
