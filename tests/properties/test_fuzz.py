@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast as python_ast
 import os
 from pathlib import Path
 
@@ -36,7 +35,7 @@ def compile_or_diagnose(source: str) -> None:
         render_json(error.diagnostics, "fuzz.wf")
         return
     text = wfc.compile_source(source, "fuzz.wf")
-    python_ast.parse(text)
+    compile(text, "fuzz_wf.py", "exec")  # stricter than ast.parse: symbol tables too
     assert checked.module is not None
 
 
