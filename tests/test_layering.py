@@ -17,6 +17,7 @@ ALLOWED = {
     "syntax": {"diagnostics"},
     "check": {"syntax", "diagnostics", "runtime"},
     "codegen": {"check", "syntax", "diagnostics"},
+    "fmt": {"syntax", "diagnostics"},
     "interp": {"check", "syntax", "diagnostics", "runtime"},
     "runtime": set(),
 }

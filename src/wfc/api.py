@@ -26,6 +26,25 @@ def analyze(source: str, filename: str = "<string>") -> Checked:
     return Checked(module, resolution, source, tuple(diagnostics))
 
 
+def format_text(source: str, filename: str = "<string>") -> str:
+    """The canonical layout of `source` (syntax errors raise `CompileError`).
+
+    Like black's `assert_equivalent`, the result is parsed again and must give
+    the same AST, so formatting can never change what a program means.
+    """
+    from .fmt import format_source
+    from .syntax.ast import dump
+
+    module, diagnostics = parse(source)
+    if module is None:
+        raise CompileError(diagnostics, filename)
+    formatted = format_source(source, module)
+    again, _ = parse(formatted)
+    if again is None or dump(again) != dump(module):
+        raise AssertionError(f"wfc fmt would change the meaning of {filename}; please report this")
+    return formatted
+
+
 def compile_source(source: str, filename: str = "<string>") -> str:
     """The text of the Python module generated from `source`."""
     from .codegen import generate

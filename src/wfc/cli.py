@@ -1,4 +1,4 @@
-"""The `wfc` command line: compile, check, run.
+"""The `wfc` command line: compile, check, fmt, run.
 
 Exit codes: 0 success; 1 the input has errors, `--check` found a difference, or
 the workflow raised; 2 usage or I/O error; 3 an internal error (a bug in wfc).
@@ -126,6 +126,36 @@ def check_command(files: tuple[Path, ...], fmt: str) -> None:
             click.echo(render_text(diagnostics, source, str(path)), err=True, nl=False)
     if fmt == "json":
         click.echo(json.dumps(reports, ensure_ascii=False, indent=2))
+    sys.exit(status)
+
+
+@cli.command("fmt")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if a file would change.")
+def fmt_command(files: tuple[Path, ...], check_only: bool) -> None:
+    """Rewrite FILES in wf's canonical layout, keeping comments."""
+    from .api import format_text
+
+    status = 0
+    for path in files:
+        source = _read(path)
+        try:
+            formatted = format_text(source, path.name)
+        except CompileError as error:
+            _report(error, source, path)
+            status = max(status, EXIT_INPUT)
+            continue
+        if formatted == source:
+            continue
+        if check_only:
+            click.echo(f"{path}: would be reformatted", err=True)
+            status = max(status, EXIT_INPUT)
+            continue
+        try:
+            path.write_text(formatted, encoding="utf-8")
+        except OSError as exc:
+            raise Failure(f"error: cannot write '{path}': {exc.strerror}", EXIT_USAGE) from None
+        click.echo(f"reformatted {path}", err=True)
     sys.exit(status)
 
 
