@@ -13,6 +13,8 @@ from wfc.api import analyze
 from wfc.cli import main as cli_main
 from wfc.diagnostics import CompileError, render_json, render_text
 
+from .programs import programs
+
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 SOURCES = [path.read_text(encoding="utf-8") for path in sorted(EXAMPLES_DIR.glob("*.wf"))]
 BUDGET = int(os.environ.get("WFC_PROPERTY_EXAMPLES", "150"))
@@ -120,3 +122,14 @@ def test_deep_nesting_is_a_diagnostic(source: str) -> None:
 
 def test_nesting_below_the_limit_compiles() -> None:
     compile_or_diagnose("workflow w() { x = " + "(1 + " * 60 + "1" + ")" * 60 + "\n return x }")
+
+
+@settings(max_examples=max(20, BUDGET // 3), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(programs())
+def test_generated_modules_are_valid_and_black_stable(program) -> None:
+    from wfc.codegen import format_python
+
+    text = wfc.compile_source(program[0], "prop.wf")
+    compile(text, "prop_wf.py", "exec")
+    assert format_python(text) == text
