@@ -14,6 +14,7 @@ from ._errors import (
     WorkflowFailed,
 )
 from ._events import Event, error_fields
+from ._machine import Machine, Transition
 from ._routing import pick_weighted
 from ._runtime import Observer, Runtime, current
 from ._saga import Saga
@@ -40,12 +41,14 @@ __all__ = [
     "Clock",
     "Deadline",
     "Event",
+    "Machine",
     "Observer",
     "RateLimited",
     "RealClock",
     "Runtime",
     "Saga",
     "SagaFailed",
+    "Transition",
     "ValidationError",
     "VirtualClock",
     "WorkflowError",

@@ -378,8 +378,43 @@ class Saga(Node):
     body: tuple[Stmt, ...]
 
 
+@node
+class Action(Node):
+    """What a transition or state does: a call, or a block of statements."""
+
+    call: Expr | None
+    body: tuple[Stmt, ...] | None
+
+
+@node
+class Transition(Node):
+    """`on EVENT -> TARGET [when GUARD] [do ACTION]`."""
+
+    event: Ident
+    target: Ident
+    when: Expr | None
+    action: Action | None
+
+
+@node
+class StateDecl(Node):
+    name: Ident
+    final: bool
+    transitions: tuple[Transition, ...]
+    enter: tuple[Action, ...]
+    exit: tuple[Action, ...]
+
+
+@node
+class Machine(Node):
+    name: Ident
+    params: tuple[Param, ...]
+    initial: tuple[Ident, ...]  # exactly one when valid
+    states: tuple[StateDecl, ...]
+
+
 Declaration = Union[Workflow, Router, Saga]  # what can be called
-Decl = Union[Use, ConstDecl, PolicyDecl, Workflow, Router, Saga]
+Decl = Union[Use, ConstDecl, PolicyDecl, Workflow, Router, Saga, Machine]
 
 
 @node

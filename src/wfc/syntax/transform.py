@@ -97,6 +97,53 @@ class ToAst(Transformer[Token, ast.Module]):
     def default_route(self, meta, children):
         return ("default", _route(meta, None, None, None, None, children[0]))
 
+    def machine_decl(self, meta, children):
+        name, params, *items = children
+        items = [item for item in items if item is not None]
+        return ast.Machine(
+            span=span_of(meta), name=self._ident(name), params=params or (),
+            initial=tuple(item for item in items if isinstance(item, ast.Ident)),
+            states=tuple(item for item in items if isinstance(item, ast.StateDecl)),
+        )
+
+    def initial_state(self, meta, children):
+        return self._ident(children[0])
+
+    def state_decl(self, meta, children):
+        final, name, *items = children
+        items = [item for item in items if item is not None]
+        return ast.StateDecl(
+            span=span_of(meta), name=self._ident(name), final=final is not None,
+            transitions=tuple(item for item in items if isinstance(item, ast.Transition)),
+            enter=tuple(action for kind, action in (i for i in items if isinstance(i, tuple)) if kind == "enter"),
+            exit=tuple(action for kind, action in (i for i in items if isinstance(i, tuple)) if kind == "exit"),
+        )
+
+    def transition(self, meta, children):
+        event, target, when, action = children
+        return ast.Transition(span=span_of(meta), event=self._ident(event),
+                              target=self._ident(target), when=when, action=action)
+
+    def enter_action(self, meta, children):
+        return ("enter", children[0])
+
+    def exit_action(self, meta, children):
+        return ("exit", children[0])
+
+    def action(self, meta, children):
+        (item,) = children
+        if isinstance(item, tuple):
+            return ast.Action(span=span_of(meta), call=None, body=item)
+        return ast.Action(span=span_of(meta), call=item, body=None)
+
+    def call_action(self, meta, children):
+        *names, args, policies = children
+        func: ast.Expr = ast.Name(span=span_of(names[0]), id=identifier(names[0]))
+        for token in names[1:]:
+            func = ast.Attr(span=span_of(meta), value=func, name=identifier(token), safe=False)
+        call = self.call(meta, [func, args])
+        return call if policies is None else ast.Guarded(span=span_of(meta), call=call, policies=policies)
+
     def saga_decl(self, meta, children):
         name, params, policies, body = children
         return ast.Saga(
