@@ -38,6 +38,8 @@ def check(module: ast.Module, filename: str) -> tuple[Resolution, list[Diagnosti
         elif isinstance(decl, ast.Router):
             resolver.policies(decl.policies)
             resolver.router(decl)
+        elif isinstance(decl, ast.Machine):
+            resolver.machine(decl)
         elif isinstance(decl, ast.PolicyDecl):
             resolver.policies(decl.policies)
     diagnostics.extend(check_cycles(res))
@@ -65,6 +67,8 @@ def _declare(module: ast.Module, res: Resolution, resolver: Resolver,
             resolver._const_order[name] = order
         elif isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
             res.decls[name] = decl
+        elif isinstance(decl, ast.Machine):
+            res.machines[name] = decl
 
 
 def _declared_name(decl: ast.Decl) -> tuple[str, ast.Node]:

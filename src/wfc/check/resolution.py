@@ -55,6 +55,7 @@ class Resolution:
     route_names: dict[ast.Route, str] = field(default_factory=dict)
     route_weights: dict[ast.Route, float] = field(default_factory=dict)
     step_names: dict[ast.Step, str] = field(default_factory=dict)
+    machines: dict[str, ast.Machine] = field(default_factory=dict)
 
     def location(self, node: ast.Node) -> str:
         """`file.wf:line:col` of a node, as error notes and comments show it."""

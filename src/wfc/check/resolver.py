@@ -12,6 +12,7 @@ from .resolution import (
     BUILTIN_FUNCTIONS, BUILTIN_TYPES, ERROR_NAMES, CallKind, Kind, Resolution,
 )
 from ..syntax.names import PYTHON_EXCEPTIONS
+from .machines import MachineChecks
 from .places import Place, error
 from .routing import RoutingChecks, dotted_text
 from .scopes import Scope, collect, has_item_scope
@@ -19,7 +20,7 @@ from .scopes import Scope, collect, has_item_scope
 Report = Callable[[Diagnostic], None]
 
 
-class Resolver(RoutingChecks):
+class Resolver(RoutingChecks, MachineChecks):
     def __init__(self, res: Resolution, report: Report) -> None:
         self.res = res
         self.report = report
@@ -32,7 +33,7 @@ class Resolver(RoutingChecks):
         self.scope(scope, decl.body)
         self.block(decl.body, Place(scope=scope, saga=isinstance(decl, ast.Saga)))
 
-    def parameters(self, decl: ast.Declaration) -> Scope:
+    def parameters(self, decl: ast.Declaration | ast.Machine) -> Scope:
         scope = Scope(owner=decl, parent=None)
         for param in decl.params:
             if param.name.id in scope.params:
