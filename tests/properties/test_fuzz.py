@@ -32,7 +32,7 @@ def compile_or_diagnose(source: str) -> None:
         assert error.diagnostics
         for diagnostic in error.diagnostics:
             assert diagnostic.line >= 1 and diagnostic.column >= 1
-            assert diagnostic.code.startswith("E")
+            assert diagnostic.code[0] in "EW" and diagnostic.code[1:].isdigit()
         render_text(error.diagnostics, source, "fuzz.wf")
         render_json(error.diagnostics, "fuzz.wf")
         return

@@ -106,8 +106,8 @@ class MachineChecks:
                 seen.setdefault(transition.event.id, transition)
 
     def reachable(self, decl: ast.Machine, states: dict[str, ast.StateDecl]) -> set[str]:
-        if not decl.initial:
-            return set()
+        if not decl.initial or decl.initial[0].id not in states:
+            return set(states)  # already an error: do not call every state unreachable
         found, todo = set(), [decl.initial[0].id]
         while todo:
             name = todo.pop()

@@ -19,6 +19,7 @@ class Kind(Enum):
     BUILTIN = "builtin"
     ERROR = "error"  # one of the runtime's predefined error types
     EXCEPTION = "exception"  # a Python builtin exception type
+    MACHINE = "machine"  # a state machine class of this module
 
 
 class CallKind(Enum):

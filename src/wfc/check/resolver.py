@@ -329,6 +329,8 @@ class Resolver(RoutingChecks, MachineChecks):
             return Kind.USE
         if name in res.decls:
             return Kind.DECL
+        if name in res.machines:
+            return Kind.MACHINE
         if name in BUILTIN_FUNCTIONS:
             return Kind.BUILTIN
         if name in ERROR_NAMES:
@@ -338,7 +340,7 @@ class Resolver(RoutingChecks, MachineChecks):
         return None
 
     def module_names(self) -> list[str]:
-        return [*self.res.consts, *self.res.uses, *self.res.decls]
+        return [*self.res.consts, *self.res.uses, *self.res.decls, *self.res.machines]
 
     def is_handler(self, expr: ast.Expr) -> bool:
         """Whether `expr` is a `use`-bound name or a plain attribute chain of one."""

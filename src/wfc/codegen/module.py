@@ -9,6 +9,7 @@ from ..syntax import ast
 from ..syntax.names import comment_text, py_name
 from .expressions import Temps
 from .declarations import emit_declaration
+from .machines import emit_machine
 from .statements import StmtEmitter
 from .writer import Writer
 
@@ -35,6 +36,10 @@ def generate(module: ast.Module, res: Resolution, source: str, version: str) -> 
             out.line()
             out.line()
             emit_declaration(emitter, decl)
+        elif isinstance(decl, ast.Machine):
+            out.line()
+            out.line()
+            emit_machine(emitter, decl)
     return format_python(out.text())
 
 

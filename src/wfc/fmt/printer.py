@@ -126,6 +126,62 @@ class Printer:
         self.depth -= 1
         self.line("}")
 
+    def decl_Machine(self, decl: ast.Machine) -> None:
+        params = ", ".join(self.param(p) for p in decl.params)
+        self.line(f"machine {decl.name.id}({params}) {{")
+        self.depth += 1
+        items: list[ast.Node] = sorted((*decl.initial, *decl.states), key=lambda n: n.span.start)
+        previous = None
+        for item in items:
+            self.gap_before(previous, item)
+            self.comments_before(item.span.line)
+            if isinstance(item, ast.Ident):
+                self.line(f"initial {item.id}")
+                self.trailing_comment(item)
+            else:
+                self.state(item)
+            previous = item
+        self.comments_before(decl.span.end_line)
+        self.depth -= 1
+        self.line("}")
+
+    def state(self, state: ast.StateDecl) -> None:
+        head = f"{'final ' if state.final else ''}state {state.name.id}"
+        members: list[ast.Node] = sorted(
+            (*state.transitions, *state.enter, *state.exit), key=lambda n: n.span.start)
+        if not members:
+            self.line(head)
+            self.trailing_comment(state)
+            return
+        self.line(head + " {")
+        self.depth += 1
+        previous = None
+        for member in members:
+            self.gap_before(previous, member)
+            self.comments_before(member.span.line)
+            if isinstance(member, ast.Transition):
+                text = f"on {member.event.id} -> {member.target.id}"
+                if member.when is not None:
+                    text += f" when {self.expr.text(member.when)}"
+                self.action(text, member.action, member)
+            else:
+                word = "enter" if member in state.enter else "exit"
+                self.action(word, member, member)
+            previous = member
+        self.comments_before(state.span.end_line)
+        self.depth -= 1
+        self.line("}")
+
+    def action(self, head: str, action: ast.Action | None, owner: ast.Node) -> None:
+        if action is None:
+            self.line(head)
+            self.trailing_comment(owner)
+        elif action.call is not None:
+            self.line(f"{head} do {self.expr.text(action.call)}")
+            self.trailing_comment(owner)
+        else:
+            self.block(f"{head} do", action.body or (), owner)
+
     def route(self, route: ast.Route, is_default: bool) -> None:
         parts = ["default"] if is_default else ["route"]
         if route.name is not None:

@@ -13,6 +13,7 @@ from ..check import Checked
 from ..syntax import ast
 from ..syntax.names import py_name
 from .declarations import RUNNERS
+from .machines import machine_class
 from .frames import Frame
 from .statements import Executor
 
@@ -73,14 +74,20 @@ def instantiate(checked: Checked, path: Path) -> ModuleType:
             globals_[decl.name.id] = _run_now(executor.eval(decl.value, None, runtime.current()))
     for decl in checked.module.decls:
         if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
-            defaults = {
-                p.name.id: _run_now(executor.eval(p.default, None, runtime.current()))
-                for p in decl.params if p.default is not None
-            }
-            globals_[decl.name.id] = InterpretedDeclaration(executor, decl, defaults)
+            globals_[decl.name.id] = InterpretedDeclaration(executor, decl, _defaults(executor, decl))
+        elif isinstance(decl, ast.Machine):
+            globals_[decl.name.id] = machine_class(executor, decl, _defaults(executor, decl), _run_now)
     for name, value in globals_.items():
         setattr(module, py_name(name), value)
     return module
+
+
+def _defaults(executor: Executor, decl: ast.Declaration | ast.Machine) -> dict[str, Any]:
+    """Parameter defaults, computed once when the module loads (as Python does)."""
+    return {
+        p.name.id: _run_now(executor.eval(p.default, None, runtime.current()))
+        for p in decl.params if p.default is not None
+    }
 
 
 def _import(parts: tuple[str, ...]) -> Any:

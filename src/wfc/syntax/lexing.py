@@ -50,12 +50,17 @@ class PostLexer:
             if kind == "_NL":
                 if _newline_is_noise(brackets, prev):
                     continue
-            elif kind == "NAME" and token.value in RESERVED:
+            elif kind == "NAME" and token.value in RESERVED and not _after_dot(prev):
                 raise ReservedWord(token)
             else:
                 _track(brackets, prev, token)
             yield token
             prev = token
+
+
+def _after_dot(prev: Token | None) -> bool:
+    """A member name (`order.state`) may be any word: it cannot be a keyword there."""
+    return prev is not None and prev.value in (".", "?.")
 
 
 def _newline_is_noise(brackets: list[str], prev: Token | None) -> bool:

@@ -139,7 +139,7 @@ def _describe_token(token: Token) -> str:
 
 _STATEMENT_START = {"RETURN", "BREAK", "CONTINUE", "STAGE", "IF", "FOR", "WHILE", "REPEAT",
                     "PARALLEL", "TRY", "YIELD", "FAIL", "REQUIRE", "EMIT", "WAIT", "STEP"}
-_DECLARATION_START = {"USE", "CONST", "POLICY", "WORKFLOW", "ROUTER", "SAGA"}
+_DECLARATION_START = {"USE", "CONST", "POLICY", "WORKFLOW", "ROUTER", "SAGA", "MACHINE"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "DSLASH", "PERCENT", "AND", "OR", "DOT",
               "LPAR", "LSQB", "IN", "NOT", "EQUAL", "LESSTHAN", "MORETHAN", "__ANON_0",
               "__ANON_1", "__ANON_2", "__ANON_3", "__ANON_4", "__ANON_5", "__ANON_6"}

@@ -1,0 +1,109 @@
+"""State machines -> subclasses of `runtime.Machine`."""
+
+from __future__ import annotations
+
+from ..syntax import ast
+from ..syntax.names import py_literal, py_name
+from .declarations import param_code
+from .statements import Frame, StmtEmitter
+
+
+def emit_machine(emitter: StmtEmitter, decl: ast.Machine) -> None:
+    out = emitter.out
+    cls = py_name(decl.name.id)
+    finals = sorted(state.name.id for state in decl.states if state.final)
+    out.line(f"class {cls}(_wf.Machine):")
+    with out.indent():
+        out.line(f"machine = {py_literal(decl.name.id)}")
+        out.line(f"initial = {py_literal(decl.initial[0].id)}")
+        out.line(f"finals = frozenset({{{', '.join(map(py_literal, finals))}}})" if finals else "finals = frozenset()")
+        out.line()
+        params = "".join(f", {param_code(emitter, p)}" for p in decl.params)
+        out.line(f"def __init__(_wf_self{params}):")
+        with out.indent():
+            names = ", ".join(f"{py_literal(py_name(p.name.id))}: {py_name(p.name.id)}" for p in decl.params)
+            out.line(f"super().__init__({{{names}}})")
+        functions = MachineFunctions(emitter, decl)
+        for state in decl.states:
+            for transition in state.transitions:
+                functions.guard(transition)
+                functions.action(transition.action)
+            for action in (*state.enter, *state.exit):
+                functions.action(action)
+    out.line()
+    out.line()
+    out.line(f"{cls}.transitions = {{")
+    with out.indent():
+        for (state, event), transitions in transition_table(decl).items():
+            items = ", ".join(
+                f"_wf.Transition({py_literal(t.target.id)}, {functions.names.get(t, 'None')}, "
+                f"{functions.names.get(t.action, 'None') if t.action else 'None'})"
+                for t in transitions
+            )
+            out.line(f"({py_literal(state)}, {py_literal(event)}): ({items},),")
+    out.line("}")
+    for attribute, field in (("enter_actions", "enter"), ("exit_actions", "exit")):
+        table = {s.name.id: getattr(s, field) for s in decl.states if getattr(s, field)}
+        entries = ", ".join(
+            f"{py_literal(state)}: ({''.join(functions.names[a] + ', ' for a in actions)})"
+            for state, actions in table.items()
+        )
+        out.line(f"{cls}.{attribute} = {{{entries}}}")
+
+
+def transition_table(decl: ast.Machine) -> dict[tuple[str, str], list[ast.Transition]]:
+    """Transitions by (state, event), in declaration order."""
+    table: dict[tuple[str, str], list[ast.Transition]] = {}
+    for state in decl.states:
+        for transition in state.transitions:
+            table.setdefault((state.name.id, transition.event.id), []).append(transition)
+    return table
+
+
+class MachineFunctions:
+    """Emits guards (plain methods) and actions (async methods) of one machine."""
+
+    def __init__(self, emitter: StmtEmitter, decl: ast.Machine) -> None:
+        self.emitter = emitter
+        self.decl = decl
+        self.names: dict[ast.Node, str] = {}
+
+    def prelude(self, code: ast.Node) -> None:
+        """Bind the parameters `code` reads (the implicit `ctx` shadows one of that name)."""
+        used = {node.id for node in ast.walk(code) if isinstance(node, ast.Name)}
+        for param in self.decl.params:
+            if param.name.id != "ctx" and param.name.id in used:
+                name = py_name(param.name.id)
+                self.emitter.out.line(f"{name} = _wf_self.params[{py_literal(name)}]")
+
+    def guard(self, transition: ast.Transition) -> None:
+        if transition.when is None:
+            return
+        out = self.emitter.out
+        name = self.emitter.temps.new("guard")
+        self.names[transition] = f"{py_name(self.decl.name.id)}.{name}"
+        out.line()
+        out.line(f"def {name}(_wf_self, ctx):")
+        with out.indent():
+            self.prelude(transition.when)
+            out.line(f"return {self.emitter.expr(transition.when)}")
+
+    def action(self, action: ast.Action | None) -> None:
+        if action is None:
+            return
+        emitter, out = self.emitter, self.emitter.out
+        name = emitter.temps.new("action")
+        self.names[action] = f"{py_name(self.decl.name.id)}.{name}"
+        out.line()
+        out.line(f"async def {name}(_wf_self, ctx):")
+        with out.indent():
+            out.line("_rt = _wf.current()")
+            out.line("_obs = _rt.observers")
+            self.prelude(action)
+            emitter.declare_locals(emitter.res.scope_locals.get(action, ()))
+            outer = emitter.frame
+            emitter.frame = Frame(kind="action", name=self.decl.name.id)
+            body = action.body if action.body is not None else (
+                ast.ExprStmt(span=action.span, value=action.call),)
+            emitter.block(body)
+            emitter.frame = outer

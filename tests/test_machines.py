@@ -1,0 +1,156 @@
+"""State machines: every path of the example, send semantics, snapshots, checks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+import order_events
+import wfc
+from conftest import EXAMPLES
+from wfc.api import analyze
+from wfc.diagnostics import CompileError
+from wfc.runtime import Event, Runtime, VirtualClock
+
+
+@pytest.fixture(autouse=True)
+def fresh_events():
+    order_events.sent.clear()
+    order_events.FAIL.clear()
+    yield
+    order_events.FAIL.clear()
+
+
+def drive(backend, steps, machine=None):
+    """Send (event, ctx) pairs; return the machine, the results and the events."""
+    module = wfc.load(EXAMPLES / "order_machine.wf", backend=backend)
+    rt = Runtime(clock=VirtualClock())
+    seen: list[Event] = []
+    rt.observe(seen.append)
+
+    async def main():
+        with rt.activate():
+            order = machine or module.Order("O-1")
+            results = [await order.send(event, ctx) for event, ctx in steps]
+            return order, results
+
+    order, results = asyncio.run(main())
+    return order, results, seen
+
+
+def test_happy_path_to_refund(backend) -> None:
+    order, results, seen = drive(backend, [
+        ("pay", None), ("process", {"payment_verified": True}),
+        ("ship", {"tracking_number": "T9"}), ("deliver", None), ("refund", {"amount": 5})])
+    assert results == [True] * 5 and order.state == "refunded" and order.done
+    assert order.history == [("created", "pay", "paid"), ("paid", "process", "processing"),
+                             ("processing", "ship", "shipped"), ("shipped", "deliver", "delivered"),
+                             ("delivered", "refund", "refunded")]
+    assert order_events.sent == [("paid", "O-1"), ("shipped", "O-1", "T9"), ("refunded", "O-1", 5)]
+    assert [e.fields for e in seen if e.kind == "transition"][0] == {"from": "created", "event": "pay", "to": "paid"}
+
+
+def test_guards_block_and_reject(backend) -> None:
+    order, results, seen = drive(backend, [
+        ("pay", None), ("process", {"payment_verified": False}), ("ship", None), ("process", None)])
+    assert results == [True, False, False, False] and order.state == "paid"
+    rejected = [e.fields for e in seen if e.kind == "transition.rejected"]
+    assert rejected[0] == {"from": "paid", "event": "process"}
+
+
+@pytest.mark.parametrize("steps, cancelled", [
+    ([("cancel", None)], True),
+    ([("pay", None), ("cancel", {"processing_started": False})], True),
+    ([("pay", None), ("cancel", {"processing_started": True})], False),
+    ([("pay", None), ("process", {"payment_verified": True}), ("cancel", None)], False),
+])
+def test_cancel_paths(backend, steps, cancelled) -> None:
+    order, results, _ = drive(backend, steps)
+    assert (order.state == "cancelled") is cancelled
+    assert (("cancelled", "O-1") in order_events.sent) is cancelled
+
+
+def test_can_and_events(backend) -> None:
+    module = wfc.load(EXAMPLES / "order_machine.wf", backend=backend)
+    order = module.Order("O-2")
+    assert order.events() == ["pay", "cancel"] and order.can("pay") and not order.can("ship")
+    order.state = "paid"
+    assert not order.can("process", {"payment_verified": False})
+    assert order.can("process", {"payment_verified": True})
+
+
+def test_failing_actions_follow_the_spec(backend) -> None:
+    order_events.FAIL.add("shipped")  # a transition's `do` fails: the state stays
+    module = wfc.load(EXAMPLES / "order_machine.wf", backend=backend)
+    order = module.Order("O-3")
+    order.state = "processing"
+    with pytest.raises(ConnectionError):
+        asyncio.run(order.send("ship", {"tracking_number": "T"}))
+    assert order.state == "processing" and order.history == []
+    order_events.FAIL.add("cancelled")  # an `enter` action fails: the state has changed
+    with pytest.raises(ConnectionError):
+        asyncio.run(module.Order("O-4").send("cancel"))
+
+
+def test_concurrent_sends_are_handled_one_at_a_time_in_order(backend) -> None:
+    module = wfc.load(EXAMPLES / "order_machine.wf", backend=backend)
+
+    async def main():
+        order = module.Order("O-5")
+        results = await asyncio.gather(order.send("pay"), order.send("cancel", {"processing_started": False}),
+                                       order.send("pay"))
+        return order, results
+
+    order, results = asyncio.run(main())
+    assert results == [True, True, False] and order.state == "cancelled"
+
+
+def test_snapshot_and_restore(backend) -> None:
+    order, _, _ = drive(backend, [("pay", None), ("process", {"payment_verified": True})])
+    snapshot = json.loads(json.dumps(order.snapshot()))
+    assert snapshot == {"machine": "Order", "state": "processing", "params": {"order_id": "O-1"},
+                        "history": [["created", "pay", "paid"], ["paid", "process", "processing"]]}
+    module = wfc.load(EXAMPLES / "order_machine.wf", backend=backend)
+    again = module.Order.restore(snapshot)
+    assert again.state == "processing" and again.history == order.history
+    _, results, _ = drive(backend, [("ship", {"tracking_number": "T1"})], machine=again)
+    assert results == [True] and again.state == "shipped"
+
+
+def test_both_backends_build_the_same_snapshots() -> None:
+    steps = [("pay", None), ("cancel", {"processing_started": False})]
+    snapshots = {backend: drive(backend, steps)[0].snapshot() for backend in ("interp", "compiled")}
+    assert snapshots["interp"] == snapshots["compiled"]
+
+
+@pytest.mark.parametrize("source, code", [
+    ("machine M() { state a { } }", "E0150"),
+    ("machine M() { initial a\n state a { on go -> b } }", "E0151"),
+    ("machine M() { initial a\n state a { on go -> b }\n final state b { on back -> a } }", "E0152"),
+    ("machine M() { initial a\n state a { on go -> a }\n state a { } }", "E0153"),
+    ("machine M() { initial a\n initial a\n state a { on go -> a } }", "E0154"),
+    ("use h\nmachine M() { initial a\n state a { on go -> a when h.ok() } }", "E0155"),
+])
+def test_machine_errors(source, code) -> None:
+    with pytest.raises(CompileError) as info:
+        analyze(source, "m.wf")
+    assert code in [d.code for d in info.value.diagnostics]
+
+
+@pytest.mark.parametrize("source, code", [
+    ("machine M() { initial a\n state a { on go -> a }\n final state b }", "W0156"),
+    ("machine M() { initial a\n state a { on go -> b }\n state b }", "W0157"),
+    ("machine M() { initial a\n state a { on go -> a\n on go -> a when ctx.x } }", "W0158"),
+])
+def test_machine_warnings(source, code) -> None:
+    assert code in [d.code for d in analyze(source, "m.wf").warnings]
+
+
+def test_workflows_can_drive_machines(backend) -> None:
+    from conftest import run_source
+
+    source = ("machine Door() { initial shut\n state shut { on open -> open }\n state open { on shut -> shut } }\n"
+              "workflow main() { d = Door()\n ok = d.send('open')\n return [ok, d.state] }")
+    assert run_source(source, backend).value == [True, "open"]
