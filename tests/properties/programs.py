@@ -37,6 +37,7 @@ class Place:
     readable: tuple[str, ...] = tuple(VARIABLES)
     calls: bool = True  # may call helper, pick (a router) and order (a saga)
     saga: bool = False  # saga steps may stand here
+    machine: bool = False  # `m`, an instance of the generated machine, may be sent events
 
 
 @dataclass
@@ -101,6 +102,8 @@ def statements(draw, place: Place, count: Counter) -> str:
         choices += ["return"]
     if place.saga and not place.item and not place.branch:
         choices += ["step", "step", "step"]
+    if place.machine:
+        choices += ["send", "send"]
     choices += ["fail"]
     kind = draw(st.sampled_from(choices))
     deeper = replace(place, depth=place.depth + 1)
@@ -146,6 +149,9 @@ def statements(draw, place: Place, count: Counter) -> str:
         return f"yield {draw(expr)}"
     if kind == "return":
         return f"return {draw(expr)}"
+    if kind == "send":
+        target = draw(st.sampled_from(place.targets))
+        return f'{target} = m.send("e{draw(st.integers(0, 2))}", {{k: {draw(expr)}}})'
     if kind == "step":
         name = f"s{count.next()}"
         call = f"h.{draw(st.sampled_from(HANDLERS))}({draw(expr)})"
@@ -236,18 +242,54 @@ def sagas(draw, count: Counter) -> str:
 
 
 @st.composite
+def machines(draw, count: Counter) -> str:
+    """`machine Mach(p)`: random states, guarded transitions, actions, a final state."""
+    states = [f"q{n}" for n in range(draw(st.integers(2, 4)))]
+    final = draw(st.sampled_from([None, *states[1:]]))
+    guard = st.one_of(
+        st.integers(0, 5).map(lambda n: f"(ctx.k ?? 0) > {n}"),
+        st.integers(0, 5).map(lambda n: f"p < {n}"),
+        st.just("ctx.k == null"),
+    )
+    action_place = Place(targets=(), readable=("p", "ctx"), calls=False)
+    action = st.one_of(
+        st.sampled_from(HANDLERS).map(lambda h: f"h.{h}(p)"),
+        st.sampled_from(HANDLERS).map(lambda h: f"h.{h}(ctx.k)"),
+        expressions(action_place, 1).map(lambda e: f"{{\nlocal{count.next()} = {e}\n}}"),
+    )
+    lines = [f"initial {states[0]}"]
+    for state in states:
+        members = []
+        if state != final:
+            for _ in range(draw(st.integers(0, 3))):
+                text = f"on e{draw(st.integers(0, 2))} -> {draw(st.sampled_from(states))}"
+                if draw(st.booleans()):
+                    text += f" when {draw(guard)}"
+                if draw(st.booleans()):
+                    text += f" do {draw(action)}"
+                members.append(text)
+        for word in ("enter", "exit"):
+            if draw(st.integers(0, 3)) == 0:
+                members.append(f"{word} do {draw(action)}")
+        prefix = "final " if state == final else ""
+        lines.append(f"{prefix}state {state} {{\n" + "\n".join(members) + "\n}")
+    return "machine Mach(p) {\n" + "\n".join(lines) + "\n}\n"
+
+
+@st.composite
 def programs(draw) -> tuple[str, dict[str, Script]]:
     """A module with `main`, `helper`, a router and a saga, and handler scripts."""
     count = Counter()
-    declarations = draw(routers(count)) + "\n" + draw(sagas(count))
-    body = draw(st.lists(statements(Place(), count), min_size=1, max_size=6))
+    declarations = draw(routers(count)) + "\n" + draw(sagas(count)) + "\n" + draw(machines(count))
+    body = draw(st.lists(statements(Place(machine=True), count), min_size=1, max_size=6))
     init = "\n".join(f"{name} = {n}" for n, name in enumerate(VARIABLES))
     init += "\nv1 = pick(v1)\ntry { v2 = order(v2) } catch SagaFailed as failure { v2 = str(failure) }"
+    init += "\nm = Mach(v0)"
     source = (
         "use wfprop_handlers as h\n\n"
         "workflow helper(a) {\n    stage inner {\n        b = h.f0(a)\n    }\n    return (a ?? 0) + (b ?? 0)\n}\n\n"
         + declarations + "\n"
-        f"workflow main() {{\n{init}\n" + "\n".join(body) + "\nreturn [v0, v1, v2, v3]\n}\n"
+        f"workflow main() {{\n{init}\n" + "\n".join(body) + "\nreturn [v0, v1, v2, v3, m.state, m.history]\n}\n"
     )
     handler_scripts = {name: draw(scripts) for name in HANDLERS}
     return source, handler_scripts

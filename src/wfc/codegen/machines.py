@@ -32,16 +32,12 @@ def emit_machine(emitter: StmtEmitter, decl: ast.Machine) -> None:
                 functions.action(action)
     out.line()
     out.line()
-    out.line(f"{cls}.transitions = {{")
-    with out.indent():
-        for (state, event), transitions in transition_table(decl).items():
-            items = ", ".join(
-                f"_wf.Transition({py_literal(t.target.id)}, {functions.names.get(t, 'None')}, "
-                f"{functions.names.get(t.action, 'None') if t.action else 'None'})"
-                for t in transitions
-            )
-            out.line(f"({py_literal(state)}, {py_literal(event)}): ({items},),")
-    out.line("}")
+    entries = [
+        f"({py_literal(state)}, {py_literal(event)}): ("
+        + "".join(f"{functions.transition(t)}, " for t in transitions) + ")"
+        for (state, event), transitions in transition_table(decl).items()
+    ]
+    out.line(f"{cls}.transitions = {{{', '.join(entries)}}}")
     for attribute, field in (("enter_actions", "enter"), ("exit_actions", "exit")):
         table = {s.name.id: getattr(s, field) for s in decl.states if getattr(s, field)}
         entries = ", ".join(
@@ -67,6 +63,11 @@ class MachineFunctions:
         self.emitter = emitter
         self.decl = decl
         self.names: dict[ast.Node, str] = {}
+
+    def transition(self, transition: ast.Transition) -> str:
+        guard = self.names.get(transition, "None")
+        action = self.names[transition.action] if transition.action else "None"
+        return f"_wf.Transition({py_literal(transition.target.id)}, {guard}, {action})"
 
     def prelude(self, code: ast.Node) -> None:
         """Bind the parameters `code` reads (the implicit `ctx` shadows one of that name)."""
