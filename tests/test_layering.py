@@ -18,6 +18,7 @@ ALLOWED = {
     "check": {"syntax", "diagnostics", "runtime"},
     "codegen": {"check", "syntax", "diagnostics"},
     "fmt": {"syntax", "diagnostics"},
+    "graph": {"fmt", "syntax", "diagnostics"},
     "interp": {"check", "syntax", "diagnostics", "runtime"},
     "runtime": set(),
 }

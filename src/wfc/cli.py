@@ -1,4 +1,4 @@
-"""The `wfc` command line: compile, check, fmt, run.
+"""The `wfc` command line: compile, check, fmt, graph, run.
 
 Exit codes: 0 success; 1 the input has errors, `--check` found a difference, or
 the workflow raised; 2 usage or I/O error; 3 an internal error (a bug in wfc).
@@ -157,6 +157,28 @@ def fmt_command(files: tuple[Path, ...], check_only: bool) -> None:
             raise Failure(f"error: cannot write '{path}': {exc.strerror}", EXIT_USAGE) from None
         click.echo(f"reformatted {path}", err=True)
     sys.exit(status)
+
+
+@cli.command("graph")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("name", required=False)
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+def graph_command(file: Path, name: str | None, fmt: str) -> None:
+    """Draw FILE's machines, workflows, routers and sagas (or just NAME)."""
+    from .api import analyze
+    from .graph import build, render
+
+    source = _read(file)
+    try:
+        checked = analyze(source, file.name)
+    except CompileError as error:
+        _report(error, source, file)
+        sys.exit(EXIT_INPUT)
+    graphs = build(checked.module, name)
+    if not graphs:
+        raise Failure(f"error: '{file}' has nothing called '{name}' to draw" if name
+                      else f"error: '{file}' declares nothing to draw", EXIT_USAGE)
+    click.echo(render(graphs, fmt), nl=False)
 
 
 @cli.command("run")

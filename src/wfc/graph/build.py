@@ -1,0 +1,165 @@
+"""AST -> Graph: machines as state diagrams, the rest as flowcharts."""
+
+from __future__ import annotations
+
+from ..fmt.expressions import ExprPrinter
+from ..syntax import ast
+from .model import Graph
+
+_text = ExprPrinter().text
+
+
+def build(module: ast.Module, name: str | None = None) -> list[Graph]:
+    """Graphs of the module's declarations (or of the one called `name`)."""
+    graphs = []
+    for decl in module.decls:
+        if isinstance(decl, (ast.Use, ast.ConstDecl, ast.PolicyDecl)):
+            continue
+        if name is None or decl.name.id == name:
+            graphs.append(_BUILDERS[type(decl)](decl))
+    return graphs
+
+
+def machine_graph(decl: ast.Machine) -> Graph:
+    graph = Graph(decl.name.id, "state")
+    ids = {state.name.id: graph.node(state.name.id, "round") for state in decl.states}
+    graph.initial = ids.get(decl.initial[0].id) if decl.initial else None
+    graph.finals = [ids[s.name.id] for s in decl.states if s.final]
+    for state in decl.states:
+        for t in state.transitions:
+            label = t.event.id
+            if t.when is not None:
+                label += f" [{_text(t.when)}]"
+            if t.action is not None:
+                label += f" / {_action(t.action)}"
+            if t.target.id in ids:
+                graph.connect([ids[state.name.id]], ids[t.target.id], label)
+    return graph
+
+
+def _action(action: ast.Action) -> str:
+    return _text(action.call) if action.call is not None else "{ ... }"
+
+
+def router_graph(decl: ast.Router) -> Graph:
+    graph = Graph(decl.name.id, "flow")
+    start = graph.node(f"router {decl.name.id}({', '.join(p.name.id for p in decl.params)}) {decl.strategy}",
+                       "decision")
+    routes = sorted(decl.routes, key=lambda r: 0)  # declaration order; labels carry priorities
+    for position, route in enumerate(routes):
+        name = route.name.id if route.name else f"route_{position}"
+        label = name if route.when is None else f"{name}: {_text(route.when)}"
+        if route.priority is not None:
+            label += f" (priority {_text(route.priority)})"
+        if route.weight is not None:
+            label += f" (weight {_text(route.weight)})"
+        graph.connect([start], _target(graph, route), label)
+    if decl.default is not None:
+        graph.connect([start], _target(graph, decl.default), "default", dashed=True)
+    return graph
+
+
+def _target(graph: Graph, route: ast.Route) -> str:
+    if route.target is not None:
+        return graph.node(_text(route.target), "round")
+    node = graph.node("do", "round")
+    _flow(graph, route.body or (), [node])
+    return node
+
+
+def workflow_graph(decl: ast.Workflow | ast.Saga) -> Graph:
+    kind = "saga" if isinstance(decl, ast.Saga) else "workflow"
+    graph = Graph(decl.name.id, "flow")
+    start = graph.node(f"{kind} {decl.name.id}({', '.join(p.name.id for p in decl.params)})", "start")
+    ends = _flow(graph, decl.body, [start])
+    if ends:
+        graph.connect(ends, graph.node("end", "end"))
+    return graph
+
+
+def _flow(graph: Graph, body: tuple[ast.Stmt, ...], previous: list[str], label: str = "") -> list[str]:
+    """Add `body` after the nodes in `previous` (the first edge labelled `label`);
+    return the nodes that control leaves the body from."""
+    for stmt in body:
+        previous = _stmt(graph, stmt, previous, label)
+        label = ""
+    return previous
+
+
+def _stmt(graph: Graph, stmt: ast.Stmt, previous: list[str], label: str = "") -> list[str]:
+    if isinstance(stmt, ast.Stage):
+        title = f"stage {stmt.name.id}" + (f" when {_text(stmt.when)}" if stmt.when is not None else "")
+        node = graph.node(title, "decision" if stmt.when is not None else "box")
+        graph.connect(previous, node, label)
+        ends = _flow(graph, stmt.body, [node])
+        return ends + ([node] if stmt.when is not None else [])
+    if isinstance(stmt, ast.If):
+        ends: list[str] = []
+        for position, branch in enumerate(stmt.branches):
+            node = graph.node(_text(branch.test), "decision")
+            graph.connect(previous, node, label if position == 0 else "no")
+            ends += _flow(graph, branch.body, [node], "yes")
+            previous = [node]
+        if stmt.orelse is None:
+            return ends + previous
+        return ends + (_flow(graph, stmt.orelse, previous, "no") or [])
+    if isinstance(stmt, (ast.For, ast.While, ast.Repeat)):
+        node = graph.node(_loop_label(stmt), "decision")
+        graph.connect(previous, node, label)
+        graph.connect(_flow(graph, stmt.body, [node]), node, "next", dashed=True)
+        return [node]
+    if isinstance(stmt, ast.Parallel):
+        fork = graph.node("parallel", "decision")
+        graph.connect(previous, fork, label)
+        join = graph.node("join", "round")
+        for branch in stmt.body:
+            graph.connect(_stmt(graph, branch, [fork]), join)
+        return [join]
+    if isinstance(stmt, ast.Try):
+        node = graph.node("try", "box")
+        graph.connect(previous, node, label)
+        ends = _flow(graph, stmt.body, [node])
+        for handler in stmt.handlers:
+            title = "catch " + (", ".join(t.text for t in handler.types) or "any")
+            catch = graph.node(title, "round")
+            graph.connect([node], catch, "error", dashed=True)
+            ends += _flow(graph, handler.body, [catch])
+        return ends
+    if isinstance(stmt, ast.Step):
+        title = f"step {stmt.name.id + ' = ' if stmt.name else ''}{_text(stmt.call)}"
+        node = graph.node(title)
+        graph.connect(previous, node, label)
+        if stmt.compensate is not None:
+            undo = graph.node(f"compensate {_text(stmt.compensate)}", "round")
+            graph.connect([node], undo, "on failure", dashed=True)
+        return [node]
+    node = graph.node(_simple_label(stmt), "end" if isinstance(stmt, (ast.Return, ast.Fail)) else "box")
+    graph.connect(previous, node, label)
+    return [] if isinstance(stmt, (ast.Return, ast.Fail, ast.Break, ast.Continue)) else [node]
+
+
+def _loop_label(stmt: ast.For | ast.While | ast.Repeat) -> str:
+    if isinstance(stmt, ast.For):
+        prefix = f"{stmt.into.id} = " if stmt.into else ""
+        return f"{prefix}{'parallel ' if stmt.concurrent else ''}for {stmt.var.id} in {_text(stmt.iterable)}"
+    if isinstance(stmt, ast.While):
+        return f"while {_text(stmt.test)}"
+    return f"repeat until {_text(stmt.until)}"
+
+
+def _simple_label(stmt: ast.Stmt) -> str:
+    if isinstance(stmt, ast.Assign):
+        return f"{stmt.target.id} = {_text(stmt.value)}"
+    if isinstance(stmt, ast.Require):
+        return f"require {stmt.source}"
+    if isinstance(stmt, ast.Emit):
+        return f"emit {stmt.topic.text}"
+    if isinstance(stmt, ast.Return):
+        return "return" if stmt.value is None else f"return {_text(stmt.value)}"
+    value = getattr(stmt, "value", None) or getattr(stmt, "duration", None)
+    word = type(stmt).__name__.lower().replace("exprstmt", "")
+    return (f"{word} {_text(value)}" if value is not None else word).strip()
+
+
+_BUILDERS = {ast.Machine: machine_graph, ast.Router: router_graph, ast.Workflow: workflow_graph,
+             ast.Saga: workflow_graph}
