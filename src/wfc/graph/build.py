@@ -73,7 +73,7 @@ def workflow_graph(decl: ast.Workflow | ast.Saga) -> Graph:
     start = graph.node(f"{kind} {decl.name.id}({', '.join(p.name.id for p in decl.params)})", "start")
     ends = _flow(graph, decl.body, [start])
     if ends:
-        graph.connect(ends, graph.node("end", "end"))
+        graph.connect(ends, graph.node("done", "end"))  # "end" is a Mermaid keyword
     return graph
 
 
