@@ -70,18 +70,24 @@ def compile_command(files: tuple[Path, ...], output: Path | None, check_only: bo
 
     if output is not None and len(files) > 1:
         raise click.UsageError("-o/--output takes a single input file")
+    sys.exit(_each_file(files, compile_source, lambda path, source, text: _write_output(
+        output or output_path(path), text, check_only, force)))
+
+
+def _each_file(files: tuple[Path, ...], transform: Any, use: Any) -> int:
+    """Run `transform(source, name)` on each file and hand the result to `use`;
+    report compile errors and go on. The highest exit code wins."""
     status = 0
     for path in files:
         source = _read(path)
         try:
-            text = compile_source(source, path.name)
+            result = transform(source, path.name)
         except CompileError as error:
             _report(error, source, path)
             status = max(status, EXIT_INPUT)
             continue
-        target = output or output_path(path)
-        status = max(status, _write_output(target, text, check_only, force))
-    sys.exit(status)
+        status = max(status, use(path, source, result))
+    return status
 
 
 def _write_output(target: Path, text: str, check_only: bool, force: bool) -> int:
@@ -136,27 +142,22 @@ def fmt_command(files: tuple[Path, ...], check_only: bool) -> None:
     """Rewrite FILES in wf's canonical layout, keeping comments."""
     from .api import format_text
 
-    status = 0
-    for path in files:
-        source = _read(path)
-        try:
-            formatted = format_text(source, path.name)
-        except CompileError as error:
-            _report(error, source, path)
-            status = max(status, EXIT_INPUT)
-            continue
-        if formatted == source:
-            continue
-        if check_only:
-            click.echo(f"{path}: would be reformatted", err=True)
-            status = max(status, EXIT_INPUT)
-            continue
-        try:
-            path.write_text(formatted, encoding="utf-8")
-        except OSError as exc:
-            raise Failure(f"error: cannot write '{path}': {exc.strerror}", EXIT_USAGE) from None
-        click.echo(f"reformatted {path}", err=True)
-    sys.exit(status)
+    sys.exit(_each_file(files, format_text, lambda path, source, formatted: _write_formatted(
+        path, source, formatted, check_only)))
+
+
+def _write_formatted(path: Path, source: str, formatted: str, check_only: bool) -> int:
+    if formatted == source:
+        return 0
+    if check_only:
+        click.echo(f"{path}: would be reformatted", err=True)
+        return EXIT_INPUT
+    try:
+        path.write_text(formatted, encoding="utf-8")
+    except OSError as exc:
+        raise Failure(f"error: cannot write '{path}': {exc.strerror}", EXIT_USAGE) from None
+    click.echo(f"reformatted {path}", err=True)
+    return 0
 
 
 @cli.command("graph")
