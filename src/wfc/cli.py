@@ -102,11 +102,15 @@ def _write_output(target: Path, text: str, check_only: bool, force: bool) -> int
                       "pass --force to overwrite it", EXIT_USAGE)
     if target.is_dir():
         raise Failure(f"error: '{target}' is a directory", EXIT_USAGE)
+    return _write(target, text, "wrote")
+
+
+def _write(path: Path, text: str, verb: str) -> int:
     try:
-        target.write_text(text, encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise Failure(f"error: cannot write '{target}': {exc.strerror}", EXIT_USAGE) from None
-    click.echo(f"wrote {target}", err=True)
+        raise Failure(f"error: cannot write '{path}': {exc.strerror}", EXIT_USAGE) from None
+    click.echo(f"{verb} {path}", err=True)
     return 0
 
 
@@ -152,12 +156,7 @@ def _write_formatted(path: Path, source: str, formatted: str, check_only: bool) 
     if check_only:
         click.echo(f"{path}: would be reformatted", err=True)
         return EXIT_INPUT
-    try:
-        path.write_text(formatted, encoding="utf-8")
-    except OSError as exc:
-        raise Failure(f"error: cannot write '{path}': {exc.strerror}", EXIT_USAGE) from None
-    click.echo(f"reformatted {path}", err=True)
-    return 0
+    return _write(path, formatted, "reformatted")
 
 
 @cli.command("graph")
