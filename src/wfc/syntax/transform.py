@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import replace
 from typing import Any, Callable
 
-from lark import Token, Transformer, v_args
+from lark import Token, v_args
 
 from ..diagnostics import Span
 from . import ast
+from .declarations import DeclarationBuilder
+from .nodes import SyntaxProblem, identifier, span_of
 from .strings import StringError, decode, split_fstring
 
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-class SyntaxProblem(Exception):
-    """A syntax error found while building the AST."""
-
-    def __init__(self, message: str, span: Span, help: str | None = None) -> None:
-        super().__init__(message)
-        self.span = span
-        self.help = help
-
-
-def span_of(meta: Any) -> Span:
-    return Span(meta.start_pos, meta.end_pos, meta.line, meta.column, meta.end_line, meta.end_column)
-
-
-def identifier(token: Token) -> str:
-    """The NFKC form of a name, as Python itself normalises identifiers."""
-    text = unicodedata.normalize("NFKC", str(token))
-    if not text.isidentifier():
-        raise SyntaxProblem(f"'{token}' is not a valid name", span_of(token))
-    return text
 
 
 def _items(children: list[Any]) -> tuple[Any, ...]:
@@ -41,7 +21,7 @@ def _items(children: list[Any]) -> tuple[Any, ...]:
 
 
 @v_args(meta=True)
-class ToAst(Transformer[Token, ast.Module]):
+class ToAst(DeclarationBuilder):
     """Builds the AST. `parse_expr` parses the inside of f-string fields."""
 
     def __init__(self, source: str, parse_expr: Callable[[str], ast.Expr]) -> None:
@@ -74,87 +54,6 @@ class ToAst(Transformer[Token, ast.Module]):
             span=span_of(meta), name=self._ident(name), params=params or (),
             policies=policies or (), body=body,
         )
-
-    def router_decl(self, meta, children):
-        name, params, strategy, policies, *items = children
-        routes = tuple(item for item in items if isinstance(item, ast.Route))
-        defaults = [item[1] for item in items if isinstance(item, tuple)]
-        if len(defaults) > 1:
-            raise SyntaxProblem("a router has at most one `default`", defaults[1].span)
-        return ast.Router(
-            span=span_of(meta), name=self._ident(name), params=params or (),
-            strategy=strategy or "first", policies=policies or (), routes=routes,
-            default=defaults[0] if defaults else None,
-        )
-
-    def strategy(self, meta, tokens):
-        return str(tokens[0])
-
-    def route(self, meta, children):
-        name, when, priority, weight, target = children
-        return _route(meta, name and self._ident(name), when, priority, weight, target)
-
-    def default_route(self, meta, children):
-        return ("default", _route(meta, None, None, None, None, children[0]))
-
-    def machine_decl(self, meta, children):
-        name, params, *items = children
-        items = [item for item in items if item is not None]
-        return ast.Machine(
-            span=span_of(meta), name=self._ident(name), params=params or (),
-            initial=tuple(item for item in items if isinstance(item, ast.Ident)),
-            states=tuple(item for item in items if isinstance(item, ast.StateDecl)),
-        )
-
-    def initial_state(self, meta, children):
-        return self._ident(children[0])
-
-    def state_decl(self, meta, children):
-        final, name, *items = children
-        items = [item for item in items if item is not None]
-        return ast.StateDecl(
-            span=span_of(meta), name=self._ident(name), final=final is not None,
-            transitions=tuple(item for item in items if isinstance(item, ast.Transition)),
-            enter=tuple(action for kind, action in (i for i in items if isinstance(i, tuple)) if kind == "enter"),
-            exit=tuple(action for kind, action in (i for i in items if isinstance(i, tuple)) if kind == "exit"),
-        )
-
-    def transition(self, meta, children):
-        event, target, when, action = children
-        return ast.Transition(span=span_of(meta), event=self._ident(event),
-                              target=self._ident(target), when=when, action=action)
-
-    def enter_action(self, meta, children):
-        return ("enter", children[0])
-
-    def exit_action(self, meta, children):
-        return ("exit", children[0])
-
-    def action(self, meta, children):
-        (item,) = children
-        if isinstance(item, tuple):
-            return ast.Action(span=span_of(meta), call=None, body=item)
-        return ast.Action(span=span_of(meta), call=item, body=None)
-
-    def call_action(self, meta, children):
-        *names, args, policies = children
-        func: ast.Expr = ast.Name(span=span_of(names[0]), id=identifier(names[0]))
-        for token in names[1:]:
-            func = ast.Attr(span=span_of(meta), value=func, name=identifier(token), safe=False)
-        call = self.call(meta, [func, args])
-        return call if policies is None else ast.Guarded(span=span_of(meta), call=call, policies=policies)
-
-    def saga_decl(self, meta, children):
-        name, params, policies, body = children
-        return ast.Saga(
-            span=span_of(meta), name=self._ident(name), params=params or (),
-            policies=policies or (), body=body,
-        )
-
-    def step_stmt(self, meta, children):
-        name, call, compensate = children
-        return ast.Step(span=span_of(meta), name=name and self._ident(name), call=call,
-                        compensate=compensate)
 
     def params(self, meta, children):
         return tuple(children)
@@ -428,15 +327,6 @@ class ToAst(Transformer[Token, ast.Module]):
             return decode(body)
         except StringError as exc:
             raise SyntaxProblem(str(exc), _inner_span(token, offset + exc.offset, 2)) from None
-
-
-def _route(meta, name, when, priority, weight, target) -> ast.Route:
-    """A route; `target` is an expression (`-> EXPR`) or a block (`do { }`)."""
-    is_block = isinstance(target, tuple)
-    return ast.Route(
-        span=span_of(meta), name=name, when=when, priority=priority, weight=weight,
-        target=None if is_block else target, body=target if is_block else None,
-    )
 
 
 def _inner_span(token: Token, offset: int, width: int) -> Span:
