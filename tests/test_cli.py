@@ -76,8 +76,17 @@ def test_check_json_format(tmp_path) -> None:
     assert (item["code"], item["line"], item["column"], item["severity"]) == ("E0101", 1, 20, "error")
 
 
-def test_check_clean_file_exits_zero() -> None:
-    assert wfc("check", str(EXAMPLES / "summary.wf"), str(EXAMPLES / "aggregate.wf")).returncode == 0
+def test_check_clean_files_exit_zero() -> None:
+    result = wfc("check", *sorted(str(path) for path in EXAMPLES.glob("*.wf")))
+    assert result.returncode == 0 and result.stderr == ""
+
+
+def test_check_reports_machine_errors_with_did_you_mean(tmp_path) -> None:
+    source = write(tmp_path / "m.wf", "machine M() {\n  initial a\n  state a { on go -> shiped }\n  final state shipped\n}\n")
+    result = wfc("check", str(source))
+    assert result.returncode == 1
+    assert f"{source}:3:22: error[E0151]: unknown state 'shiped'" in result.stderr
+    assert "help: did you mean 'shipped'?" in result.stderr
 
 
 @pytest.mark.parametrize("backend", ["interp", "compiled"])
