@@ -71,11 +71,13 @@ def test_importing_the_runtime_loads_no_third_party_module() -> None:
 
 def test_runtime_public_surface_is_pinned() -> None:
     assert sorted(wfc.runtime.__all__) == sorted([
-        "ERROR_TYPES", "CircuitOpen", "Clock", "Deadline", "Event", "Machine", "Observer", "RateLimited",
-        "RealClock", "Runtime", "Saga", "SagaFailed", "Transition", "ValidationError", "VirtualClock", "WorkflowError",
-        "WorkflowFailed", "attr", "attr_or_null", "call", "chunks", "current", "error_fields",
-        "format_seconds", "index", "isawaitable", "items", "join", "keys", "lower", "map_items",
-        "parallel", "pick_weighted", "split", "step", "strip", "upper", "values",
+        "ERROR_TYPES", "Breaker", "CircuitOpen", "Clock", "Deadline", "Event", "Fallback", "Guard",
+        "Idempotent", "Limit", "Machine", "MemoryStore", "Observer", "RateLimited", "RealClock",
+        "Retry", "Runtime", "Saga", "SagaFailed", "Store", "Transition", "ValidationError",
+        "VirtualClock", "WorkflowError", "WorkflowFailed", "attr", "attr_or_null", "call", "chunks",
+        "current", "error_fields", "format_seconds", "index", "isawaitable", "items", "join", "keys",
+        "lower", "map_items", "parallel", "pick_weighted", "split", "step", "strip", "update", "upper",
+        "values",
     ])
 
 

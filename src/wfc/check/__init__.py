@@ -33,15 +33,13 @@ def check(module: ast.Module, filename: str) -> tuple[Resolution, list[Diagnosti
         if isinstance(decl, ast.ConstDecl):
             resolver.constant(decl.value, order)
         elif isinstance(decl, (ast.Workflow, ast.Saga)):
-            resolver.policies(decl.policies)
             resolver.workflow(decl)
         elif isinstance(decl, ast.Router):
-            resolver.policies(decl.policies)
             resolver.router(decl)
         elif isinstance(decl, ast.Machine):
             resolver.machine(decl)
         elif isinstance(decl, ast.PolicyDecl):
-            resolver.policies(decl.policies)
+            resolver.named_policy(decl.name.id)
     diagnostics.extend(check_cycles(res))
     diagnostics.sort(key=Diagnostic.sort_key)
     return res, diagnostics
@@ -69,6 +67,8 @@ def _declare(module: ast.Module, res: Resolution, resolver: Resolver,
             res.decls[name] = decl
         elif isinstance(decl, ast.Machine):
             res.machines[name] = decl
+        elif isinstance(decl, ast.PolicyDecl):
+            res.policies[name] = decl
 
 
 def _declared_name(decl: ast.Decl) -> tuple[str, ast.Node]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from ..runtime import ERROR_TYPES
 from ..syntax import ast
@@ -37,6 +38,55 @@ BUILTIN_TYPES = ("str", "int", "float", "bool", "list", "map", "any")
 ERROR_NAMES = frozenset(ERROR_TYPES)
 
 
+# Policy kinds, outermost first: the order they apply in, however they are written.
+POLICY_ORDER = ("idempotent", "fallback", "retry", "breaker", "limit", "timeout")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySpec:
+    """One checked policy of a site: constants for the runtime, expressions for the site.
+
+    `options` are the runtime class's keyword arguments, already constant;
+    `exceptions` the `on:` types; `key` and `fallback` are evaluated where the
+    call is made (`fallback` is a callable, or a value when `calls` is False);
+    `shared` names the `policy` block it came from, whose state every site shares.
+    """
+
+    kind: str
+    options: tuple[tuple[str, Any], ...] = ()
+    exceptions: tuple[ast.Dotted, ...] | None = None
+    key: ast.Expr | None = None
+    fallback: ast.Expr | None = None
+    calls: bool = True
+    shared: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GuardSpec:
+    """The policies around one call, stage or declaration, one per kind, outermost first."""
+
+    target: str  # what events name: the step's target as written, a stage, a declaration
+    location: str  # `file.wf:line:col` of the call, stage or declaration (error notes)
+    step: bool  # each attempt is a handler step (step events, error notes)
+    policies: tuple[PolicySpec, ...]
+    qualname: str  # `module.target`: what a default idempotency key hashes with the arguments
+    breaker_state: str  # store names: `module.policy` for a named policy's, else the site's
+    limit_state: str
+
+    def get(self, kind: str) -> PolicySpec | None:
+        return next((spec for spec in self.policies if spec.kind == kind), None)
+
+    def keys(self) -> list[tuple[str, ast.Expr]]:
+        """The `key:` values the call site supplies, as `Guard.run`'s keyword and the
+        expression, in the order both backends evaluate them (after the arguments)."""
+        found = []
+        for kind, keyword in (("idempotent", "key"), ("breaker", "breaker_key"), ("limit", "limit_key")):
+            spec = self.get(kind)
+            if spec is not None and spec.key is not None:
+                found.append((keyword, spec.key))
+        return found
+
+
 @dataclass(slots=True)
 class Resolution:
     """The checked facts both backends need; the AST itself is never edited."""
@@ -57,6 +107,15 @@ class Resolution:
     route_weights: dict[ast.Route, float] = field(default_factory=dict)
     step_names: dict[ast.Step, str] = field(default_factory=dict)
     machines: dict[str, ast.Machine] = field(default_factory=dict)
+    policies: dict[str, ast.PolicyDecl] = field(default_factory=dict)
+    # A `Guarded` call, a `Stage` or a declaration -> its policies.
+    guards: dict[ast.Node, GuardSpec] = field(default_factory=dict)
+
+    @property
+    def module_name(self) -> str:
+        """The module's name in store keys: the file name without `.wf`."""
+        name = self.filename.replace("\\", "/").rsplit("/", 1)[-1]
+        return name[:-3] if name.endswith(".wf") else name
 
     def location(self, node: ast.Node) -> str:
         """`file.wf:line:col` of a node, as error notes and comments show it."""

@@ -14,22 +14,25 @@ from .resolution import (
 from ..syntax.names import PYTHON_EXCEPTIONS
 from .machines import MachineChecks
 from .places import Place, error
+from .policies import PolicyChecks, dotted_parts
 from .routing import RoutingChecks, dotted_text
 from .scopes import Scope, collect, has_item_scope
 
 Report = Callable[[Diagnostic], None]
 
 
-class Resolver(RoutingChecks, MachineChecks):
+class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
     def __init__(self, res: Resolution, report: Report) -> None:
         self.res = res
         self.report = report
+        self._named = {}
         self._scopes: dict[ast.For, Scope] = {}
         self._const_order: dict[str, int] = {}
 
     # ---- declarations ----------------------------------------------------
     def workflow(self, decl: ast.Workflow | ast.Saga) -> None:
         scope = self.parameters(decl)
+        self.guard_site(decl, decl.policies, scope, decl.name.id, step=False)
         self.scope(scope, decl.body)
         self.block(decl.body, Place(scope=scope, saga=isinstance(decl, ast.Saga)))
 
@@ -124,9 +127,13 @@ class Resolver(RoutingChecks, MachineChecks):
         self.expr(stmt.value, place.scope)
 
     def stmt_Stage(self, stmt: ast.Stage, place: Place) -> None:
-        self.policies(stmt.policies)
         if stmt.when is not None:
             self.expr(stmt.when, place.scope)
+        if stmt.policies:
+            self.guard_site(stmt, stmt.policies, place.scope, stmt.name.id, step=False)
+            # The policies run the body as one unit (retried whole): control cannot leave it.
+            place = replace(place, loop=None, may_return=False, may_yield=False,
+                            barrier="a stage with policies", saga=False)
         self.block(stmt.body, place)
 
     def stmt_If(self, stmt: ast.If, place: Place) -> None:
@@ -306,16 +313,18 @@ class Resolver(RoutingChecks, MachineChecks):
         if not isinstance(expr.call, ast.Call):
             self.report(error("E0109", "`with` policies apply to a call", expr.call.span,
                               "call a handler or workflow here, or move the policies to a stage"))
+            self.expr(expr.call, scope)
+            return
         self.expr(expr.call, scope)
-        self.policies(expr.policies)
+        kind = self.res.calls.get(expr.call)
+        if kind is CallKind.BUILTIN:
+            self.report(error("E0109", "`with` policies apply to a handler or workflow call",
+                              expr.call.span, "builtins cannot fail the way policies handle"))
+            return
+        target = self.res.step_targets.get(expr.call) or _call_text(expr.call.func)
+        self.guard_site(expr, expr.policies, scope, target, step=kind is CallKind.STEP)
 
     # ---- helpers ---------------------------------------------------------
-    def policies(self, policies: tuple[ast.PolicyUse, ...]) -> None:
-        if policies:
-            self.report(error(
-                "E0900", "resilience policies are not implemented in this version of wfc",
-                policies[0].span, "remove the `with` clause for now",
-            ))
 
     def lookup(self, name: str, scope: Scope | None) -> Kind | None:
         while scope is not None:
@@ -390,6 +399,12 @@ class Resolver(RoutingChecks, MachineChecks):
                               did_you_mean(head, candidates)))
             return
         self.res.catch_kinds[dotted] = kind
+
+
+def _call_text(func: ast.Expr) -> str:
+    """How events name a guarded call that is not a step: `helper`, `obj.method`."""
+    parts = dotted_parts(func)
+    return ".".join(parts) if parts else "call"
 
 
 def python_keyword(name: str) -> bool:

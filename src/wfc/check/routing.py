@@ -12,6 +12,7 @@ class RoutingChecks:
 
     def router(self, decl: ast.Router) -> None:
         scope = self.parameters(decl)
+        self.guard_site(decl, decl.policies, scope, decl.name.id, step=False)
         self.res.scope_locals[decl] = ()
         routes = (*decl.routes, decl.default) if decl.default else decl.routes
         for position, route in enumerate(decl.routes):

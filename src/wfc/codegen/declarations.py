@@ -13,7 +13,10 @@ _TYPES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "list": 
 def emit_declaration(emitter: StmtEmitter, decl: ast.Declaration) -> None:
     out = emitter.out
     params = ", ".join(param_code(emitter, param) for param in decl.params)
-    out.line(f"async def {py_name(decl.name.id)}({params}):")
+    name = py_name(decl.name.id)
+    if decl in emitter.guard_names:
+        name = emit_guarded_entry(emitter, decl, params)
+    out.line(f"async def {name}({params}):")
     with out.indent():
         body = decl.routes if isinstance(decl, ast.Router) else decl.body
         if isinstance(decl, ast.Router):
@@ -24,7 +27,25 @@ def emit_declaration(emitter: StmtEmitter, decl: ast.Declaration) -> None:
             emit_workflow(emitter, decl, prologue(emitter, decl, body))
 
 
-def prologue(emitter: StmtEmitter, decl: ast.Declaration, body) -> tuple:
+def emit_guarded_entry(emitter: StmtEmitter, decl: ast.Declaration, params: str) -> str:
+    """`async def w(...)` that runs the body under the declaration's policies;
+    returns the name of the function that holds the body."""
+    out = emitter.out
+    body = f"_wf_body_{py_name(decl.name.id)}"
+    out.line(f"async def {py_name(decl.name.id)}({params}):")
+    with out.indent():
+        prologue(emitter, decl, getattr(decl, "body", ()), with_locals=False)
+        emitter.frame = Frame(kind="workflow", name=decl.name.id)
+        _, _, extras = emitter.guard_inputs(emitter.res.guards[decl], (), (), [])
+        names = [py_name(param.name.id) for param in decl.params]
+        args = f", ({', '.join(names)}{',' if len(names) == 1 else ''})" if names else ""
+        out.line(f"return await {emitter.guard_names[decl]}.run(_rt, {body}{args}{extras})")
+    out.line()
+    out.line()
+    return body
+
+
+def prologue(emitter: StmtEmitter, decl: ast.Declaration, body, with_locals: bool = True) -> tuple:
     """Docstring, runtime, observers and locals; returns the body after the docstring."""
     out = emitter.out
     if body and isinstance(body[0], ast.ExprStmt) and isinstance(body[0].value, ast.Literal) \
@@ -33,7 +54,8 @@ def prologue(emitter: StmtEmitter, decl: ast.Declaration, body) -> tuple:
         body = body[1:]
     out.line("_rt = _wf.current()")
     out.line("_obs = _rt.observers  # the live list: observers added later are seen")
-    emitter.declare_locals(emitter.res.scope_locals.get(decl, ()))
+    if with_locals:
+        emitter.declare_locals(emitter.res.scope_locals.get(decl, ()))
     return body
 
 

@@ -163,4 +163,4 @@ class ExprEmitter:
         return " ".join(parts), CMP
 
     def emit_Guarded(self, expr: ast.Guarded) -> tuple[str, int]:
-        raise AssertionError("policies are rejected by the checker in this version")
+        raise AssertionError("a call with policies is emitted by StmtEmitter.guarded_into")

@@ -10,6 +10,7 @@ from ..syntax.names import comment_text, py_name
 from .expressions import Temps
 from .declarations import emit_declaration
 from .machines import emit_machine
+from .policies import guard_definition, guard_names
 from .statements import StmtEmitter
 from .writer import Writer
 
@@ -31,6 +32,11 @@ def generate(module: ast.Module, res: Resolution, source: str, version: str) -> 
     for decl in module.decls:
         if isinstance(decl, ast.ConstDecl):
             out.line(f"{py_name(decl.name.id)} = {emitter.expr(decl.value)}")
+    emitter.guard_names = guard_names(module, res)
+    if emitter.guard_names:
+        out.line()
+    for site, name in emitter.guard_names.items():
+        out.line(guard_definition(name, res.guards[site], emitter.exception_code))
     for decl in module.decls:
         if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
             out.line()

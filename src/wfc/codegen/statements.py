@@ -8,7 +8,7 @@ from ..check import CallKind, Kind, Resolution
 from ..check.scopes import assigned_names
 from ..syntax import ast
 from ..syntax.names import comment_text, py_literal, py_name
-from .expressions import AND, CMP, OR, ExprEmitter, Temps
+from .expressions import AND, ATOM, CMP, OR, ExprEmitter, Temps
 from .writer import Writer
 
 
@@ -26,10 +26,11 @@ class Frame:
     def may_observe_failed_assignment(self) -> bool:
         """Whether code could read a variable after a step assigning it failed.
 
-        Only a `catch` in this function or a concurrently running parallel
-        branch could; elsewhere a step may assign its variable directly.
+        Only a `catch` in this function, a concurrently running parallel
+        branch, or the next attempt of a stage with policies could; elsewhere a
+        step may assign its variable directly.
         """
-        return self.try_depth > 0 or self.kind == "branch"
+        return self.try_depth > 0 or self.kind in ("branch", "stage")
 
 
 def is_atomic(expr: ast.Expr) -> bool:
@@ -42,6 +43,7 @@ class StmtEmitter(ExprEmitter):
         super().__init__(res, temps)
         self.out = out
         self.frame = Frame(kind="workflow", name="", end_event="workflow.end")
+        self.guard_names: dict[ast.Node, str] = {}  # sites with policies -> their `_wf.Guard`
 
     def block(self, body: tuple[ast.Stmt, ...]) -> None:
         for stmt in body:
@@ -55,7 +57,9 @@ class StmtEmitter(ExprEmitter):
         return isinstance(expr, ast.Call) and self.res.calls.get(expr) is CallKind.STEP
 
     def assign_value(self, dest: str, expr: ast.Expr) -> None:
-        if self.is_step(expr):
+        if isinstance(expr, ast.Guarded):
+            self.guarded_into(expr, dest)
+        elif self.is_step(expr):
             self.step_into(expr, dest)  # type: ignore[arg-type]
         else:
             self.out.line(f"{dest} = {self.expr(expr)}")
@@ -99,6 +103,38 @@ class StmtEmitter(ExprEmitter):
             out.line(f"{dest} = {result}")
         out.observed(f'_rt.event("step.end", {target})')
 
+    def guarded_into(self, expr: ast.Guarded, dest: str) -> None:
+        """A call with policies: arguments and call-site values first, then the guard."""
+        call = expr.call
+        assert isinstance(call, ast.Call)
+        spec = self.res.guards[expr]
+        keywords = [py_name(kw.name) if self.res.calls[call] is CallKind.DECL else kw.name
+                    for kw in call.keywords]
+        args, kwargs, extras = self.guard_inputs(
+            spec, call.args, tuple(kw.value for kw in call.keywords), keywords)
+        func = self.sub(call.func, ATOM)
+        self.out.line(f"# {self.where(call)}")
+        self.out.line(f"{dest} = await {self.guard_names[expr]}.run(_rt, {func}{args}{kwargs}{extras})")
+
+    def guard_inputs(self, spec, args: tuple[ast.Expr, ...], kwargs: tuple[ast.Expr, ...],
+                     keywords: list[str]) -> tuple[str, str, str]:
+        """Code for a guard's `args`, `kwargs` and call-site keywords (each ", ..." or "")."""
+        extras = spec.keys()
+        keyed = [value for _, value in extras]
+        values = (*args, *kwargs, *keyed)
+        hoist = not all(is_atomic(value) for value in values)  # left to right, as in step_into
+        codes = [self.value_code(value, force=hoist and not isinstance(value, ast.Literal))
+                 for value in values]
+        arg_codes, kw_codes, key_codes = codes[: len(args)], codes[len(args) : len(values) - len(keyed)], codes[len(values) - len(keyed) :]
+        args_code = f", ({', '.join(arg_codes)}{',' if len(arg_codes) == 1 else ''})" if arg_codes or kw_codes else ""
+        kwargs_code = ", {" + ", ".join(f"{py_literal(k)}: {c}" for k, c in zip(keywords, kw_codes)) + "}" if kw_codes else ""
+        options = [f"{keyword}={code}" for (keyword, _), code in zip(extras, key_codes)]
+        fallback = spec.get("fallback")
+        if fallback is not None:
+            code = self.expr(fallback.fallback)
+            options.append(f"fallback={code}" if fallback.calls else f"fallback=lambda: {code}")
+        return args_code, kwargs_code, "".join(f", {option}" for option in options)
+
     def exit_events(self, stages: list[str], workflow: bool) -> None:
         """`stage.end` for stages being left (innermost first), then the end of the
         workflow or saga if `workflow` (the declaration itself is being left)."""
@@ -113,7 +149,9 @@ class StmtEmitter(ExprEmitter):
         self.assign_value(py_name(stmt.target.id), stmt.value)
 
     def emit_ExprStmt(self, stmt: ast.ExprStmt) -> None:
-        if self.is_step(stmt.value):
+        if isinstance(stmt.value, ast.Guarded):
+            self.guarded_into(stmt.value, self.temps.new("r"))
+        elif self.is_step(stmt.value):
             self.step_into(stmt.value, self.temps.new("r"))  # type: ignore[arg-type]
         else:
             self.out.line(self.expr(stmt.value))
@@ -206,14 +244,25 @@ class StmtEmitter(ExprEmitter):
         out.line("try:")
         with out.indent():
             out.observed(f'_rt.event("stage.start", {name})')
-            self.frame.stages.append(stmt.name.id)
-            self.block(stmt.body)
-            self.frame.stages.pop()
+            if stmt in self.guard_names:
+                self.guarded_stage(stmt)
+            else:
+                self.frame.stages.append(stmt.name.id)
+                self.block(stmt.body)
+                self.frame.stages.pop()
             out.observed(f'_rt.event("stage.end", {name})')
         out.line("except Exception as _wf_e:")
         with out.indent():
             out.line(f'_rt.failed("stage.error", {name}, _wf_e)')
             out.line("raise")
+
+    def guarded_stage(self, stmt: ast.Stage) -> None:
+        """The body as a function the guard can run (and re-run); it sets the
+        declaration's variables, and the checker keeps control flow inside it."""
+        body = self.temps.new("stage")
+        self.function(f"async def {body}():", "stage", stmt, stmt.body, assigned_names(stmt.body))
+        _, _, extras = self.guard_inputs(self.res.guards[stmt], (), (), [])
+        self.out.line(f"await {self.guard_names[stmt]}.run(_rt, {body}{extras})")
 
     def emit_If(self, stmt: ast.If) -> None:
         for position, branch in enumerate(stmt.branches):

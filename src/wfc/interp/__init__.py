@@ -48,6 +48,16 @@ class InterpretedDeclaration:
 
     async def _execute(self, values: dict[str, Any]) -> Any:
         decl, executor = self._decl, self._executor
+        if decl not in executor.res.guards:
+            return await self._body(*values.values())
+        rt = runtime.current()
+        options = await executor.guard_options(decl, Frame(dict(values)), rt)
+        return await executor.guard(decl).run(rt, self._body, tuple(values.values()), **options)
+
+    async def _body(self, *args: Any) -> Any:
+        """One run of the declaration's body, given its arguments in order."""
+        decl, executor = self._decl, self._executor
+        values = {param.name.id: value for param, value in zip(decl.params, args)}
         for name in executor.res.scope_locals.get(decl, ()):
             values.setdefault(name, None)
         return await RUNNERS[type(decl)](executor, decl, Frame(values), runtime.current())

@@ -10,7 +10,9 @@ from .. import runtime
 from ..check import CallKind, Kind, Resolution
 from ..runtime import Runtime
 from ..syntax import ast
+from ..syntax.names import py_name
 from .frames import Frame
+from .policies import build_guard
 
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
@@ -40,8 +42,9 @@ class Evaluator:
             cls: getattr(self, f"eval_{cls.__name__}")
             for cls in (ast.Name, ast.Literal, ast.Duration, ast.Rate, ast.FString, ast.ListExpr,
                         ast.MapExpr, ast.Attr, ast.Index, ast.Call, ast.BinOp, ast.Logical,
-                        ast.Not, ast.Neg, ast.Compare)
+                        ast.Not, ast.Neg, ast.Compare, ast.Guarded)
         }
+        self._guards: dict[ast.Node, runtime.Guard] = {}
 
     async def eval(self, expr: ast.Expr, frame: Frame | None, rt: Runtime) -> Any:
         return await self._eval[type(expr)](expr, frame, rt)
@@ -135,6 +138,40 @@ class Evaluator:
         if rt.observers:
             rt.event("step.end", target)
         return result
+
+    # ---- policies --------------------------------------------------------
+    def guard(self, site: ast.Node) -> runtime.Guard:
+        """The runtime guard of a site with policies, built on first use."""
+        guard = self._guards.get(site)
+        if guard is None:
+            guard = self._guards[site] = build_guard(self.res.guards[site], self.exception_type)
+        return guard
+
+    def exception_type(self, dotted: ast.Dotted) -> Any:
+        raise NotImplementedError  # the Executor knows the module's exception types
+
+    async def eval_Guarded(self, expr: ast.Guarded, frame: Frame | None, rt: Runtime) -> Any:
+        call = expr.call
+        assert isinstance(call, ast.Call)
+        args, kwargs = await self.arguments(call, frame, rt)
+        if self.res.calls[call] is CallKind.DECL:
+            kwargs = {py_name(name): value for name, value in kwargs.items()}
+        options = await self.guard_options(expr, frame, rt)
+        function = await self.eval(call.func, frame, rt)
+        return await self.guard(expr).run(rt, function, tuple(args), kwargs, **options)
+
+    async def guard_options(self, site: ast.Node, frame: Frame | None, rt: Runtime) -> dict[str, Any]:
+        """The call site's keys and fallback, evaluated as the compiled code does."""
+        spec = self.res.guards[site]
+        options = {keyword: await self.eval(value, frame, rt) for keyword, value in spec.keys()}
+        fallback = spec.get("fallback")
+        if fallback is not None and fallback.fallback is not None:
+            if fallback.calls:
+                options["fallback"] = await self.eval(fallback.fallback, frame, rt)
+            else:
+                value = fallback.fallback
+                options["fallback"] = lambda: self.eval(value, frame, rt)
+        return options
 
     async def eval_BinOp(self, expr: ast.BinOp, frame: Frame | None, rt: Runtime) -> Any:
         left = await self.eval(expr.left, frame, rt)

@@ -83,7 +83,11 @@ class Executor(Evaluator):
         if rt.observers:
             rt.event("stage.start", name)
         try:
-            await self.block(stmt.body, frame, rt)
+            if stmt in self.res.guards:
+                options = await self.guard_options(stmt, frame, rt)
+                await self.guard(stmt).run(rt, lambda: self.block(stmt.body, frame, rt), **options)
+            else:
+                await self.block(stmt.body, frame, rt)
         except Signal:
             if rt.observers:
                 rt.event("stage.end", name)

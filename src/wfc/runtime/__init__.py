@@ -14,6 +14,9 @@ from ._errors import (
     WorkflowFailed,
 )
 from ._events import Event, error_fields
+from ._guard import Guard
+from ._policies import Breaker, Fallback, Idempotent, Limit, Retry
+from ._store import MemoryStore, Store, update
 from ._machine import Machine, Transition
 from ._routing import pick_weighted
 from ._runtime import Observer, Runtime, current
@@ -37,17 +40,25 @@ from ._values import (
 
 __all__ = [
     "ERROR_TYPES",
+    "Breaker",
     "CircuitOpen",
     "Clock",
     "Deadline",
     "Event",
+    "Fallback",
+    "Guard",
+    "Idempotent",
+    "Limit",
     "Machine",
+    "MemoryStore",
     "Observer",
     "RateLimited",
     "RealClock",
+    "Retry",
     "Runtime",
     "Saga",
     "SagaFailed",
+    "Store",
     "Transition",
     "ValidationError",
     "VirtualClock",
@@ -72,6 +83,7 @@ __all__ = [
     "split",
     "step",
     "strip",
+    "update",
     "upper",
     "values",
 ]

@@ -152,6 +152,11 @@ class Deadline:
         self._fired = True
         self._task.cancel()
 
+    @property
+    def fired(self) -> bool:
+        """Whether the deadline passed (and so cancelled the body)."""
+        return self._fired
+
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self._timer.cancel()
         if self._fired and exc_type is asyncio.CancelledError:

@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 
 from ._clock import Clock, Deadline, RealClock
 from ._events import Event, error_fields
+from ._store import MemoryStore, Store
 
 Observer = Callable[[Event], Any]
 
@@ -22,18 +23,21 @@ class Runtime:
     `uuid()` draw from the seeded random source.
     """
 
-    __slots__ = ("clock", "random", "store", "observers", "_subscribers")
+    __slots__ = ("clock", "random", "store", "observers", "in_flight", "_subscribers")
 
     def __init__(
         self,
         clock: Clock | None = None,
         seed: int | None = None,
-        store: Any = None,
+        store: Store | None = None,
     ) -> None:
         self.clock: Clock = clock if clock is not None else RealClock()
         self.random = random.Random(seed)
-        self.store = store
+        self.store: Store = store if store is not None else MemoryStore()
         self.observers: list[Observer] = []
+        # Idempotent calls running in this process, by store key: callers with
+        # the same key await the running call instead of duplicating it.
+        self.in_flight: dict[str, Any] = {}
         self._subscribers: dict[str, list[Callable[[Any], Any]]] = {}
 
     # -- observation -------------------------------------------------------

@@ -78,7 +78,10 @@ class ToAst(DeclarationBuilder):
 
     def policy_arg(self, meta, children):
         name, value = children
-        return ast.PolicyArg(span=span_of(meta), name=name and identifier(name), value=value)
+        return ast.PolicyArg(span=span_of(meta), name=name, value=value)
+
+    def arg_name(self, meta, children):
+        return identifier(children[0])
 
     def rate(self, meta, children):
         text = str(children[0])

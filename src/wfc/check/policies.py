@@ -1,0 +1,323 @@
+"""Policies: `policy` blocks and `with` clauses -> one checked `GuardSpec` per site.
+
+Every argument but `key:`, a fallback and a fallback `value:` must be a
+constant (a literal, a duration, a rate, or a const), so its type and range
+are checked here and the runtime gets plain values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..diagnostics import did_you_mean
+from ..syntax import ast
+from .places import error
+from .resolution import POLICY_ORDER, CallKind, GuardSpec, Kind, PolicySpec
+from .scopes import Scope
+
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+_WINDOWS = ("fixed_window", "sliding_window")
+_MISSING = object()
+
+# An argument's checker: (resolver, value, scope, named policy or None) -> value or _MISSING.
+Check = Callable[[Any, ast.Expr, "Scope | None", "str | None"], Any]
+
+
+class PolicyChecks:
+    """Mixed into the Resolver: checks policy blocks and `with` clauses."""
+
+    _named: dict[str, tuple[PolicySpec, ...]]
+
+    def guard_site(self, site: ast.Node, uses: tuple[ast.PolicyUse, ...], scope: Scope | None,
+                   target: str, step: bool) -> None:
+        """Check the `with` clause of `site` and record its policies."""
+        if not uses:
+            return
+        by_kind: dict[str, PolicySpec] = {}
+        for spec in self.policy_specs(uses, scope, None, ()):
+            by_kind[spec.kind] = spec  # a later policy of a kind replaces an earlier one
+        ordered = tuple(by_kind[kind] for kind in POLICY_ORDER if kind in by_kind)
+        module = self.res.module_name
+        located = site.call if isinstance(site, ast.Guarded) else site
+
+        def state(kind: str) -> str:
+            spec = by_kind.get(kind)
+            if spec is not None and spec.shared is not None:
+                return f"{module}.{spec.shared}"
+            return f"{module}:{located.span.line}:{located.span.column}"
+
+        self.res.guards[site] = GuardSpec(
+            target=target, location=self.res.location(located), step=step, policies=ordered,
+            qualname=f"{module}.{target}", breaker_state=state("breaker"),
+            limit_state=state("limit"),
+        )
+
+    def named_policy(self, name: str, chain: tuple[str, ...] = ()) -> tuple[PolicySpec, ...]:
+        """The policies of `policy NAME { }`, checked once however often it is used."""
+        if name not in self._named:
+            decl = self.res.policies[name]
+            if name in KINDS:
+                self.report(error("E0168", f"a policy cannot be named '{name}', like a policy kind",
+                                  decl.name.span, f"rename it, for example '{name}_policy'"))
+            self._named[name] = ()  # while its items are checked: a use of it is a cycle
+            self._named[name] = tuple(self.policy_specs(decl.policies, None, name, (*chain, name)))
+        return self._named[name]
+
+    def policy_specs(self, uses: tuple[ast.PolicyUse, ...], scope: Scope | None,
+                     named: str | None, chain: tuple[str, ...]) -> list[PolicySpec]:
+        specs: list[PolicySpec] = []
+        for use in uses:
+            name = use.name.id
+            if use.args is None and name in self.res.policies:
+                if name in chain:
+                    self.report(error("E0167", f"policy '{name}' includes itself",
+                                      use.span, "remove the reference that closes the cycle"))
+                    continue
+                specs.extend(self.named_policy(name, chain))
+            elif name in KINDS:
+                spec = self.policy_call(use, scope, named)
+                if spec is not None:
+                    specs.append(spec)
+            else:
+                candidates = [*KINDS, *self.res.policies]
+                self.report(error("E0160", f"unknown policy '{name}'", use.name.span,
+                                  did_you_mean(name, candidates)))
+        return specs
+
+    def policy_call(self, use: ast.PolicyUse, scope: Scope | None,
+                    named: str | None) -> PolicySpec | None:
+        kind = use.name.id
+        schema = KINDS[kind]
+        values: dict[str, Any] = {}
+        for position, arg in enumerate(use.args or ()):
+            name = arg.name or (POSITIONAL.get(kind) if position == 0 else None)
+            if name is None:
+                self.report(error("E0161", f"'{kind}' takes named arguments", arg.span,
+                                  f"write `{kind}({_first_argument(kind)}: ...)`"))
+            elif name not in schema:
+                self.report(error("E0161", f"'{kind}' has no argument '{name}'", arg.span,
+                                  did_you_mean(name, schema) or f"its arguments: {', '.join(schema)}"))
+            elif name in values:
+                self.report(error("E0165", f"argument '{name}' is given twice", arg.span))
+            else:
+                values[name] = schema[name](self, arg.value, scope, named)
+        return self.policy_spec(use, kind, values, named)
+
+    def policy_spec(self, use: ast.PolicyUse, kind: str, values: dict[str, Any],
+                    named: str | None) -> PolicySpec | None:
+        required = REQUIRED.get(kind)
+        if required and not any(name in values for name in required):
+            self.report(error("E0164", f"'{kind}' needs {' or '.join(f'`{n}`' for n in required)}",
+                              use.span, EXAMPLES[kind]))
+            return None
+        if _MISSING in values.values():
+            return None
+        if kind == "fallback" and len(values) > 1:
+            self.report(error("E0165", "a fallback is a handler or a value, not both", use.span))
+            return None
+        if kind == "limit" and values.get("algorithm") in _WINDOWS and "burst" in values:
+            self.report(error("E0169", f"`burst` does not apply to the {values['algorithm']} algorithm",
+                              use.span, "a window allows the rate's count per window: remove `burst`"))
+            return None
+        return build_spec(kind, values, named)
+
+    # ---- argument values -------------------------------------------------
+    def folded(self, expr: ast.Expr, scope: Scope | None) -> ast.Expr:
+        """The literal behind `expr`: through consts, and `-` before a number."""
+        seen: set[str] = set()
+        while isinstance(expr, ast.Name) and self.lookup(expr.id, scope) is Kind.CONST \
+                and expr.id not in seen:
+            seen.add(expr.id)
+            expr = self.res.consts[expr.id].value
+        if isinstance(expr, ast.Neg):
+            inner = self.folded(expr.operand, scope)
+            if isinstance(inner, ast.Literal) and _is_number(inner.value):
+                return ast.Literal(span=expr.span, value=-inner.value)  # type: ignore[operator]
+        return expr
+
+    def policy_exceptions(self, expr: ast.Expr) -> tuple[ast.Dotted, ...] | Any:
+        items = expr.items if isinstance(expr, ast.ListExpr) else (expr,)
+        found: list[ast.Dotted] = []
+        for item in items:
+            parts = dotted_parts(item)
+            if parts is None:
+                self.report(error("E0162", "`on` takes exception types", item.span,
+                                  "write `on: [ConnectionError, TimeoutError]`"))
+                return _MISSING
+            dotted = ast.Dotted(span=item.span, parts=parts)
+            self.exception_type(dotted)
+            if dotted not in self.res.catch_kinds:
+                return _MISSING
+            found.append(dotted)
+        return tuple(found)
+
+
+def dotted_parts(expr: ast.Expr) -> tuple[str, ...] | None:
+    if isinstance(expr, ast.Name):
+        return (expr.id,)
+    if isinstance(expr, ast.Attr) and not expr.safe:
+        head = dotted_parts(expr.value)
+        return None if head is None else (*head, expr.name)
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _first_argument(kind: str) -> str:
+    return next(iter(KINDS[kind]))
+
+
+# ---- argument checkers ------------------------------------------------------
+def _integer(minimum: int) -> Check:
+    def check(self, expr, scope, named):
+        value = self.folded(expr, scope)
+        if not (isinstance(value, ast.Literal) and _is_number(value.value)
+                and float(value.value).is_integer()):
+            self.report(error("E0162", "expected a whole number", expr.span))
+            return _MISSING
+        if value.value < minimum:
+            self.report(error("E0163", f"expected at least {minimum}, found {value.value}", expr.span))
+            return _MISSING
+        return int(value.value)
+    return check
+
+
+def _number(minimum: float, maximum: float | None = None) -> Check:
+    def check(self, expr, scope, named):
+        value = self.folded(expr, scope)
+        if not (isinstance(value, ast.Literal) and _is_number(value.value)):
+            self.report(error("E0162", "expected a number", expr.span))
+            return _MISSING
+        if value.value < minimum or (maximum is not None and value.value > maximum):
+            bounds = f"from {minimum:g} to {maximum:g}" if maximum is not None else f"at least {minimum:g}"
+            self.report(error("E0163", f"expected a number {bounds}, found {value.value}", expr.span))
+            return _MISSING
+        return value.value
+    return check
+
+
+def _duration(positive: bool) -> Check:
+    def check(self, expr, scope, named):
+        value = self.folded(expr, scope)
+        if not isinstance(value, ast.Duration):
+            found = "a number" if isinstance(value, ast.Literal) and _is_number(value.value) else "this"
+            self.report(error("E0162", f"expected a duration, found {found}", expr.span,
+                              "write a duration such as `500ms`, `2s` or `1m`"))
+            return _MISSING
+        if positive and value.seconds <= 0:
+            self.report(error("E0163", "expected a duration longer than 0", expr.span))
+            return _MISSING
+        return value.seconds
+    return check
+
+
+def _rate(self, expr, scope, named):
+    if not isinstance(expr, ast.Rate):
+        self.report(error("E0162", "expected a rate", expr.span, "write a rate such as `10/s` or `600/m`"))
+        return _MISSING
+    count, unit = expr.text.replace("_", "").split("/")
+    if float(count) <= 0:
+        self.report(error("E0163", "a rate must be more than 0", expr.span))
+        return _MISSING
+    return float(count), _UNIT_SECONDS[unit]
+
+
+def _choice(*options: str) -> Check:
+    def check(self, expr, scope, named):
+        if isinstance(expr, ast.Name) and expr.id in options:
+            return expr.id
+        found = expr.id if isinstance(expr, ast.Name) else ""
+        self.report(error("E0162", f"expected one of {', '.join(options)}", expr.span,
+                          did_you_mean(found, options) if found else None))
+        return _MISSING
+    return check
+
+
+def _boolean(self, expr, scope, named):
+    value = self.folded(expr, scope)
+    if isinstance(value, ast.Literal) and isinstance(value.value, bool):
+        return value.value
+    self.report(error("E0162", "expected true or false", expr.span))
+    return _MISSING
+
+
+def _exceptions(self, expr, scope, named):
+    return self.policy_exceptions(expr)
+
+
+def _call_site_value(self, expr, scope, named):
+    if named is not None:
+        self.report(error("E0166", f"`key` cannot stand in policy '{named}'", expr.span,
+                          "a key is evaluated at the call: give it in the `with` clause there"))
+        return _MISSING
+    self.expr(expr, scope)
+    return expr
+
+
+def _fallback_callable(self, expr, scope, named):
+    self.expr(expr, scope)
+    is_decl = isinstance(expr, ast.Name) and self.res.names.get(expr) is Kind.DECL
+    if not (is_decl or self.is_handler(expr)):
+        self.report(error("E0162", "a fallback is a handler or a workflow", expr.span,
+                          "name a function bound by `use`, or write `fallback(value: ...)`"))
+        return _MISSING
+    return expr
+
+
+def _fallback_value(self, expr, scope, named):
+    self.expr(expr, scope)
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Call) and self.res.calls.get(node) is not CallKind.BUILTIN:
+            self.report(error("E0162", "a fallback value cannot call handlers or workflows",
+                              node.span, "write `fallback(handler)` to call one instead"))
+            return _MISSING
+    return expr
+
+
+KINDS: dict[str, dict[str, Check]] = {
+    "retry": {
+        "attempts": _integer(1), "backoff": _choice("exponential", "linear", "fixed"),
+        "delay": _duration(False), "max_delay": _duration(False), "factor": _number(1.0),
+        "jitter": _number(0.0, 1.0), "on": _exceptions,
+    },
+    "timeout": {"duration": _duration(True)},
+    "breaker": {
+        "failures": _integer(1), "reset": _duration(True), "half_open": _integer(1),
+        "successes": _integer(1), "on": _exceptions, "key": _call_site_value,
+    },
+    "limit": {
+        "rate": _rate, "burst": _integer(1),
+        "algorithm": _choice("token_bucket", "sliding_window", "fixed_window", "leaky_bucket"),
+        "wait": _boolean, "max_wait": _duration(False), "key": _call_site_value,
+    },
+    "idempotent": {"key": _call_site_value, "ttl": _duration(True)},
+    "fallback": {"handler": _fallback_callable, "value": _fallback_value},
+}
+POSITIONAL = {"timeout": "duration", "fallback": "handler"}
+REQUIRED = {"timeout": ("duration",), "limit": ("rate",), "fallback": ("handler", "value")}
+EXAMPLES = {
+    "timeout": "write `timeout(10s)`",
+    "limit": "write `limit(rate: 10/s)`",
+    "fallback": "write `fallback(cache.last_known)` or `fallback(value: null)`",
+}
+
+
+def build_spec(kind: str, values: dict[str, Any], named: str | None) -> PolicySpec:
+    """The runtime's view of one checked policy."""
+    exceptions = values.pop("on", None)
+    key = values.pop("key", None)
+    if kind == "fallback":
+        calls = "handler" in values
+        return PolicySpec(kind=kind, fallback=values.get("handler" if calls else "value"),
+                          calls=calls, shared=named)
+    if kind == "timeout":
+        return PolicySpec(kind=kind, options=(("seconds", values["duration"]),), shared=named)
+    if kind == "limit":
+        permits, period = values.pop("rate")
+        values = {"permits": permits, "period": period, **values}
+    if kind == "idempotent":
+        values["explicit"] = key is not None
+    return PolicySpec(kind=kind, options=tuple(values.items()), exceptions=exceptions,
+                      key=key, shared=named)

@@ -1,0 +1,262 @@
+"""`Guard`: the policies of one call site, applied in the language's fixed order.
+
+idempotent -> fallback -> retry -> breaker -> limit -> timeout -> call, whatever
+order the source wrote them in. Generated code and the interpreter both build
+one `Guard` per site and call `run`, so the semantics exist once, here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from inspect import isawaitable
+from typing import Any, Callable
+
+from ._errors import CircuitOpen, RateLimited
+from ._events import error_fields
+from ._policies import OPEN, Breaker, Fallback, Idempotent, Limit, Retry
+from ._runtime import Runtime
+from ._store import update
+from ._clock import format_seconds
+
+# Idempotency records: (PENDING, None) while the call runs, (DONE, result) after.
+PENDING, DONE = 0, 1
+_POLL = 0.05  # how often a caller polls a key that another process is running
+
+
+class Guard:
+    """The policies around one call, a stage body or a declaration body.
+
+    `target` names the site in events (`inventory.reserve`, a stage, a
+    workflow); `step` says whether each attempt is a handler step (with
+    `step.*` events and an error note at `location`). `breaker_state` and
+    `limit_state` name the stored state: a named policy's, shared by every
+    site, or the site's own. A default idempotency key hashes `qualname`
+    (`module.target`) with the arguments.
+    """
+
+    __slots__ = ("target", "location", "step", "idempotent", "fallback", "retry", "breaker",
+                 "limit", "timeout", "breaker_state", "limit_state", "_idem_prefix")
+
+    def __init__(self, target: str, location: str, *, step: bool = True,
+                 idempotent: Idempotent | None = None, fallback: Fallback | None = None,
+                 retry: Retry | None = None, breaker: Breaker | None = None,
+                 limit: Limit | None = None, timeout: float | None = None,
+                 qualname: str = "", breaker_state: str = "", limit_state: str = "") -> None:
+        self.target = target
+        self.location = location
+        self.step = step
+        self.idempotent = idempotent
+        self.fallback = fallback
+        self.retry = retry
+        self.breaker = breaker
+        self.limit = limit
+        self.timeout = timeout
+        self.breaker_state = "breaker:" + (breaker_state or location)
+        self.limit_state = "limit:" + (limit_state or location)
+        self._idem_prefix = f"idempotent:{qualname or target}:"
+
+    async def run(self, rt: Runtime, fn: Callable[..., Any], args: tuple = (),
+                  kwargs: dict[str, Any] | None = None, *, key: Any = None,
+                  breaker_key: Any = None, limit_key: Any = None,
+                  fallback: Any = None) -> Any:
+        """Call `fn(*args, **kwargs)` under every policy of this site.
+
+        `key` is an explicit idempotency key, `breaker_key` and `limit_key` the
+        values of keyed breakers and limiters, `fallback` the fallback callable
+        or value: all evaluated at the call site.
+        """
+        kwargs = kwargs or {}
+        if self.idempotent is not None:
+            return await self._once(rt, fn, args, kwargs, key, breaker_key, limit_key, fallback)
+        if self.fallback is not None:
+            return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
+        return await self._retried(rt, fn, args, kwargs, breaker_key, limit_key)
+
+    # ---- idempotent ------------------------------------------------------
+    async def _once(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
+                    key: Any, breaker_key: Any, limit_key: Any, fallback: Any) -> Any:
+        assert self.idempotent is not None
+        store_key = "idempotent:" + str(key) if self.idempotent.explicit else \
+            self._idem_prefix + _digest(args, kwargs)
+        while True:
+            record = await rt.store.get(store_key, rt.clock.monotonic())
+            if record is None:
+                ttl_end = rt.clock.monotonic() + self.idempotent.ttl
+                version = await rt.store.put(store_key, (PENDING, None), 0, ttl_end)
+                if version:
+                    break
+                continue
+            (state, value), _ = record
+            if state == DONE:
+                self._hit(rt, store_key)
+                return value
+            outcome = await self._await_other(rt, store_key)
+            if outcome is not None:
+                return outcome[0]
+        return await self._run_once(rt, fn, args, kwargs, store_key, version,
+                                    breaker_key, limit_key, fallback)
+
+    async def _await_other(self, rt: Runtime, store_key: str) -> tuple[Any] | None:
+        """Wait for the run of `store_key` in flight; its result, or None to look again."""
+        future = rt.in_flight.get(store_key)
+        if future is None:  # run by another process sharing the store: poll
+            await rt.clock.sleep(min(_POLL, self.idempotent.ttl))  # type: ignore[union-attr]
+            return None
+        ok, value = await asyncio.shield(future)
+        if ok is None:
+            return None  # that run was cancelled: try to run it here
+        self._hit(rt, store_key)
+        if not ok:
+            raise value
+        return (value,)
+
+    async def _run_once(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
+                        store_key: str, version: int, breaker_key: Any, limit_key: Any,
+                        fallback: Any) -> Any:
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        rt.in_flight[store_key] = future
+        outcome: tuple[bool | None, Any] = (None, None)
+        try:
+            if self.fallback is not None:
+                result = await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
+            else:
+                result = await self._retried(rt, fn, args, kwargs, breaker_key, limit_key)
+            outcome = (True, result)
+        except Exception as exc:
+            outcome = (False, exc)
+            raise
+        finally:
+            del rt.in_flight[store_key]
+            if outcome[0]:
+                ttl_end = rt.clock.monotonic() + self.idempotent.ttl  # type: ignore[union-attr]
+                await rt.store.put(store_key, (DONE, outcome[1]), version, ttl_end)
+            else:  # failures and cancellations store nothing: a later call runs again
+                await rt.store.delete(store_key, version)
+            future.set_result(outcome)
+        return result
+
+    def _hit(self, rt: Runtime, store_key: str) -> None:
+        if rt.observers:
+            rt.event("idempotent.hit", self.target, {"key": store_key})
+
+    # ---- fallback --------------------------------------------------------
+    async def _or_fallback(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
+                           breaker_key: Any, limit_key: Any, fallback: Any) -> Any:
+        try:
+            return await self._retried(rt, fn, args, kwargs, breaker_key, limit_key)
+        except Exception as exc:
+            if rt.observers:
+                rt.event("fallback", self.target, error_fields(exc))
+            calls = self.fallback.calls  # type: ignore[union-attr]
+        # A value fallback comes as a thunk, so it is computed only when needed.
+        result = fallback(*args, **kwargs) if calls else fallback()
+        return await result if isawaitable(result) else result
+
+    # ---- retry -----------------------------------------------------------
+    async def _retried(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
+                       breaker_key: Any, limit_key: Any) -> Any:
+        retry = self.retry
+        if retry is None:
+            return await self._attempt(rt, fn, args, kwargs, breaker_key, limit_key)
+        attempt = 1
+        while True:
+            try:
+                return await self._attempt(rt, fn, args, kwargs, breaker_key, limit_key)
+            except Exception as exc:
+                delay = retry.delay_after(attempt, exc, rt.random)
+                if delay is None:
+                    raise
+            if rt.observers:
+                rt.event("retry", self.target, {"attempt": attempt, "delay": delay})
+            if delay > 0:
+                await rt.clock.sleep(delay)
+            attempt += 1
+
+    # ---- breaker ---------------------------------------------------------
+    async def _attempt(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
+                       breaker_key: Any, limit_key: Any) -> Any:
+        breaker = self.breaker
+        if breaker is None:
+            return await self._limited(rt, fn, args, kwargs, limit_key)
+        key = self.breaker_state if breaker_key is None else f"{self.breaker_state}:{breaker_key}"
+        admitted, epoch, event = await update(rt.store, key, rt.clock.monotonic(), breaker.admit)
+        self._breaker_event(rt, event, key)
+        if admitted == OPEN:
+            if rt.observers:
+                rt.event("breaker.reject", self.target, {"breaker": key})
+            raise CircuitOpen(f"circuit breaker of {self.target} is open")
+        try:
+            result = await self._limited(rt, fn, args, kwargs, limit_key)
+        except Exception as exc:
+            await self._record(rt, breaker, key, admitted, epoch, breaker.counts(exc))
+            raise
+        await self._record(rt, breaker, key, admitted, epoch, False)
+        return result
+
+    async def _record(self, rt: Runtime, breaker: Breaker, key: str, admitted: int,
+                      epoch: int, failed: bool) -> None:
+        event = await update(rt.store, key, rt.clock.monotonic(), breaker.record, admitted, epoch, failed)
+        self._breaker_event(rt, event, key)
+
+    def _breaker_event(self, rt: Runtime, event: str | None, key: str) -> None:
+        if event is not None and rt.observers:
+            rt.event(event, self.target, {"breaker": key})
+
+    # ---- limit and timeout -----------------------------------------------
+    async def _limited(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
+                       limit_key: Any) -> Any:
+        limit = self.limit
+        if limit is not None:
+            key = self.limit_state if limit_key is None else f"{self.limit_state}:{limit_key}"
+            granted, wait = await update(rt.store, key, rt.clock.monotonic(), limit.acquire)
+            if not granted:
+                if rt.observers:
+                    rt.event("limit.reject", self.target, {"delay": wait})
+                raise RateLimited(_refusal(self.target, limit, wait))
+            if wait > 0:
+                if rt.observers:
+                    rt.event("limit.wait", self.target, {"delay": wait})
+                await rt.clock.sleep(wait)
+        if self.timeout is None:
+            return await self._invoke(rt, fn, args, kwargs)
+        deadline = rt.timeout(self.timeout)
+        try:
+            async with deadline:
+                return await self._invoke(rt, fn, args, kwargs)
+        except TimeoutError:
+            if deadline.fired and rt.observers:
+                rt.event("timeout", self.target, {"seconds": self.timeout})
+            raise
+
+    async def _invoke(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        if not self.step:
+            result = fn(*args, **kwargs)
+            return await result if isawaitable(result) else result
+        target = self.target
+        if rt.observers:
+            rt.event("step.start", target)
+        try:
+            result = fn(*args, **kwargs)
+            if isawaitable(result):
+                result = await result
+        except Exception as exc:
+            rt.step_failed(exc, target, self.location)
+            raise
+        if rt.observers:
+            rt.event("step.end", target)
+        return result
+
+
+def _refusal(target: str, limit: Limit, wait: float) -> str:
+    if not limit.wait or limit.max_wait is None:
+        return f"rate limit of {target} reached"
+    return (f"rate limit of {target} reached: a permit is {format_seconds(round(wait, 3))} away, "
+            f"more than max_wait {format_seconds(limit.max_wait)}")
+
+
+def _digest(args: tuple, kwargs: dict[str, Any]) -> str:
+    """A stable hash of a call's arguments (JSON where possible, else `repr`)."""
+    text = json.dumps([list(args), kwargs], sort_keys=True, default=repr, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -1,0 +1,230 @@
+"""Resilience policy options and their pure decision cores (no I/O, no awaits).
+
+Each option object is immutable and built once per call site; the state a
+breaker or a limiter needs lives in the store as a small tuple, and the
+methods here compute the next state from the last one and a clock reading.
+`Guard` (in `_guard.py`) drives them in the fixed order.
+"""
+
+from __future__ import annotations
+
+import math
+from random import Random
+from typing import Any
+
+from ._errors import CircuitOpen
+
+# The breaker's modes, as stored.
+CLOSED, OPEN, HALF_OPEN = 0, 1, 2
+
+
+class Retry:
+    """`retry(attempts, backoff, delay, max_delay, factor, jitter, on)`.
+
+    `attempts` counts the first call too. The delay before retry k is
+    `delay*factor**(k-1)` (exponential), `delay*k` (linear) or `delay` (fixed),
+    capped at `max_delay`, then multiplied by a draw from [1-jitter, 1+jitter].
+    `on` is a tuple of exception types; None retries every `Exception` but
+    `CircuitOpen`.
+    """
+
+    __slots__ = ("attempts", "backoff", "delay", "max_delay", "factor", "jitter", "on")
+
+    def __init__(self, attempts: int = 3, backoff: str = "exponential", delay: float = 1.0,
+                 max_delay: float = 60.0, factor: float = 2.0, jitter: float = 0.0,
+                 on: tuple[type[BaseException], ...] | None = None) -> None:
+        self.attempts = attempts
+        self.backoff = backoff
+        self.delay = delay
+        self.max_delay = max_delay
+        self.factor = factor
+        self.jitter = jitter
+        self.on = on
+
+    def retries(self, exc: BaseException) -> bool:
+        if self.on is None:
+            return not isinstance(exc, CircuitOpen)
+        return isinstance(exc, self.on)
+
+    def delay_after(self, attempt: int, exc: BaseException, rng: Random) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up with `exc`."""
+        if attempt >= self.attempts or not self.retries(exc):
+            return None
+        if self.backoff == "exponential":
+            delay = self.delay * self.factor ** (attempt - 1)
+        elif self.backoff == "linear":
+            delay = self.delay * attempt
+        else:
+            delay = self.delay
+        delay = min(delay, self.max_delay)
+        if self.jitter:
+            delay *= rng.uniform(1.0 - self.jitter, 1.0 + self.jitter)
+        return delay
+
+
+class Breaker:
+    """`breaker(failures, reset, half_open, successes, on)`: a circuit breaker.
+
+    Closed: consecutive failures are counted and a success resets the count;
+    at `failures` it opens. Open: calls fail with `CircuitOpen` until `reset`
+    seconds have passed since it opened; then it is half-open. Half-open: at
+    most `half_open` calls in flight; `successes` consecutive successes close
+    it, a failure re-opens it. Only exceptions matching `on` (a tuple of types,
+    None: every `Exception`) are failures; any other outcome is a success.
+
+    State: `(mode, failures, successes, opened_at, in_flight, epoch)`; `epoch`
+    counts transitions, so a call that started before one cannot count after it.
+    """
+
+    __slots__ = ("failures", "reset", "half_open", "successes", "on")
+
+    INITIAL = (CLOSED, 0, 0, 0.0, 0, 0)
+
+    def __init__(self, failures: int = 5, reset: float = 60.0, half_open: int = 1,
+                 successes: int = 1, on: tuple[type[BaseException], ...] | None = None) -> None:
+        self.failures = failures
+        self.reset = reset
+        self.half_open = half_open
+        self.successes = successes
+        self.on = on
+
+    def counts(self, exc: BaseException) -> bool:
+        """Whether `exc` is a failure for this breaker."""
+        return self.on is None or isinstance(exc, self.on)
+
+    def admit(self, state: Any, now: float) -> tuple[Any, tuple[int, int, str | None]]:
+        """Let a call through or not: `(admitted as CLOSED/HALF_OPEN or OPEN if rejected,
+        epoch, the transition it caused or None)`."""
+        mode, failures, successes, opened_at, in_flight, epoch = state or self.INITIAL
+        if mode == CLOSED:
+            return state, (CLOSED, epoch, None)
+        event = None
+        if mode == OPEN:
+            if now - opened_at < self.reset:
+                return state, (OPEN, epoch, None)
+            mode, successes, in_flight, epoch, event = HALF_OPEN, 0, 0, epoch + 1, "breaker.half_open"
+        if in_flight >= self.half_open:
+            new = (mode, failures, successes, opened_at, in_flight, epoch)
+            return (state if event is None else new), (OPEN, epoch, event)
+        return (mode, failures, successes, opened_at, in_flight + 1, epoch), (HALF_OPEN, epoch, event)
+
+    def record(self, state: Any, now: float, admitted: int, at_epoch: int,
+               failed: bool) -> tuple[Any, str | None]:
+        """The outcome of an admitted call: the new state, and the transition made."""
+        mode, failures, successes, opened_at, in_flight, epoch = state or self.INITIAL
+        if epoch != at_epoch or mode != admitted:
+            return state, None  # the breaker moved on while the call ran
+        if mode == CLOSED:
+            if not failed:
+                return (state if failures == 0 else (CLOSED, 0, 0, 0.0, 0, epoch)), None
+            if failures + 1 < self.failures:
+                return (CLOSED, failures + 1, 0, 0.0, 0, epoch), None
+            return (OPEN, failures + 1, 0, now, 0, epoch + 1), "breaker.open"
+        if failed:
+            return (OPEN, failures, 0, now, 0, epoch + 1), "breaker.open"
+        if successes + 1 >= self.successes:
+            return (CLOSED, 0, 0, 0.0, 0, epoch + 1), "breaker.close"
+        return (HALF_OPEN, failures, successes + 1, opened_at, in_flight - 1, epoch), None
+
+
+class Limit:
+    """`limit(rate, burst, algorithm, wait, max_wait)`: a rate limiter.
+
+    `permits` per `period` seconds (`10/s`: 10 per 1s; `600/m`: 600 per 60s).
+    token_bucket: tokens refill at the rate up to `burst`; a call takes one.
+    leaky_bucket: calls leave one every period/permits; at most `burst` wait.
+    fixed_window: at most `permits` per window aligned at multiples of `period`.
+    sliding_window: at most `permits` in any `period`-long interval.
+    A call that must wait reserves its permit first, so concurrent callers can
+    never take more than the algorithm allows, and they go in arrival order.
+    """
+
+    __slots__ = ("permits", "period", "burst", "algorithm", "wait", "max_wait", "_decide")
+
+    def __init__(self, permits: float, period: float = 1.0, burst: int | None = None,
+                 algorithm: str = "token_bucket", wait: bool = True,
+                 max_wait: float | None = None) -> None:
+        self.permits = permits
+        self.period = period
+        self.burst = burst if burst is not None else max(1, int(permits / period))
+        self.algorithm = algorithm
+        self.wait = wait
+        self.max_wait = max_wait
+        self._decide = getattr(self, f"_{algorithm}")
+
+    @property
+    def rate(self) -> float:
+        """Permits per second."""
+        return self.permits / self.period
+
+    def acquire(self, state: Any, now: float) -> tuple[Any, tuple[bool, float]]:
+        """Reserve a permit: the new state and `(granted, seconds to wait)`.
+
+        A refused permit (`wait: false` and a wait due, or more than
+        `max_wait`, or a full leaky bucket) leaves the state unchanged.
+        """
+        new_state, wait = self._decide(state, now)
+        if new_state is None or (wait > 0 and not self.wait) or (
+                self.max_wait is not None and wait > self.max_wait):
+            return state, (False, wait)
+        return new_state, (True, wait)
+
+    def _token_bucket(self, state: Any, now: float) -> tuple[Any, float]:
+        rate = self.rate
+        tokens, last = state or (float(self.burst), now)
+        tokens = min(float(self.burst), tokens + (now - last) * rate)
+        wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate
+        return (tokens - 1.0, now), wait
+
+    def _leaky_bucket(self, state: Any, now: float) -> tuple[Any, float]:
+        spacing = 1.0 / self.rate
+        start = max(now, state[0] if state else now)
+        waiting = math.ceil((start - now) / spacing - 1e-9)  # calls queued before this one
+        if waiting > self.burst:
+            return None, start - now
+        return (start + spacing,), start - now
+
+    def _fixed_window(self, state: Any, now: float) -> tuple[Any, float]:
+        window = math.floor(now / self.period)
+        first, taken = state or (window, 0)
+        if window > first:  # permits taken in windows now past are gone
+            taken, first = max(0, taken - int((window - first) * self.permits)), window
+        slot = first + int(taken // self.permits)
+        return (first, taken + 1), max(0.0, slot * self.period - now)
+
+    def _sliding_window(self, state: Any, now: float) -> tuple[Any, float]:
+        times = [t for t in (state or ()) if t > now - self.period]
+        permits = int(self.permits)
+        at = now
+        if times:
+            at = max(at, times[-1])
+            if len(times) >= permits:
+                at = max(at, times[-permits] + self.period)
+        times.append(at)
+        return tuple(times), at - now
+
+
+class Idempotent:
+    """`idempotent(key, ttl)`: one run per key within `ttl` seconds.
+
+    With no explicit key, the key is a hash of the step's qualified name and
+    its arguments.
+    """
+
+    __slots__ = ("ttl", "explicit")
+
+    def __init__(self, ttl: float = 3600.0, explicit: bool = False) -> None:
+        self.ttl = ttl
+        self.explicit = explicit
+
+
+class Fallback:
+    """`fallback(callable)` or `fallback(value: V)`: what a failed call gives instead.
+
+    The callable or value is supplied at the call site; `calls` says which.
+    """
+
+    __slots__ = ("calls",)
+
+    def __init__(self, calls: bool = True) -> None:
+        self.calls = calls

@@ -1,0 +1,97 @@
+"""The store behind breaker, limiter and idempotency state: keyed, versioned records.
+
+The interface is three atomic operations on one key, each of which a SQL
+transaction (`UPDATE ... WHERE version = ?`) or a Redis Lua script can carry
+out: read a record with its version, write it only if the version is still the
+one read (compare-and-set), and delete it. Everything else — the breaker's and
+the limiters' decisions — is pure code in the runtime, run in a CAS loop by
+`update`, so it lives once whatever the store.
+
+Values are plain data (None, numbers, strings, lists and tuples of them, or a
+handler's result for idempotency records): a remote store encodes them; the
+memory store keeps them as they are and never mutates them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Protocol, TypeVar
+
+Result = TypeVar("Result")
+
+
+class Store(Protocol):
+    """What the runtime needs from a store. Times are the caller's clock readings."""
+
+    async def get(self, key: str, now: float) -> tuple[Any, int] | None:
+        """The record's value and version, or None when absent or expired at `now`."""
+        ...
+
+    async def put(self, key: str, value: Any, version: int, expires: float | None = None) -> int:
+        """Write `value` if the record's version is `version` (0: only if absent).
+
+        Returns the new version (never used before for any key), or 0 if not written.
+        `expires` is the clock reading after which the record counts as absent.
+        """
+        ...
+
+    async def delete(self, key: str, version: int) -> bool:
+        """Remove the record if its version is `version`; whether it was removed."""
+        ...
+
+
+class MemoryStore:
+    """The default store: a dict in this process (state is lost when it exits)."""
+
+    __slots__ = ("_records", "_versions")
+
+    def __init__(self) -> None:
+        self._records: dict[str, tuple[Any, int, float | None]] = {}
+        self._versions = 0  # store-wide, so a deleted and re-created key never reuses one
+
+    async def get(self, key: str, now: float) -> tuple[Any, int] | None:
+        record = self._records.get(key)
+        if record is None:
+            return None
+        if record[2] is not None and now >= record[2]:
+            del self._records[key]  # expired: gone, as Redis would have it
+            return None
+        return record[0], record[1]
+
+    async def put(self, key: str, value: Any, version: int, expires: float | None = None) -> int:
+        record = self._records.get(key)
+        if (0 if record is None else record[1]) != version:
+            return 0
+        self._versions += 1
+        self._records[key] = (value, self._versions, expires)
+        return self._versions
+
+    async def delete(self, key: str, version: int) -> bool:
+        record = self._records.get(key)
+        if record is None or record[1] != version:
+            return False
+        del self._records[key]
+        return True
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
+async def update(
+    store: Store,
+    key: str,
+    now: float,
+    decide: Callable[..., tuple[Any, Result]],
+    *extra: Any,
+) -> Result:
+    """Apply the pure `decide(state, now, *extra) -> (new_state, result)` to one record.
+
+    Reads, decides, and writes with compare-and-set, retrying if another writer
+    got in between. When `decide` returns the state it was given, nothing is
+    written. `state` is None for an absent record.
+    """
+    while True:
+        record = await store.get(key, now)
+        state, version = (None, 0) if record is None else record
+        new_state, result = decide(state, now, *extra)
+        if new_state is state or await store.put(key, new_state, version):
+            return result
