@@ -41,3 +41,20 @@ class Box:
 
     def get(self):
         return self.value
+
+
+failures: dict[str, int] = {}  # name -> how many more calls of `flaky(name)` fail
+
+
+def flaky(name, value=None):
+    """Fails while `failures[name]` is positive (counting down), else returns `value`."""
+    log.append(("flaky", (name, value)))
+    if failures.get(name, 0) > 0:
+        failures[name] -= 1
+        raise ConnectionError(f"{name} is down")
+    return value
+
+
+def cached(name, value=None):
+    log.append(("cached", (name, value)))
+    return f"cached {name}"
