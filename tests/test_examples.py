@@ -8,7 +8,7 @@ import fake_llm
 import search_sources
 import wfc
 from conftest import EXAMPLES, run
-from wfc.runtime import ValidationError
+from wfc.runtime import Runtime, ValidationError, VirtualClock
 
 
 def load(name: str, backend: str):
@@ -59,3 +59,38 @@ def test_aggregate_unbounded_runs_everything_at_once(backend) -> None:
 def test_aggregate_requires_a_query(backend) -> None:
     outcome = run(load("aggregate", backend), "aggregate", " ")
     assert str(outcome.error) == "query is required"
+
+
+def test_resilient_api_serves_live_forecasts_and_books_once(backend) -> None:
+    import weather_api
+
+    weather_api.configure()
+    module = load("resilient_api", backend)
+    rt = Runtime(clock=VirtualClock())
+    assert run(module, "forecast", "Oslo", rt=rt).value == {
+        "city": "Oslo", "summary": "clear skies over Oslo", "source": "live"}
+    cities = [f"c{n}" for n in range(12)]
+    many = run(module, "forecasts", cities, rt=rt)
+    assert [report["city"] for report in many.value] == cities
+    # 12 calls through the shared 5/s limiter: 4 tokens are left of the burst of 5, 8 wait
+    assert sum(e.kind == "limit.wait" for e in many.events) == 8
+    bookings = [run(module, "book", "trip-1", "Oslo", rt=rt).value for _ in range(3)]
+    assert bookings == [{"trip": "trip-1", "city": "Oslo", "number": 1}] * 3
+    assert [call[:2] for call in weather_api.calls].count(("book", "trip-1")) == 1
+    assert isinstance(run(module, "forecast", " ", rt=rt).error, ValidationError)
+
+
+def test_resilient_api_scenarios(backend) -> None:
+    import resilient_scenarios
+
+    flaky = resilient_scenarios.flaky_service(backend)
+    assert flaky["answered"] + flaky["failed"] == 20
+    assert flaky["calls"] == flaky["answered"] + flaky["retries"] + flaky["failed"]
+    assert flaky["failed"] >= 1 and flaky["answered"] >= 12  # 1 - 0.8**10 = 89% expected
+    timeline = resilient_scenarios.breaker_recovers(backend)
+    kinds = [what for _, what, _ in timeline]
+    assert kinds == [
+        "before the outage: live", "breaker.open", "breaker.reject", "fallback", "outage begins: cache",
+        "breaker.reject", "fallback", "during the outage: cache", "breaker.half_open",
+        "service back: live", "breaker.close", "second success: live",
+    ]

@@ -2,7 +2,9 @@
 
 Programs use the core language: every operator, assignments, if/elif/else, for,
 while, repeat, break/continue, stages, parallel blocks and parallel maps,
-try/catch, fail/require, wait, emit, handler calls and workflow calls.
+try/catch, fail/require, wait, emit, handler calls and workflow calls, and
+resilience policies (every kind, repeated kinds, named `policy` blocks, keys and
+fallbacks) on calls, stages, saga steps and a workflow.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 VARIABLES = ["v0", "v1", "v2", "v3"]
 HANDLERS = ["f0", "f1", "f2"]
 EXCEPTIONS = ["ValueError", "KeyError", "ConnectionError"]
+NAMED_POLICY = "p0"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Place:
     calls: bool = True  # may call helper, pick (a router) and order (a saga)
     saga: bool = False  # saga steps may stand here
     machine: bool = False  # `m`, an instance of the generated machine, may be sent events
+    policies: bool = True  # `with` clauses may be drawn
 
 
 @dataclass
@@ -87,6 +91,68 @@ def expressions(place: Place, depth: int = 2) -> st.SearchStrategy[str]:
     )
 
 
+def _args(draw, options: dict[str, st.SearchStrategy[str]]) -> str:
+    chosen = draw(st.lists(st.sampled_from(sorted(options)), unique=True, max_size=3))
+    return ", ".join(f"{name}: {draw(options[name])}" for name in chosen)
+
+
+def _exception_list() -> st.SearchStrategy[str]:
+    names = EXCEPTIONS + ["TimeoutError", "CircuitOpen", "RateLimited"]
+    return st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True).map(
+        lambda found: "[" + ", ".join(found) + "]")
+
+
+@st.composite
+def policy(draw, place: Place, inline: bool = True, stage: bool = False) -> str:
+    """One policy of a random kind and arguments (`key:` only where `inline`)."""
+    kind = draw(st.sampled_from(["retry", "retry", "timeout", "breaker", "limit", "idempotent", "fallback"]))
+    key = {"key": expressions(replace(place, calls=False), 1)} if inline else {}
+    if kind == "retry":
+        return "retry(" + _args(draw, {
+            "attempts": st.integers(1, 4).map(str), "backoff": st.sampled_from(["exponential", "linear", "fixed"]),
+            "delay": st.sampled_from(["0s", "250ms", "1s"]), "max_delay": st.sampled_from(["500ms", "2s"]),
+            "factor": st.sampled_from(["1", "2", "3"]), "jitter": st.sampled_from(["0", "0.5"]),
+            "on": _exception_list()}) + ")"
+    if kind == "timeout":
+        return f"timeout({draw(st.sampled_from(['250ms', '500ms', '1s', '1500ms', '3s']))})"
+    if kind == "breaker":
+        return "breaker(" + _args(draw, {
+            "failures": st.integers(1, 3).map(str), "reset": st.sampled_from(["1s", "2s", "5s"]),
+            "half_open": st.integers(1, 2).map(str), "successes": st.integers(1, 2).map(str),
+            "on": _exception_list(), **key}) + ")"
+    if kind == "limit":
+        algorithm = draw(st.sampled_from(["token_bucket", "leaky_bucket", "fixed_window", "sliding_window"]))
+        options = {"wait": st.sampled_from(["true", "false"]), "max_wait": st.sampled_from(["500ms", "2s"]), **key}
+        if "window" not in algorithm:
+            options["burst"] = st.integers(1, 3).map(str)
+        rest = _args(draw, options)
+        rate = draw(st.sampled_from(["1/s", "2/s", "5/s", "60/m"]))
+        return f"limit(rate: {rate}, algorithm: {algorithm}{', ' + rest if rest else ''})"
+    if kind == "idempotent":
+        return "idempotent(" + _args(draw, {"ttl": st.sampled_from(["1s", "1h"]), **key}) + ")"
+    values = st.sampled_from(["null", "-1", '"fallback"', *place.readable])
+    if stage or draw(st.booleans()):
+        return f"fallback(value: {draw(values)})"
+    return f"fallback(h.{draw(st.sampled_from(HANDLERS))})"
+
+
+@st.composite
+def with_clause(draw, place: Place, stage: bool = False) -> str:
+    """` with ...`: one to three policies, perhaps the named one, or nothing."""
+    if not place.policies or draw(st.integers(0, 2)):
+        return ""
+    items = draw(st.lists(policy(place, stage=stage), min_size=1, max_size=3))
+    if draw(st.integers(0, 2)) == 0:
+        items.insert(draw(st.integers(0, len(items))), NAMED_POLICY)
+    return " with " + ", ".join(items)
+
+
+@st.composite
+def named_policy(draw) -> str:
+    items = draw(st.lists(policy(Place(readable=()), inline=False), min_size=1, max_size=3))
+    return f"policy {NAMED_POLICY} {{\n" + "\n".join(items) + "\n}\n"
+
+
 @st.composite
 def statements(draw, place: Place, count: Counter) -> str:
     """One statement valid at `place`."""
@@ -113,9 +179,12 @@ def statements(draw, place: Place, count: Counter) -> str:
         return "{\n" + "\n".join(body) + "\n}"
 
     if kind == "assign":
+        if draw(st.integers(0, 2)) == 0:  # a call with policies
+            call = f"h.{draw(st.sampled_from(HANDLERS))}({draw(expr)})"
+            return f"{draw(st.sampled_from(place.targets))} = {call}{draw(with_clause(place))}"
         return f"{draw(st.sampled_from(place.targets))} = {draw(expr)}"
     if kind == "call":
-        return f"h.{draw(st.sampled_from(HANDLERS))}({draw(expr)})"
+        return f"h.{draw(st.sampled_from(HANDLERS))}({draw(expr)}){draw(with_clause(place))}"
     if kind == "if":
         text = f"if {draw(expr)} {block(deeper)}"
         if draw(st.booleans()):
@@ -125,7 +194,10 @@ def statements(draw, place: Place, count: Counter) -> str:
         return text
     if kind == "stage":
         when = f" when {draw(expr)}" if draw(st.booleans()) else ""
-        return f"stage s{count.next()}{when} {block(deeper)}"
+        guards = draw(with_clause(place, stage=True))
+        if guards:  # the body runs as one retried unit: control stays inside it
+            deeper = replace(deeper, loop=False, item=False, branch=True, saga=False)
+        return f"stage s{count.next()}{guards}{when} {block(deeper)}"
     if kind == "try":
         catches = draw(st.sampled_from(["catch", "catch ValueError", "catch KeyError, ZeroDivisionError",
                                         "catch WorkflowFailed as e", "catch ValidationError"]))
@@ -154,9 +226,9 @@ def statements(draw, place: Place, count: Counter) -> str:
         return f'{target} = m.send("e{draw(st.integers(0, 2))}", {{k: {draw(expr)}}})'
     if kind == "step":
         name = f"s{count.next()}"
-        call = f"h.{draw(st.sampled_from(HANDLERS))}({draw(expr)})"
+        call = f"h.{draw(st.sampled_from(HANDLERS))}({draw(expr)}){draw(with_clause(place))}"
         undo = draw(st.one_of(st.none(), st.sampled_from(HANDLERS)))
-        tail = f"\n    compensate h.{undo}({name})" if undo else ""
+        tail = f"\n    compensate h.{undo}({name}){draw(with_clause(place))}" if undo else ""
         return f"step {name} = {call}{tail}"
     if kind == "for":
         loop_var = f"i{count.next()}"
@@ -251,7 +323,7 @@ def machines(draw, count: Counter) -> str:
         st.integers(0, 5).map(lambda n: f"p < {n}"),
         st.just("ctx.k == null"),
     )
-    action_place = Place(targets=(), readable=("p", "ctx"), calls=False)
+    action_place = Place(targets=(), readable=("p", "ctx"), calls=False, policies=False)
     action = st.one_of(
         st.sampled_from(HANDLERS).map(lambda h: f"h.{h}(p)"),
         st.sampled_from(HANDLERS).map(lambda h: f"h.{h}(ctx.k)"),
@@ -280,14 +352,16 @@ def machines(draw, count: Counter) -> str:
 def programs(draw) -> tuple[str, dict[str, Script]]:
     """A module with `main`, `helper`, a router and a saga, and handler scripts."""
     count = Counter()
-    declarations = draw(routers(count)) + "\n" + draw(sagas(count)) + "\n" + draw(machines(count))
+    declarations = (draw(named_policy()) + "\n" + draw(routers(count)) + "\n" + draw(sagas(count))
+                    + "\n" + draw(machines(count)))
+    helper_policies = draw(with_clause(Place(readable=("a",))))
     body = draw(st.lists(statements(Place(machine=True), count), min_size=1, max_size=6))
     init = "\n".join(f"{name} = {n}" for n, name in enumerate(VARIABLES))
     init += "\nv1 = pick(v1)\ntry { v2 = order(v2) } catch SagaFailed as failure { v2 = str(failure) }"
     init += "\nm = Mach(v0)"
     source = (
         "use wfprop_handlers as h\n\n"
-        "workflow helper(a) {\n    stage inner {\n        b = h.f0(a)\n    }\n    return (a ?? 0) + (b ?? 0)\n}\n\n"
+        f"workflow helper(a){helper_policies} {{\n    stage inner {{\n        b = h.f0(a)\n    }}\n    return (a ?? 0) + (b ?? 0)\n}}\n\n"
         + declarations + "\n"
         f"workflow main() {{\n{init}\n" + "\n".join(body) + "\nreturn [v0, v1, v2, v3, m.state, m.history]\n}\n"
     )
