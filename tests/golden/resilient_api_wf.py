@@ -9,20 +9,25 @@ import weather_api as api
 
 MAX_ATTEMPTS = 5
 
+_wf_policy_upstream_retry = _wf.Retry(
+    attempts=5,
+    backoff="exponential",
+    delay=0.2,
+    max_delay=5.0,
+    jitter=0.2,
+    on=(ConnectionError, TimeoutError),
+)
+_wf_policy_upstream_breaker = _wf.Breaker(
+    failures=3, reset=30.0, half_open=1, successes=2
+)
+_wf_policy_upstream_limit = _wf.Limit(permits=5.0, period=1.0, burst=5)
 _wf_guard1 = _wf.Guard(
     "api.forecast",
     "resilient_api.wf:21:18",
     fallback=_wf.Fallback(),
-    retry=_wf.Retry(
-        attempts=5,
-        backoff="exponential",
-        delay=0.2,
-        max_delay=5.0,
-        jitter=0.2,
-        on=(ConnectionError, TimeoutError),
-    ),
-    breaker=_wf.Breaker(failures=3, reset=30.0, half_open=1, successes=2),
-    limit=_wf.Limit(permits=5.0, period=1.0, burst=5),
+    retry=_wf_policy_upstream_retry,
+    breaker=_wf_policy_upstream_breaker,
+    limit=_wf_policy_upstream_limit,
     timeout=2.0,
     breaker_state="resilient_api.upstream",
     limit_state="resilient_api.upstream",
@@ -36,16 +41,9 @@ _wf_guard3 = _wf.Guard(
     "api.book",
     "resilient_api.wf:41:15",
     idempotent=_wf.Idempotent(ttl=3600.0, explicit=True),
-    retry=_wf.Retry(
-        attempts=5,
-        backoff="exponential",
-        delay=0.2,
-        max_delay=5.0,
-        jitter=0.2,
-        on=(ConnectionError, TimeoutError),
-    ),
-    breaker=_wf.Breaker(failures=3, reset=30.0, half_open=1, successes=2),
-    limit=_wf.Limit(permits=5.0, period=1.0, burst=5),
+    retry=_wf_policy_upstream_retry,
+    breaker=_wf_policy_upstream_breaker,
+    limit=_wf_policy_upstream_limit,
     timeout=2.0,
     qualname="resilient_api.api.book",
     breaker_state="resilient_api.upstream",

@@ -10,7 +10,7 @@ from ..syntax.names import comment_text, py_name
 from .expressions import Temps
 from .declarations import emit_declaration
 from .machines import emit_machine
-from .policies import guard_definition, guard_names
+from .policies import guard_definition, guard_names, shared_definitions, shared_policies
 from .statements import StmtEmitter
 from .writer import Writer
 
@@ -35,8 +35,11 @@ def generate(module: ast.Module, res: Resolution, source: str, version: str) -> 
     emitter.guard_names = guard_names(module, res)
     if emitter.guard_names:
         out.line()
+    shared = shared_policies(res.guards[site] for site in emitter.guard_names)
+    for line in shared_definitions(shared, emitter.exception_code):
+        out.line(line)
     for site, name in emitter.guard_names.items():
-        out.line(guard_definition(name, res.guards[site], emitter.exception_code))
+        out.line(guard_definition(name, res.guards[site], emitter.exception_code, shared))
     for decl in module.decls:
         if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
             out.line()
