@@ -45,3 +45,8 @@ async def store(doc):
 
 async def notify(doc):
     return doc["rank"]
+
+
+async def work(x):
+    """The trivial handler of bench/policies.py."""
+    return x

@@ -11,11 +11,12 @@ import asyncio
 import hashlib
 import json
 from inspect import isawaitable
+from types import CoroutineType
 from typing import Any, Callable
 
 from ._errors import CircuitOpen, RateLimited
 from ._events import error_fields
-from ._policies import OPEN, Breaker, Fallback, Idempotent, Limit, Retry
+from ._policies import CLOSED, OPEN, Breaker, Fallback, Idempotent, Limit, Retry
 from ._runtime import Runtime
 from ._store import update
 from ._clock import format_seconds
@@ -23,6 +24,8 @@ from ._clock import format_seconds
 # Idempotency records: (PENDING, None) while the call runs, (DONE, result) after.
 PENDING, DONE = 0, 1
 _POLL = 0.05  # how often a caller polls a key that another process is running
+_NO_KEYWORDS: dict[str, Any] = {}  # never mutated: `**` copies it
+_UNKNOWN = object()  # a store that cannot be peeked at
 
 
 class Guard:
@@ -37,7 +40,7 @@ class Guard:
     """
 
     __slots__ = ("target", "location", "step", "idempotent", "fallback", "retry", "breaker",
-                 "limit", "timeout", "breaker_state", "limit_state", "_idem_prefix")
+                 "limit", "timeout", "breaker_state", "limit_state", "_idem_prefix", "run")
 
     def __init__(self, target: str, location: str, *, step: bool = True,
                  idempotent: Idempotent | None = None, fallback: Fallback | None = None,
@@ -56,23 +59,25 @@ class Guard:
         self.breaker_state = "breaker:" + (breaker_state or location)
         self.limit_state = "limit:" + (limit_state or location)
         self._idem_prefix = f"idempotent:{qualname or target}:"
+        # `run` is the outermost layer this site has: one coroutine less per call.
+        self.run = (self._run if idempotent is not None or fallback is not None
+                    else self._retried if retry is not None else self._attempt)
 
-    async def run(self, rt: Runtime, fn: Callable[..., Any], args: tuple = (),
-                  kwargs: dict[str, Any] | None = None, *, key: Any = None,
-                  breaker_key: Any = None, limit_key: Any = None,
-                  fallback: Any = None) -> Any:
-        """Call `fn(*args, **kwargs)` under every policy of this site.
+    async def _run(self, rt: Runtime, fn: Callable[..., Any], args: tuple = (),
+                   kwargs: dict[str, Any] | None = None, *, key: Any = None,
+                   breaker_key: Any = None, limit_key: Any = None, fallback: Any = None) -> Any:
+        """`run`: call `fn(*args, **kwargs)` under every policy of this site.
 
         `key` is an explicit idempotency key, `breaker_key` and `limit_key` the
         values of keyed breakers and limiters, `fallback` the fallback callable
-        or value: all evaluated at the call site.
+        (or a function giving the fallback value): all evaluated at the call site.
+        Sites without idempotency or a fallback start further in (`__init__`).
         """
-        kwargs = kwargs or {}
+        if kwargs is None:
+            kwargs = _NO_KEYWORDS
         if self.idempotent is not None:
             return await self._once(rt, fn, args, kwargs, key, breaker_key, limit_key, fallback)
-        if self.fallback is not None:
-            return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
-        return await self._retried(rt, fn, args, kwargs, breaker_key, limit_key)
+        return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
 
     # ---- idempotent ------------------------------------------------------
     async def _once(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
@@ -122,7 +127,8 @@ class Guard:
             if self.fallback is not None:
                 result = await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
             else:
-                result = await self._retried(rt, fn, args, kwargs, breaker_key, limit_key)
+                result = await self._retried(rt, fn, args, kwargs, breaker_key=breaker_key,
+                                             limit_key=limit_key)
             outcome = (True, result)
         except Exception as exc:
             outcome = (False, exc)
@@ -145,7 +151,8 @@ class Guard:
     async def _or_fallback(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
                            breaker_key: Any, limit_key: Any, fallback: Any) -> Any:
         try:
-            return await self._retried(rt, fn, args, kwargs, breaker_key, limit_key)
+            return await self._retried(rt, fn, args, kwargs, breaker_key=breaker_key,
+                                       limit_key=limit_key)
         except Exception as exc:
             if rt.observers:
                 rt.event("fallback", self.target, error_fields(exc))
@@ -155,98 +162,154 @@ class Guard:
         return await result if isawaitable(result) else result
 
     # ---- retry -----------------------------------------------------------
-    async def _retried(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
-                       breaker_key: Any, limit_key: Any) -> Any:
-        retry = self.retry
-        if retry is None:
-            return await self._attempt(rt, fn, args, kwargs, breaker_key, limit_key)
+    async def _retried(self, rt: Runtime, fn: Callable[..., Any], args: tuple = (),
+                       kwargs: dict | None = None, *, breaker_key: Any = None,
+                       limit_key: Any = None, **_: Any) -> Any:
+        if self.retry is None:
+            return await self._attempt(rt, fn, args, kwargs, breaker_key=breaker_key, limit_key=limit_key)
         attempt = 1
         while True:
             try:
-                return await self._attempt(rt, fn, args, kwargs, breaker_key, limit_key)
+                return await self._attempt(rt, fn, args, kwargs, breaker_key=breaker_key,
+                                           limit_key=limit_key)
             except Exception as exc:
-                delay = retry.delay_after(attempt, exc, rt.random)
+                delay = self.retry_delay(rt, exc, attempt)
                 if delay is None:
                     raise
-            if rt.observers:
-                rt.event("retry", self.target, {"attempt": attempt, "delay": delay})
             if delay > 0:
                 await rt.clock.sleep(delay)
             attempt += 1
 
-    # ---- breaker ---------------------------------------------------------
-    async def _attempt(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
-                       breaker_key: Any, limit_key: Any) -> Any:
+    def retry_delay(self, rt: Runtime, exc: BaseException, attempt: int) -> float | None:
+        """After attempt number `attempt` failed with `exc`: the seconds to wait
+        before the next (announced with a `retry` event), or None to give up.
+
+        Compiled code that inlines the retry loop of a step calls this too.
+        """
+        delay = self.retry.delay_after(attempt, exc, rt.random)  # type: ignore[union-attr]
+        if delay is not None and rt.observers:
+            rt.event("retry", self.target, {"attempt": attempt, "delay": delay})
+        return delay
+
+    # ---- one attempt: breaker, limit, timeout, the call ------------------
+    async def _attempt(self, rt: Runtime, fn: Callable[..., Any], args: tuple = (),
+                       kwargs: dict | None = None, *, breaker_key: Any = None,
+                       limit_key: Any = None, **_: Any) -> Any:
+        # The store's synchronous update, where it has one, keeps awaits off the hot path.
+        store = rt.store
+        update_now = getattr(store, "update_now", None)
         breaker = self.breaker
-        if breaker is None:
-            return await self._limited(rt, fn, args, kwargs, limit_key)
-        key = self.breaker_state if breaker_key is None else f"{self.breaker_state}:{breaker_key}"
-        admitted, epoch, event = await update(rt.store, key, rt.clock.monotonic(), breaker.admit)
-        self._breaker_event(rt, event, key)
-        if admitted == OPEN:
-            if rt.observers:
-                rt.event("breaker.reject", self.target, {"breaker": key})
-            raise CircuitOpen(f"circuit breaker of {self.target} is open")
-        try:
-            result = await self._limited(rt, fn, args, kwargs, limit_key)
-        except Exception as exc:
-            await self._record(rt, breaker, key, admitted, epoch, breaker.counts(exc))
-            raise
-        await self._record(rt, breaker, key, admitted, epoch, False)
-        return result
-
-    async def _record(self, rt: Runtime, breaker: Breaker, key: str, admitted: int,
-                      epoch: int, failed: bool) -> None:
-        event = await update(rt.store, key, rt.clock.monotonic(), breaker.record, admitted, epoch, failed)
-        self._breaker_event(rt, event, key)
-
-    def _breaker_event(self, rt: Runtime, event: str | None, key: str) -> None:
-        if event is not None and rt.observers:
-            rt.event(event, self.target, {"breaker": key})
-
-    # ---- limit and timeout -----------------------------------------------
-    async def _limited(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
-                       limit_key: Any) -> Any:
+        if breaker is not None:
+            key = self.breaker_state if breaker_key is None else f"{self.breaker_state}:{breaker_key}"
+            # Closed with no failures: `admit`, and `record` of a success, change nothing.
+            # An in-process store lets that be seen without calling them.
+            record = store.peek(key) if update_now is not None else _UNKNOWN
+            quiet = record is None or (record is not _UNKNOWN and record[0][0] == CLOSED
+                                       and record[0][1] == 0)
+            if quiet:
+                admitted, epoch = CLOSED, (0 if record is None else record[0][5])
+            else:
+                now = rt.clock.monotonic()
+                admitted, epoch, event = (update_now(key, now, breaker.admit) if update_now is not None
+                                          else await update(store, key, now, breaker.admit))
+                if event is not None:
+                    self._breaker_event(rt, event, key)
+            if admitted == OPEN:
+                if rt.observers:
+                    rt.event("breaker.reject", self.target, {"breaker": key})
+                raise CircuitOpen(f"circuit breaker of {self.target} is open")
         limit = self.limit
         if limit is not None:
-            key = self.limit_state if limit_key is None else f"{self.limit_state}:{limit_key}"
-            granted, wait = await update(rt.store, key, rt.clock.monotonic(), limit.acquire)
-            if not granted:
+            state = self.limit_state if limit_key is None else f"{self.limit_state}:{limit_key}"
+            now = rt.clock.monotonic()
+            granted, wait = (update_now(state, now, limit.acquire) if update_now is not None
+                             else await update(store, state, now, limit.acquire))
+            if wait > 0 or not granted:
+                await self._wait_or_refuse(rt, limit, granted, wait)
+        if kwargs is None:
+            kwargs = _NO_KEYWORDS
+        try:
+            if self.timeout is not None:
+                result = await self._invoke_within(rt, fn, args, kwargs, self.timeout)
+            elif self.step:  # `_step`, written out: this is the hot path
                 if rt.observers:
-                    rt.event("limit.reject", self.target, {"delay": wait})
-                raise RateLimited(_refusal(self.target, limit, wait))
-            if wait > 0:
+                    rt.event("step.start", self.target)
+                try:
+                    result = fn(*args, **kwargs)
+                    if result.__class__ is CoroutineType or isawaitable(result):
+                        result = await result
+                except Exception as exc:
+                    rt.step_failed(exc, self.target, self.location)
+                    raise
                 if rt.observers:
-                    rt.event("limit.wait", self.target, {"delay": wait})
-                await rt.clock.sleep(wait)
-        if self.timeout is None:
-            return await self._invoke(rt, fn, args, kwargs)
-        deadline = rt.timeout(self.timeout)
+                    rt.event("step.end", self.target)
+            else:
+                result = fn(*args, **kwargs)
+                if result.__class__ is CoroutineType or isawaitable(result):
+                    result = await result
+        except Exception as exc:
+            if breaker is not None:
+                await self._record(rt, key, admitted, epoch, breaker.counts(exc))
+            raise
+        if breaker is not None and not (quiet and store.peek(key) is record):
+            now = rt.clock.monotonic()
+            event = (update_now(key, now, breaker.record, admitted, epoch, False) if update_now is not None
+                     else await update(store, key, now, breaker.record, admitted, epoch, False))
+            if event is not None:
+                self._breaker_event(rt, event, key)
+        return result
+
+    async def _record(self, rt: Runtime, key: str, admitted: int, epoch: int, failed: bool) -> None:
+        """Count a failed call (off the success path, so it needs no fast path)."""
+        breaker = self.breaker
+        assert breaker is not None
+        event = await update(rt.store, key, rt.clock.monotonic(), breaker.record, admitted, epoch, failed)
+        if event is not None:
+            self._breaker_event(rt, event, key)
+
+    def _breaker_event(self, rt: Runtime, event: str, key: str) -> None:
+        if rt.observers:
+            rt.event(event, self.target, {"breaker": key})
+
+    async def _wait_or_refuse(self, rt: Runtime, limit: Limit, granted: bool, wait: float) -> None:
+        if not granted:
+            if rt.observers:
+                rt.event("limit.reject", self.target, {"delay": wait})
+            raise RateLimited(_refusal(self.target, limit, wait))
+        if rt.observers:
+            rt.event("limit.wait", self.target, {"delay": wait})
+        await rt.clock.sleep(wait)
+
+    async def _invoke_within(self, rt: Runtime, fn: Callable[..., Any], args: tuple,
+                             kwargs: dict, seconds: float) -> Any:
+        deadline = rt.timeout(seconds)
         try:
             async with deadline:
-                return await self._invoke(rt, fn, args, kwargs)
+                if self.step:
+                    return await _step(rt, self.target, self.location, fn, args, kwargs)
+                result = fn(*args, **kwargs)
+                return await result if isawaitable(result) else result
         except TimeoutError:
             if deadline.fired and rt.observers:
-                rt.event("timeout", self.target, {"seconds": self.timeout})
+                rt.event("timeout", self.target, {"seconds": seconds})
             raise
 
-    async def _invoke(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-        if not self.step:
-            result = fn(*args, **kwargs)
-            return await result if isawaitable(result) else result
-        target = self.target
-        if rt.observers:
-            rt.event("step.start", target)
-        try:
-            result = fn(*args, **kwargs)
-            if isawaitable(result):
-                result = await result
-        except Exception as exc:
-            rt.step_failed(exc, target, self.location)
-            raise
-        if rt.observers:
-            rt.event("step.end", target)
-        return result
+
+async def _step(rt: Runtime, target: str, location: str, fn: Callable[..., Any], args: tuple,
+                kwargs: dict) -> Any:
+    """One attempt of a handler step: its events, the call, the await, the error note."""
+    if rt.observers:
+        rt.event("step.start", target)
+    try:
+        result = fn(*args, **kwargs)
+        if result.__class__ is CoroutineType or isawaitable(result):
+            result = await result
+    except Exception as exc:
+        rt.step_failed(exc, target, location)
+        raise
+    if rt.observers:
+        rt.event("step.end", target)
+    return result
 
 
 def _refusal(target: str, limit: Limit, wait: float) -> str:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from random import Random
-from typing import Any
+from typing import Any, Callable
 
 from ._errors import CircuitOpen
 
 # The breaker's modes, as stored.
 CLOSED, OPEN, HALF_OPEN = 0, 1, 2
+_GRANTED = (True, 0.0)
 
 
 class Retry:
@@ -139,7 +140,8 @@ class Limit:
     never take more than the algorithm allows, and they go in arrival order.
     """
 
-    __slots__ = ("permits", "period", "burst", "algorithm", "wait", "max_wait", "_decide")
+    __slots__ = ("permits", "period", "burst", "algorithm", "wait", "max_wait", "rate",
+                 "_capacity", "acquire")
 
     def __init__(self, permits: float, period: float = 1.0, burst: int | None = None,
                  algorithm: str = "token_bucket", wait: bool = True,
@@ -150,49 +152,51 @@ class Limit:
         self.algorithm = algorithm
         self.wait = wait
         self.max_wait = max_wait
-        self._decide = getattr(self, f"_{algorithm}")
+        self.rate = permits / period  # permits per second
+        self._capacity = float(self.burst)
+        # `acquire(state, now)` reserves a permit: the new state and `(granted, seconds
+        # to wait)`. A refused permit (`wait: false` and a wait due, more than
+        # `max_wait`, or a full leaky bucket) leaves the state unchanged.
+        self.acquire: Callable[[Any, float], tuple[Any, tuple[bool, float]]] = getattr(
+            self, f"_{algorithm}")
 
-    @property
-    def rate(self) -> float:
-        """Permits per second."""
-        return self.permits / self.period
-
-    def acquire(self, state: Any, now: float) -> tuple[Any, tuple[bool, float]]:
-        """Reserve a permit: the new state and `(granted, seconds to wait)`.
-
-        A refused permit (`wait: false` and a wait due, or more than
-        `max_wait`, or a full leaky bucket) leaves the state unchanged.
-        """
-        new_state, wait = self._decide(state, now)
-        if new_state is None or (wait > 0 and not self.wait) or (
-                self.max_wait is not None and wait > self.max_wait):
+    def _verdict(self, state: Any, new_state: Any, wait: float) -> tuple[Any, tuple[bool, float]]:
+        """A permit that must wait, or cannot be had (`new_state` None)."""
+        if new_state is None or not self.wait or (self.max_wait is not None and wait > self.max_wait):
             return state, (False, wait)
         return new_state, (True, wait)
 
-    def _token_bucket(self, state: Any, now: float) -> tuple[Any, float]:
-        rate = self.rate
-        tokens, last = state or (float(self.burst), now)
-        tokens = min(float(self.burst), tokens + (now - last) * rate)
-        wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate
-        return (tokens - 1.0, now), wait
+    def _token_bucket(self, state: Any, now: float) -> tuple[Any, tuple[bool, float]]:
+        if state is None:
+            tokens = self._capacity
+        else:
+            tokens = state[0] + (now - state[1]) * self.rate
+            if tokens > self._capacity:
+                tokens = self._capacity
+        if tokens >= 1.0:
+            return (tokens - 1.0, now), _GRANTED
+        return self._verdict(state, (tokens - 1.0, now), (1.0 - tokens) / self.rate)
 
-    def _leaky_bucket(self, state: Any, now: float) -> tuple[Any, float]:
+    def _leaky_bucket(self, state: Any, now: float) -> tuple[Any, tuple[bool, float]]:
         spacing = 1.0 / self.rate
         start = max(now, state[0] if state else now)
-        waiting = math.ceil((start - now) / spacing - 1e-9)  # calls queued before this one
-        if waiting > self.burst:
-            return None, start - now
-        return (start + spacing,), start - now
+        if start == now:
+            return (start + spacing,), _GRANTED
+        ahead = math.ceil((start - now) / spacing - 1e-9)  # calls that leave before this one
+        return self._verdict(state, (start + spacing,) if ahead <= self.burst else None, start - now)
 
-    def _fixed_window(self, state: Any, now: float) -> tuple[Any, float]:
+    def _fixed_window(self, state: Any, now: float) -> tuple[Any, tuple[bool, float]]:
         window = math.floor(now / self.period)
         first, taken = state or (window, 0)
         if window > first:  # permits taken in windows now past are gone
             taken, first = max(0, taken - int((window - first) * self.permits)), window
         slot = first + int(taken // self.permits)
-        return (first, taken + 1), max(0.0, slot * self.period - now)
+        wait = slot * self.period - now
+        if wait <= 0.0:
+            return (first, taken + 1), _GRANTED
+        return self._verdict(state, (first, taken + 1), wait)
 
-    def _sliding_window(self, state: Any, now: float) -> tuple[Any, float]:
+    def _sliding_window(self, state: Any, now: float) -> tuple[Any, tuple[bool, float]]:
         times = [t for t in (state or ()) if t > now - self.period]
         permits = int(self.permits)
         at = now
@@ -201,7 +205,9 @@ class Limit:
             if len(times) >= permits:
                 at = max(at, times[-permits] + self.period)
         times.append(at)
-        return tuple(times), at - now
+        if at == now:
+            return tuple(times), _GRANTED
+        return self._verdict(state, tuple(times), at - now)
 
 
 class Idempotent:

@@ -40,13 +40,20 @@ class Store(Protocol):
 
 
 class MemoryStore:
-    """The default store: a dict in this process (state is lost when it exits)."""
+    """The default store: a dict in this process (state is lost when it exits).
 
-    __slots__ = ("_records", "_versions")
+    Being in-process, it also offers what the runtime prefers where a store has
+    it, to keep awaits off the hot path: `update_now`, a synchronous `update`, and
+    `peek(key)`, the raw `(value, version, expires)` record or None (expiry not
+    applied), for read-only checks.
+    """
+
+    __slots__ = ("_records", "_versions", "peek")
 
     def __init__(self) -> None:
         self._records: dict[str, tuple[Any, int, float | None]] = {}
         self._versions = 0  # store-wide, so a deleted and re-created key never reuses one
+        self.peek = self._records.get
 
     async def get(self, key: str, now: float) -> tuple[Any, int] | None:
         record = self._records.get(key)
@@ -71,6 +78,19 @@ class MemoryStore:
             return False
         del self._records[key]
         return True
+
+    def update_now(self, key: str, now: float, decide: Callable[..., tuple[Any, Result]],
+                   *extra: Any) -> Result:
+        """`update` without awaiting: nothing can write in between in one thread."""
+        record = self._records.get(key)
+        state = None
+        if record is not None and (record[2] is None or now < record[2]):
+            state = record[0]
+        new_state, result = decide(state, now, *extra) if extra else decide(state, now)
+        if new_state is not state:
+            version = self._versions = self._versions + 1
+            self._records[key] = (new_state, version, None)
+        return result
 
     def __len__(self) -> int:
         return len(self._records)
