@@ -237,3 +237,17 @@ def test_constants_fold_and_control_cannot_leave_a_guarded_stage() -> None:
 
 def test_policies_apply_only_to_handler_or_workflow_calls() -> None:
     assert [c for c, _, _ in codes("workflow w() { x = len([1]) with retry }")] == ["E0109"]
+
+
+def test_a_retried_steps_arguments_are_computed_once(backend) -> None:
+    # Found by the differential test: the inline retry loop once computed them twice.
+    outcome = go(backend, """
+router pick(a) {
+    route -> h.double(a)
+}
+workflow main() {
+    return h.flaky("r", {k: pick(2)}.k) with retry(attempts: 3, delay: 0s)
+}""", failing={"r": 1})
+    assert outcome.value == 4
+    assert [e.kind for e in outcome.events].count("route") == 1
+    assert [name for name, _ in handlers.log] == ["double", "flaky", "flaky"]

@@ -116,9 +116,27 @@ async def patient_forecast(city: str):
     try:
         if _obs:
             _rt.event("workflow.start", "patient_forecast")
-        # resilient_api.wf:36:12
-        _wf_r4 = await _wf_guard2.run(_rt, api.forecast, (city,))
+        _wf_attempt5 = 1
+        while True:
+            if _obs:
+                _rt.event("step.start", "api.forecast")
+            # resilient_api.wf:36:12
+            try:
+                _wf_r4 = api.forecast(city)
+                if _wf_r4.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r4):
+                    _wf_r4 = await _wf_r4
+            except Exception as _wf_e:
+                _rt.step_failed(_wf_e, "api.forecast", "resilient_api.wf:36:12")
+                _wf_delay6 = _wf_guard2.retry_delay(_rt, _wf_e, _wf_attempt5)
+                if _wf_delay6 is None:
+                    raise
+            else:
+                break
+            if _wf_delay6:  # never sleep(0) for a zero delay
+                await _rt.clock.sleep(_wf_delay6)
+            _wf_attempt5 += 1
         if _obs:
+            _rt.event("step.end", "api.forecast")
             _rt.event("workflow.end", "patient_forecast")
         return _wf_r4
     except Exception as _wf_e:

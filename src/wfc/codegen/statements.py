@@ -72,8 +72,13 @@ class StmtEmitter(ExprEmitter):
         self.assign_value(temp, expr)
         return temp
 
-    def step_into(self, call: ast.Call, dest: str) -> None:
-        """A handler call, inline: arguments first, then events, call, await."""
+    def step_into(self, call: ast.Call, dest: str, retry_guard: str | None = None) -> None:
+        """A handler call, inline: arguments first, then events, call, await.
+
+        With `retry_guard` (a site whose only policy is `retry`), the attempt runs in
+        a loop and that guard's `retry_delay` decides after each failure: the
+        runtime's own retry semantics, without a coroutine per call.
+        """
         out = self.out
         values = (*call.args, *(k.value for k in call.keywords))
         # Left to right, as the interpreter does: once one argument must be computed
@@ -86,6 +91,18 @@ class StmtEmitter(ExprEmitter):
         target = py_literal(self.res.step_targets[call])
         direct = dest.startswith("_wf_") or not self.frame.may_observe_failed_assignment()
         result = dest if direct else self.temps.new("r")
+        if retry_guard is None:
+            self.step_attempt(call, codes, result, target, lambda: out.line("raise"))
+        else:
+            self.retried_step(call, codes, result, target, retry_guard)
+        if result != dest:
+            out.line(f"{dest} = {result}")
+        out.observed(f'_rt.event("step.end", {target})')
+
+    def step_attempt(self, call: ast.Call, codes: list[str], result: str, target: str,
+                     on_error) -> None:
+        """`step.start`, then the call and its await; `on_error()` ends the except block."""
+        out = self.out
         out.observed(f'_rt.event("step.start", {target})')
         out.line(f"# {self.where(call)}")
         out.line("try:")
@@ -98,16 +115,39 @@ class StmtEmitter(ExprEmitter):
         out.line("except Exception as _wf_e:")
         with out.indent():
             out.line(f"_rt.step_failed(_wf_e, {target}, {py_literal(self.res.location(call))})")
-            out.line("raise")
-        if result != dest:
-            out.line(f"{dest} = {result}")
-        out.observed(f'_rt.event("step.end", {target})')
+            on_error()
+
+    def retried_step(self, call: ast.Call, codes: list[str], result: str, target: str,
+                     guard: str) -> None:
+        out = self.out
+        attempt, delay = self.temps.new("attempt"), self.temps.new("delay")
+
+        def give_up_or_wait() -> None:
+            out.line(f"{delay} = {guard}.retry_delay(_rt, _wf_e, {attempt})")
+            out.line(f"if {delay} is None:")
+            with out.indent():
+                out.line("raise")
+
+        out.line(f"{attempt} = 1")
+        out.line("while True:")
+        with out.indent():
+            self.step_attempt(call, codes, result, target, give_up_or_wait)
+            out.line("else:")
+            with out.indent():
+                out.line("break")
+            out.line(f"if {delay}:  # never sleep(0) for a zero delay")
+            with out.indent():
+                out.line(f"await _rt.clock.sleep({delay})")
+            out.line(f"{attempt} += 1")
 
     def guarded_into(self, expr: ast.Guarded, dest: str) -> None:
         """A call with policies: arguments and call-site values first, then the guard."""
         call = expr.call
         assert isinstance(call, ast.Call)
         spec = self.res.guards[expr]
+        if self.res.calls[call] is CallKind.STEP and [p.kind for p in spec.policies] == ["retry"]:
+            self.step_into(call, dest, retry_guard=self.guard_names[expr])
+            return
         keywords = [py_name(kw.name) if self.res.calls[call] is CallKind.DECL else kw.name
                     for kw in call.keywords]
         args, kwargs, extras = self.guard_inputs(
