@@ -54,6 +54,29 @@ def runtime(seed: int | None = 0) -> tuple[Runtime, list[tuple]]:
     return rt, events
 
 
+class PlainStore:
+    """Only the `Store` protocol (no `update_now`, no `peek`), as a remote store has it:
+    every decision goes through the awaited compare-and-set loop."""
+
+    def __init__(self) -> None:
+        self._inner = MemoryStore()
+
+    async def get(self, key, now):
+        await asyncio.sleep(0)  # a round trip: other tasks run in between
+        return await self._inner.get(key, now)
+
+    async def put(self, key, value, version, expires=None):
+        await asyncio.sleep(0)
+        return await self._inner.put(key, value, version, expires)
+
+    async def delete(self, key, version):
+        await asyncio.sleep(0)
+        return await self._inner.delete(key, version)
+
+
+STORES = [MemoryStore, PlainStore]
+
+
 def kinds(events: list[tuple], prefix: str) -> list[tuple[str, float]]:
     return [(kind, at) for kind, _, at in events if kind.startswith(prefix)]
 
@@ -175,8 +198,11 @@ def test_breaker_opens_at_consecutive_failures_and_a_success_resets_the_count() 
     assert kinds(events, "breaker") == [("breaker.open", 0.0), ("breaker.reject", 0.0)]
 
 
-def test_breaker_half_opens_after_reset_and_closes_after_successes() -> None:
-    rt, events = runtime()
+@pytest.mark.parametrize("store", STORES)
+def test_breaker_half_opens_after_reset_and_closes_after_successes(store) -> None:
+    rt = Runtime(clock=VirtualClock(), seed=0, store=store())
+    events: list[tuple] = []
+    rt.observe(lambda e: events.append((e.kind, e.fields, rt.clock.now())))
     guard = Guard("svc", "t.wf:1:1", breaker=Breaker(failures=1, reset=10.0, successes=2))
 
     async def scenario():
@@ -204,8 +230,9 @@ def test_breaker_half_opens_after_reset_and_closes_after_successes() -> None:
     ]
 
 
-def test_half_open_admits_at_most_half_open_calls_in_flight() -> None:
-    rt, _ = runtime()
+@pytest.mark.parametrize("store", STORES)
+def test_half_open_admits_at_most_half_open_calls_in_flight(store) -> None:
+    rt = Runtime(clock=VirtualClock(), store=store())
     guard = Guard("svc", "t.wf:1:1", breaker=Breaker(failures=1, reset=1.0, half_open=3, successes=3))
     slow = Flaky(delay=2.0)
 
@@ -267,9 +294,11 @@ def test_named_state_is_shared_and_keys_split_it() -> None:
 
 
 # ---- limit -------------------------------------------------------------------------
-def permit_times(limit: Limit, arrivals: list[float]) -> list[float | None]:
+
+
+def permit_times(limit: Limit, arrivals: list[float], store=MemoryStore) -> list[float | None]:
     """When each caller (arriving at the given virtual times) got its permit; None: refused."""
-    rt, _ = runtime()
+    rt = Runtime(clock=VirtualClock(), seed=0, store=store())
     guard = Guard("svc", "t.wf:1:1", limit=limit)
     times: list[float | None] = [None] * len(arrivals)
 
@@ -315,11 +344,12 @@ def test_limit_rejects_without_wait_or_past_max_wait() -> None:
     assert times == pytest.approx([0, 1, None, None])  # the third would wait 2s
 
 
+@pytest.mark.parametrize("store", STORES)
 @pytest.mark.parametrize("algorithm", ["token_bucket", "leaky_bucket", "fixed_window", "sliding_window"])
-def test_hundreds_of_concurrent_callers_never_exceed_the_algorithm(algorithm) -> None:
+def test_hundreds_of_concurrent_callers_never_exceed_the_algorithm(algorithm, store) -> None:
     limit = Limit(5, 1.0, algorithm=algorithm)
     arrivals = [random.Random(n).uniform(0, 20) for n in range(400)]
-    times = sorted(t for t in permit_times(limit, arrivals) if t is not None)
+    times = sorted(t for t in permit_times(limit, arrivals, store) if t is not None)
     assert_within(limit, times)
     if algorithm != "leaky_bucket":
         assert len(times) == 400  # everyone waits their turn
@@ -361,8 +391,9 @@ def test_idempotent_runs_once_within_ttl_and_again_after() -> None:
     assert len([e for e in events if e[0] == "idempotent.hit"]) == 1
 
 
-def test_concurrent_callers_with_one_key_share_one_call() -> None:
-    rt, events = runtime()
+@pytest.mark.parametrize("store", STORES)
+def test_concurrent_callers_with_one_key_share_one_call(store) -> None:
+    rt = Runtime(clock=VirtualClock(), store=store())
     handler = Flaky(delay=3.0)
     guard = Guard("pay.charge", "t.wf:1:1", idempotent=Idempotent(explicit=True))
 
@@ -455,3 +486,22 @@ def test_update_retries_when_another_writer_gets_in_between() -> None:
     assert asyncio.run(update(store, "n", 0.0, increment)) == "done"
     assert seen == [None, 100]
     assert asyncio.run(store.get("n", 0.0))[0] == 101
+
+
+def test_keyed_states_go_when_idle_so_memory_does_not_grow_with_keys() -> None:
+    store = MemoryStore()
+    rt = Runtime(clock=VirtualClock(), store=store)
+    limited = Guard("svc", "t.wf:1:1", limit=Limit(10, 1.0))
+    broken = Guard("svc", "t.wf:2:1", breaker=Breaker(failures=3))
+
+    async def scenario():
+        for user in range(1000):
+            await limited.run(rt, ok, limit_key=user)
+            await broken.run(rt, ok, breaker_key=user)
+        await rt.clock.sleep(1.0)  # every bucket is full again
+        await limited.run(rt, ok, limit_key="last")
+        failing = [await outcomes(rt, broken, [bad]) for _ in range(2)]
+        return failing
+
+    assert run(rt, scenario) == [["ConnectionError"], ["ConnectionError"]]
+    assert len(store) <= 2  # the last user's bucket, and the breaker counting 2 failures

@@ -222,8 +222,11 @@ class Guard:
         if limit is not None:
             state = self.limit_state if limit_key is None else f"{self.limit_state}:{limit_key}"
             now = rt.clock.monotonic()
-            granted, wait = (update_now(state, now, limit.acquire) if update_now is not None
-                             else await update(store, state, now, limit.acquire))
+            # A keyed state may expire once idle: one per user must not stay forever.
+            idle_at = None if limit_key is None else limit.idle_at
+            granted, wait = (update_now(state, now, limit.acquire, idle_at=idle_at)
+                             if update_now is not None
+                             else await update(store, state, now, limit.acquire, idle_at=idle_at))
             if wait > 0 or not granted:
                 await self._wait_or_refuse(rt, limit, granted, wait)
         if kwargs is None:
@@ -253,8 +256,11 @@ class Guard:
             raise
         if breaker is not None and not (quiet and store.peek(key) is record):
             now = rt.clock.monotonic()
-            event = (update_now(key, now, breaker.record, admitted, epoch, False) if update_now is not None
-                     else await update(store, key, now, breaker.record, admitted, epoch, False))
+            idle_at = None if breaker_key is None else breaker.idle_at
+            event = (update_now(key, now, breaker.record, admitted, epoch, False, idle_at=idle_at)
+                     if update_now is not None
+                     else await update(store, key, now, breaker.record, admitted, epoch, False,
+                                       idle_at=idle_at))
             if event is not None:
                 self._breaker_event(rt, event, key)
         return result

@@ -109,10 +109,18 @@ class Breaker:
             return (state if event is None else new), (OPEN, epoch, event)
         return (mode, failures, successes, opened_at, in_flight + 1, epoch), (HALF_OPEN, epoch, event)
 
+    @staticmethod
+    def idle_at(state: Any) -> float | None:
+        """A closed breaker with no failures is as good as none: it may expire at once."""
+        return float("-inf") if state[0] == CLOSED and state[1] == 0 else None
+
     def record(self, state: Any, now: float, admitted: int, at_epoch: int,
                failed: bool) -> tuple[Any, str | None]:
         """The outcome of an admitted call: the new state, and the transition made."""
-        mode, failures, successes, opened_at, in_flight, epoch = state or self.INITIAL
+        # An absent record is a closed breaker with no failures (one that went idle
+        # expires): it keeps the epoch the call was admitted in.
+        mode, failures, successes, opened_at, in_flight, epoch = state or (
+            CLOSED, 0, 0, 0.0, 0, at_epoch)
         if epoch != at_epoch or mode != admitted:
             return state, None  # the breaker moved on while the call ran
         if mode == CLOSED:
@@ -159,6 +167,17 @@ class Limit:
         # `max_wait`, or a full leaky bucket) leaves the state unchanged.
         self.acquire: Callable[[Any, float], tuple[Any, tuple[bool, float]]] = getattr(
             self, f"_{algorithm}")
+
+    def idle_at(self, state: Any) -> float:
+        """When `state` will be as good as absent (full bucket, windows passed)."""
+        algorithm = self.algorithm
+        if algorithm == "token_bucket":
+            return state[1] + (self._capacity - state[0]) / self.rate
+        if algorithm == "leaky_bucket":
+            return state[0]
+        if algorithm == "fixed_window":
+            return (state[0] + math.ceil(state[1] / self.permits)) * self.period
+        return state[-1] + self.period
 
     def _verdict(self, state: Any, new_state: Any, wait: float) -> tuple[Any, tuple[bool, float]]:
         """A permit that must wait, or cannot be had (`new_state` None)."""

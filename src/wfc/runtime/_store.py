@@ -14,6 +14,7 @@ memory store keeps them as they are and never mutates them.
 
 from __future__ import annotations
 
+import heapq
 from typing import Any, Callable, Protocol, TypeVar
 
 Result = TypeVar("Result")
@@ -48,12 +49,32 @@ class MemoryStore:
     applied), for read-only checks.
     """
 
-    __slots__ = ("_records", "_versions", "peek")
+    __slots__ = ("_records", "_versions", "_expiring", "peek")
 
     def __init__(self) -> None:
         self._records: dict[str, tuple[Any, int, float | None]] = {}
         self._versions = 0  # store-wide, so a deleted and re-created key never reuses one
+        # (expires, version, key) of records written with an expiry: swept as writes
+        # come, so keys that are never read again do not stay in memory.
+        self._expiring: list[tuple[float, int, str]] = []
         self.peek = self._records.get
+
+    def _write(self, key: str, value: Any, expires: float | None, now: float | None) -> int:
+        version = self._versions = self._versions + 1
+        self._records[key] = (value, version, expires)
+        if expires is not None:
+            heapq.heappush(self._expiring, (expires, version, key))
+        if now is not None:
+            self._sweep(now)
+        return version
+
+    def _sweep(self, now: float) -> None:
+        expiring, records = self._expiring, self._records
+        while expiring and expiring[0][0] <= now:
+            _, version, key = heapq.heappop(expiring)
+            record = records.get(key)
+            if record is not None and record[1] == version:
+                del records[key]
 
     async def get(self, key: str, now: float) -> tuple[Any, int] | None:
         record = self._records.get(key)
@@ -68,9 +89,7 @@ class MemoryStore:
         record = self._records.get(key)
         if (0 if record is None else record[1]) != version:
             return 0
-        self._versions += 1
-        self._records[key] = (value, self._versions, expires)
-        return self._versions
+        return self._write(key, value, expires, None)
 
     async def delete(self, key: str, version: int) -> bool:
         record = self._records.get(key)
@@ -80,7 +99,7 @@ class MemoryStore:
         return True
 
     def update_now(self, key: str, now: float, decide: Callable[..., tuple[Any, Result]],
-                   *extra: Any) -> Result:
+                   *extra: Any, idle_at: Callable[[Any], float | None] | None = None) -> Result:
         """`update` without awaiting: nothing can write in between in one thread."""
         record = self._records.get(key)
         state = None
@@ -88,8 +107,11 @@ class MemoryStore:
             state = record[0]
         new_state, result = decide(state, now, *extra) if extra else decide(state, now)
         if new_state is not state:
-            version = self._versions = self._versions + 1
-            self._records[key] = (new_state, version, None)
+            if idle_at is None:
+                version = self._versions = self._versions + 1
+                self._records[key] = (new_state, version, None)
+            else:
+                self._write(key, new_state, idle_at(new_state), now)
         return result
 
     def __len__(self) -> int:
@@ -102,16 +124,21 @@ async def update(
     now: float,
     decide: Callable[..., tuple[Any, Result]],
     *extra: Any,
+    idle_at: Callable[[Any], float | None] | None = None,
 ) -> Result:
     """Apply the pure `decide(state, now, *extra) -> (new_state, result)` to one record.
 
     Reads, decides, and writes with compare-and-set, retrying if another writer
     got in between. When `decide` returns the state it was given, nothing is
-    written. `state` is None for an absent record.
+    written. `state` is None for an absent record. `idle_at(new_state)` is when
+    the new state is as good as absent (the record may then expire), or None.
     """
     while True:
         record = await store.get(key, now)
         state, version = (None, 0) if record is None else record
         new_state, result = decide(state, now, *extra)
-        if new_state is state or await store.put(key, new_state, version):
+        if new_state is state:
+            return result
+        expires = None if idle_at is None else idle_at(new_state)
+        if await store.put(key, new_state, version, expires):
             return result
