@@ -205,8 +205,8 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
     def stmt_Return(self, stmt: ast.Return, place: Place) -> None:
         if not place.may_return:
             where = place.barrier or "the body of a parallel or assigned `for`"
-            self.report(error("E0107", f"`return` inside {where}", stmt.span,
-                              "use `yield` for an item's value" if not place.barrier else None))
+            self.report(error("E0107", f"`return` inside {where}", stmt.span, _RETURN_HELP.get(
+                place.barrier, "use `yield` for an item's value" if not place.barrier else None)))
         if stmt.value is not None:
             self.expr(stmt.value, place.scope)
 
@@ -399,6 +399,9 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
                               did_you_mean(head, candidates)))
             return
         self.res.catch_kinds[dotted] = kind
+
+
+_RETURN_HELP = {"a stage with policies": "set a variable in the stage and `return` after it"}
 
 
 def _call_text(func: ast.Expr) -> str:
