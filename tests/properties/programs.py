@@ -235,11 +235,16 @@ def statements(draw, place: Place, count: Counter) -> str:
         inner = replace(deeper, loop=True, readable=place.readable + (loop_var,))
         if not place.item:
             inner = replace(inner, targets=place.targets)
-        return f"for {loop_var} in range(({draw(expr)} ?? 0) % 3) {block(inner)}"
+        timeout = draw(st.sampled_from(["", " timeout 1500ms"]))
+        return f"for {loop_var} in range(({draw(expr)} ?? 0) % 3){timeout} {block(inner)}"
     if kind == "while":
-        return f"while {draw(expr)} max {draw(st.integers(0, 3))} {block(replace(deeper, loop=True))}"
+        timeout = draw(st.sampled_from(["", " timeout 1s", " timeout 2500ms"]))
+        return (f"while {draw(expr)} max {draw(st.integers(0, 3))}{timeout} "
+                f"{block(replace(deeper, loop=True))}")
     if kind == "repeat":
-        return f"repeat max {draw(st.integers(1, 3))} {block(replace(deeper, loop=True))} until {draw(expr)}"
+        timeout = draw(st.sampled_from(["", " timeout 1s", " timeout 2500ms"]))
+        return (f"repeat max {draw(st.integers(1, 3))}{timeout} {block(replace(deeper, loop=True))} "
+                f"until {draw(expr)}")
     if kind == "parallel":
         options = draw(st.sampled_from(["", "limit 1 ", "on error continue ", "timeout 1500ms ",
                                         "limit 2 on error continue "]))
