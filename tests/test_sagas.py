@@ -73,10 +73,19 @@ saga s() {
 
 def test_failing_compensation_is_recorded_and_others_still_run(backend) -> None:
     shop.FAIL.update({"send_notification", "restock"})
-    error = place(backend, "P1", 1, "Ann").error
+    outcome = place(backend, "P1", 1, "Ann")
+    error = outcome.error
     assert error.compensated == ["order", "hold"]
     assert [(name, type(exc).__name__) for name, exc in error.compensation_errors] == [
         ("shop.deduct_inventory", "ConnectionError")]
+    compensation = [(e.kind, e.name) for e in outcome.events if e.kind.startswith("compensate")]
+    assert compensation == [
+        ("compensate.start", "shop.deduct_inventory"), ("compensate.error", "shop.deduct_inventory"),
+        ("compensate.start", "order"), ("compensate.end", "order"),
+        ("compensate.start", "hold"), ("compensate.end", "hold"),
+    ]
+    failed = next(e for e in outcome.events if e.kind == "compensate.error")
+    assert failed.fields == {"error": "ConnectionError", "message": "restock failed"}
 
 
 def test_non_step_failure_has_no_step(backend) -> None:
