@@ -99,6 +99,11 @@ def test_retry_waits_exactly_the_backoff(backoff, delays) -> None:
     assert [r["delay"] for r in retries] == pytest.approx(delays)
 
 
+def test_huge_backoff_is_capped_not_an_overflow() -> None:
+    retry = Retry(attempts=5000, delay=1.0, factor=1e308, max_delay=30.0)
+    assert retry.delay_after(4000, ConnectionError(), random.Random(0)) == 30.0
+
+
 def test_retry_jitter_draws_from_the_seeded_source() -> None:
     rt, _ = runtime(seed=42)
     handler = Flaky(failures=3)

@@ -215,6 +215,10 @@ def test_policy_errors_have_spans_and_help() -> None:
     ("fallback(len)", "E0162"),
     ("fallback(value: h.double(1))", "E0162"),
     ("limit(rate: 5/s, burst: 2, algorithm: sliding_window)", "E0169"),
+    ("limit(rate: 1.5/s, algorithm: fixed_window)", "E0163"),
+    ("limit(rate: 10/s, max_wait: -1s)", "E0163"),
+    ("retry(on: [])", "E0162"),
+    ("fallback(h.cached, h.double)", "E0161"),
 ])
 def test_bad_policies(policy: str, code: str) -> None:
     assert [found for found, _, _ in codes(f"workflow w() {{ x = h.double(1) with {policy} }}")] == [code]

@@ -91,7 +91,11 @@ class PolicyChecks:
         values: dict[str, Any] = {}
         for position, arg in enumerate(use.args or ()):
             name = arg.name or (POSITIONAL.get(kind) if position == 0 else None)
-            if name is None:
+            if name is None and kind in POSITIONAL:
+                self.report(error("E0161", f"'{kind}' takes one argument without a name", arg.span,
+                                  f"name the others: `{kind}(..., {_first_argument(kind)}: ...)`"
+                                  if kind != "fallback" else "give a handler or `value: ...`"))
+            elif name is None:
                 self.report(error("E0161", f"'{kind}' takes named arguments", arg.span,
                                   f"write `{kind}({_first_argument(kind)}: ...)`"))
             elif name not in schema:
@@ -115,10 +119,15 @@ class PolicyChecks:
         if kind == "fallback" and len(values) > 1:
             self.report(error("E0165", "a fallback is a handler or a value, not both", use.span))
             return None
-        if kind == "limit" and values.get("algorithm") in _WINDOWS and "burst" in values:
-            self.report(error("E0169", f"`burst` does not apply to the {values['algorithm']} algorithm",
-                              use.span, "a window allows the rate's count per window: remove `burst`"))
-            return None
+        if kind == "limit" and values.get("algorithm") in _WINDOWS:
+            if "burst" in values:
+                self.report(error("E0169", f"`burst` does not apply to the {values['algorithm']} algorithm",
+                                  use.span, "a window allows the rate's count per window: remove `burst`"))
+                return None
+            if not values["rate"][0].is_integer():
+                self.report(error("E0163", "a window allows a whole number of calls", use.span,
+                                  "give the rate a whole count, such as `90/m` for 1.5/s"))
+                return None
         return build_spec(kind, values, named)
 
     # ---- argument values -------------------------------------------------
@@ -137,6 +146,10 @@ class PolicyChecks:
 
     def policy_exceptions(self, expr: ast.Expr) -> tuple[ast.Dotted, ...] | Any:
         items = expr.items if isinstance(expr, ast.ListExpr) else (expr,)
+        if not items:
+            self.report(error("E0162", "`on` needs at least one exception type", expr.span,
+                              "leave `on` out to handle every exception"))
+            return _MISSING
         found: list[ast.Dotted] = []
         for item in items:
             parts = dotted_parts(item)
@@ -201,6 +214,9 @@ def _number(minimum: float, maximum: float | None = None) -> Check:
 def _duration(positive: bool) -> Check:
     def check(self, expr, scope, named):
         value = self.folded(expr, scope)
+        if isinstance(value, ast.Neg) and isinstance(self.folded(value.operand, scope), ast.Duration):
+            self.report(error("E0163", "a duration cannot be negative", expr.span))
+            return _MISSING
         if not isinstance(value, ast.Duration):
             found = "a number" if isinstance(value, ast.Literal) and _is_number(value.value) else "this"
             self.report(error("E0162", f"expected a duration, found {found}", expr.span,

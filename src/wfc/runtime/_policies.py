@@ -52,7 +52,10 @@ class Retry:
         if attempt >= self.attempts or not self.retries(exc):
             return None
         if self.backoff == "exponential":
-            delay = self.delay * self.factor ** (attempt - 1)
+            try:
+                delay = self.delay * float(self.factor) ** (attempt - 1)
+            except OverflowError:  # far past any max_delay
+                delay = self.max_delay
         elif self.backoff == "linear":
             delay = self.delay * attempt
         else:
