@@ -253,6 +253,24 @@ def test_half_open_admits_at_most_half_open_calls_in_flight(store) -> None:
     assert len(slow.calls) == 3
 
 
+def test_a_cancelled_half_open_probe_frees_its_slot() -> None:
+    rt, events = runtime()
+    guard = Guard("svc", "t.wf:1:1", breaker=Breaker(failures=1, reset=1.0))
+    slow = Flaky(delay=10.0)
+
+    async def scenario():
+        await outcomes(rt, guard, [bad])
+        await rt.clock.sleep(1.0)
+        probe = asyncio.ensure_future(guard.run(rt, slow))
+        await rt.clock.sleep(0.5)
+        probe.cancel()  # e.g. a parallel sibling failed
+        await asyncio.gather(probe, return_exceptions=True)
+        return await outcomes(rt, guard, [ok])
+
+    assert run(rt, scenario) == ["ok"]  # the next probe is let through, and closes it
+    assert [kind for kind, _ in kinds(events, "breaker")] == ["breaker.open", "breaker.half_open", "breaker.close"]
+
+
 def test_breaker_on_filters_failures_and_late_outcomes_do_not_count() -> None:
     rt, _ = runtime()
     only_connection = Guard("svc", "t.wf:1:1", breaker=Breaker(failures=1, on=(ConnectionError,)))

@@ -239,6 +239,23 @@ def test_constants_fold_and_control_cannot_leave_a_guarded_stage() -> None:
     assert [c for c, _, _ in both] == ["E0164", "E0161"]  # no duration, and no such argument
 
 
+def test_an_idempotent_stage_needs_a_key(backend) -> None:
+    assert [c for c, _, _ in codes("workflow w() {\n stage s with idempotent { x = 1 }\n}")] == ["E0164"]
+    source = """
+workflow main(order) {
+    n = 0
+    stage charge with idempotent(key: order) {
+        n = h.double(order)
+    }
+    return n
+}"""
+    module = load_both(USE + source)[backend]
+    rt = Runtime(clock=VirtualClock())
+    handlers.log.clear()
+    assert [run(module, "main", o, rt=rt).value for o in (1, 1, 2)] == [2, 0, 4]  # skipped once
+    assert handlers.log == [("double", (1,)), ("double", (2,))]
+
+
 def test_policies_apply_only_to_handler_or_workflow_calls() -> None:
     assert [c for c, _, _ in codes("workflow w() { x = len([1]) with retry }")] == ["E0109"]
 

@@ -36,6 +36,12 @@ class PolicyChecks:
         by_kind: dict[str, PolicySpec] = {}
         for spec in self.policy_specs(uses, scope, None, ()):
             by_kind[spec.kind] = spec  # a later policy of a kind replaces an earlier one
+        once = by_kind.get("idempotent")
+        if isinstance(site, ast.Stage) and once is not None and once.key is None:
+            self.report(error("E0164", "`idempotent` on a stage needs a `key`", site.name.span,
+                              "a stage has no arguments to tell one run from another: "
+                              "write `idempotent(key: ...)`"))
+            del by_kind["idempotent"]
         ordered = tuple(by_kind[kind] for kind in POLICY_ORDER if kind in by_kind)
         module = self.res.module_name
         located = site.call if isinstance(site, ast.Guarded) else site

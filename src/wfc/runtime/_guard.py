@@ -112,9 +112,9 @@ class Guard:
         ok, value = await asyncio.shield(future)
         if ok is None:
             return None  # that run was cancelled: try to run it here
-        self._hit(rt, store_key)
         if not ok:
-            raise value
+            raise value  # the call this one waited for failed: so does this one
+        self._hit(rt, store_key)
         return (value,)
 
     async def _run_once(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
@@ -203,7 +203,8 @@ class Guard:
             key = self.breaker_state if breaker_key is None else f"{self.breaker_state}:{breaker_key}"
             # Closed with no failures: `admit`, and `record` of a success, change nothing.
             # An in-process store lets that be seen without calling them.
-            record = store.peek(key) if update_now is not None else _UNKNOWN
+            peek = getattr(store, "peek", None)
+            record = peek(key) if peek is not None else _UNKNOWN
             quiet = record is None or (record is not _UNKNOWN and record[0][0] == CLOSED
                                        and record[0][1] == 0)
             if quiet:
@@ -250,11 +251,12 @@ class Guard:
                 result = fn(*args, **kwargs)
                 if result.__class__ is CoroutineType or isawaitable(result):
                     result = await result
-        except Exception as exc:
+        except BaseException as exc:
             if breaker is not None:
-                await self._record(rt, key, admitted, epoch, breaker.counts(exc))
+                failed = breaker.counts(exc) if isinstance(exc, Exception) else None
+                await self._record(rt, key, admitted, epoch, failed)
             raise
-        if breaker is not None and not (quiet and store.peek(key) is record):
+        if breaker is not None and not (quiet and peek(key) is record):
             now = rt.clock.monotonic()
             idle_at = None if breaker_key is None else breaker.idle_at
             event = (update_now(key, now, breaker.record, admitted, epoch, False, idle_at=idle_at)
@@ -265,8 +267,9 @@ class Guard:
                 self._breaker_event(rt, event, key)
         return result
 
-    async def _record(self, rt: Runtime, key: str, admitted: int, epoch: int, failed: bool) -> None:
-        """Count a failed call (off the success path, so it needs no fast path)."""
+    async def _record(self, rt: Runtime, key: str, admitted: int, epoch: int,
+                      failed: bool | None) -> None:
+        """Count a failed or cancelled call (off the success path: no fast path needed)."""
         breaker = self.breaker
         assert breaker is not None
         event = await update(rt.store, key, rt.clock.monotonic(), breaker.record, admitted, epoch, failed)

@@ -118,14 +118,23 @@ class Breaker:
         return float("-inf") if state[0] == CLOSED and state[1] == 0 else None
 
     def record(self, state: Any, now: float, admitted: int, at_epoch: int,
-               failed: bool) -> tuple[Any, str | None]:
-        """The outcome of an admitted call: the new state, and the transition made."""
+               failed: bool | None) -> tuple[Any, str | None]:
+        """The outcome of an admitted call: the new state, and the transition made.
+
+        `failed` is None for a call that was cancelled: it frees its half-open slot
+        and counts neither way (else a cancelled probe would hold the breaker
+        half-open for good).
+        """
         # An absent record is a closed breaker with no failures (one that went idle
         # expires): it keeps the epoch the call was admitted in.
         mode, failures, successes, opened_at, in_flight, epoch = state or (
             CLOSED, 0, 0, 0.0, 0, at_epoch)
         if epoch != at_epoch or mode != admitted:
             return state, None  # the breaker moved on while the call ran
+        if failed is None:
+            if mode == HALF_OPEN:
+                return (HALF_OPEN, failures, successes, opened_at, in_flight - 1, epoch), None
+            return state, None
         if mode == CLOSED:
             if not failed:
                 return (state if failures == 0 else (CLOSED, 0, 0, 0.0, 0, epoch)), None
