@@ -163,3 +163,16 @@ def test_run_router_and_saga_examples() -> None:
                  "--arg", "product_id=P2", "--arg", "quantity=1", "--arg", "customer=Ann")
     assert failed.returncode == 1
     assert "SagaFailed: saga place_order failed at step hold: OutOfStock: P2: only 0 left" in failed.stderr
+
+
+def test_run_the_resilient_example_and_its_scenarios(backend) -> None:
+    result = wfc("run", str(EXAMPLES / "resilient_api.wf"), "book", "--backend", backend, "--trace",
+                 "--arg", "trip_id=T-1", "--arg", "city=Oslo")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"trip": "T-1", "city": "Oslo", "number": 1}
+    kinds = [json.loads(line)["kind"] for line in result.stderr.splitlines()]
+    assert kinds == ["workflow.start", "step.start", "step.end", "workflow.end"]
+    scenarios = subprocess.run([sys.executable, str(EXAMPLES / "resilient_scenarios.py"),
+                                "--backend", backend], capture_output=True, text=True, timeout=120)
+    assert scenarios.returncode == 0, scenarios.stderr
+    assert "breaker.half_open" in scenarios.stdout and "second success: live" in scenarios.stdout
