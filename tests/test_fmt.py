@@ -68,6 +68,31 @@ def test_require_keeps_its_condition_as_written() -> None:
     assert assert_good_format(source) == source
 
 
+def test_long_lines_wrap_inside_brackets_with_trailing_commas() -> None:
+    source = (
+        "use api\n"
+        "workflow w(first_parameter, second_parameter, third_parameter, fourth_parameter, fifth_parameter_x) {\n"
+        '    x = api.get("a, (b", [1, 2]) with retry(attempts: 3, delay: 1s, backoff: linear, '
+        "max_delay: 2s, jitter: 0.5)\n"
+        "    emit topic(" + "a" * 100 + ")\n"
+        "}\n"
+    )
+    formatted = assert_good_format(source)
+    assert formatted == (
+        "use api\n\n"
+        "workflow w(\n"
+        "    first_parameter,\n    second_parameter,\n    third_parameter,\n    fourth_parameter,\n"
+        "    fifth_parameter_x,\n"
+        ") {\n"
+        '    x = api.get("a, (b", [1, 2]) with retry(\n'
+        "        attempts: 3,\n        delay: 1s,\n        backoff: linear,\n        max_delay: 2s,\n"
+        "        jitter: 0.5,\n"
+        "    )\n"
+        "    emit topic(" + "a" * 100 + ")\n"  # one item: nothing to split
+        "}\n"
+    )
+
+
 def test_syntax_errors_are_reported() -> None:
     with pytest.raises(CompileError):
         format_text("workflow w( {", "bad.wf")

@@ -129,6 +129,9 @@ def policy(draw, place: Place, inline: bool = True, stage: bool = False) -> str:
         rate = draw(st.sampled_from(["1/s", "2/s", "5/s", "60/m"]))
         return f"limit(rate: {rate}, algorithm: {algorithm}{', ' + rest if rest else ''})"
     if kind == "idempotent":
+        if stage:  # a stage has no arguments to hash: it needs a key
+            ttl = draw(st.sampled_from(["", ", ttl: 1s"]))
+            return f"idempotent(key: {draw(key['key'])}{ttl})"
         return "idempotent(" + _args(draw, {"ttl": st.sampled_from(["1s", "1h"]), **key}) + ")"
     values = st.sampled_from(["null", "-1", '"fallback"', *place.readable])
     if stage or draw(st.booleans()):
@@ -142,7 +145,7 @@ def with_clause(draw, place: Place, stage: bool = False) -> str:
     if not place.policies or draw(st.integers(0, 2)):
         return ""
     items = draw(st.lists(policy(place, stage=stage), min_size=1, max_size=3))
-    if draw(st.integers(0, 2)) == 0:
+    if not stage and draw(st.integers(0, 2)) == 0:  # it may hold a keyless `idempotent`
         items.insert(draw(st.integers(0, len(items))), NAMED_POLICY)
     return " with " + ", ".join(items)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..syntax import ast
 from .comments import Comment, find_comments
 from .expressions import ExprPrinter
+from .wrap import wrap
 
 INDENT = "    "
 
@@ -32,7 +33,10 @@ class Printer:
         return "\n".join(self.lines) + "\n" if self.lines else ""
 
     def line(self, text: str) -> None:
-        self.lines.append(INDENT * self.depth + text if text else "")
+        if not text:
+            self.lines.append("")
+            return
+        self.lines.extend(wrap(INDENT * self.depth + text))
 
     def blank(self) -> None:
         if self.lines and self.lines[-1] != "":
