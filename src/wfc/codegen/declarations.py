@@ -36,10 +36,7 @@ def emit_guarded_entry(emitter: StmtEmitter, decl: ast.Declaration, params: str)
     with out.indent():
         prologue(emitter, decl, getattr(decl, "body", ()), with_locals=False)
         emitter.frame = Frame(kind="workflow", name=decl.name.id)
-        _, _, extras = emitter.guard_inputs(emitter.res.guards[decl], (), (), [])
-        names = [py_name(param.name.id) for param in decl.params]
-        args = f", ({', '.join(names)}{',' if len(names) == 1 else ''})" if names else ""
-        out.line(f"return await {emitter.guard_names[decl]}.run(_rt, {body}{args}{extras})")
+        emitter.guarded_entry(decl, body)
     out.line()
     out.line()
     return body

@@ -23,6 +23,11 @@ BUILTINS = {
 }
 
 
+def is_atomic(expr: ast.Expr) -> bool:
+    """Whether evaluating `expr` can neither fail nor have effects."""
+    return isinstance(expr, (ast.Literal, ast.Duration, ast.Name))
+
+
 class Temps:
     """Fresh names for temporaries, numbered in emission order (deterministic)."""
 

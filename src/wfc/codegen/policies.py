@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..check import Resolution
+from ..check import CallKind, Resolution
 from ..check.resolution import GuardSpec, PolicySpec
+from ..check.scopes import assigned_names
 from ..syntax import ast
 from ..syntax.names import py_literal, py_name
+from .expressions import ATOM
 
 # Policy kind -> the runtime class its options build.
 _CLASSES = {"retry": "Retry", "breaker": "Breaker", "limit": "Limit",
@@ -63,3 +65,85 @@ def _policy_code(policy: PolicySpec, exception_code) -> str:
         types = [exception_code(dotted) for dotted in policy.exceptions]
         options.append(f"on=({', '.join(types)}{',' if len(types) == 1 else ''})")
     return f"_wf.{_CLASSES[policy.kind]}({', '.join(options)})"
+
+
+def _tuple(codes: list[str]) -> str:
+    return f"({', '.join(codes)}{',' if len(codes) == 1 else ''})"
+
+
+class PolicyEmitter:
+    """Mixed into the StmtEmitter: calls, stages and retry loops under policies."""
+
+    guard_names: dict[ast.Node, str]  # sites with policies -> their `_wf.Guard`
+
+    def guarded_into(self, expr: ast.Guarded, dest: str) -> None:
+        """A call with policies: arguments and call-site values first, then the guard."""
+        call = expr.call
+        assert isinstance(call, ast.Call)
+        spec = self.res.guards[expr]
+        kind = self.res.calls[call]
+        if kind is CallKind.STEP and [policy.kind for policy in spec.policies] == ["retry"]:
+            self.step_into(call, dest, retry_guard=self.guard_names[expr])
+            return
+        keywords = [py_name(kw.name) if kind is CallKind.DECL else kw.name for kw in call.keywords]
+        inputs = self.guard_inputs(spec, call.args, tuple(kw.value for kw in call.keywords), keywords)
+        func = self.sub(call.func, ATOM)
+        self.out.line(f"# {self.where(call)}")
+        self.out.line(f"{dest} = await {self.guard_names[expr]}.run(_rt, {func}{inputs})")
+
+    def guard_inputs(self, spec: GuardSpec, args: tuple[ast.Expr, ...],
+                     kwargs: tuple[ast.Expr, ...], keywords: list[str]) -> str:
+        """`, (args), {kwargs}, key=..., fallback=...`: what `Guard.run` takes after the
+        function, computing ahead what must be (arguments first, then the keys)."""
+        keys = spec.keys()
+        codes = self.hoisted((*args, *kwargs, *(value for _, value in keys)))
+        arg_codes, kw_codes = codes[: len(args)], codes[len(args) : len(args) + len(kwargs)]
+        parts = [_tuple(arg_codes)] if args or kwargs else []
+        if kwargs:
+            parts.append("{" + ", ".join(f"{py_literal(k)}: {c}" for k, c in zip(keywords, kw_codes)) + "}")
+        parts += [f"{keyword}={code}" for (keyword, _), code in zip(keys, codes[len(args) + len(kwargs) :])]
+        fallback = spec.get("fallback")
+        if fallback is not None and fallback.fallback is not None:
+            code = self.expr(fallback.fallback)
+            parts.append(f"fallback={code}" if fallback.calls else f"fallback=lambda: {code}")
+        return "".join(f", {part}" for part in parts)
+
+    def guarded_stage(self, stmt: ast.Stage) -> None:
+        """The body as a function the guard can run (and re-run); it sets the
+        declaration's variables, and the checker keeps control flow inside it."""
+        body = self.temps.new("stage")
+        self.function(f"async def {body}():", "stage", stmt, stmt.body, assigned_names(stmt.body))
+        inputs = self.guard_inputs(self.res.guards[stmt], (), (), [])
+        self.out.line(f"await {self.guard_names[stmt]}.run(_rt, {body}{inputs})")
+
+    def guarded_entry(self, decl: ast.Declaration, body: str) -> None:
+        """`return await guard.run(...)` of a declaration whose body is the function `body`."""
+        names = [py_name(param.name.id) for param in decl.params]
+        args = f", {_tuple(names)}" if names else ""
+        inputs = self.guard_inputs(self.res.guards[decl], (), (), [])
+        self.out.line(f"return await {self.guard_names[decl]}.run(_rt, {body}{args}{inputs})")
+
+    def retried_step(self, call: ast.Call, codes: list[str], result: str, target: str,
+                     guard: str) -> None:
+        """The attempt in a loop; after a failure `guard.retry_delay` says how long
+        to wait, or to give up: the runtime decides, with no coroutine per call."""
+        out = self.out
+        attempt, delay = self.temps.new("attempt"), self.temps.new("delay")
+
+        def give_up_or_wait() -> None:
+            out.line(f"{delay} = {guard}.retry_delay(_rt, _wf_e, {attempt})")
+            out.line(f"if {delay} is None:")
+            with out.indent():
+                out.line("raise")
+
+        out.line(f"{attempt} = 1")
+        out.line("while True:")
+        with out.indent():
+            self.step_attempt(call, codes, result, target, give_up_or_wait)
+            out.line("else:")
+            with out.indent():
+                out.line("break")
+            out.line(f"if {delay}:  # never sleep(0) for a zero delay")
+            with out.indent():
+                out.line(f"await _rt.clock.sleep({delay})")
+            out.line(f"{attempt} += 1")

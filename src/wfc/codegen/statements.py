@@ -8,7 +8,8 @@ from ..check import CallKind, Kind, Resolution
 from ..check.scopes import assigned_names
 from ..syntax import ast
 from ..syntax.names import comment_text, py_literal, py_name
-from .expressions import AND, ATOM, CMP, OR, ExprEmitter, Temps
+from .expressions import AND, CMP, OR, ExprEmitter, Temps, is_atomic
+from .policies import PolicyEmitter
 from .writer import Writer
 
 
@@ -33,17 +34,12 @@ class Frame:
         return self.try_depth > 0 or self.kind in ("branch", "stage")
 
 
-def is_atomic(expr: ast.Expr) -> bool:
-    """Whether evaluating `expr` can neither fail nor have effects."""
-    return isinstance(expr, (ast.Literal, ast.Duration, ast.Name))
-
-
-class StmtEmitter(ExprEmitter):
+class StmtEmitter(PolicyEmitter, ExprEmitter):
     def __init__(self, res: Resolution, temps: Temps, out: Writer) -> None:
         super().__init__(res, temps)
         self.out = out
         self.frame = Frame(kind="workflow", name="", end_event="workflow.end")
-        self.guard_names: dict[ast.Node, str] = {}  # sites with policies -> their `_wf.Guard`
+        self.guard_names = {}  # sites with policies -> their `_wf.Guard`
 
     def block(self, body: tuple[ast.Stmt, ...]) -> None:
         for stmt in body:
@@ -72,6 +68,16 @@ class StmtEmitter(ExprEmitter):
         self.assign_value(temp, expr)
         return temp
 
+    def hoisted(self, values: tuple[ast.Expr, ...]) -> list[str]:
+        """Code for each of a call's values, computed ahead where they must be.
+
+        Left to right, as the interpreter does: once one must be computed ahead,
+        every non-literal one is, so none is read after another's awaits.
+        """
+        hoist = not all(is_atomic(value) for value in values)
+        return [self.value_code(value, force=hoist and not isinstance(value, ast.Literal))
+                for value in values]
+
     def step_into(self, call: ast.Call, dest: str, retry_guard: str | None = None) -> None:
         """A handler call, inline: arguments first, then events, call, await.
 
@@ -80,14 +86,7 @@ class StmtEmitter(ExprEmitter):
         runtime's own retry semantics, without a coroutine per call.
         """
         out = self.out
-        values = (*call.args, *(k.value for k in call.keywords))
-        # Left to right, as the interpreter does: once one argument must be computed
-        # ahead, every non-literal one is, so none is read after another's awaits.
-        hoist = not all(is_atomic(value) for value in values)
-        codes = [
-            self.value_code(value, force=hoist and not isinstance(value, ast.Literal))
-            for value in values
-        ]
+        codes = self.hoisted((*call.args, *(k.value for k in call.keywords)))
         target = py_literal(self.res.step_targets[call])
         direct = dest.startswith("_wf_") or not self.frame.may_observe_failed_assignment()
         result = dest if direct else self.temps.new("r")
@@ -116,64 +115,6 @@ class StmtEmitter(ExprEmitter):
         with out.indent():
             out.line(f"_rt.step_failed(_wf_e, {target}, {py_literal(self.res.location(call))})")
             on_error()
-
-    def retried_step(self, call: ast.Call, codes: list[str], result: str, target: str,
-                     guard: str) -> None:
-        out = self.out
-        attempt, delay = self.temps.new("attempt"), self.temps.new("delay")
-
-        def give_up_or_wait() -> None:
-            out.line(f"{delay} = {guard}.retry_delay(_rt, _wf_e, {attempt})")
-            out.line(f"if {delay} is None:")
-            with out.indent():
-                out.line("raise")
-
-        out.line(f"{attempt} = 1")
-        out.line("while True:")
-        with out.indent():
-            self.step_attempt(call, codes, result, target, give_up_or_wait)
-            out.line("else:")
-            with out.indent():
-                out.line("break")
-            out.line(f"if {delay}:  # never sleep(0) for a zero delay")
-            with out.indent():
-                out.line(f"await _rt.clock.sleep({delay})")
-            out.line(f"{attempt} += 1")
-
-    def guarded_into(self, expr: ast.Guarded, dest: str) -> None:
-        """A call with policies: arguments and call-site values first, then the guard."""
-        call = expr.call
-        assert isinstance(call, ast.Call)
-        spec = self.res.guards[expr]
-        if self.res.calls[call] is CallKind.STEP and [p.kind for p in spec.policies] == ["retry"]:
-            self.step_into(call, dest, retry_guard=self.guard_names[expr])
-            return
-        keywords = [py_name(kw.name) if self.res.calls[call] is CallKind.DECL else kw.name
-                    for kw in call.keywords]
-        args, kwargs, extras = self.guard_inputs(
-            spec, call.args, tuple(kw.value for kw in call.keywords), keywords)
-        func = self.sub(call.func, ATOM)
-        self.out.line(f"# {self.where(call)}")
-        self.out.line(f"{dest} = await {self.guard_names[expr]}.run(_rt, {func}{args}{kwargs}{extras})")
-
-    def guard_inputs(self, spec, args: tuple[ast.Expr, ...], kwargs: tuple[ast.Expr, ...],
-                     keywords: list[str]) -> tuple[str, str, str]:
-        """Code for a guard's `args`, `kwargs` and call-site keywords (each ", ..." or "")."""
-        extras = spec.keys()
-        keyed = [value for _, value in extras]
-        values = (*args, *kwargs, *keyed)
-        hoist = not all(is_atomic(value) for value in values)  # left to right, as in step_into
-        codes = [self.value_code(value, force=hoist and not isinstance(value, ast.Literal))
-                 for value in values]
-        arg_codes, kw_codes, key_codes = codes[: len(args)], codes[len(args) : len(values) - len(keyed)], codes[len(values) - len(keyed) :]
-        args_code = f", ({', '.join(arg_codes)}{',' if len(arg_codes) == 1 else ''})" if arg_codes or kw_codes else ""
-        kwargs_code = ", {" + ", ".join(f"{py_literal(k)}: {c}" for k, c in zip(keywords, kw_codes)) + "}" if kw_codes else ""
-        options = [f"{keyword}={code}" for (keyword, _), code in zip(extras, key_codes)]
-        fallback = spec.get("fallback")
-        if fallback is not None:
-            code = self.expr(fallback.fallback)
-            options.append(f"fallback={code}" if fallback.calls else f"fallback=lambda: {code}")
-        return args_code, kwargs_code, "".join(f", {option}" for option in options)
 
     def exit_events(self, stages: list[str], workflow: bool) -> None:
         """`stage.end` for stages being left (innermost first), then the end of the
@@ -295,14 +236,6 @@ class StmtEmitter(ExprEmitter):
         with out.indent():
             out.line(f'_rt.failed("stage.error", {name}, _wf_e)')
             out.line("raise")
-
-    def guarded_stage(self, stmt: ast.Stage) -> None:
-        """The body as a function the guard can run (and re-run); it sets the
-        declaration's variables, and the checker keeps control flow inside it."""
-        body = self.temps.new("stage")
-        self.function(f"async def {body}():", "stage", stmt, stmt.body, assigned_names(stmt.body))
-        _, _, extras = self.guard_inputs(self.res.guards[stmt], (), (), [])
-        self.out.line(f"await {self.guard_names[stmt]}.run(_rt, {body}{extras})")
 
     def emit_If(self, stmt: ast.If) -> None:
         for position, branch in enumerate(stmt.branches):
