@@ -8,8 +8,6 @@ one `Guard` per site and call `run`, so the semantics exist once, here.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from inspect import isawaitable
 from types import CoroutineType
 from typing import Any, Callable
@@ -330,5 +328,8 @@ def _refusal(target: str, limit: Limit, wait: float) -> str:
 
 def _digest(args: tuple, kwargs: dict[str, Any]) -> str:
     """A stable hash of a call's arguments (JSON where possible, else `repr`)."""
+    import hashlib  # only default idempotency keys need these: keep them off import time
+    import json
+
     text = json.dumps([list(args), kwargs], sort_keys=True, default=repr, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
