@@ -82,3 +82,9 @@ def test_cli_graph_errors(tmp_path) -> None:
     bad.write_text("workflow w( {", encoding="utf-8")
     assert wfc("graph", str(bad)).returncode == 1
     assert wfc("graph", str(EXAMPLES / "order_machine.wf"), "Order").stdout.startswith("stateDiagram-v2")
+
+
+def test_a_docstring_is_not_a_step() -> None:
+    text = render(graphs('use h\nworkflow w(x) {\n "Explain w."\n y = h.f(x)\n return y\n}'), "mermaid")
+    assert "Explain w." not in text
+    assert '["y = h.f(x)"]' in text

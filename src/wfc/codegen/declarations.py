@@ -45,9 +45,9 @@ def emit_guarded_entry(emitter: StmtEmitter, decl: ast.Declaration, params: str)
 def prologue(emitter: StmtEmitter, decl: ast.Declaration, body, with_locals: bool = True) -> tuple:
     """Docstring, runtime, observers and locals; returns the body after the docstring."""
     out = emitter.out
-    if body and isinstance(body[0], ast.ExprStmt) and isinstance(body[0].value, ast.Literal) \
-            and isinstance(body[0].value.value, str):
-        out.line(py_literal(body[0].value.value))
+    doc = ast.docstring(body)
+    if doc is not None:
+        out.line(py_literal(doc))
         body = body[1:]
     out.line("_rt = _wf.current()")
     out.line("_obs = _rt.observers  # the live list: observers added later are seen")

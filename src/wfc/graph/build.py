@@ -71,7 +71,8 @@ def workflow_graph(decl: ast.Workflow | ast.Saga) -> Graph:
     kind = "saga" if isinstance(decl, ast.Saga) else "workflow"
     graph = Graph(decl.name.id, "flow")
     start = graph.node(f"{kind} {decl.name.id}({', '.join(p.name.id for p in decl.params)})", "start")
-    ends = _flow(graph, decl.body, [start])
+    body = decl.body[1:] if ast.docstring(decl.body) is not None else decl.body
+    ends = _flow(graph, body, [start])
     if ends:
         graph.connect(ends, graph.node("done", "end"))  # "end" is a Mermaid keyword
     return graph

@@ -34,7 +34,7 @@ class InterpretedDeclaration:
                               default=defaults.get(p.name.id, inspect.Parameter.empty))
             for p in decl.params
         ])
-        self.__doc__ = _docstring(decl)
+        self.__doc__ = ast.docstring(getattr(decl, "body", ()))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         bound = self.__signature__.bind(*args, **kwargs)
@@ -63,12 +63,6 @@ class InterpretedDeclaration:
         return await RUNNERS[type(decl)](executor, decl, Frame(values), runtime.current())
 
 
-def _docstring(decl: ast.Declaration) -> str | None:
-    body = getattr(decl, "body", ())
-    first = body[0] if body else None
-    if isinstance(first, ast.ExprStmt) and isinstance(first.value, ast.Literal):
-        return first.value.value if isinstance(first.value.value, str) else None
-    return None
 
 
 def instantiate(checked: Checked, path: Path) -> ModuleType:

@@ -436,6 +436,14 @@ def dump(tree: Any, spans: bool = False) -> str:
     return f"{type(tree).__name__}({', '.join(parts)})"
 
 
+def docstring(body: tuple[Stmt, ...]) -> str | None:
+    """The docstring a body starts with (a string literal standing alone), or None."""
+    first = body[0] if body else None
+    if isinstance(first, ExprStmt) and isinstance(first.value, Literal) and isinstance(first.value.value, str):
+        return first.value.value
+    return None
+
+
 def walk(tree: Any):
     """Every node under `tree` (itself included), in source order."""
     if isinstance(tree, tuple):
