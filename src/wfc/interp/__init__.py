@@ -75,7 +75,7 @@ def instantiate(checked: Checked, path: Path) -> ModuleType:
         if isinstance(decl, ast.Use):
             globals_[decl.bound] = _import(decl.path.parts)
         elif isinstance(decl, ast.ConstDecl):
-            globals_[decl.name.id] = _run_now(executor.eval(decl.value, None, runtime.current()))
+            globals_[decl.name.id] = _run_now(executor.evaluate(decl.value, None, runtime.current()))
     for decl in checked.module.decls:
         if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
             globals_[decl.name.id] = InterpretedDeclaration(executor, decl, _defaults(executor, decl))
@@ -89,7 +89,7 @@ def instantiate(checked: Checked, path: Path) -> ModuleType:
 def _defaults(executor: Executor, decl: ast.Declaration | ast.Machine) -> dict[str, Any]:
     """Parameter defaults, computed once when the module loads (as Python does)."""
     return {
-        p.name.id: _run_now(executor.eval(p.default, None, runtime.current()))
+        p.name.id: _run_now(executor.evaluate(p.default, None, runtime.current()))
         for p in decl.params if p.default is not None
     }
 

@@ -52,14 +52,14 @@ async def run_router(executor: Executor, decl: ast.Router, frame: Frame, rt: Run
     if decl.strategy == "weighted":
         weights = []
         for route in order:
-            matched = route.when is None or await executor.eval(route.when, frame, rt)
+            matched = route.when is None or await executor.evaluate(route.when, frame, rt)
             weights.append(executor.res.route_weights[route] if matched else 0)
         choice = runtime.pick_weighted(rt, weights)
         if choice is not None:
             return await _take(executor, decl, order[choice], frame, rt)
     else:
         for route in order:
-            if route.when is None or await executor.eval(route.when, frame, rt):
+            if route.when is None or await executor.evaluate(route.when, frame, rt):
                 return await _take(executor, decl, route, frame, rt)
     if decl.default is not None:
         return await _take(executor, decl, decl.default, frame, rt)
@@ -68,7 +68,7 @@ async def run_router(executor: Executor, decl: ast.Router, frame: Frame, rt: Run
 
 async def _all_routes(executor: Executor, decl: ast.Router, order: tuple[ast.Route, ...],
                       frame: Frame, rt: Runtime) -> list[Any]:
-    matched = [route.when is None or await executor.eval(route.when, frame, rt) for route in order]
+    matched = [route.when is None or await executor.evaluate(route.when, frame, rt) for route in order]
     results = [await _take(executor, decl, route, frame, rt)
                for route, hit in zip(order, matched) if hit]
     if decl.default is not None and not any(matched):
@@ -80,7 +80,7 @@ async def _take(executor: Executor, decl: ast.Router, route: ast.Route, frame: F
     if rt.observers:
         rt.event("route", decl.name.id, {"route": executor.res.route_names[route]})
     if route.target is not None:
-        return await executor.eval(route.target, frame, rt)
+        return await executor.evaluate(route.target, frame, rt)
     assert route.body is not None
     names = executor.res.scope_locals.get(route, ())
     return await run_body(executor, route.body, Frame({n: None for n in names}, frame), rt)

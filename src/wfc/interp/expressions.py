@@ -46,7 +46,7 @@ class Evaluator:
         }
         self._guards: dict[ast.Node, runtime.Guard] = {}
 
-    async def eval(self, expr: ast.Expr, frame: Frame | None, rt: Runtime) -> Any:
+    async def evaluate(self, expr: ast.Expr, frame: Frame | None, rt: Runtime) -> Any:
         return await self._eval[type(expr)](expr, frame, rt)
 
     async def eval_Name(self, expr: ast.Name, frame: Frame | None, rt: Runtime) -> Any:
@@ -81,18 +81,18 @@ class Evaluator:
             if isinstance(part, str):
                 text += part
             else:
-                value = await self.eval(part.value, frame, rt)
+                value = await self.evaluate(part.value, frame, rt)
                 text += format(value, part.spec)
         return text
 
     async def eval_ListExpr(self, expr: ast.ListExpr, frame: Frame | None, rt: Runtime) -> Any:
-        return [await self.eval(item, frame, rt) for item in expr.items]
+        return [await self.evaluate(item, frame, rt) for item in expr.items]
 
     async def eval_MapExpr(self, expr: ast.MapExpr, frame: Frame | None, rt: Runtime) -> Any:
-        return {key: await self.eval(value, frame, rt) for key, value in zip(expr.keys, expr.values)}
+        return {key: await self.evaluate(value, frame, rt) for key, value in zip(expr.keys, expr.values)}
 
     async def eval_Attr(self, expr: ast.Attr, frame: Frame | None, rt: Runtime) -> Any:
-        base = await self.eval(expr.value, frame, rt)
+        base = await self.evaluate(expr.value, frame, rt)
         if expr in self.res.handler_attrs:
             return getattr(base, expr.name)
         if expr.safe:
@@ -100,26 +100,26 @@ class Evaluator:
         return runtime.attr(base, expr.name)
 
     async def eval_Index(self, expr: ast.Index, frame: Frame | None, rt: Runtime) -> Any:
-        base = await self.eval(expr.value, frame, rt)
-        return runtime.index(base, await self.eval(expr.index, frame, rt))
+        base = await self.evaluate(expr.value, frame, rt)
+        return runtime.index(base, await self.evaluate(expr.index, frame, rt))
 
     async def eval_Call(self, expr: ast.Call, frame: Frame | None, rt: Runtime) -> Any:
         kind = self.res.calls[expr]
         if kind is CallKind.STEP:
             return await self.step(expr, frame, rt)
         if kind is CallKind.DYNAMIC:
-            function = await self.eval(expr.func, frame, rt)
+            function = await self.evaluate(expr.func, frame, rt)
             args, kwargs = await self.arguments(expr, frame, rt)
             return await runtime.call(function, *args, **kwargs)
-        function = await self.eval(expr.func, frame, rt)
+        function = await self.evaluate(expr.func, frame, rt)
         args, kwargs = await self.arguments(expr, frame, rt)
         if kind is CallKind.DECL:
             return await function.run(args, kwargs)
         return function(*args, **kwargs)
 
     async def arguments(self, call: ast.Call, frame: Frame | None, rt: Runtime) -> tuple[list[Any], dict[str, Any]]:
-        args = [await self.eval(arg, frame, rt) for arg in call.args]
-        kwargs = {kw.name: await self.eval(kw.value, frame, rt) for kw in call.keywords}
+        args = [await self.evaluate(arg, frame, rt) for arg in call.args]
+        kwargs = {kw.name: await self.evaluate(kw.value, frame, rt) for kw in call.keywords}
         return args, kwargs
 
     async def step(self, call: ast.Call, frame: Frame | None, rt: Runtime) -> Any:
@@ -129,7 +129,7 @@ class Evaluator:
         if rt.observers:
             rt.event("step.start", target)
         try:
-            result = (await self.eval(call.func, frame, rt))(*args, **kwargs)
+            result = (await self.evaluate(call.func, frame, rt))(*args, **kwargs)
             if runtime.isawaitable(result):
                 result = await result
         except Exception as exc:
@@ -157,45 +157,45 @@ class Evaluator:
         if self.res.calls[call] is CallKind.DECL:
             kwargs = {py_name(name): value for name, value in kwargs.items()}
         options = await self.guard_options(expr, frame, rt)
-        function = await self.eval(call.func, frame, rt)
+        function = await self.evaluate(call.func, frame, rt)
         return await self.guard(expr).run(rt, function, tuple(args), kwargs, **options)
 
     async def guard_options(self, site: ast.Node, frame: Frame | None, rt: Runtime) -> dict[str, Any]:
         """The call site's keys and fallback, evaluated as the compiled code does."""
         spec = self.res.guards[site]
-        options = {keyword: await self.eval(value, frame, rt) for keyword, value in spec.keys()}
+        options = {keyword: await self.evaluate(value, frame, rt) for keyword, value in spec.keys()}
         fallback = spec.get("fallback")
         if fallback is not None and fallback.fallback is not None:
             if fallback.calls:
-                options["fallback"] = await self.eval(fallback.fallback, frame, rt)
+                options["fallback"] = await self.evaluate(fallback.fallback, frame, rt)
             else:
                 value = fallback.fallback
-                options["fallback"] = lambda: self.eval(value, frame, rt)
+                options["fallback"] = lambda: self.evaluate(value, frame, rt)
         return options
 
     async def eval_BinOp(self, expr: ast.BinOp, frame: Frame | None, rt: Runtime) -> Any:
-        left = await self.eval(expr.left, frame, rt)
-        return _BINARY[expr.op](left, await self.eval(expr.right, frame, rt))
+        left = await self.evaluate(expr.left, frame, rt)
+        return _BINARY[expr.op](left, await self.evaluate(expr.right, frame, rt))
 
     async def eval_Logical(self, expr: ast.Logical, frame: Frame | None, rt: Runtime) -> Any:
-        left = await self.eval(expr.left, frame, rt)
+        left = await self.evaluate(expr.left, frame, rt)
         if expr.op == "??":
-            return left if left is not None else await self.eval(expr.right, frame, rt)
+            return left if left is not None else await self.evaluate(expr.right, frame, rt)
         if expr.op == "and":
-            return await self.eval(expr.right, frame, rt) if left else left
-        return left if left else await self.eval(expr.right, frame, rt)
+            return await self.evaluate(expr.right, frame, rt) if left else left
+        return left if left else await self.evaluate(expr.right, frame, rt)
 
     async def eval_Not(self, expr: ast.Not, frame: Frame | None, rt: Runtime) -> Any:
-        return not await self.eval(expr.operand, frame, rt)
+        return not await self.evaluate(expr.operand, frame, rt)
 
     async def eval_Neg(self, expr: ast.Neg, frame: Frame | None, rt: Runtime) -> Any:
-        return -(await self.eval(expr.operand, frame, rt))
+        return -(await self.evaluate(expr.operand, frame, rt))
 
     async def eval_Compare(self, expr: ast.Compare, frame: Frame | None, rt: Runtime) -> Any:
-        left = await self.eval(expr.left, frame, rt)
+        left = await self.evaluate(expr.left, frame, rt)
         result: Any = True
         for op, item in zip(expr.ops, expr.comparators):
-            right = await self.eval(item, frame, rt)
+            right = await self.evaluate(item, frame, rt)
             result = _COMPARE[op](left, right)
             if not result:
                 return result

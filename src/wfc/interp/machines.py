@@ -38,7 +38,7 @@ def machine_class(executor: Executor, decl: ast.Machine, defaults: dict[str, Any
         when = transition.when
         if when is None:
             return None
-        return lambda machine, ctx: run_now(executor.eval(when, frame(machine, ctx, transition), runtime.current()))
+        return lambda machine, ctx: run_now(executor.evaluate(when, frame(machine, ctx, transition), runtime.current()))
 
     def action(item: ast.Action | None):
         if item is None:
@@ -47,7 +47,7 @@ def machine_class(executor: Executor, decl: ast.Machine, defaults: dict[str, Any
         async def run(machine: runtime.Machine, ctx: dict) -> None:
             rt = runtime.current()
             if item.call is not None:
-                await executor.eval(item.call, frame(machine, ctx, item), rt)
+                await executor.evaluate(item.call, frame(machine, ctx, item), rt)
             else:
                 await run_body(executor, item.body or (), frame(machine, ctx, item), rt)
 

@@ -21,17 +21,17 @@ class Executor(Evaluator):
 
     # ---- simple statements -----------------------------------------------
     async def exec_Assign(self, stmt: ast.Assign, frame: Frame, rt: Runtime) -> None:
-        frame.set(stmt.target.id, await self.eval(stmt.value, frame, rt))
+        frame.set(stmt.target.id, await self.evaluate(stmt.value, frame, rt))
 
     async def exec_ExprStmt(self, stmt: ast.ExprStmt, frame: Frame, rt: Runtime) -> None:
-        await self.eval(stmt.value, frame, rt)
+        await self.evaluate(stmt.value, frame, rt)
 
     async def exec_Return(self, stmt: ast.Return, frame: Frame, rt: Runtime) -> None:
-        value = None if stmt.value is None else await self.eval(stmt.value, frame, rt)
+        value = None if stmt.value is None else await self.evaluate(stmt.value, frame, rt)
         raise ReturnSignal(value)
 
     async def exec_Yield(self, stmt: ast.Yield, frame: Frame, rt: Runtime) -> None:
-        raise YieldSignal(await self.eval(stmt.value, frame, rt))
+        raise YieldSignal(await self.evaluate(stmt.value, frame, rt))
 
     async def exec_Break(self, stmt: ast.Break, frame: Frame, rt: Runtime) -> None:
         raise BreakSignal()
@@ -40,26 +40,26 @@ class Executor(Evaluator):
         raise ContinueSignal()
 
     async def exec_Fail(self, stmt: ast.Fail, frame: Frame, rt: Runtime) -> None:
-        raise runtime.WorkflowFailed(str(await self.eval(stmt.value, frame, rt)))
+        raise runtime.WorkflowFailed(str(await self.evaluate(stmt.value, frame, rt)))
 
     async def exec_Require(self, stmt: ast.Require, frame: Frame, rt: Runtime) -> None:
-        if await self.eval(stmt.test, frame, rt):
+        if await self.evaluate(stmt.test, frame, rt):
             return
         default = f"requirement failed: {stmt.source}"
-        message = default if stmt.message is None else (await self.eval(stmt.message, frame, rt)) or default
+        message = default if stmt.message is None else (await self.evaluate(stmt.message, frame, rt)) or default
         raise runtime.ValidationError(message)
 
     async def exec_Emit(self, stmt: ast.Emit, frame: Frame, rt: Runtime) -> None:
-        value = None if stmt.value is None else await self.eval(stmt.value, frame, rt)
+        value = None if stmt.value is None else await self.evaluate(stmt.value, frame, rt)
         await rt.publish(stmt.topic.text, value)
 
     async def exec_Wait(self, stmt: ast.Wait, frame: Frame, rt: Runtime) -> None:
-        await rt.sleep(await self.eval(stmt.duration, frame, rt))
+        await rt.sleep(await self.evaluate(stmt.duration, frame, rt))
 
     async def exec_Step(self, stmt: ast.Step, frame: Frame, rt: Runtime) -> None:
         saga = frame.saga
         saga.step = self.res.step_names[stmt]
-        value = await self.eval(stmt.call, frame, rt)
+        value = await self.evaluate(stmt.call, frame, rt)
         if stmt.name is not None:
             frame.set(stmt.name.id, value)
         if stmt.compensate is None:
@@ -69,14 +69,14 @@ class Executor(Evaluator):
         compensate = stmt.compensate
 
         async def undo() -> None:
-            await self.eval(compensate, frozen, rt)
+            await self.evaluate(compensate, frozen, rt)
 
         saga.completed(undo)
 
     # ---- compound statements ---------------------------------------------
     async def exec_Stage(self, stmt: ast.Stage, frame: Frame, rt: Runtime) -> None:
         name = stmt.name.id
-        if stmt.when is not None and not await self.eval(stmt.when, frame, rt):
+        if stmt.when is not None and not await self.evaluate(stmt.when, frame, rt):
             if rt.observers:
                 rt.event("stage.skip", name)
             return
@@ -100,7 +100,7 @@ class Executor(Evaluator):
 
     async def exec_If(self, stmt: ast.If, frame: Frame, rt: Runtime) -> None:
         for branch in stmt.branches:
-            if await self.eval(branch.test, frame, rt):
+            if await self.evaluate(branch.test, frame, rt):
                 await self.block(branch.body, frame, rt)
                 return
         if stmt.orelse is not None:
@@ -120,8 +120,8 @@ class Executor(Evaluator):
         if stmt in self.res.item_scopes:
             await self.map_items(stmt, frame, rt)
             return
-        iterable = await self.eval(stmt.iterable, frame, rt)
-        deadline = None if stmt.timeout is None else await self.eval(stmt.timeout, frame, rt)
+        iterable = await self.evaluate(stmt.iterable, frame, rt)
+        deadline = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
         for item in iterable:
             frame.set(stmt.var.id, item)
             if deadline is None:
@@ -146,9 +146,9 @@ class Executor(Evaluator):
                 return None
             return None
 
-        iterable = await self.eval(stmt.iterable, frame, rt)
-        limit = None if stmt.limit is None else await self.eval(stmt.limit, frame, rt)
-        timeout = None if stmt.timeout is None else await self.eval(stmt.timeout, frame, rt)
+        iterable = await self.evaluate(stmt.iterable, frame, rt)
+        limit = None if stmt.limit is None else await self.evaluate(stmt.limit, frame, rt)
+        timeout = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
         values = await runtime.map_items(
             rt, item_body, iterable, concurrent=stmt.concurrent, limit=limit,
             timeout=timeout, skip_errors=stmt.skip_errors,
@@ -159,12 +159,12 @@ class Executor(Evaluator):
     async def exec_While(self, stmt: ast.While, frame: Frame, rt: Runtime) -> None:
         async def loop() -> None:
             if stmt.max is None:
-                while await self.eval(stmt.test, frame, rt):
+                while await self.evaluate(stmt.test, frame, rt):
                     if not await self.loop_body(stmt.body, frame, rt):
                         return
                 return
-            for _ in range(await self.eval(stmt.max, frame, rt)):
-                if not await self.eval(stmt.test, frame, rt):
+            for _ in range(await self.evaluate(stmt.max, frame, rt)):
+                if not await self.evaluate(stmt.test, frame, rt):
                     return
                 if not await self.loop_body(stmt.body, frame, rt):
                     return
@@ -175,13 +175,13 @@ class Executor(Evaluator):
         async def loop() -> None:
             if stmt.max is None:
                 first = True
-                while first or not await self.eval(stmt.until, frame, rt):
+                while first or not await self.evaluate(stmt.until, frame, rt):
                     first = False
                     if not await self.loop_body(stmt.body, frame, rt):
                         return
                 return
-            for count in range(await self.eval(stmt.max, frame, rt)):
-                if count and await self.eval(stmt.until, frame, rt):
+            for count in range(await self.evaluate(stmt.max, frame, rt)):
+                if count and await self.evaluate(stmt.until, frame, rt):
                     return
                 if not await self.loop_body(stmt.body, frame, rt):
                     return
@@ -192,7 +192,7 @@ class Executor(Evaluator):
         if timeout is None:
             await loop()
             return
-        async with rt.timeout(await self.eval(timeout, frame, rt)):
+        async with rt.timeout(await self.evaluate(timeout, frame, rt)):
             await loop()
 
     async def exec_Parallel(self, stmt: ast.Parallel, frame: Frame, rt: Runtime) -> None:
@@ -201,8 +201,8 @@ class Executor(Evaluator):
                 await getattr(self, f"exec_{type(inner).__name__}")(inner, frame, rt)
             return run
 
-        limit = None if stmt.limit is None else await self.eval(stmt.limit, frame, rt)
-        timeout = None if stmt.timeout is None else await self.eval(stmt.timeout, frame, rt)
+        limit = None if stmt.limit is None else await self.evaluate(stmt.limit, frame, rt)
+        timeout = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
         failed = await runtime.parallel(
             rt, [branch(inner) for inner in stmt.body], limit=limit, timeout=timeout,
             keep_going=stmt.keep_going,

@@ -16,6 +16,7 @@ from ._errors import CircuitOpen, RateLimited
 from ._events import error_fields
 from ._policies import CLOSED, OPEN, Breaker, Fallback, Idempotent, Limit, Retry
 from ._runtime import Runtime
+from ._steps import step
 from ._store import update
 from ._clock import format_seconds
 
@@ -233,7 +234,7 @@ class Guard:
         try:
             if self.timeout is not None:
                 result = await self._invoke_within(rt, fn, args, kwargs, self.timeout)
-            elif self.step:  # `_step`, written out: this is the hot path
+            elif self.step:  # `runtime.step`, written out: this is the hot path
                 if rt.observers:
                     rt.event("step.start", self.target)
                 try:
@@ -293,30 +294,13 @@ class Guard:
         try:
             async with deadline:
                 if self.step:
-                    return await _step(rt, self.target, self.location, fn, args, kwargs)
+                    return await step(rt, self.target, self.location, lambda: fn, *args, **kwargs)
                 result = fn(*args, **kwargs)
                 return await result if isawaitable(result) else result
         except TimeoutError:
             if deadline.fired and rt.observers:
                 rt.event("timeout", self.target, {"seconds": seconds})
             raise
-
-
-async def _step(rt: Runtime, target: str, location: str, fn: Callable[..., Any], args: tuple,
-                kwargs: dict) -> Any:
-    """One attempt of a handler step: its events, the call, the await, the error note."""
-    if rt.observers:
-        rt.event("step.start", target)
-    try:
-        result = fn(*args, **kwargs)
-        if result.__class__ is CoroutineType or isawaitable(result):
-            result = await result
-    except Exception as exc:
-        rt.step_failed(exc, target, location)
-        raise
-    if rt.observers:
-        rt.event("step.end", target)
-    return result
 
 
 def _refusal(target: str, limit: Limit, wait: float) -> str:
