@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_handlers as h  # noqa: E402
+from pipeline import measure  # noqa: E402  (the same interleaved rounds as the pipeline bench)
 
 import wfc  # noqa: E402
 from wfc.runtime import Runtime  # noqa: E402
@@ -124,23 +124,6 @@ async def inline_limit(x, bucket=_Bucket, monotonic=time.monotonic):
         await asyncio.sleep((1 - bucket.tokens) / 1e9)
     bucket.tokens -= 1
     return await h.work(x)
-
-
-async def time_calls(function, calls: int) -> float:
-    started = time.perf_counter()
-    for n in range(calls):
-        await function(n)
-    return (time.perf_counter() - started) / calls
-
-
-async def measure(contenders: dict, calls: int, rounds: int) -> dict[str, float]:
-    samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for function in contenders.values():  # warm up
-        await time_calls(function, calls // 10 or 1)
-    for _ in range(rounds):
-        for name, function in contenders.items():
-            samples[name].append(await time_calls(function, calls))
-    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def main() -> None:

@@ -234,22 +234,20 @@ class Guard:
         try:
             if self.timeout is not None:
                 result = await self._invoke_within(rt, fn, args, kwargs, self.timeout)
-            elif self.step:  # `runtime.step`, written out: this is the hot path
-                if rt.observers:
+            else:  # `runtime.step` (for a step), written out: this is the hot path
+                step = self.step
+                if step and rt.observers:
                     rt.event("step.start", self.target)
                 try:
                     result = fn(*args, **kwargs)
                     if result.__class__ is CoroutineType or isawaitable(result):
                         result = await result
                 except Exception as exc:
-                    rt.step_failed(exc, self.target, self.location)
+                    if step:
+                        rt.step_failed(exc, self.target, self.location)
                     raise
-                if rt.observers:
+                if step and rt.observers:
                     rt.event("step.end", self.target)
-            else:
-                result = fn(*args, **kwargs)
-                if result.__class__ is CoroutineType or isawaitable(result):
-                    result = await result
         except BaseException as exc:
             if breaker is not None:
                 failed = breaker.counts(exc) if isinstance(exc, Exception) else None
