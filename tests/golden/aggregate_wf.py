@@ -36,9 +36,8 @@ async def aggregate(query: str, concurrency: int = 3, top: int = 5):
                     hits = sources.search(source, query)
                     if hits.__class__ is _wf_coroutine or _wf.isawaitable(hits):
                         hits = await hits
-                except Exception as _wf_e:
-                    _rt.step_failed(_wf_e, "sources.search", "aggregate.wf:14:20")
-                    raise
+                except BaseException as _wf_e:
+                    raise _rt.step_failed(_wf_e, "sources.search", "aggregate.wf:14:20")
                 if _obs:
                     _rt.event("step.end", "sources.search")
                 _wf_r2 = {"source": source, "hits": hits}
@@ -74,9 +73,8 @@ async def aggregate(query: str, concurrency: int = 3, top: int = 5):
                 ranked = sources.rank(merged, top)
                 if ranked.__class__ is _wf_coroutine or _wf.isawaitable(ranked):
                     ranked = await ranked
-            except Exception as _wf_e:
-                _rt.step_failed(_wf_e, "sources.rank", "aggregate.wf:25:18")
-                raise
+            except BaseException as _wf_e:
+                raise _rt.step_failed(_wf_e, "sources.rank", "aggregate.wf:25:18")
             if _obs:
                 _rt.event("step.end", "sources.rank")
                 _rt.event("stage.end", "merge")

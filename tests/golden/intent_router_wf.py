@@ -22,9 +22,8 @@ async def intent(ticket):
             _wf_r1 = support.vip_search(_wf_r2)
             if _wf_r1.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r1):
                 _wf_r1 = await _wf_r1
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "support.vip_search", "intent_router.wf:7:78")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "support.vip_search", "intent_router.wf:7:78")
         if _obs:
             _rt.event("step.end", "support.vip_search")
         return _wf_r1
@@ -39,9 +38,8 @@ async def intent(ticket):
             _wf_r3 = support.search(_wf_r4)
             if _wf_r3.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r3):
                 _wf_r3 = await _wf_r3
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "support.search", "intent_router.wf:8:50")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "support.search", "intent_router.wf:8:50")
         if _obs:
             _rt.event("step.end", "support.search")
         return _wf_r3
@@ -64,9 +62,10 @@ async def intent(ticket):
                 level = support.severity(_wf_r7)
                 if level.__class__ is _wf_coroutine or _wf.isawaitable(level):
                     level = await level
-            except Exception as _wf_e:
-                _rt.step_failed(_wf_e, "support.severity", "intent_router.wf:11:17")
-                raise
+            except BaseException as _wf_e:
+                raise _rt.step_failed(
+                    _wf_e, "support.severity", "intent_router.wf:11:17"
+                )
             if _obs:
                 _rt.event("step.end", "support.severity")
             _wf_r9 = _wf.attr(ticket, "customer")
@@ -78,9 +77,10 @@ async def intent(ticket):
                 _wf_r8 = support.open_case(_wf_r9, _wf_r10)
                 if _wf_r8.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r8):
                     _wf_r8 = await _wf_r8
-            except Exception as _wf_e:
-                _rt.step_failed(_wf_e, "support.open_case", "intent_router.wf:12:16")
-                raise
+            except BaseException as _wf_e:
+                raise _rt.step_failed(
+                    _wf_e, "support.open_case", "intent_router.wf:12:16"
+                )
             if _obs:
                 _rt.event("step.end", "support.open_case")
             return _wf_r8

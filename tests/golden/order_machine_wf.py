@@ -33,9 +33,8 @@ class Order(_wf.Machine):
             _wf_r4 = notify.paid(order_id)
             if _wf_r4.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r4):
                 _wf_r4 = await _wf_r4
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "notify.paid", "order_machine.wf:13:18")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "notify.paid", "order_machine.wf:13:18")
         if _obs:
             _rt.event("step.end", "notify.paid")
 
@@ -52,9 +51,8 @@ class Order(_wf.Machine):
             _wf_r6 = notify.shipped(_wf_r7, _wf_r8)
             if _wf_r6.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r6):
                 _wf_r6 = await _wf_r6
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "notify.shipped", "order_machine.wf:18:31")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "notify.shipped", "order_machine.wf:18:31")
         if _obs:
             _rt.event("step.end", "notify.shipped")
 
@@ -71,9 +69,8 @@ class Order(_wf.Machine):
             _wf_r11 = notify.refunded(order_id, amount)
             if _wf_r11.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r11):
                 _wf_r11 = await _wf_r11
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "notify.refunded", "order_machine.wf:26:13")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "notify.refunded", "order_machine.wf:26:13")
         if _obs:
             _rt.event("step.end", "notify.refunded")
 
@@ -88,9 +85,8 @@ class Order(_wf.Machine):
             _wf_r13 = notify.cancelled(order_id)
             if _wf_r13.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r13):
                 _wf_r13 = await _wf_r13
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "notify.cancelled", "order_machine.wf:30:18")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "notify.cancelled", "order_machine.wf:30:18")
         if _obs:
             _rt.event("step.end", "notify.cancelled")
 

@@ -25,9 +25,10 @@ async def place_order(product_id: str, quantity: int, customer: str):
             hold = shop.validate_inventory(product_id, quantity)
             if hold.__class__ is _wf_coroutine or _wf.isawaitable(hold):
                 hold = await hold
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "shop.validate_inventory", "order_saga.wf:9:17")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(
+                _wf_e, "shop.validate_inventory", "order_saga.wf:9:17"
+            )
         if _obs:
             _rt.event("step.end", "shop.validate_inventory")
 
@@ -40,9 +41,8 @@ async def place_order(product_id: str, quantity: int, customer: str):
                 _wf_r2 = shop.release_hold(_wf_r3)
                 if _wf_r2.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r2):
                     _wf_r2 = await _wf_r2
-            except Exception as _wf_e:
-                _rt.step_failed(_wf_e, "shop.release_hold", "order_saga.wf:10:20")
-                raise
+            except BaseException as _wf_e:
+                raise _rt.step_failed(_wf_e, "shop.release_hold", "order_saga.wf:10:20")
             if _obs:
                 _rt.event("step.end", "shop.release_hold")
 
@@ -55,9 +55,8 @@ async def place_order(product_id: str, quantity: int, customer: str):
             order = shop.create_order(product_id, quantity, customer)
             if order.__class__ is _wf_coroutine or _wf.isawaitable(order):
                 order = await order
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "shop.create_order", "order_saga.wf:11:18")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "shop.create_order", "order_saga.wf:11:18")
         if _obs:
             _rt.event("step.end", "shop.create_order")
 
@@ -70,9 +69,8 @@ async def place_order(product_id: str, quantity: int, customer: str):
                 _wf_r5 = shop.cancel_order(_wf_r6)
                 if _wf_r5.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r5):
                     _wf_r5 = await _wf_r5
-            except Exception as _wf_e:
-                _rt.step_failed(_wf_e, "shop.cancel_order", "order_saga.wf:12:20")
-                raise
+            except BaseException as _wf_e:
+                raise _rt.step_failed(_wf_e, "shop.cancel_order", "order_saga.wf:12:20")
             if _obs:
                 _rt.event("step.end", "shop.cancel_order")
 
@@ -85,9 +83,8 @@ async def place_order(product_id: str, quantity: int, customer: str):
             _wf_r7 = shop.deduct_inventory(product_id, quantity)
             if _wf_r7.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r7):
                 _wf_r7 = await _wf_r7
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "shop.deduct_inventory", "order_saga.wf:13:10")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "shop.deduct_inventory", "order_saga.wf:13:10")
         if _obs:
             _rt.event("step.end", "shop.deduct_inventory")
 
@@ -99,9 +96,8 @@ async def place_order(product_id: str, quantity: int, customer: str):
                 _wf_r9 = shop.restock(product_id, quantity)
                 if _wf_r9.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r9):
                     _wf_r9 = await _wf_r9
-            except Exception as _wf_e:
-                _rt.step_failed(_wf_e, "shop.restock", "order_saga.wf:14:20")
-                raise
+            except BaseException as _wf_e:
+                raise _rt.step_failed(_wf_e, "shop.restock", "order_saga.wf:14:20")
             if _obs:
                 _rt.event("step.end", "shop.restock")
 
@@ -116,9 +112,10 @@ async def place_order(product_id: str, quantity: int, customer: str):
             _wf_r10 = shop.send_notification(_wf_r11, _wf_r12)
             if _wf_r10.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r10):
                 _wf_r10 = await _wf_r10
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "shop.send_notification", "order_saga.wf:15:10")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(
+                _wf_e, "shop.send_notification", "order_saga.wf:15:10"
+            )
         if _obs:
             _rt.event("step.end", "shop.send_notification")
 
@@ -132,9 +129,8 @@ async def place_order(product_id: str, quantity: int, customer: str):
                 _wf_r14 = shop.send_apology(_wf_r15, _wf_r16)
                 if _wf_r14.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r14):
                     _wf_r14 = await _wf_r14
-            except Exception as _wf_e:
-                _rt.step_failed(_wf_e, "shop.send_apology", "order_saga.wf:16:20")
-                raise
+            except BaseException as _wf_e:
+                raise _rt.step_failed(_wf_e, "shop.send_apology", "order_saga.wf:16:20")
             if _obs:
                 _rt.event("step.end", "shop.send_apology")
 
@@ -142,5 +138,6 @@ async def place_order(product_id: str, quantity: int, customer: str):
         if _obs:
             _rt.event("saga.end", "place_order")
         return order
-    except Exception as _wf_e:
-        raise await _wf_saga.unwind(_wf_e) from _wf_e
+    except BaseException as _wf_e:  # cancellations unwind too
+        await _wf_saga.unwind(_wf_e)
+        raise  # not reached: unwind raises

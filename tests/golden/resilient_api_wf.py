@@ -125,11 +125,11 @@ async def patient_forecast(city: str):
                 _wf_r4 = api.forecast(city)
                 if _wf_r4.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r4):
                     _wf_r4 = await _wf_r4
-            except Exception as _wf_e:
-                _rt.step_failed(_wf_e, "api.forecast", "resilient_api.wf:43:12")
+            except BaseException as _wf_e:
+                _wf_e = _rt.step_failed(_wf_e, "api.forecast", "resilient_api.wf:43:12")
                 _wf_delay6 = _wf_guard2.retry_delay(_rt, _wf_e, _wf_attempt5)
                 if _wf_delay6 is None:
-                    raise
+                    raise _wf_e
             else:
                 break
             if _wf_delay6:  # never sleep(0) for a zero delay

@@ -42,9 +42,8 @@ async def summarize(content: str, max_length: int = MAX_LEN, style: str = "conci
                 clean = text.normalize(content)
                 if clean.__class__ is _wf_coroutine or _wf.isawaitable(clean):
                     clean = await clean
-            except Exception as _wf_e:
-                _rt.step_failed(_wf_e, "text.normalize", "summary.wf:16:17")
-                raise
+            except BaseException as _wf_e:
+                raise _rt.step_failed(_wf_e, "text.normalize", "summary.wf:16:17")
             if _obs:
                 _rt.event("step.end", "text.normalize")
             words = len(_wf.split(clean))
@@ -72,9 +71,8 @@ async def summarize(content: str, max_length: int = MAX_LEN, style: str = "conci
                 summary = ai.chat(prompt)
                 if summary.__class__ is _wf_coroutine or _wf.isawaitable(summary):
                     summary = await summary
-            except Exception as _wf_e:
-                _rt.step_failed(_wf_e, "ai.chat", "summary.wf:21:19")
-                raise
+            except BaseException as _wf_e:
+                raise _rt.step_failed(_wf_e, "ai.chat", "summary.wf:21:19")
             if _obs:
                 _rt.event("step.end", "ai.chat")
                 _rt.event("stage.end", "llm")
@@ -91,9 +89,8 @@ async def summarize(content: str, max_length: int = MAX_LEN, style: str = "conci
                 summary = text.truncate(summary, max_length)
                 if summary.__class__ is _wf_coroutine or _wf.isawaitable(summary):
                     summary = await summary
-            except Exception as _wf_e:
-                _rt.step_failed(_wf_e, "text.truncate", "summary.wf:24:19")
-                raise
+            except BaseException as _wf_e:
+                raise _rt.step_failed(_wf_e, "text.truncate", "summary.wf:24:19")
             if _obs:
                 _rt.event("step.end", "text.truncate")
             length = len(_wf.split(summary))

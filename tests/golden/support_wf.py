@@ -44,9 +44,8 @@ async def complaints(ticket):
             _wf_r6 = desk.escalate(ticket, "urgent")
             if _wf_r6.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r6):
                 _wf_r6 = await _wf_r6
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "desk.escalate", "support.wf:14:66")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "desk.escalate", "support.wf:14:66")
         if _obs:
             _rt.event("step.end", "desk.escalate")
         return _wf_r6
@@ -59,9 +58,8 @@ async def complaints(ticket):
             _wf_r7 = desk.escalate(ticket, "billing")
             if _wf_r7.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r7):
                 _wf_r7 = await _wf_r7
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "desk.escalate", "support.wf:13:57")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "desk.escalate", "support.wf:13:57")
         if _obs:
             _rt.event("step.end", "desk.escalate")
         return _wf_r7
@@ -73,9 +71,8 @@ async def complaints(ticket):
         _wf_r8 = desk.reply(ticket, "complaints")
         if _wf_r8.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r8):
             _wf_r8 = await _wf_r8
-    except Exception as _wf_e:
-        _rt.step_failed(_wf_e, "desk.reply", "support.wf:15:16")
-        raise
+    except BaseException as _wf_e:
+        raise _rt.step_failed(_wf_e, "desk.reply", "support.wf:15:16")
     if _obs:
         _rt.event("step.end", "desk.reply")
     return _wf_r8
@@ -98,9 +95,8 @@ async def inquiries(ticket):
             _wf_r12 = desk.search_docs(_wf_r13)
             if _wf_r12.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r12):
                 _wf_r12 = await _wf_r12
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "desk.search_docs", "support.wf:20:52")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "desk.search_docs", "support.wf:20:52")
         if _obs:
             _rt.event("step.end", "desk.search_docs")
         _wf_results11.append(_wf_r12)
@@ -115,9 +111,8 @@ async def inquiries(ticket):
             _wf_r14 = desk.order_status(_wf_r15)
             if _wf_r14.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r14):
                 _wf_r14 = await _wf_r14
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "desk.order_status", "support.wf:21:50")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "desk.order_status", "support.wf:21:50")
         if _obs:
             _rt.event("step.end", "desk.order_status")
         _wf_results11.append(_wf_r14)
@@ -130,9 +125,8 @@ async def inquiries(ticket):
             _wf_r16 = desk.reply(ticket, "inquiries")
             if _wf_r16.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r16):
                 _wf_r16 = await _wf_r16
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "desk.reply", "support.wf:22:16")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "desk.reply", "support.wf:22:16")
         if _obs:
             _rt.event("step.end", "desk.reply")
         _wf_results11.append(_wf_r16)
@@ -153,9 +147,8 @@ async def orders(ticket):
             _wf_r17 = desk.cancel_order(_wf_r18)
             if _wf_r17.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r17):
                 _wf_r17 = await _wf_r17
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "desk.cancel_order", "support.wf:26:52")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "desk.cancel_order", "support.wf:26:52")
         if _obs:
             _rt.event("step.end", "desk.cancel_order")
         return _wf_r17
@@ -171,9 +164,8 @@ async def orders(ticket):
             _wf_r19 = desk.change_order(_wf_r20, _wf_r21)
             if _wf_r19.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r19):
                 _wf_r19 = await _wf_r19
-        except Exception as _wf_e:
-            _rt.step_failed(_wf_e, "desk.change_order", "support.wf:27:52")
-            raise
+        except BaseException as _wf_e:
+            raise _rt.step_failed(_wf_e, "desk.change_order", "support.wf:27:52")
         if _obs:
             _rt.event("step.end", "desk.change_order")
         return _wf_r19
@@ -185,9 +177,8 @@ async def orders(ticket):
         _wf_r22 = desk.reply(ticket, "orders")
         if _wf_r22.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r22):
             _wf_r22 = await _wf_r22
-    except Exception as _wf_e:
-        _rt.step_failed(_wf_e, "desk.reply", "support.wf:31:16")
-        raise
+    except BaseException as _wf_e:
+        raise _rt.step_failed(_wf_e, "desk.reply", "support.wf:31:16")
     if _obs:
         _rt.event("step.end", "desk.reply")
     return _wf_r22

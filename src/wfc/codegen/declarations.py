@@ -81,9 +81,10 @@ def emit_saga(emitter: StmtEmitter, decl: ast.Saga, body: tuple[ast.Stmt, ...]) 
         emitter.block(body)
         if not ends_with_return(body):
             emitter.exit_events([], workflow=True)
-    out.line("except Exception as _wf_e:")
+    out.line("except BaseException as _wf_e:  # cancellations unwind too")
     with out.indent():
-        out.line("raise await _wf_saga.unwind(_wf_e) from _wf_e")
+        out.line("await _wf_saga.unwind(_wf_e)")
+        out.line("raise  # not reached: unwind raises")
 
 
 def emit_router(emitter: StmtEmitter, decl: ast.Router) -> None:

@@ -130,11 +130,12 @@ class PolicyEmitter:
         out = self.out
         attempt, delay = self.temps.new("attempt"), self.temps.new("delay")
 
-        def give_up_or_wait() -> None:
+        def give_up_or_wait(failed: str) -> None:
+            out.line(f"_wf_e = {failed}")
             out.line(f"{delay} = {guard}.retry_delay(_rt, _wf_e, {attempt})")
             out.line(f"if {delay} is None:")
             with out.indent():
-                out.line("raise")
+                out.line("raise _wf_e")
 
         out.line(f"{attempt} = 1")
         out.line("while True:")

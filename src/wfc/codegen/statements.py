@@ -91,7 +91,7 @@ class StmtEmitter(PolicyEmitter, ExprEmitter):
         direct = dest.startswith("_wf_") or not self.frame.may_observe_failed_assignment()
         result = dest if direct else self.temps.new("r")
         if retry_guard is None:
-            self.step_attempt(call, codes, result, target, lambda: out.line("raise"))
+            self.step_attempt(call, codes, result, target, lambda failed: out.line(f"raise {failed}"))
         else:
             self.retried_step(call, codes, result, target, retry_guard)
         if result != dest:
@@ -100,7 +100,8 @@ class StmtEmitter(PolicyEmitter, ExprEmitter):
 
     def step_attempt(self, call: ast.Call, codes: list[str], result: str, target: str,
                      on_error) -> None:
-        """`step.start`, then the call and its await; `on_error()` ends the except block."""
+        """`step.start`, then the call and its await; `on_error(failed)` ends the except
+        block, given the code of the error to raise (`Runtime.step_failed` decides it)."""
         out = self.out
         out.observed(f'_rt.event("step.start", {target})')
         out.line(f"# {self.where(call)}")
@@ -111,10 +112,9 @@ class StmtEmitter(PolicyEmitter, ExprEmitter):
             out.line(f"if {result}.__class__ is _wf_coroutine or _wf.isawaitable({result}):")
             with out.indent():
                 out.line(f"{result} = await {result}")
-        out.line("except Exception as _wf_e:")
+        out.line("except BaseException as _wf_e:")
         with out.indent():
-            out.line(f"_rt.step_failed(_wf_e, {target}, {py_literal(self.res.location(call))})")
-            on_error()
+            on_error(f"_rt.step_failed(_wf_e, {target}, {py_literal(self.res.location(call))})")
 
     def exit_events(self, stages: list[str], workflow: bool) -> None:
         """`stage.end` for stages being left (innermost first), then the end of the

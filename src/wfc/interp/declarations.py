@@ -38,8 +38,8 @@ async def run_saga(executor: Executor, decl: ast.Saga, frame: Frame, rt: Runtime
     saga = frame.saga = runtime.Saga(rt, decl.name.id)
     try:
         result = await run_body(executor, decl.body, frame, rt)
-    except Exception as exc:
-        raise await saga.unwind(exc) from exc
+    except BaseException as exc:  # cancellations unwind too
+        await saga.unwind(exc)
     if rt.observers:
         rt.event("saga.end", decl.name.id)
     return result

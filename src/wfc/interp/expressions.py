@@ -132,9 +132,8 @@ class Evaluator:
             result = (await self.evaluate(call.func, frame, rt))(*args, **kwargs)
             if runtime.isawaitable(result):
                 result = await result
-        except Exception as exc:
-            rt.step_failed(exc, target, self.res.location(call))
-            raise
+        except BaseException as exc:
+            raise rt.step_failed(exc, target, self.res.location(call))
         if rt.observers:
             rt.event("step.end", target)
         return result

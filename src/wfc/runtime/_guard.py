@@ -242,9 +242,9 @@ class Guard:
                     result = fn(*args, **kwargs)
                     if result.__class__ is CoroutineType or isawaitable(result):
                         result = await result
-                except Exception as exc:
+                except BaseException as exc:
                     if step:
-                        rt.step_failed(exc, self.target, self.location)
+                        raise rt.step_failed(exc, self.target, self.location)
                     raise
                 if step and rt.observers:
                     rt.event("step.end", self.target)

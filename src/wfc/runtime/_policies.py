@@ -43,6 +43,8 @@ class Retry:
         self.on = on
 
     def retries(self, exc: BaseException) -> bool:
+        if not isinstance(exc, Exception):  # a cancellation is never retried
+            return False
         if self.on is None:
             return not isinstance(exc, CircuitOpen)
         return isinstance(exc, self.on)

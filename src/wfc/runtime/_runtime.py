@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import random
 import uuid as _uuid
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from ._clock import Clock, Deadline, RealClock
+from ._errors import WorkflowError
 from ._events import Event, error_fields
 from ._store import MemoryStore, Store
 
@@ -52,11 +54,23 @@ class Runtime:
         for observer in self.observers:
             observer(record)
 
-    def step_failed(self, exc: BaseException, target: str, location: str) -> None:
-        """Record that the step `target` at `location` raised `exc`."""
+    def step_failed(self, exc: BaseException, target: str, location: str) -> BaseException:
+        """Record that the step `target` at `location` raised `exc`; what to raise.
+
+        A real cancellation of the run (and KeyboardInterrupt, SystemExit,
+        GeneratorExit) goes on untouched. Any other BaseException - a handler's
+        own `CancelledError`, a `BaseException` subclass - is an error of this
+        step, raised as `WorkflowError` from it, so no caller can mistake it for
+        a cancellation and drop work silently.
+        """
+        if not isinstance(exc, Exception):
+            if cancels_run(exc):
+                return exc
+            exc = stray_error(exc, target)
         exc.add_note(f"{location}: in step {target}")
         if self.observers:
             self.event("step.error", target, error_fields(exc))
+        return exc
 
     def failed(self, kind: str, name: str, exc: BaseException) -> None:
         """Emit a `*.error` event for `exc` if anyone is observing."""
@@ -100,6 +114,28 @@ class Runtime:
             yield self
         finally:
             _ACTIVE.reset(token)
+
+
+def cancels_run(exc: BaseException) -> bool:
+    """Whether `exc`, raised through wf code, must propagate as it is: a
+    cancellation requested for the running task, or a process-level exit."""
+    if isinstance(exc, asyncio.CancelledError):
+        task = asyncio.current_task()
+        return task is not None and task.cancelling() > 0
+    return isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit))
+
+
+def stray_error(exc: BaseException, target: str) -> WorkflowError:
+    """The error of a step whose handler raised a BaseException that is not a
+    cancellation of the run (`exc` becomes its `__cause__`)."""
+    name = type(exc).__name__
+    if isinstance(exc, asyncio.CancelledError):
+        reason = "raised CancelledError, but the run was not cancelled"
+    else:
+        reason = f"raised {name}, a BaseException that is not an Exception"
+    error = WorkflowError(f"handler {target} {reason}" + (f": {exc}" if str(exc) else ""))
+    error.__cause__ = exc
+    return error
 
 
 # With nothing activated, a process-wide default applies (real clock, in-memory).

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+import asyncio
+from typing import Awaitable, Callable, NoReturn
 
 from ._errors import SagaFailed
 from ._events import error_fields
@@ -33,8 +34,33 @@ class Saga:
             self._done.append((self.step, undo))
         self.step = None
 
-    async def unwind(self, error: Exception) -> SagaFailed:
-        """Compensate completed steps, newest first; the error to raise after."""
+    async def unwind(self, error: BaseException) -> NoReturn:
+        """Compensate completed steps, newest first, then raise what the caller sees.
+
+        An error raises `SagaFailed` from it; a cancellation (the saga's own
+        timeout, an enclosing one, a failed sibling branch, `task.cancel()`)
+        unwinds too and then goes on as the cancellation it was, so timeouts
+        still surface as `TimeoutError`. Unwinding runs in its own task behind
+        a shield: cancelling the saga again while it unwinds does not skip
+        compensations; the cancellation is raised once they have all run.
+        """
+        if not isinstance(error, (Exception, asyncio.CancelledError)):
+            raise error  # KeyboardInterrupt, SystemExit, GeneratorExit: nothing may be awaited
+        unwinding = asyncio.ensure_future(self._compensate(error))
+        interrupted = False
+        while True:
+            try:
+                failure = await asyncio.shield(unwinding)
+                break
+            except asyncio.CancelledError:
+                interrupted = True
+        if isinstance(error, asyncio.CancelledError):
+            raise error
+        if interrupted:  # cancelled while unwinding an error: the cancellation goes on
+            raise asyncio.CancelledError() from failure
+        raise failure from error
+
+    async def _compensate(self, error: BaseException) -> SagaFailed:
         rt, failed_step = self._rt, self.step
         compensated: list[str] = []
         errors: list[tuple[str, BaseException]] = []
@@ -58,3 +84,4 @@ class Saga:
         if rt.observers:
             rt.event("saga.failed", self.name, {"step": failed_step, **error_fields(error)})
         return failure
+

@@ -32,9 +32,8 @@ async def step(
         result = lookup()(*args, **kwargs)
         if isawaitable(result):
             result = await result
-    except Exception as exc:
-        rt.step_failed(exc, target, location)
-        raise
+    except BaseException as exc:
+        raise rt.step_failed(exc, target, location)
     if rt.observers:
         rt.event("step.end", target)
     return result
