@@ -69,6 +69,12 @@ def test_recursion_through_the_call_graph() -> None:
     ("workflow w() { f(a=1, a=2) }", "E0120", "keyword argument 'a' is given twice"),
     ("use a.class.b\nworkflow w() { }", "E0122", "cannot import 'a.class.b': 'class' is a Python keyword"),
     ("workflow w(xs) { for x in xs limit 2 { } }", "E0114", "`limit` applies only to a parallel `for`"),
+    ("workflow w(xs) { r = parallel for x in xs limit 0 { yield x } }", "E0123",
+     "`limit` must be a whole number from 1 to 100_000"),
+    ("workflow w(xs) { parallel limit 99999999999999999999 { a = 1 } }", "E0123",
+     "`limit` must be a whole number from 1 to 100_000"),
+    ("const L = 2.5\nworkflow w(xs) { r = parallel for x in xs limit L { yield x } }", "E0123",
+     "`limit` must be a whole number from 1 to 100_000"),
 ])
 def test_each_diagnostic(source: str, code: str, message: str) -> None:
     assert (code, message) in [(c, m) for c, m, *_ in errors(source)]

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from wfc.runtime import (Deadline, Runtime, VirtualClock, attr, current, format_seconds, index,
+from wfc.runtime import (MAX_LIMIT, Deadline, Runtime, VirtualClock, attr, current, format_seconds, index,
                          map_items, parallel)
 
 
@@ -140,6 +140,44 @@ def test_parallel_limits_concurrency_and_reports_failures() -> None:
     assert failed == [False, True, False, False] and running["peak"] == 2 and clock.now() == 2.0
 
 
-def test_limit_must_be_a_positive_integer() -> None:
-    with pytest.raises(ValueError, match="limit must be a positive integer, not 0"):
-        asyncio.run(map_items(Runtime(), lambda x: asyncio.sleep(0), [1], concurrent=True, limit=0))
+@pytest.mark.parametrize("limit, shown", [
+    (0, "0"), (-3, "-3"), (True, "True"), (2.0, "2.0"), (MAX_LIMIT + 1, "100001"),
+    (10**200, "1" + "0" * 36 + "..."),
+])
+def test_limit_must_be_a_whole_number_in_range(limit, shown) -> None:
+    message = f"limit must be a whole number from 1 to 100_000, not {shown}"
+    with pytest.raises(ValueError) as info:
+        asyncio.run(map_items(Runtime(), lambda x: asyncio.sleep(0), [1], concurrent=True, limit=limit))
+    assert str(info.value) == message
+    with pytest.raises(ValueError):
+        asyncio.run(parallel(Runtime(), [lambda: asyncio.sleep(0)], limit=limit))
+
+
+@pytest.mark.parametrize("items", [[], [1], [1, 2, 3], list(range(50))])
+def test_fan_out_starts_workers_only_as_work_arrives(items) -> None:
+    """`limit` is a bound, not a cost: at most one worker per suspended item, plus one."""
+    peak = {"tasks": 0}
+
+    async def body(item):
+        peak["tasks"] = max(peak["tasks"], len(asyncio.all_tasks()))
+        await asyncio.sleep(0)
+        return item * 2
+
+    async def main():
+        return await map_items(Runtime(), body, iter(items), concurrent=True, limit=MAX_LIMIT)
+
+    assert asyncio.run(main()) == [item * 2 for item in items]
+    assert peak["tasks"] <= len(items) + 2  # the workers, the spare one, and main
+
+
+def test_jobs_that_never_suspend_share_one_worker() -> None:
+    seen: set = set()
+
+    async def body(item):
+        seen.add(asyncio.current_task())
+        return item
+
+    async def main():
+        return await map_items(Runtime(), body, range(1000), concurrent=True, limit=100)
+
+    assert asyncio.run(main()) == list(range(1000)) and len(seen) == 1

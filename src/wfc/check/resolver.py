@@ -11,6 +11,7 @@ from ..syntax import ast
 from .resolution import (
     BUILTIN_FUNCTIONS, BUILTIN_TYPES, ERROR_NAMES, CallKind, Kind, Resolution,
 )
+from ..runtime import MAX_LIMIT
 from ..syntax.names import PYTHON_EXCEPTIONS
 from .machines import MachineChecks
 from .places import Place, error
@@ -147,6 +148,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         for option in (stmt.limit, stmt.timeout):
             if option is not None:
                 self.expr(option, place.scope)
+        self.fan_out_limit(stmt.limit, place.scope)
         if stmt.limit is not None and not stmt.concurrent:
             self.report(error("E0114", "`limit` applies only to a parallel `for`",
                               stmt.limit.span, "write `parallel for` to run items concurrently"))
@@ -156,6 +158,17 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
             self.block(stmt.body, inner)
         else:
             self.block(stmt.body, replace(place, loop="loop", barrier=None))
+
+    def fan_out_limit(self, expr: ast.Expr | None, scope: Scope) -> None:
+        """A constant `limit` must be a whole number in the runtime's range."""
+        value = None if expr is None else self.folded(expr, scope)
+        if not isinstance(value, ast.Literal) or value.value is None or isinstance(value.value, str):
+            return  # computed at run time: the runtime checks it
+        number = value.value
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_LIMIT:
+            assert expr is not None
+            self.report(error("E0123", f"`limit` must be a whole number from 1 to {MAX_LIMIT:_}",
+                              expr.span, "a limit is how many items run at once"))
 
     def stmt_While(self, stmt: ast.While, place: Place) -> None:
         for expr in (stmt.test, stmt.max, stmt.timeout):
@@ -191,6 +204,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         for expr in (stmt.limit, stmt.timeout):
             if expr is not None:
                 self.expr(expr, place.scope)
+        self.fan_out_limit(stmt.limit, place.scope)
         branch = replace(place, loop=None, may_return=False, may_yield=False,
                          barrier="a parallel block")
         self.block(stmt.body, branch)

@@ -3,7 +3,7 @@
 from inspect import isawaitable
 
 from ._clock import Clock, Deadline, RealClock, VirtualClock, format_seconds
-from ._concurrency import map_items, parallel
+from ._concurrency import MAX_LIMIT, map_items, parallel
 from ._errors import (
     ERROR_TYPES,
     CircuitOpen,
@@ -40,6 +40,7 @@ from ._values import (
 
 __all__ = [
     "ERROR_TYPES",
+    "MAX_LIMIT",
     "Breaker",
     "CircuitOpen",
     "Clock",

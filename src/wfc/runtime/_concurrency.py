@@ -1,7 +1,10 @@
 """Fan-out: parallel blocks and `for` maps on a bounded pool of worker tasks.
 
-A pool of `limit` workers pulls jobs from one shared iterator, so memory grows
-with `limit`, not with the input: a generator of millions of items works.
+Workers pull jobs from one shared iterator, so memory grows with `limit`, not
+with the input: a generator of millions of items works. A worker is started
+only when a job is pulled while every started worker is busy, so the pool
+never holds more than `min(limit, jobs + 1)` tasks: `limit 100000` over three
+items costs three workers, and jobs that never suspend share one.
 """
 
 from __future__ import annotations
@@ -9,10 +12,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Awaitable, Callable, Iterable, Iterator, Sequence, TypeVar
 
+from ._errors import WorkflowError
 from ._runtime import Runtime
 
 Job = TypeVar("Job")
 DEFAULT_MAP_LIMIT = 10
+MAX_LIMIT = 100_000
+"""The largest `limit` of a fan-out: one task per concurrent job must fit in memory."""
 _SKIPPED: Any = object()
 
 
@@ -90,8 +96,9 @@ async def map_items(
 
 
 def _check_limit(limit: Any) -> int:
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise ValueError(f"limit must be a positive integer, not {limit!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        shown = repr(limit) if len(repr(limit)) <= 40 else f"{repr(limit)[:37]}..."
+        raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT:_}, not {shown}")
     return limit
 
 
@@ -114,23 +121,49 @@ async def _pool(
     width: int,
     run: Callable[[int, Job], Awaitable[None]],
 ) -> None:
-    async def worker() -> None:
-        for position, job in jobs:
-            await run(position, job)
-
     if width <= 0:
         return
     loop = asyncio.get_running_loop()
-    workers = [loop.create_task(worker()) for _ in range(width)]
+    workers: list[asyncio.Task[None]] = []
+    settled = loop.create_future()  # every worker ended, or one failed
+    idle = running = 0
+
+    def start() -> None:
+        nonlocal idle, running
+        idle += 1
+        running += 1
+        task = loop.create_task(worker())
+        task.add_done_callback(ended)
+        workers.append(task)
+
+    async def worker() -> None:
+        nonlocal idle
+        for position, job in jobs:
+            idle -= 1
+            if idle == 0 and len(workers) < width:
+                start()  # every worker is busy: one more may take the next job
+            await run(position, job)
+            idle += 1
+        idle -= 1
+
+    def ended(task: asyncio.Task[None]) -> None:
+        nonlocal running
+        running -= 1
+        if not settled.done() and (running == 0 or task.cancelled() or task.exception()):
+            settled.set_result(None)
+
+    start()
     try:
-        await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
+        await settled
     except asyncio.CancelledError:
         await _cancel_all(workers)
         raise
     # The first failed worker in creation order wins, so the error is deterministic.
     for task in workers:
-        if task.done() and not task.cancelled() and task.exception() is not None:
+        if task.done() and (task.cancelled() or task.exception() is not None):
             await _cancel_all(workers)
+            if task.cancelled():  # nobody cancelled it: never let that drop the rest silently
+                raise WorkflowError("a fan-out worker was cancelled, but the run was not")
             raise task.exception()  # type: ignore[misc]
 
 
