@@ -136,7 +136,7 @@ def test_non_utf8_input_is_a_diagnostic(tmp_path) -> None:
 def test_missing_handler_module_is_reported(tmp_path) -> None:
     source = write(tmp_path / "m.wf", "use no_such_module_xyz as m\nworkflow w() { }")
     result = wfc("run", str(source), "w")
-    assert result.returncode == 1 and "cannot import a handler module" in result.stderr
+    assert result.returncode == 1 and "cannot import 'no_such_module_xyz' (used at m.wf:1:5)" in result.stderr
 
 
 def test_internal_errors_exit_3_with_one_line(tmp_path, monkeypatch) -> None:

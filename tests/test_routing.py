@@ -150,7 +150,7 @@ def diagnostics(source: str) -> list[tuple[str, str, str]]:
     ("router r(x) { route a when x -> 1 }", ("warning", "W0142", "router 'r' has no default")),
     ("router r(x) { route a weight 2 -> 1\n default -> 0 }", ("error", "E0143", "`weight` applies only in a weighted router")),
     ("router r(x) weighted { route a weight 0 -> 1 }", ("error", "E0144", "a route's weight must be positive")),
-    ("router r(x) { route a when x priority x -> 1\n default -> 0 }", ("error", "E0145", "a route's priority must be a number")),
+    ("router r(x) { route a when x priority x -> 1\n default -> 0 }", ("error", "E0145", "a route's priority must be a number from -1_000_000 to 1_000_000")),
 ])
 def test_router_checks(source, expected) -> None:
     assert expected in diagnostics(source)

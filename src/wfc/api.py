@@ -12,6 +12,8 @@ from typing import Any
 from . import __version__
 from .check import Checked, check
 from .diagnostics import CompileError, has_errors
+from .loading import folder_modules, import_used
+from .syntax.ast import Use
 from .syntax.parser import parse
 
 
@@ -47,10 +49,13 @@ def format_text(source: str, filename: str = "<string>") -> str:
 
 def compile_source(source: str, filename: str = "<string>") -> str:
     """The text of the Python module generated from `source`."""
+    return _generate(analyze(source, filename))
+
+
+def _generate(checked: Checked) -> str:
     from .codegen import generate
 
-    checked = analyze(source, filename)
-    return generate(checked.module, checked.resolution, source, __version__)
+    return generate(checked.module, checked.resolution, checked.source, __version__)
 
 
 def output_path(path: Path) -> Path:
@@ -76,20 +81,30 @@ def read_source(path: Path) -> str:
 def load(path: str | Path, backend: str = "interp", *, add_to_path: bool = True) -> ModuleType:
     """Load a `.wf` file: run by the interpreter, or compiled and imported.
 
-    Both backends expose the same names. The file's folder is put on `sys.path`
-    (as running a script does) so that its handler modules can be imported.
+    Both backends expose the same names. `use` finds handler modules in the
+    file's folder first, then on `sys.path`; the folder also stays on
+    `sys.path` (as running a script does) so handlers can import their siblings.
     """
     path = Path(path).resolve()
     source = read_source(path)
     if add_to_path and str(path.parent) not in sys.path:
         sys.path.insert(0, str(path.parent))
-    if backend == "compiled":
-        return _import_generated(compile_source(source, path.name), path)
-    if backend == "interp":
-        from .interp import instantiate
+    return _build(source, path, backend, path.parent)
 
-        return instantiate(analyze(source, path.name), path)
-    raise ValueError(f"unknown backend {backend!r}; expected 'interp' or 'compiled'")
+
+def _build(source: str, path: Path, backend: str, folder: Path | None) -> ModuleType:
+    if backend not in ("interp", "compiled"):
+        raise ValueError(f"unknown backend {backend!r}; expected 'interp' or 'compiled'")
+    checked = analyze(source, path.name)
+    uses = [decl for decl in checked.module.decls if isinstance(decl, Use)]
+    with folder_modules(folder, (use.path.parts[0] for use in uses)):
+        used = {use.bound: import_used(use.path.parts, f"{path.name}:{use.path.span.line}:{use.path.span.column}")
+                for use in uses}
+        if backend == "compiled":
+            return _import_generated(_generate(checked), path)
+    from .interp import instantiate
+
+    return instantiate(checked, path, used)
 
 
 class _GeneratedLoader(importlib.abc.SourceLoader):
@@ -118,10 +133,6 @@ def _import_generated(text: str, path: Path) -> ModuleType:
 
 
 def load_source(source: str, filename: str, backend: str = "interp") -> Any:
-    """Like `load`, for source text that is not in a file (tests, tools)."""
-    fake = Path(filename)
-    if backend == "compiled":
-        return _import_generated(compile_source(source, fake.name), fake)
-    from .interp import instantiate
-
-    return instantiate(analyze(source, fake.name), fake)
+    """Like `load`, for source text that is not in a file (tests, tools):
+    `use` finds handler modules on `sys.path` only."""
+    return _build(source, Path(filename), backend, None)

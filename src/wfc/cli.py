@@ -194,6 +194,7 @@ def run_command(file: Path, name: str, pairs: tuple[str, ...], json_args: str | 
                 trace: bool, backend: str, seed: int | None) -> None:
     """Run the workflow NAME of FILE and print its result as JSON."""
     from .api import load
+    from .loading import HandlerImportError
     from .runtime import Runtime
     from .syntax.names import py_name
 
@@ -204,16 +205,31 @@ def run_command(file: Path, name: str, pairs: tuple[str, ...], json_args: str | 
     except CompileError as error:
         _report(error, source, file)
         sys.exit(EXIT_INPUT)
-    except ImportError as exc:
-        raise Failure(f"error: cannot import a handler module of '{file}': {exc}", EXIT_INPUT) from None
-    workflow = getattr(module, py_name(name), None) if name.isidentifier() else None
-    if not callable(workflow):
-        names = ", ".join(sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_")))
-        raise Failure(f"error: '{file}' has no workflow '{name}' (it has: {names or 'none'})", EXIT_USAGE)
+    except HandlerImportError as exc:
+        raise Failure(f"error: {_printable(str(exc))}", EXIT_INPUT) from None
+    except Exception as exc:  # a const or a default failed as the module loaded
+        raise Failure(f"error: loading '{file}' failed: {_described(exc)}", EXIT_INPUT) from None
+    workflow = _declaration(module, file, name)
     runtime = Runtime(seed=seed)
     if trace:
         runtime.observe(_print_event)
     sys.exit(_run(workflow, {py_name(k): v for k, v in kwargs.items()}, runtime))
+
+
+def _declaration(module: Any, file: Path, name: str) -> Any:
+    """The workflow, router or saga `name` of `module`; a clear error for anything else."""
+    from .syntax.names import py_name
+
+    found = getattr(module, py_name(name), None) if name.isidentifier() else None
+    if isinstance(found, type):  # machines compile to classes
+        raise Failure(
+            f"error: '{name}' is a state machine, which `wfc run` cannot run: machines are driven "
+            f"by events from Python (`m = {name}(...)`, then `await m.send(\"event\")`)", EXIT_USAGE)
+    if not callable(found):
+        names = ", ".join(sorted(n for n, v in vars(module).items()
+                                 if callable(v) and not isinstance(v, type) and not n.startswith("_")))
+        raise Failure(f"error: '{file}' has no workflow '{name}' (it has: {names or 'none'})", EXIT_USAGE)
+    return found
 
 
 def _arguments(pairs: tuple[str, ...], json_args: str | None) -> dict[str, Any]:
@@ -225,6 +241,9 @@ def _arguments(pairs: tuple[str, ...], json_args: str | None) -> dict[str, Any]:
             raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--json") from None
         if not isinstance(loaded, dict):
             raise click.BadParameter("must be a JSON object", param_hint="--json")
+        for key in loaded:
+            if not key.isidentifier():
+                raise click.BadParameter(f"{json.dumps(key)} is not a parameter name", param_hint="--json")
         kwargs.update(loaded)
     for pair in pairs:
         key, sep, text = pair.partition("=")
@@ -250,17 +269,49 @@ def _run(workflow: Any, kwargs: dict[str, Any], runtime: Any) -> int:
     try:
         result = asyncio.run(main())
     except Exception as exc:
-        click.echo(f"error: the workflow raised {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"error: the workflow raised {_described(exc)}", err=True)
         for note in getattr(exc, "__notes__", ()):
-            click.echo(f"  note: {note}", err=True)
+            click.echo(f"  note: {_printable(str(note))}", err=True)
         return EXIT_INPUT
-    click.echo(json.dumps(result, ensure_ascii=False, indent=2, default=repr))
+    try:
+        text = _json_text(result, indent=2)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise Failure(f"error: the result of '{workflow.__name__}' cannot be printed as JSON: "
+                      f"{_printable(str(exc))}", EXIT_INPUT) from None
+    click.echo(text)
     return 0
+
+
+def _json_text(value: Any, indent: int | None = None) -> str:
+    """Strict JSON (no NaN or Infinity); objects JSON lacks print as their repr.
+
+    Text that cannot be UTF-8 (a lone surrogate) is written with \\u escapes,
+    which is still valid JSON, instead of failing to print.
+    """
+    text = json.dumps(value, ensure_ascii=False, indent=indent, default=repr, allow_nan=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, ensure_ascii=True, indent=indent, default=repr, allow_nan=False)
+    return text
+
+
+def _described(exc: BaseException) -> str:
+    return _printable(f"{type(exc).__name__}: {exc}")
+
+
+def _printable(text: str) -> str:
+    """`text` with anything UTF-8 cannot encode (lone surrogates) escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _print_event(event: Any) -> None:
     record = {"kind": event.kind, "name": event.name, **event.fields}
-    click.echo(json.dumps(record, ensure_ascii=False, default=repr), err=True)
+    try:
+        text = _json_text(record)
+    except (ValueError, TypeError, RecursionError):
+        text = _printable(repr(record))
+    click.echo(text, err=True)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -77,15 +77,31 @@ def _render_one(diag: Diagnostic, lines: list[str], filename: str) -> str:
         text = lines[span.line - 1].expandtabs(1)
         gutter = " " * len(str(span.line))
         last = span.end_column if span.end_line == span.line else len(text) + 1
-        width = max(1, last - span.column)
+        text, start, end = _window(text, span.column - 1, max(span.column, last - 1))
         out.append(f" {gutter} |\n")
         out.append(f" {span.line} | {text}\n")
-        out.append(f" {gutter} | {' ' * (span.column - 1)}{'^' * width}\n")
+        out.append(f" {gutter} | {' ' * start}{'^' * max(1, end - start)}\n")
         if diag.help:
             out.append(f" {gutter} = help: {diag.help}\n")
     elif diag.help:
         out.append(f"  = help: {diag.help}\n")
     return "".join(out)
+
+
+_SHOWN = 120  # columns of a source line shown; a longer one is cut around the span
+
+
+def _window(text: str, start: int, end: int) -> tuple[str, int, int]:
+    """`text` cut to at most `_SHOWN` columns around [start, end), marked with `...`;
+    the span's columns within the cut text."""
+    if len(text) <= _SHOWN:
+        return text, start, end
+    first = max(0, min(start - 20, len(text) - _SHOWN))
+    last = min(len(text), first + _SHOWN)
+    head = "..." if first > 0 else ""
+    tail = "..." if last < len(text) else ""
+    shift = len(head) - first
+    return f"{head}{text[first:last]}{tail}", start + shift, min(end, last) + shift
 
 
 def render_json(diagnostics: Iterable[Diagnostic], filename: str) -> str:

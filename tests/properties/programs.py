@@ -82,7 +82,7 @@ def expressions(place: Place, depth: int = 2) -> st.SearchStrategy[str]:
         st.tuples(sub, sub).map(lambda t: f"[{t[0]}, {t[1]}][1]"),
         sub.map(lambda e: f"{{k: {e}}}.k"),
         sub.map(lambda e: f"{{k: {e}}}?.missing"),
-        st.tuples(atoms, atoms).map(lambda t: f"len(f'{{ {t[0]} }}-{{{t[1]}:>3}}')"),
+        st.tuples(atoms, atoms).map(lambda t: f"len(f'{{ {t[0]} }}-{{str({t[1]}):>3}}')"),
         st.tuples(sub, sub).map(lambda t: f"{t[0]} in [{t[1]}, 2]"),
         st.tuples(sub, sub).map(lambda t: f"({t[0]} not in [{t[1]}])"),
         st.tuples(st.sampled_from(HANDLERS), sub).map(lambda t: f"h.{t[0]}({t[1]})"),

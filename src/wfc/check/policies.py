@@ -189,32 +189,50 @@ def _first_argument(kind: str) -> str:
 
 
 # ---- argument checkers ------------------------------------------------------
-def _integer(minimum: int) -> Check:
+# The documented ranges (docs/language.md): past them a value means nothing more,
+# and the runtime's arithmetic (backoff, refill, deadlines) must stay finite.
+MAX_COUNT = 1_000_000  # attempts, failures, successes, half_open, burst
+MAX_SECONDS = 365 * 24 * 3600.0  # any duration argument: a year
+MAX_FACTOR = 1000.0
+MAX_RATE_COUNT = 1_000_000.0  # the count of a rate, per its unit
+
+
+def _integer(minimum: int, maximum: int = MAX_COUNT) -> Check:
     def check(self, expr, scope, named):
         value = self.folded(expr, scope)
         if not (isinstance(value, ast.Literal) and _is_number(value.value)
-                and float(value.value).is_integer()):
+                and _whole(value.value)):
             self.report(error("E0162", "expected a whole number", expr.span))
             return _MISSING
-        if value.value < minimum:
-            self.report(error("E0163", f"expected at least {minimum}, found {value.value}", expr.span))
+        if not minimum <= value.value <= maximum:
+            self.report(error("E0163", f"expected a whole number from {minimum} to {maximum:_}, "
+                              f"found {_shown(value.value)}", expr.span))
             return _MISSING
         return int(value.value)
     return check
 
 
-def _number(minimum: float, maximum: float | None = None) -> Check:
+def _number(minimum: float, maximum: float) -> Check:
     def check(self, expr, scope, named):
         value = self.folded(expr, scope)
         if not (isinstance(value, ast.Literal) and _is_number(value.value)):
             self.report(error("E0162", "expected a number", expr.span))
             return _MISSING
-        if value.value < minimum or (maximum is not None and value.value > maximum):
-            bounds = f"from {minimum:g} to {maximum:g}" if maximum is not None else f"at least {minimum:g}"
-            self.report(error("E0163", f"expected a number {bounds}, found {value.value}", expr.span))
+        if not minimum <= value.value <= maximum:
+            self.report(error("E0163", f"expected a number from {minimum:g} to {maximum:g}, "
+                              f"found {_shown(value.value)}", expr.span))
             return _MISSING
         return value.value
     return check
+
+
+def _whole(value: int | float) -> bool:
+    return isinstance(value, int) or value.is_integer()
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else f"{text[:21]}..."
 
 
 def _duration(positive: bool) -> Check:
@@ -231,6 +249,10 @@ def _duration(positive: bool) -> Check:
         if positive and value.seconds <= 0:
             self.report(error("E0163", "expected a duration longer than 0", expr.span))
             return _MISSING
+        if value.seconds > MAX_SECONDS:
+            self.report(error("E0163", f"a policy duration is at most 8760h (a year), found {value.text}",
+                              expr.span))
+            return _MISSING
         return value.seconds
     return check
 
@@ -242,6 +264,10 @@ def _rate(self, expr, scope, named):
     count, unit = expr.text.replace("_", "").split("/")
     if float(count) <= 0:
         self.report(error("E0163", "a rate must be more than 0", expr.span))
+        return _MISSING
+    if float(count) > MAX_RATE_COUNT:
+        self.report(error("E0163", f"a rate's count is at most {MAX_RATE_COUNT:_.0f} per unit",
+                          expr.span, "a faster rate is no limit at all: leave the limit out"))
         return _MISSING
     return float(count), _UNIT_SECONDS[unit]
 
@@ -301,7 +327,7 @@ def _fallback_value(self, expr, scope, named):
 KINDS: dict[str, dict[str, Check]] = {
     "retry": {
         "attempts": _integer(1), "backoff": _choice("exponential", "linear", "fixed"),
-        "delay": _duration(False), "max_delay": _duration(False), "factor": _number(1.0),
+        "delay": _duration(False), "max_delay": _duration(False), "factor": _number(1.0, MAX_FACTOR),
         "jitter": _number(0.0, 1.0), "on": _exceptions,
     },
     "timeout": {"duration": _duration(True)},

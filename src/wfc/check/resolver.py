@@ -272,6 +272,20 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         for part in expr.parts:
             if isinstance(part, ast.FormattedValue):
                 self.expr(part.value, scope)
+                self.format_spec(part, scope)
+
+    def format_spec(self, part: ast.FormattedValue, scope: Scope | None) -> None:
+        """A spec applied to a constant is tried now, so it cannot fail at run time."""
+        value = self.folded(part.value, scope)
+        if not part.spec or not isinstance(value, (ast.Literal, ast.Duration)):
+            return
+        constant = value.value if isinstance(value, ast.Literal) else value.seconds
+        try:
+            format(constant, part.spec)
+        except (ValueError, TypeError) as exc:
+            shown = "null" if constant is None else f"{type(constant).__name__} {value_text(constant)}"
+            self.report(error("E0124", f"format spec '{part.spec}' does not apply to {shown}",
+                              part.span, f"Python's format() says: {exc}"))
 
     def expr_ListExpr(self, expr: ast.ListExpr, scope: Scope | None) -> None:
         for item in expr.items:
@@ -422,6 +436,11 @@ def _call_text(func: ast.Expr) -> str:
     """How events name a guarded call that is not a step: `helper`, `obj.method`."""
     parts = dotted_parts(func)
     return ".".join(parts) if parts else "call"
+
+
+def value_text(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 30 else f"{text[:27]}..."
 
 
 def python_keyword(name: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..syntax import ast
+from .policies import dotted_parts
 from .places import Place, error, warning
 from .scopes import Scope
 
@@ -28,7 +29,8 @@ class RoutingChecks:
             self.expr(route.when, scope)
         for option, what in ((route.priority, "priority"), (route.weight, "weight")):
             if option is not None and number(option) is None:
-                self.report(error("E0145", f"a route's {what} must be a number", option.span))
+                self.report(error("E0145", f"a route's {what} must be a number from "
+                                  f"-{MAX_ROUTE_NUMBER:_} to {MAX_ROUTE_NUMBER:_}", option.span))
         self.route_weight(decl, route)
         if route.target is not None:
             self.expr(route.target, scope)
@@ -91,12 +93,17 @@ class RoutingChecks:
         self.res.step_names[stmt] = stmt.name.id if stmt.name else step_label(stmt.call)
 
 
+MAX_ROUTE_NUMBER = 1_000_000
+"""Priorities and weights are ranks and proportions: larger magnitudes mean nothing more."""
+
+
 def number(expr: ast.Expr | None) -> float | None:
-    """The value of a numeric literal (possibly negated), else None."""
+    """The value of a numeric literal (possibly negated) within the route range, else None."""
     if isinstance(expr, ast.Neg):
         inner = number(expr.operand)
         return None if inner is None else -inner
-    if isinstance(expr, ast.Literal) and type(expr.value) in (int, float):
+    if isinstance(expr, ast.Literal) and type(expr.value) in (int, float) \
+            and -MAX_ROUTE_NUMBER <= expr.value <= MAX_ROUTE_NUMBER:
         return float(expr.value)
     return None
 
@@ -105,10 +112,8 @@ def step_label(call: ast.Expr) -> str:
     """An unnamed step is known by what it calls: `notify.order_placed`."""
     target = call.call if isinstance(call, ast.Guarded) else call
     func = target.func if isinstance(target, ast.Call) else target
-    try:
-        return dotted_text(func)
-    except AssertionError:
-        return "step"
+    parts = dotted_parts(func)
+    return ".".join(parts) if parts else "step"
 
 
 def dotted_text(expr: ast.Expr) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from pathlib import Path
 from types import ModuleType
@@ -65,16 +64,17 @@ class InterpretedDeclaration:
 
 
 
-def instantiate(checked: Checked, path: Path) -> ModuleType:
-    """A module object exposing the same names as the compiled module would."""
+def instantiate(checked: Checked, path: Path, used: dict[str, Any]) -> ModuleType:
+    """A module object exposing the same names as the compiled module would.
+
+    `used` holds what each `use` binds (the caller imports handler modules).
+    """
     res = checked.resolution
     module = ModuleType(f"{path.stem}_wf", f"Workflows interpreted from {path.name}.")
-    globals_: dict[str, Any] = {}
+    globals_: dict[str, Any] = dict(used)
     executor = Executor(res, globals_)
     for decl in checked.module.decls:
-        if isinstance(decl, ast.Use):
-            globals_[decl.bound] = _import(decl.path.parts)
-        elif isinstance(decl, ast.ConstDecl):
+        if isinstance(decl, ast.ConstDecl):
             globals_[decl.name.id] = _run_now(executor.evaluate(decl.value, None, runtime.current()))
     for decl in checked.module.decls:
         if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
@@ -92,17 +92,6 @@ def _defaults(executor: Executor, decl: ast.Declaration | ast.Machine) -> dict[s
         p.name.id: _run_now(executor.evaluate(p.default, None, runtime.current()))
         for p in decl.params if p.default is not None
     }
-
-
-def _import(parts: tuple[str, ...]) -> Any:
-    """`use a.b.c` as `from a.b import c` does it: attribute first, else submodule."""
-    if len(parts) == 1:
-        return importlib.import_module(parts[0])
-    package = importlib.import_module(".".join(parts[:-1]))
-    try:
-        return getattr(package, parts[-1])
-    except AttributeError:
-        return importlib.import_module(".".join(parts))
 
 
 def _run_now(coroutine: Any) -> Any:

@@ -15,6 +15,10 @@ _SIMPLE = {"\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b", "f": "\f",
            "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 
 
+_TRUNCATED = {"x": "2 hex digits, as in '\\x41'", "u": "4 hex digits, as in '\\u00e9'",
+              "U": "8 hex digits, as in '\\U0001f600'", "N": "a character name, as in '\\N{BULLET}'"}
+
+
 class StringError(Exception):
     """A bad escape: `offset` is where it starts within the decoded body."""
 
@@ -47,6 +51,8 @@ def _unescape(match: re.Match[str]) -> str:
             return unicodedata.lookup(named)
         except KeyError:
             raise StringError(f"unknown character name '{named}'", match.start()) from None
+    if other in _TRUNCATED:  # Python rejects these too
+        raise StringError(f"'\\{other}' must be followed by {_TRUNCATED[other]}", match.start())
     return "\\" + other  # unknown escapes stay as written, as in Python
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -86,7 +88,7 @@ class ToAst(DeclarationBuilder):
     def rate(self, meta, children):
         text = str(children[0])
         number, unit = text.split("/")
-        per_second = float(number.replace("_", "")) / _UNIT_SECONDS[unit]
+        per_second = float(number_value(number, span_of(meta))) / _UNIT_SECONDS[unit]
         return ast.Rate(span=span_of(meta), per_second=per_second, text=text)
 
     # ---- statements ------------------------------------------------------
@@ -264,14 +266,15 @@ class ToAst(DeclarationBuilder):
         return ast.Name(span=span_of(meta), id=identifier(children[0]))
 
     def number(self, meta, children):
-        text = str(children[0]).replace("_", "")
-        is_float = any(mark in text for mark in ".eE")
-        return ast.Literal(span=span_of(meta), value=float(text) if is_float else int(text))
+        return ast.Literal(span=span_of(meta), value=number_value(str(children[0]), span_of(meta)))
 
     def duration(self, meta, children):
         text = str(children[0])
         unit = "ms" if text.endswith("ms") else text[-1]
-        seconds = float(text[: -len(unit)].replace("_", "")) * _UNIT_SECONDS[unit]
+        seconds = float(number_value(text[: -len(unit)], span_of(meta))) * _UNIT_SECONDS[unit]
+        if math.isinf(seconds):
+            raise SyntaxProblem("this duration is too long to represent", span_of(meta),
+                                "a duration must be finite; leave out the timeout or wait instead")
         return ast.Duration(span=span_of(meta), seconds=seconds, text=text)
 
     def string(self, meta, children):
@@ -330,6 +333,25 @@ class ToAst(DeclarationBuilder):
             return decode(body)
         except StringError as exc:
             raise SyntaxProblem(str(exc), _inner_span(token, offset + exc.offset, 2)) from None
+
+
+def number_value(text: str, span: Span) -> int | float:
+    """A number literal's value; Python's limits are syntax errors, not crashes."""
+    digits = text.replace("_", "")
+    if any(mark in digits for mark in ".eE"):
+        value = float(digits)
+        if math.isinf(value):
+            raise SyntaxProblem("this number is too large: it would be infinity", span,
+                                "write a smaller number")
+        return value
+    if len(digits) > _MAX_INT_DIGITS:
+        raise SyntaxProblem(f"this integer has {len(digits)} digits, more than the "
+                            f"{_MAX_INT_DIGITS} Python allows in a literal", span,
+                            "keep very large numbers in a handler, or as text")
+    return int(digits)
+
+
+_MAX_INT_DIGITS = 4300  # CPython's default int max str digits
 
 
 def _inner_span(token: Token, offset: int, width: int) -> Span:
