@@ -22,6 +22,21 @@ if str(EXAMPLES) not in sys.path:
     sys.path.insert(0, str(EXAMPLES))
 
 
+def require_tool(command: str, install: str) -> str:
+    """The path of `command`; without it, skip locally but fail in CI (CI=true),
+    where .ci/run must have installed it."""
+    import os
+    import shutil
+
+    found = shutil.which(command)
+    if found:
+        return found
+    message = f"'{command}' is not installed ({install})"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{message}: .ci/run must install it")
+    pytest.skip(message)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true",
                      help="rewrite tests/golden/*_wf.py from the examples instead of comparing")

@@ -181,3 +181,31 @@ def test_jobs_that_never_suspend_share_one_worker() -> None:
         return await map_items(Runtime(), body, range(1000), concurrent=True, limit=100)
 
     assert asyncio.run(main()) == list(range(1000)) and len(seen) == 1
+
+
+def test_an_observer_that_raises_is_removed_and_logged_once_and_cannot_change_the_result(
+        backend, caplog) -> None:
+    from conftest import run_source
+
+    source = ("use backend_handlers as h\n"
+              "workflow main() { stage s { a = h.double(2) }\n return h.double(a) }")
+    plain = run_source(source, backend, "main")
+    seen: list[str] = []
+
+    def broken(event) -> None:
+        seen.append(event.kind)
+        if event.kind == "step.start":
+            raise RuntimeError("observer bug")
+
+    rt = Runtime(clock=VirtualClock())
+    rt.observe(broken)
+    with caplog.at_level("WARNING", logger="wfc.runtime"):
+        watched = run_source(source, backend, "main", rt=rt)
+    assert (watched.value, watched.error) == (plain.value, None) == (8, None)
+    assert watched.kinds == plain.kinds  # the observer after it saw every event
+    assert seen == ["workflow.start", "stage.start", "step.start"]
+    warnings = [r for r in caplog.records if r.name == "wfc.runtime"]
+    assert len(warnings) == 1 and "RuntimeError: observer bug on a step.start event" in warnings[0].message
+    undo = rt.observe(broken)
+    undo()
+    undo()  # undoing twice, or after removal, is harmless

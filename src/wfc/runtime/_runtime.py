@@ -44,15 +44,38 @@ class Runtime:
 
     # -- observation -------------------------------------------------------
     def observe(self, observer: Observer) -> Callable[[], None]:
-        """Call `observer(event)` for every lifecycle event; returns an undo."""
+        """Call `observer(event)` for every lifecycle event; returns an undo.
+
+        An observer that raises is removed, with one warning logged (logger
+        `wfc.runtime`): watching a run never changes its result.
+        """
         self.observers.append(observer)
-        return lambda: self.observers.remove(observer)
+        return lambda: self._forget(observer)
 
     def event(self, kind: str, name: str, fields: dict[str, Any] | None = None) -> None:
         """Hand one event to every observer (callers check `observers` first)."""
         record = Event(kind, name, {} if fields is None else fields)
+        failed = None
         for observer in self.observers:
-            observer(record)
+            try:
+                observer(record)
+            except Exception as exc:  # an observer's bug is not the workflow's failure
+                failed = [*(failed or ()), (observer, exc)]
+        if failed:
+            self._drop(failed, record)
+
+    def _drop(self, failed: list[tuple[Observer, Exception]], record: Event) -> None:
+        import logging  # only when an observer fails: keep it off import time
+
+        for observer, exc in failed:
+            self._forget(observer)
+            logging.getLogger("wfc.runtime").warning(
+                "observer %r raised %s: %s on a %s event; it was removed and sees no more events",
+                observer, type(exc).__name__, exc, record.kind)
+
+    def _forget(self, observer: Observer) -> None:
+        if observer in self.observers:
+            self.observers.remove(observer)
 
     def step_failed(self, exc: BaseException, target: str, location: str) -> BaseException:
         """Record that the step `target` at `location` raised `exc`; what to raise.
