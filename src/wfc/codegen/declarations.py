@@ -45,9 +45,10 @@ def emit_guarded_entry(emitter: StmtEmitter, decl: ast.Declaration, params: str)
 def prologue(emitter: StmtEmitter, decl: ast.Declaration, body, with_locals: bool = True) -> tuple:
     """Docstring, runtime, observers and locals; returns the body after the docstring."""
     out = emitter.out
-    doc = ast.docstring(body)
+    doc = ast.declaration_doc(decl)
     if doc is not None:
         out.line(py_literal(doc))
+    if ast.docstring(body) is not None:
         body = body[1:]
     out.line("_rt = _wf.current()")
     out.line("_obs = _rt.observers  # the live list: observers added later are seen")

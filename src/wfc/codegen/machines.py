@@ -14,6 +14,8 @@ def emit_machine(emitter: StmtEmitter, decl: ast.Machine) -> None:
     finals = sorted(state.name.id for state in decl.states if state.final)
     out.line(f"class {cls}(_wf.Machine):")
     with out.indent():
+        if decl.doc is not None:
+            out.line(py_literal(decl.doc))
         out.line(f"machine = {py_literal(decl.name.id)}")
         out.line(f"initial = {py_literal(decl.initial[0].id)}")
         out.line(f"finals = frozenset({{{', '.join(map(py_literal, finals))}}})" if finals else "finals = frozenset()")

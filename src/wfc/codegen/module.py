@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from ..check import Resolution
+from ..diagnostics import CompileError, Diagnostic, Span
 from ..syntax import ast
 from ..syntax.names import comment_text, py_name
 from .expressions import Temps
@@ -49,7 +50,38 @@ def generate(module: ast.Module, res: Resolution, source: str, version: str) -> 
             out.line()
             out.line()
             emit_machine(emitter, decl)
-    return format_python(out.text())
+    text = out.text()
+    within_python_limits(text, res.filename)
+    return format_python(text)
+
+
+def within_python_limits(text: str, filename: str) -> None:
+    """Compile the generated text (to a code object that is never run), so a
+    program past one of Python's own limits - 20 nested loops and `try`s in one
+    function, 100 indentation levels, 200 nested brackets - is a diagnostic at
+    the nearest located statement, never a module that cannot be imported."""
+    try:
+        compile(text, filename, "exec", dont_inherit=True)
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        line = getattr(exc, "lineno", None) or 1
+        reason = getattr(exc, "msg", None) or type(exc).__name__
+        span = _nearest_location(text.splitlines()[: line], filename)
+        raise CompileError([Diagnostic(
+            severity="error", code="E0003", message=f"this is nested too deeply for Python ({reason})",
+            span=span, help="split the declaration into smaller workflows",
+        )], filename) from None
+
+
+def _nearest_location(lines: list[str], filename: str) -> Span:
+    """The wf position in the last `# file.wf:LINE:COL` comment of `lines`."""
+    prefix = f"# {comment_text(filename)}:"
+    for text in reversed(lines):
+        text = text.strip()
+        if text.startswith(prefix):
+            line, _, column = text[len(prefix):].split(" ")[0].partition(":")
+            if line.isdigit() and column.isdigit():
+                return Span(0, 0, int(line), int(column), int(line), int(column) + 1)
+    return Span(0, 0, 1, 1, 1, 2)
 
 
 def import_line(decl: ast.Use) -> str:

@@ -43,9 +43,15 @@ class Printer:
             self.lines.append("")
 
     def comments_before(self, line: int) -> None:
-        """Emit, on lines of their own, the comments that stand before `line`."""
+        """Emit, on lines of their own, the comments that stand before `line`;
+        a blank line between two of them stays."""
         while self.next_comment < len(self.comments) and self.comments[self.next_comment].line < line:
-            self.line(self.comments[self.next_comment].text)
+            comment = self.comments[self.next_comment]
+            if self.next_comment > 0 and self.lines and self.lines[-1].lstrip().startswith("#"):
+                earlier = self.comments[self.next_comment - 1].line
+                if any(not text.strip() for text in self.source_lines[earlier : comment.line - 1]):
+                    self.blank()
+            self.line(comment.text)
             self.next_comment += 1
 
     def trailing_comment(self, node: ast.Node) -> None:
@@ -120,7 +126,7 @@ class Printer:
         strategy = "" if decl.strategy == "first" else f" {decl.strategy}"
         self.line(self.header("router", decl, strategy) + " {")
         self.depth += 1
-        previous = None
+        previous = self.doc_line(decl)
         for route in (*decl.routes, *([decl.default] if decl.default else [])):
             self.gap_before(previous, route)
             self.comments_before(route.span.line)
@@ -130,12 +136,17 @@ class Printer:
         self.depth -= 1
         self.line("}")
 
+    def doc_line(self, decl: ast.Router | ast.Machine) -> None:
+        """A router's or machine's docstring, as the first line of its body."""
+        if decl.doc is not None:
+            self.line(self.expr.text(ast.Literal(span=decl.span, value=decl.doc)))
+
     def decl_Machine(self, decl: ast.Machine) -> None:
         params = ", ".join(self.param(p) for p in decl.params)
         self.line(f"machine {decl.name.id}({params}) {{")
         self.depth += 1
         items: list[ast.Node] = sorted((*decl.initial, *decl.states), key=lambda n: n.span.start)
-        previous = None
+        previous = self.doc_line(decl)
         for item in items:
             self.gap_before(previous, item)
             self.comments_before(item.span.line)

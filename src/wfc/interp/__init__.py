@@ -33,7 +33,7 @@ class InterpretedDeclaration:
                               default=defaults.get(p.name.id, inspect.Parameter.empty))
             for p in decl.params
         ])
-        self.__doc__ = ast.docstring(getattr(decl, "body", ()))
+        self.__doc__ = ast.declaration_doc(decl)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         bound = self.__signature__.bind(*args, **kwargs)

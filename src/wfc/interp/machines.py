@@ -61,6 +61,7 @@ def machine_class(executor: Executor, decl: ast.Machine, defaults: dict[str, Any
     return type(py_name(decl.name.id), (runtime.Machine,), {
         "__init__": __init__,
         "__signature__": signature,
+        "__doc__": decl.doc,
         "machine": decl.name.id,
         "initial": decl.initial[0].id,
         "finals": frozenset(s.name.id for s in decl.states if s.final),

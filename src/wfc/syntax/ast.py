@@ -368,6 +368,7 @@ class Router(Node):
     policies: tuple[PolicyUse, ...]
     routes: tuple[Route, ...]
     default: Route | None
+    doc: str | None = None
 
 
 @node
@@ -411,6 +412,7 @@ class Machine(Node):
     params: tuple[Param, ...]
     initial: tuple[Ident, ...]  # exactly one when valid
     states: tuple[StateDecl, ...]
+    doc: str | None = None
 
 
 Declaration = Union[Workflow, Router, Saga]  # what can be called
@@ -434,6 +436,13 @@ def dump(tree: Any, spans: bool = False) -> str:
         if spans or field.name != "span"
     ]
     return f"{type(tree).__name__}({', '.join(parts)})"
+
+
+def declaration_doc(decl: Declaration | Machine) -> str | None:
+    """A declaration's docstring: a router's or machine's own, else its body's first string."""
+    if isinstance(decl, (Router, Machine)):
+        return decl.doc
+    return docstring(decl.body)
 
 
 def docstring(body: tuple[Stmt, ...]) -> str | None:

@@ -17,6 +17,7 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
 
     def router_decl(self, meta, children):
         name, params, strategy, policies, *items = children
+        doc, items = _leading_doc(items)
         routes = tuple(item for item in items if isinstance(item, ast.Route))
         defaults = [item[1] for item in items if isinstance(item, tuple)]
         if len(defaults) > 1:
@@ -24,7 +25,7 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
         return ast.Router(
             span=span_of(meta), name=self._ident(name), params=params or (),
             strategy=strategy or "first", policies=policies or (), routes=routes,
-            default=defaults[0] if defaults else None,
+            default=defaults[0] if defaults else None, doc=doc,
         )
 
     def strategy(self, meta, tokens):
@@ -39,12 +40,15 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
 
     def machine_decl(self, meta, children):
         name, params, *items = children
-        items = [item for item in items if item is not None]
+        doc, items = _leading_doc([item for item in items if item is not None])
         return ast.Machine(
             span=span_of(meta), name=self._ident(name), params=params or (),
             initial=tuple(item for item in items if isinstance(item, ast.Ident)),
-            states=tuple(item for item in items if isinstance(item, ast.StateDecl)),
+            states=tuple(item for item in items if isinstance(item, ast.StateDecl)), doc=doc,
         )
+
+    def doc_string(self, meta, children):
+        return _Doc(self.string(meta, children))
 
     def initial_state(self, meta, children):
         return self._ident(children[0])
@@ -105,3 +109,24 @@ def _route(meta, name, when, priority, weight, target) -> ast.Route:
         span=span_of(meta), name=name, when=when, priority=priority, weight=weight,
         target=None if is_block else target, body=target if is_block else None,
     )
+
+
+class _Doc:
+    """A docstring item of a router or machine, until its declaration takes it."""
+
+    __slots__ = ("literal",)
+
+    def __init__(self, literal: ast.Literal) -> None:
+        self.literal = literal
+
+
+def _leading_doc(items: list) -> tuple[str | None, list]:
+    """The docstring that opens `items`, and the rest; a later one is an error."""
+    doc = None
+    if items and isinstance(items[0], _Doc):
+        doc, items = items[0].literal.value, items[1:]
+    for item in items:
+        if isinstance(item, _Doc):
+            raise SyntaxProblem("a docstring must come first in its declaration", item.literal.span,
+                                "move the string to the top, or delete it")
+    return doc, items

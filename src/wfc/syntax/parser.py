@@ -47,9 +47,15 @@ class _SyntaxFailure(Exception):
         self.diagnostic = diagnostic
 
 
-# Deeper trees would overflow the recursive passes after the parser (and the 200
-# nested brackets Python's own tokenizer accepts in the generated code).
-MAX_DEPTH = 150
+# Deeper nesting would overflow the recursive passes after the parser, and the 200
+# nested brackets Python's own tokenizer accepts in the generated code, where one
+# level of wf becomes up to 1.5 brackets (`??` up to 2: it counts twice). A chain
+# of binary operators (`a + b + c`, `a or b or c`) stays flat in Python, so it is
+# not nesting; it deepens the tree all the same, up to MAX_TREE_DEPTH levels in all.
+MAX_DEPTH = 130
+MAX_TREE_DEPTH = 280
+_CHAINS = frozenset({"or_", "and_", "binop"})
+_WEIGHTS = {"coalesce": 2}
 
 
 def _build(source: str, start: str):
@@ -64,17 +70,20 @@ def _build(source: str, start: str):
 
 
 def _check_depth(tree: Tree) -> None:
-    """Reject absurdly deep nesting, without recursing."""
-    stack = [(tree, 1)]
+    """Reject absurdly deep nesting or absurdly long operator chains, without recursing."""
+    stack = [(tree, 1, 1)]
     while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            span = span_of(node.meta)
-            raise _SyntaxFailure(_error(
-                f"this is nested more than {MAX_DEPTH} levels deep", span,
-                "split the expression or block into named steps", "E0003",
-            ))
-        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+        node, nesting, depth = stack.pop()
+        if nesting > MAX_DEPTH or depth > MAX_TREE_DEPTH:
+            message = (f"this is nested more than {MAX_DEPTH} levels deep" if nesting > MAX_DEPTH
+                       else f"this chains more than {MAX_TREE_DEPTH} operators or calls")
+            raise _SyntaxFailure(_error(message, span_of(node.meta),
+                                        "split the expression or block into named steps", "E0003"))
+        for position, child in enumerate(node.children):
+            if isinstance(child, Tree):
+                chained = position == 0 and node.data in _CHAINS and child.data in _CHAINS
+                weight = 0 if chained else _WEIGHTS.get(child.data, 1)
+                stack.append((child, nesting + weight, depth + 1))
 
 
 def _from_problem(exc: BaseException, source: str) -> _SyntaxFailure:
@@ -110,7 +119,7 @@ def _unexpected_character(exc: UnexpectedCharacters, source: str) -> Diagnostic:
         return _error("unterminated string", span, "close the string on the same line", "E0002")
     if char == "f" and source[exc.pos_in_stream + 1 : exc.pos_in_stream + 2] in "\"'":
         return _error("unterminated f-string", span, "close the string on the same line", "E0002")
-    shown = char if char.isprintable() else repr(char)
+    shown = char if char.isprintable() else repr(char)[1:-1]
     return _error(f"unexpected character '{shown}'", span, None, "E0002")
 
 
