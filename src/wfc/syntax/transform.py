@@ -293,11 +293,19 @@ class ToAst(DeclarationBuilder):
             if not piece.is_expr:
                 parts.append(self._decode(token, piece.text, 2 + piece.offset))
                 continue
-            start = token.start_pos + 2 + piece.offset
-            value = self._parse_expr(_blank_prefix(self._source, start) + piece.text)
+            value = self._field(token, piece)
             span = _inner_span(token, 2 + piece.offset, len(piece.text))
             parts.append(ast.FormattedValue(span=span, value=value, spec=piece.spec))
         return ast.FString(span=span_of(meta), parts=tuple(parts))
+
+    def _field(self, token: Token, piece: Any) -> ast.Expr:
+        """Parse an f-string field on its own, then move its spans to where it
+        stands. (Parsing it behind a blanked copy of the text before it made
+        fields quadratic in the file's size.) Strings never span lines, so
+        every node of the field lies on the token's line."""
+        offset = 2 + piece.offset
+        value = self._parse_expr(piece.text)
+        return _shifted(value, token.start_pos + offset, token.line, token.column + offset - 1)
 
     def true(self, meta, children):
         return ast.Literal(span=span_of(meta), value=True)
@@ -360,9 +368,19 @@ def _inner_span(token: Token, offset: int, width: int) -> Span:
     return Span(start, start + width, token.line, column, token.line, column + width)
 
 
-def _blank_prefix(source: str, end: int) -> str:
-    """`source[:end]` with everything but newlines blanked, so positions carry over."""
-    return "".join("\n" if char == "\n" else " " for char in source[:end])
+def _shifted(value: Any, offset: int, line: int, columns: int) -> Any:
+    """`value` (a node, a tuple of them, or a leaf), parsed alone from one line,
+    with its spans moved `offset` characters on, to `line`, `columns` to the right."""
+    if isinstance(value, ast.Node):
+        changes = {name: _shifted(getattr(value, name), offset, line, columns)
+                   for name in value.__dataclass_fields__ if name != "span"}
+        span = value.span
+        moved = Span(span.start + offset, span.end + offset, line, span.column + columns,
+                     line, span.end_column + columns)
+        return replace(value, span=moved, **changes)
+    if isinstance(value, tuple):
+        return tuple(_shifted(item, offset, line, columns) for item in value)
+    return value
 
 
 def _module_span(meta: Any, source: str) -> Span:
