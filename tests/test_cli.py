@@ -25,8 +25,11 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_console_script_is_installed() -> None:
-    assert shutil.which("wfc"), "pip install -e . installs the `wfc` command"
-    out = subprocess.run(["wfc", "--version"], capture_output=True, text=True)
+    import sysconfig
+
+    command = shutil.which("wfc", path=sysconfig.get_path("scripts")) or shutil.which("wfc")
+    assert command, "pip install -e . installs the `wfc` command"
+    out = subprocess.run([command, "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and "wfc, version" in out.stdout
 
 

@@ -70,11 +70,11 @@ def compile_source(source: str, filename: str = "<string>") -> str:
     return _generate(analyze(source, filename))
 
 
-def _generate(checked: Checked) -> str:
+def _generate(checked: Checked, formatted: bool = True) -> str:
     from .codegen import generate
 
     with gc_paused():
-        return generate(checked.module, checked.resolution, checked.source, __version__)
+        return generate(checked.module, checked.resolution, checked.source, __version__, formatted)
 
 
 def output_path(path: Path) -> Path:
@@ -140,8 +140,8 @@ def _build(source: str, path: Path, backend: str, folder: Path | None) -> Module
     with folder_modules(folder, (use.path.parts[0] for use in uses)):
         used = {use.bound: import_used(use.path.parts, f"{path.name}:{use.path.span.line}:{use.path.span.column}")
                 for use in uses}
-        if backend == "compiled":
-            return _import_generated(_generate(checked), path)
+        if backend == "compiled":  # imported at once, never shown: black is not needed
+            return _import_generated(_generate(checked, formatted=False), path)
     from .interp import instantiate
 
     return instantiate(checked, path, used)

@@ -63,10 +63,14 @@ def _handler(name: str, script: Script, calls: list[tuple]):
     return run
 
 
-def trace(source: str, scripts: dict[str, Script], backend: str, filename: str) -> Trace:
+def trace(source: str, scripts: dict[str, Script], backend: str, filename: str,
+          observers: tuple = ()) -> Trace:
+    """Run `main` of `source`; `observers` watch the run before the trace does."""
     calls = install_handlers(scripts)
     module = load_source(source, filename, backend=backend)
     rt = Runtime(clock=VirtualClock(), seed=0)
+    for observer in observers:
+        rt.observe(observer)
     per_task: dict[Any, list[tuple]] = {}
 
     def observe(event) -> None:

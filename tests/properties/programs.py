@@ -16,6 +16,9 @@ from hypothesis import strategies as st
 VARIABLES = ["v0", "v1", "v2", "v3"]
 HANDLERS = ["f0", "f1", "f2"]
 EXCEPTIONS = ["ValueError", "KeyError", "ConnectionError"]
+# What handlers may raise: the above, and a bare BaseException (not an Exception), which
+# the step protocol must turn into a WorkflowError the same way on both backends.
+RAISED = EXCEPTIONS + ["BaseException"]
 NAMED_POLICY = "p0"
 
 
@@ -58,7 +61,7 @@ scripts = st.builds(
     is_async=st.booleans(),
     delay=st.sampled_from([0.0, 0.0, 0.5, 1.0, 2.0]),
     fail_on=st.frozensets(st.integers(1, 6), max_size=2),
-    error=st.sampled_from(EXCEPTIONS),
+    error=st.sampled_from(RAISED),
     offset=st.integers(0, 3),
 )
 

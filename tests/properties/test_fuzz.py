@@ -94,6 +94,43 @@ def test_cli_never_crashes(tmp_path_factory, capsys, data: bytes, command: str) 
     assert "Traceback" not in captured.err and "internal error" not in captured.err
 
 
+@st.composite
+def hostile_literals(draw) -> str:
+    """A small valid module with one hostile literal put where literals go."""
+    digits = st.integers(1, 6000).map(lambda n: "9" * n)
+    fragment = draw(st.one_of(
+        digits,                                                        # huge integers
+        st.integers(200, 400).map(lambda n: f"1e{n}"),                 # floats near infinity
+        st.tuples(digits, st.sampled_from(["ms", "s", "m", "h"])).map("".join),
+        st.tuples(st.integers(300, 400), st.sampled_from(["s", "h"])).map(lambda t: f"1e{t[0]}{t[1]}"),
+        st.text("0123456789abcdefgxyzDd", max_size=9).map(lambda t: f'"\\u{t}"'),  # odd escapes
+        st.text("0123456789abcdef", max_size=3).map(lambda t: f'"\\x{t}"'),
+        st.sampled_from(['"\\ud800"', '"\\udfff x"', '"\\U0010ffff"', '"\\U00110000"',
+                         '"\\N{NO SUCH NAME}"', '"\\N{BULLET}"', '"\\N"']),  # surrogates, names
+        st.tuples(st.sampled_from(["1", "2.5", "null", "true", '"s"', "1s"]),
+                  st.text("<>^=+-#0123456789,._bcdeEfFgGnosxX%q", max_size=6))
+            .map(lambda t: f'f"{{{t[0]}:{t[1]}}}"'),                     # constant format specs
+    ))
+    place = draw(st.sampled_from([
+        "workflow w() {{ return {0} }}",
+        "const C = {0}\nworkflow w() {{ return C }}",
+        "use h\nworkflow w() {{ return h.f() with retry(attempts: {0}) }}",
+        "use h\nworkflow w() {{ return h.f() with timeout({0}), limit(rate: {0}/s) }}",
+        "use h\nworkflow w() {{ return h.f() with breaker(failures: {0}, reset: {0}) }}",
+        "router r(x) {{ route a when x priority {0} -> 1\n default -> 2 }}",
+        "router r(x) weighted {{ route a weight {0} -> 1 }}",
+        "workflow w(xs) {{ r = parallel for x in xs limit {0} {{ yield x }}\n return r }}",
+        "workflow w() {{ wait {0} }}",
+    ]))
+    return place.format(fragment)
+
+
+@fuzz_settings
+@given(hostile_literals())
+def test_hostile_literals_are_diagnostics_or_valid_programs(source: str) -> None:
+    compile_or_diagnose(source)
+
+
 @pytest.mark.parametrize("source", [
     "workflow w() { x = f\"{\" }",  # unclosed field
     "workflow w() {\n" + "\n" * 5000 + "x = f\"{ 1 }\"\n}",  # once backtracked exponentially

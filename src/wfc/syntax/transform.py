@@ -88,7 +88,7 @@ class ToAst(DeclarationBuilder):
     def rate(self, meta, children):
         text = str(children[0])
         number, unit = text.split("/")
-        per_second = float(number_value(number, span_of(meta))) / _UNIT_SECONDS[unit]
+        per_second = float_value(number, span_of(meta)) / _UNIT_SECONDS[unit]
         return ast.Rate(span=span_of(meta), per_second=per_second, text=text)
 
     # ---- statements ------------------------------------------------------
@@ -271,7 +271,7 @@ class ToAst(DeclarationBuilder):
     def duration(self, meta, children):
         text = str(children[0])
         unit = "ms" if text.endswith("ms") else text[-1]
-        seconds = float(number_value(text[: -len(unit)], span_of(meta))) * _UNIT_SECONDS[unit]
+        seconds = float_value(text[: -len(unit)], span_of(meta)) * _UNIT_SECONDS[unit]
         if math.isinf(seconds):
             raise SyntaxProblem("this duration is too long to represent", span_of(meta),
                                 "a duration must be finite; leave out the timeout or wait instead")
@@ -357,6 +357,17 @@ def number_value(text: str, span: Span) -> int | float:
                             f"{_MAX_INT_DIGITS} Python allows in a literal", span,
                             "keep very large numbers in a handler, or as text")
     return int(digits)
+
+
+def float_value(text: str, span: Span) -> float:
+    """A number literal as a float (durations, rates), finite."""
+    try:
+        value = float(number_value(text, span))
+    except OverflowError:
+        value = math.inf
+    if math.isinf(value):
+        raise SyntaxProblem("this number is too large: it would be infinity", span, "write a smaller number")
+    return value
 
 
 _MAX_INT_DIGITS = 4300  # CPython's default int max str digits
