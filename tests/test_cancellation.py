@@ -231,3 +231,29 @@ workflow main() { return h.slow(1, 10) with retry(attempts: 5, delay: 1s) }
     kind, error, events, _ = outcome(source, backend, "main", cancel_at=2)
     assert kind == "error" and isinstance(error, asyncio.CancelledError)
     assert "retry" not in [e.kind for e in events]
+
+
+@pytest.mark.parametrize("limit", [10**20, 0, 100_001])
+def test_a_computed_limit_out_of_range_is_a_clear_error(backend, limit) -> None:
+    source = """
+use backend_handlers as h
+workflow main(n) {
+    r = parallel for x in [1, 2, 3] limit n { yield h.double(x) }
+    return r
+}
+"""
+    kind, error, _, _ = outcome(source, backend, "main", limit)
+    assert kind == "error" and type(error) is ValueError
+    assert str(error).startswith("limit must be a whole number from 1 to 100_000, not ")
+
+
+def test_a_huge_limit_over_a_few_items_costs_a_few_workers(backend) -> None:
+    source = """
+use backend_handlers as h
+workflow main() {
+    r = parallel for x in [1, 2, 3] limit 100000 { yield h.slow(x, 1) }
+    return r
+}
+"""
+    kind, value, _, now = outcome(source, backend, "main")
+    assert (kind, value, now) == ("value", [1, 2, 3], 1)
