@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from pathlib import Path
 import random
 
 import pytest
 
-from wfc.runtime import (
+from wfc.runtime import (SqliteStore, 
     Breaker, CircuitOpen, Fallback, Guard, Idempotent, Limit, MemoryStore, RateLimited, Retry,
     Runtime, VirtualClock, update,
 )
@@ -74,7 +76,12 @@ class PlainStore:
         return await self._inner.delete(key, version)
 
 
-STORES = [MemoryStore, PlainStore]
+def sqlite_store() -> SqliteStore:
+    """A fresh SQLite file: the durable store, under the same concurrency tests."""
+    return SqliteStore(Path(tempfile.mkdtemp(prefix="wfc-policies-")) / "policies.db")
+
+
+STORES = [MemoryStore, PlainStore, sqlite_store]
 
 
 def kinds(events: list[tuple], prefix: str) -> list[tuple[str, float]]:

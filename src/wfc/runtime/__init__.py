@@ -16,7 +16,9 @@ from ._errors import (
 from ._events import Event, error_fields
 from ._guard import Guard
 from ._policies import Breaker, Fallback, Idempotent, Limit, Retry
-from ._store import MemoryStore, Store, update
+from ._redis import RedisStore, open_store
+from ._sqlite import SqliteStore
+from ._store import MemoryStore, NotStorable, Store, update
 from ._machine import Machine, Transition
 from ._routing import pick_weighted
 from ._runtime import Observer, Runtime, current
@@ -52,13 +54,16 @@ __all__ = [
     "Limit",
     "Machine",
     "MemoryStore",
+    "NotStorable",
     "Observer",
     "RateLimited",
     "RealClock",
+    "RedisStore",
     "Retry",
     "Runtime",
     "Saga",
     "SagaFailed",
+    "SqliteStore",
     "Store",
     "Transition",
     "ValidationError",
@@ -79,6 +84,7 @@ __all__ = [
     "keys",
     "lower",
     "map_items",
+    "open_store",
     "parallel",
     "pick_weighted",
     "split",

@@ -12,12 +12,12 @@ from inspect import isawaitable
 from types import CoroutineType
 from typing import Any, Callable
 
-from ._errors import CircuitOpen, RateLimited
+from ._errors import CircuitOpen, RateLimited, WorkflowError
 from ._events import error_fields
 from ._policies import CLOSED, OPEN, Breaker, Fallback, Idempotent, Limit, Retry
 from ._runtime import Runtime
 from ._steps import step
-from ._store import update
+from ._store import NotStorable, described, update
 from ._clock import format_seconds
 
 # Idempotency records: (PENDING, None) while the call runs, (DONE, result) after.
@@ -85,9 +85,9 @@ class Guard:
         store_key = "idempotent:" + str(key) if self.idempotent.explicit else \
             self._idem_prefix + _digest(args, kwargs)
         while True:
-            record = await rt.store.get(store_key, rt.clock.monotonic())
+            record = await rt.store.get(store_key, rt.policy_now())
             if record is None:
-                ttl_end = rt.clock.monotonic() + self.idempotent.ttl
+                ttl_end = rt.policy_now() + self.idempotent.ttl
                 version = await rt.store.put(store_key, (PENDING, None), 0, ttl_end)
                 if version:
                     break
@@ -134,13 +134,31 @@ class Guard:
             raise
         finally:
             del rt.in_flight[store_key]
-            if outcome[0]:
-                ttl_end = rt.clock.monotonic() + self.idempotent.ttl  # type: ignore[union-attr]
-                await rt.store.put(store_key, (DONE, outcome[1]), version, ttl_end)
-            else:  # failures and cancellations store nothing: a later call runs again
-                await rt.store.delete(store_key, version)
-            future.set_result(outcome)
+            try:
+                outcome = await self._settle(rt, store_key, version, outcome)
+            finally:
+                future.set_result(outcome)
+        if not outcome[0]:
+            raise outcome[1]
         return result
+
+    async def _settle(self, rt: Runtime, store_key: str, version: int,
+                      outcome: tuple[bool | None, Any]) -> tuple[bool | None, Any]:
+        """Store a success for later callers; a failure, or a cancellation, stores
+        nothing, so a later call runs again. A result the store cannot hold fails
+        the call (with an error naming the step), never silently."""
+        if outcome[0]:
+            ttl_end = rt.policy_now() + self.idempotent.ttl  # type: ignore[union-attr]
+            try:
+                await rt.store.put(store_key, (DONE, outcome[1]), version, ttl_end)
+                return outcome
+            except NotStorable as exc:
+                error = WorkflowError(f"the result of idempotent step {self.target}, "
+                                      f"{described(outcome[1])}, cannot be stored: {exc}")
+                error.__cause__ = exc
+                outcome = (False, error)
+        await rt.store.delete(store_key, version)
+        return outcome
 
     def _hit(self, rt: Runtime, store_key: str) -> None:
         if rt.observers:
@@ -209,7 +227,7 @@ class Guard:
             if quiet:
                 admitted, epoch = CLOSED, (0 if record is None else record[0][5])
             else:
-                now = rt.clock.monotonic()
+                now = rt.policy_now()
                 admitted, epoch, event = (update_now(key, now, breaker.admit) if update_now is not None
                                           else await update(store, key, now, breaker.admit))
                 if event is not None:
@@ -221,7 +239,7 @@ class Guard:
         limit = self.limit
         if limit is not None:
             state = self.limit_state if limit_key is None else f"{self.limit_state}:{limit_key}"
-            now = rt.clock.monotonic()
+            now = rt.policy_now()
             # A keyed state may expire once idle: one per user must not stay forever.
             idle_at = None if limit_key is None else limit.idle_at
             granted, wait = (update_now(state, now, limit.acquire, idle_at=idle_at)
@@ -254,7 +272,7 @@ class Guard:
                 await self._record(rt, key, admitted, epoch, failed)
             raise
         if breaker is not None and not (quiet and peek(key) is record):
-            now = rt.clock.monotonic()
+            now = rt.policy_now()
             idle_at = None if breaker_key is None else breaker.idle_at
             event = (update_now(key, now, breaker.record, admitted, epoch, False, idle_at=idle_at)
                      if update_now is not None
@@ -269,7 +287,7 @@ class Guard:
         """Count a failed or cancelled call (off the success path: no fast path needed)."""
         breaker = self.breaker
         assert breaker is not None
-        event = await update(rt.store, key, rt.clock.monotonic(), breaker.record, admitted, epoch, failed)
+        event = await update(rt.store, key, rt.policy_now(), breaker.record, admitted, epoch, failed)
         if event is not None:
             self._breaker_event(rt, event, key)
 

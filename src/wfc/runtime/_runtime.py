@@ -25,7 +25,7 @@ class Runtime:
     `uuid()` draw from the seeded random source.
     """
 
-    __slots__ = ("clock", "random", "store", "observers", "in_flight", "_subscribers")
+    __slots__ = ("clock", "random", "store", "observers", "in_flight", "policy_now", "_subscribers")
 
     def __init__(
         self,
@@ -36,6 +36,10 @@ class Runtime:
         self.clock: Clock = clock if clock is not None else RealClock()
         self.random = random.Random(seed)
         self.store: Store = store if store is not None else MemoryStore()
+        # What breakers, limiters and idempotency records measure time with: the
+        # monotonic clock in one process; with a store shared by processes (one
+        # that says `shared = True`), the wall clock, which they all agree on.
+        self.policy_now = self.clock.now if getattr(self.store, "shared", False) else self.clock.monotonic
         self.observers: list[Observer] = []
         # Idempotent calls running in this process, by store key: callers with
         # the same key await the running call instead of duplicating it.

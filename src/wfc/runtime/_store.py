@@ -40,6 +40,33 @@ class Store(Protocol):
         ...
 
 
+class NotStorable(TypeError):
+    """A value that a durable store cannot hold: stores hold JSON values only."""
+
+
+def encode(value: Any) -> str:
+    """`value` as the JSON text a durable store keeps (tuples come back as lists)."""
+    import json  # only durable stores encode: keep it off the runtime's import time
+
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise NotStorable(f"the store holds JSON values only ({exc})") from None
+
+
+def decode(text: str | bytes) -> Any:
+    import json
+
+    return json.loads(text)
+
+
+def described(value: Any) -> str:
+    """`a dict`, `an object`, `a shop.Order`: a value's type, for messages."""
+    kind = type(value)
+    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    return f"{'an' if name[0] in 'aeiouAEIOU' else 'a'} {name}"
+
+
 class MemoryStore:
     """The default store: a dict in this process (state is lost when it exits).
 

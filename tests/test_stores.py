@@ -1,0 +1,165 @@
+"""Durable and shared stores: the same compare-and-set contract on memory, SQLite and a real
+Redis, JSON values only, and policy state that several processes really share."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_source
+from wfc.runtime import (MemoryStore, NotStorable, RedisStore, Runtime, SqliteStore, VirtualClock,
+                         WorkflowError, open_store)
+
+WORKER = ROOT / "tests" / "store_worker.py"
+_prefixes = iter(range(1_000_000))
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def make_store(request, tmp_path):
+    """A factory of empty stores of one kind (each Redis store under a fresh prefix)."""
+    if request.param == "memory":
+        return MemoryStore
+    if request.param == "sqlite":
+        return lambda: SqliteStore(tmp_path / f"s{next(_prefixes)}.db")
+    url = request.getfixturevalue("redis_url")
+    return lambda: RedisStore(url, prefix=f"t{next(_prefixes)}:")
+
+
+def test_compare_and_set_expiry_and_fresh_versions(make_store) -> None:
+    async def scenario():
+        store = make_store()
+        first = await store.put("k", "a", 0)
+        assert first and not await store.put("k", "b", 0)  # not absent any more
+        assert await store.get("k", 0.0) == ("a", first)
+        second = await store.put("k", "b", first)
+        assert second and not await store.put("k", "c", first)  # a stale version loses
+        assert not await store.delete("k", first) and await store.delete("k", second)
+        assert await store.get("k", 0.0) is None
+        third = await store.put("k", "d", 0, expires=5.0)
+        assert third not in (first, second)  # never reused, so a stale writer cannot win
+        assert await store.get("k", 4.9) == ("d", third)
+        assert await store.get("k", 5.0) is None
+        assert await store.put("k", "e", 0)  # an expired record is absent for writers too
+        assert await store.put("gone", 1, 0, expires=float("-inf"))
+        assert await store.get("gone", -1e300) is None
+
+    asyncio.run(scenario())
+
+
+def test_values_are_json_and_come_back_equal(make_store) -> None:
+    value = {"order": "o-1", "lines": [[1, 2.5, None, True, "é"]], "nested": {"a": []}}
+
+    async def scenario():
+        store = make_store()
+        version = await store.put("v", value, 0)
+        return await store.get("v", 0.0), version
+
+    (found, version_read), version = asyncio.run(scenario())
+    assert found == value and version_read == version
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+@pytest.mark.parametrize("value, reason", [
+    (object(), "Object of type object is not JSON serializable"),
+    ({1, 2}, "Object of type set is not JSON serializable"),
+    (float("nan"), "Out of range float values are not JSON compliant"),
+    (b"raw", "Object of type bytes is not JSON serializable"),
+])
+def test_a_value_that_is_not_json_is_a_clear_error(kind, value, reason, tmp_path, request) -> None:
+    store = (SqliteStore(tmp_path / "x.db") if kind == "sqlite"
+             else RedisStore(request.getfixturevalue("redis_url"), prefix="notjson:"))
+    with pytest.raises(NotStorable) as info:
+        asyncio.run(store.put("k", value, 0))
+    assert str(info.value).startswith(f"the store holds JSON values only ({reason}")
+
+
+def test_a_result_the_store_cannot_hold_fails_the_step_by_name(backend, tmp_path) -> None:
+    source = """
+use backend_handlers as h
+workflow main() { return h.make(box=h.Box(1)) with idempotent(key: "k1") }
+"""
+    rt = Runtime(clock=VirtualClock(), store=SqliteStore(tmp_path / "r.db"))
+    outcome = run_source(source, backend, "main", rt=rt)
+    assert isinstance(outcome.error, WorkflowError)
+    assert str(outcome.error) == ("the result of idempotent step h.make, a dict, cannot be stored: "
+                                  "the store holds JSON values only (Object of type Box is not "
+                                  "JSON serializable)")
+    assert asyncio.run(rt.store.get("idempotent:k1", 0.0)) is None  # nothing half-written stays
+
+
+def test_shared_stores_measure_on_the_wall_clock(tmp_path) -> None:
+    clock = VirtualClock(start=1000.0)
+    assert Runtime(clock=clock).policy_now == clock.monotonic
+    assert Runtime(clock=clock, store=SqliteStore(tmp_path / "c.db")).policy_now == clock.now
+    assert Runtime(store=open_store(str(tmp_path / "d.db"))).policy_now() == pytest.approx(time.time(), abs=5)
+
+
+def test_open_store_reads_a_url(tmp_path, redis_url) -> None:
+    assert isinstance(open_store(str(tmp_path / "a.db")), SqliteStore)
+    assert isinstance(open_store(f"sqlite://{tmp_path / 'b.db'}"), SqliteStore)
+    assert isinstance(open_store(redis_url), RedisStore)
+    assert isinstance(open_store("memory:"), MemoryStore)
+
+
+def test_the_runtime_still_imports_no_third_party_module() -> None:
+    code = ("import sys, wfc.runtime; print(sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('redis', 'lark', 'black', 'click', 'sqlite3')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# ---- several processes, one store ------------------------------------------------------
+def run_workers(scenario: str, url: str, log: Path, count: int = 4) -> list[dict]:
+    start_at = time.time() + 1.5  # every process imported and connected by then
+    workers = [subprocess.Popen([sys.executable, str(WORKER), scenario, url, str(start_at), str(log)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(count)]
+    results = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=60)
+        assert worker.returncode == 0, err
+        results.append(json.loads(out))
+    return results
+
+
+def shared_url(kind: str, tmp_path: Path, request) -> str:
+    if kind == "redis":
+        return request.getfixturevalue("redis_url").replace("/0", "/1")
+    return str(tmp_path / "shared.db")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_four_processes_share_one_limiter(kind, tmp_path, request) -> None:
+    results = run_workers("limiter", shared_url(kind, tmp_path, request), tmp_path / "calls.log")
+    granted = sum(r["granted"] for r in results)
+    span = max(r["ended"] for r in results) - min(r["started"] for r in results)
+    assert all(r["granted"] > 0 and r["refused"] > 0 for r in results)  # everyone took part
+    # 20/s with a burst of 5 for all four together; one bucket each would allow four times that
+    assert granted <= 5 + 20 * span + 1, (granted, span)
+    assert granted >= 20 * 1.0  # and the bucket did refill for them
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_four_processes_share_one_breaker(kind, tmp_path, request) -> None:
+    log = tmp_path / "calls.log"
+    results = run_workers("breaker", shared_url(kind, tmp_path, request), log)
+    calls = log.read_text().splitlines()
+    # three failures open it for everyone: at most one more call in flight per other process
+    assert 3 <= len(calls) <= 3 + 3, calls
+    assert all(r["seen"][-1] == "open" for r in results)
+    assert sum(r["seen"].count("open") for r in results) >= 40 - len(calls)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_four_processes_one_idempotency_key_one_execution(kind, tmp_path, request) -> None:
+    log = tmp_path / "calls.log"
+    results = run_workers("idempotent", shared_url(kind, tmp_path, request), log)
+    assert len(log.read_text().splitlines()) == 1
+    first = results[0]["result"]
+    assert first["order"] == 42 and all(r["result"] == first for r in results)
