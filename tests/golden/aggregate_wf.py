@@ -7,6 +7,7 @@ from types import CoroutineType as _wf_coroutine
 from wfc import runtime as _wf
 import search_sources as sources
 
+__wf_source__ = ("aggregate.wf", "35b9c003ae4643b2")
 SOURCES = ["web", "news", "papers", "forums", "wiki"]
 
 
@@ -33,7 +34,17 @@ async def aggregate(query: str, concurrency: int = 3, top: int = 5):
                     _rt.event("step.start", "sources.search")
                 # aggregate.wf:14:20
                 try:
-                    hits = sources.search(source, query)
+                    hits = (
+                        sources.search(source, query)
+                        if _rt.journal is None
+                        else _rt.journal.step(
+                            "sources.search",
+                            "aggregate.wf:14:20",
+                            sources.search,
+                            source,
+                            query,
+                        )
+                    )
                     if hits.__class__ is _wf_coroutine or _wf.isawaitable(hits):
                         hits = await hits
                 except BaseException as _wf_e:
@@ -70,7 +81,13 @@ async def aggregate(query: str, concurrency: int = 3, top: int = 5):
                 _rt.event("step.start", "sources.rank")
             # aggregate.wf:25:18
             try:
-                ranked = sources.rank(merged, top)
+                ranked = (
+                    sources.rank(merged, top)
+                    if _rt.journal is None
+                    else _rt.journal.step(
+                        "sources.rank", "aggregate.wf:25:18", sources.rank, merged, top
+                    )
+                )
                 if ranked.__class__ is _wf_coroutine or _wf.isawaitable(ranked):
                     ranked = await ranked
             except BaseException as _wf_e:
@@ -94,3 +111,7 @@ async def aggregate(query: str, concurrency: int = 3, top: int = 5):
     except Exception as _wf_e:
         _rt.failed("workflow.error", "aggregate", _wf_e)
         raise
+
+
+# What a durable run's journal names, so that a restarted process can resume it.
+_wf.declare(__wf_source__, aggregate)

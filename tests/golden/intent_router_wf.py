@@ -7,6 +7,8 @@ from types import CoroutineType as _wf_coroutine
 from wfc import runtime as _wf
 import intent_handlers as support
 
+__wf_source__ = ("intent_router.wf", "2b5c59bede6d73b1")
+
 
 async def intent(ticket):
     _rt = _wf.current()
@@ -19,7 +21,16 @@ async def intent(ticket):
             _rt.event("step.start", "support.vip_search")
         # intent_router.wf:7:78
         try:
-            _wf_r1 = support.vip_search(_wf_r2)
+            _wf_r1 = (
+                support.vip_search(_wf_r2)
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "support.vip_search",
+                    "intent_router.wf:7:78",
+                    support.vip_search,
+                    _wf_r2,
+                )
+            )
             if _wf_r1.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r1):
                 _wf_r1 = await _wf_r1
         except BaseException as _wf_e:
@@ -35,7 +46,13 @@ async def intent(ticket):
             _rt.event("step.start", "support.search")
         # intent_router.wf:8:50
         try:
-            _wf_r3 = support.search(_wf_r4)
+            _wf_r3 = (
+                support.search(_wf_r4)
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "support.search", "intent_router.wf:8:50", support.search, _wf_r4
+                )
+            )
             if _wf_r3.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r3):
                 _wf_r3 = await _wf_r3
         except BaseException as _wf_e:
@@ -59,7 +76,16 @@ async def intent(ticket):
                 _rt.event("step.start", "support.severity")
             # intent_router.wf:11:17
             try:
-                level = support.severity(_wf_r7)
+                level = (
+                    support.severity(_wf_r7)
+                    if _rt.journal is None
+                    else _rt.journal.step(
+                        "support.severity",
+                        "intent_router.wf:11:17",
+                        support.severity,
+                        _wf_r7,
+                    )
+                )
                 if level.__class__ is _wf_coroutine or _wf.isawaitable(level):
                     level = await level
             except BaseException as _wf_e:
@@ -74,7 +100,17 @@ async def intent(ticket):
                 _rt.event("step.start", "support.open_case")
             # intent_router.wf:12:16
             try:
-                _wf_r8 = support.open_case(_wf_r9, _wf_r10)
+                _wf_r8 = (
+                    support.open_case(_wf_r9, _wf_r10)
+                    if _rt.journal is None
+                    else _rt.journal.step(
+                        "support.open_case",
+                        "intent_router.wf:12:16",
+                        support.open_case,
+                        _wf_r9,
+                        _wf_r10,
+                    )
+                )
                 if _wf_r8.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r8):
                     _wf_r8 = await _wf_r8
             except BaseException as _wf_e:
@@ -90,3 +126,7 @@ async def intent(ticket):
         _rt.event("route", "intent", {"route": "default"})
     _wf_r11 = {"action": "fallback", "message": "无法理解您的请求"}
     return _wf_r11
+
+
+# What a durable run's journal names, so that a restarted process can resume it.
+_wf.declare(__wf_source__, intent)

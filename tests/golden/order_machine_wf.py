@@ -7,6 +7,8 @@ from types import CoroutineType as _wf_coroutine
 from wfc import runtime as _wf
 import order_events as notify
 
+__wf_source__ = ("order_machine.wf", "b60f8848b46476eb")
+
 
 class Order(_wf.Machine):
     machine = "Order"
@@ -30,7 +32,13 @@ class Order(_wf.Machine):
             _rt.event("step.start", "notify.paid")
         # order_machine.wf:13:18
         try:
-            _wf_r4 = notify.paid(order_id)
+            _wf_r4 = (
+                notify.paid(order_id)
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "notify.paid", "order_machine.wf:13:18", notify.paid, order_id
+                )
+            )
             if _wf_r4.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r4):
                 _wf_r4 = await _wf_r4
         except BaseException as _wf_e:
@@ -48,7 +56,17 @@ class Order(_wf.Machine):
             _rt.event("step.start", "notify.shipped")
         # order_machine.wf:18:31
         try:
-            _wf_r6 = notify.shipped(_wf_r7, _wf_r8)
+            _wf_r6 = (
+                notify.shipped(_wf_r7, _wf_r8)
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "notify.shipped",
+                    "order_machine.wf:18:31",
+                    notify.shipped,
+                    _wf_r7,
+                    _wf_r8,
+                )
+            )
             if _wf_r6.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r6):
                 _wf_r6 = await _wf_r6
         except BaseException as _wf_e:
@@ -66,7 +84,17 @@ class Order(_wf.Machine):
             _rt.event("step.start", "notify.refunded")
         # order_machine.wf:26:13
         try:
-            _wf_r11 = notify.refunded(order_id, amount)
+            _wf_r11 = (
+                notify.refunded(order_id, amount)
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "notify.refunded",
+                    "order_machine.wf:26:13",
+                    notify.refunded,
+                    order_id,
+                    amount,
+                )
+            )
             if _wf_r11.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r11):
                 _wf_r11 = await _wf_r11
         except BaseException as _wf_e:
@@ -82,7 +110,16 @@ class Order(_wf.Machine):
             _rt.event("step.start", "notify.cancelled")
         # order_machine.wf:30:18
         try:
-            _wf_r13 = notify.cancelled(order_id)
+            _wf_r13 = (
+                notify.cancelled(order_id)
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "notify.cancelled",
+                    "order_machine.wf:30:18",
+                    notify.cancelled,
+                    order_id,
+                )
+            )
             if _wf_r13.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r13):
                 _wf_r13 = await _wf_r13
         except BaseException as _wf_e:

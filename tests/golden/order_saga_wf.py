@@ -7,6 +7,8 @@ from types import CoroutineType as _wf_coroutine
 from wfc import runtime as _wf
 import shop
 
+__wf_source__ = ("order_saga.wf", "9647576cce82ed83")
+
 
 async def place_order(product_id: str, quantity: int, customer: str):
     "Hold stock, create the order, deduct stock, notify the customer."
@@ -22,7 +24,17 @@ async def place_order(product_id: str, quantity: int, customer: str):
             _rt.event("step.start", "shop.validate_inventory")
         # order_saga.wf:9:17
         try:
-            hold = shop.validate_inventory(product_id, quantity)
+            hold = (
+                shop.validate_inventory(product_id, quantity)
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "shop.validate_inventory",
+                    "order_saga.wf:9:17",
+                    shop.validate_inventory,
+                    product_id,
+                    quantity,
+                )
+            )
             if hold.__class__ is _wf_coroutine or _wf.isawaitable(hold):
                 hold = await hold
         except BaseException as _wf_e:
@@ -38,7 +50,16 @@ async def place_order(product_id: str, quantity: int, customer: str):
                 _rt.event("step.start", "shop.release_hold")
             # order_saga.wf:10:20
             try:
-                _wf_r2 = shop.release_hold(_wf_r3)
+                _wf_r2 = (
+                    shop.release_hold(_wf_r3)
+                    if _rt.journal is None
+                    else _rt.journal.step(
+                        "shop.release_hold",
+                        "order_saga.wf:10:20",
+                        shop.release_hold,
+                        _wf_r3,
+                    )
+                )
                 if _wf_r2.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r2):
                     _wf_r2 = await _wf_r2
             except BaseException as _wf_e:
@@ -52,7 +73,18 @@ async def place_order(product_id: str, quantity: int, customer: str):
             _rt.event("step.start", "shop.create_order")
         # order_saga.wf:11:18
         try:
-            order = shop.create_order(product_id, quantity, customer)
+            order = (
+                shop.create_order(product_id, quantity, customer)
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "shop.create_order",
+                    "order_saga.wf:11:18",
+                    shop.create_order,
+                    product_id,
+                    quantity,
+                    customer,
+                )
+            )
             if order.__class__ is _wf_coroutine or _wf.isawaitable(order):
                 order = await order
         except BaseException as _wf_e:
@@ -66,7 +98,16 @@ async def place_order(product_id: str, quantity: int, customer: str):
                 _rt.event("step.start", "shop.cancel_order")
             # order_saga.wf:12:20
             try:
-                _wf_r5 = shop.cancel_order(_wf_r6)
+                _wf_r5 = (
+                    shop.cancel_order(_wf_r6)
+                    if _rt.journal is None
+                    else _rt.journal.step(
+                        "shop.cancel_order",
+                        "order_saga.wf:12:20",
+                        shop.cancel_order,
+                        _wf_r6,
+                    )
+                )
                 if _wf_r5.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r5):
                     _wf_r5 = await _wf_r5
             except BaseException as _wf_e:
@@ -80,7 +121,17 @@ async def place_order(product_id: str, quantity: int, customer: str):
             _rt.event("step.start", "shop.deduct_inventory")
         # order_saga.wf:13:10
         try:
-            _wf_r7 = shop.deduct_inventory(product_id, quantity)
+            _wf_r7 = (
+                shop.deduct_inventory(product_id, quantity)
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "shop.deduct_inventory",
+                    "order_saga.wf:13:10",
+                    shop.deduct_inventory,
+                    product_id,
+                    quantity,
+                )
+            )
             if _wf_r7.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r7):
                 _wf_r7 = await _wf_r7
         except BaseException as _wf_e:
@@ -93,7 +144,17 @@ async def place_order(product_id: str, quantity: int, customer: str):
                 _rt.event("step.start", "shop.restock")
             # order_saga.wf:14:20
             try:
-                _wf_r9 = shop.restock(product_id, quantity)
+                _wf_r9 = (
+                    shop.restock(product_id, quantity)
+                    if _rt.journal is None
+                    else _rt.journal.step(
+                        "shop.restock",
+                        "order_saga.wf:14:20",
+                        shop.restock,
+                        product_id,
+                        quantity,
+                    )
+                )
                 if _wf_r9.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r9):
                     _wf_r9 = await _wf_r9
             except BaseException as _wf_e:
@@ -109,7 +170,17 @@ async def place_order(product_id: str, quantity: int, customer: str):
             _rt.event("step.start", "shop.send_notification")
         # order_saga.wf:15:10
         try:
-            _wf_r10 = shop.send_notification(_wf_r11, _wf_r12)
+            _wf_r10 = (
+                shop.send_notification(_wf_r11, _wf_r12)
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "shop.send_notification",
+                    "order_saga.wf:15:10",
+                    shop.send_notification,
+                    _wf_r11,
+                    _wf_r12,
+                )
+            )
             if _wf_r10.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r10):
                 _wf_r10 = await _wf_r10
         except BaseException as _wf_e:
@@ -126,7 +197,17 @@ async def place_order(product_id: str, quantity: int, customer: str):
                 _rt.event("step.start", "shop.send_apology")
             # order_saga.wf:16:20
             try:
-                _wf_r14 = shop.send_apology(_wf_r15, _wf_r16)
+                _wf_r14 = (
+                    shop.send_apology(_wf_r15, _wf_r16)
+                    if _rt.journal is None
+                    else _rt.journal.step(
+                        "shop.send_apology",
+                        "order_saga.wf:16:20",
+                        shop.send_apology,
+                        _wf_r15,
+                        _wf_r16,
+                    )
+                )
                 if _wf_r14.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r14):
                     _wf_r14 = await _wf_r14
             except BaseException as _wf_e:
@@ -141,3 +222,7 @@ async def place_order(product_id: str, quantity: int, customer: str):
     except BaseException as _wf_e:  # cancellations unwind too
         await _wf_saga.unwind(_wf_e)
         raise  # not reached: unwind raises
+
+
+# What a durable run's journal names, so that a restarted process can resume it.
+_wf.declare(__wf_source__, place_order)

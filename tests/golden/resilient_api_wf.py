@@ -7,6 +7,7 @@ from types import CoroutineType as _wf_coroutine
 from wfc import runtime as _wf
 import weather_api as api
 
+__wf_source__ = ("resilient_api.wf", "61df9acca98ccade")
 MAX_ATTEMPTS = 5
 
 _wf_policy_upstream_retry = _wf.Retry(
@@ -122,7 +123,13 @@ async def patient_forecast(city: str):
                 _rt.event("step.start", "api.forecast")
             # resilient_api.wf:43:12
             try:
-                _wf_r4 = api.forecast(city)
+                _wf_r4 = (
+                    api.forecast(city)
+                    if _rt.journal is None
+                    else _rt.journal.step(
+                        "api.forecast", "resilient_api.wf:43:12", api.forecast, city
+                    )
+                )
                 if _wf_r4.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r4):
                     _wf_r4 = await _wf_r4
             except BaseException as _wf_e:
@@ -160,3 +167,7 @@ async def book(trip_id: str, city: str):
     except Exception as _wf_e:
         _rt.failed("workflow.error", "book", _wf_e)
         raise
+
+
+# What a durable run's journal names, so that a restarted process can resume it.
+_wf.declare(__wf_source__, forecast, forecasts, patient_forecast, book)

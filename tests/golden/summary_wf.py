@@ -8,6 +8,7 @@ from wfc import runtime as _wf
 import fake_llm as ai
 import text_tools as text
 
+__wf_source__ = ("summary.wf", "37117bff55b6f9fe")
 MAX_LEN = 500
 STYLES = ["concise", "detailed", "bullets"]
 
@@ -39,7 +40,13 @@ async def summarize(content: str, max_length: int = MAX_LEN, style: str = "conci
                 _rt.event("step.start", "text.normalize")
             # summary.wf:16:17
             try:
-                clean = text.normalize(content)
+                clean = (
+                    text.normalize(content)
+                    if _rt.journal is None
+                    else _rt.journal.step(
+                        "text.normalize", "summary.wf:16:17", text.normalize, content
+                    )
+                )
                 if clean.__class__ is _wf_coroutine or _wf.isawaitable(clean):
                     clean = await clean
             except BaseException as _wf_e:
@@ -68,7 +75,13 @@ async def summarize(content: str, max_length: int = MAX_LEN, style: str = "conci
                 _rt.event("step.start", "ai.chat")
             # summary.wf:21:19
             try:
-                summary = ai.chat(prompt)
+                summary = (
+                    ai.chat(prompt)
+                    if _rt.journal is None
+                    else _rt.journal.step(
+                        "ai.chat", "summary.wf:21:19", ai.chat, prompt
+                    )
+                )
                 if summary.__class__ is _wf_coroutine or _wf.isawaitable(summary):
                     summary = await summary
             except BaseException as _wf_e:
@@ -86,7 +99,17 @@ async def summarize(content: str, max_length: int = MAX_LEN, style: str = "conci
                 _rt.event("step.start", "text.truncate")
             # summary.wf:24:19
             try:
-                summary = text.truncate(summary, max_length)
+                summary = (
+                    text.truncate(summary, max_length)
+                    if _rt.journal is None
+                    else _rt.journal.step(
+                        "text.truncate",
+                        "summary.wf:24:19",
+                        text.truncate,
+                        summary,
+                        max_length,
+                    )
+                )
                 if summary.__class__ is _wf_coroutine or _wf.isawaitable(summary):
                     summary = await summary
             except BaseException as _wf_e:
@@ -106,3 +129,7 @@ async def summarize(content: str, max_length: int = MAX_LEN, style: str = "conci
     except Exception as _wf_e:
         _rt.failed("workflow.error", "summarize", _wf_e)
         raise
+
+
+# What a durable run's journal names, so that a restarted process can resume it.
+_wf.declare(__wf_source__, summarize)

@@ -7,6 +7,8 @@ from types import CoroutineType as _wf_coroutine
 from wfc import runtime as _wf
 import support_handlers as desk
 
+__wf_source__ = ("support.wf", "4721b669984dd7de")
+
 
 async def triage(ticket):
     _rt = _wf.current()
@@ -41,7 +43,13 @@ async def complaints(ticket):
             _rt.event("step.start", "desk.escalate")
         # support.wf:14:66
         try:
-            _wf_r6 = desk.escalate(ticket, "urgent")
+            _wf_r6 = (
+                desk.escalate(ticket, "urgent")
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "desk.escalate", "support.wf:14:66", desk.escalate, ticket, "urgent"
+                )
+            )
             if _wf_r6.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r6):
                 _wf_r6 = await _wf_r6
         except BaseException as _wf_e:
@@ -55,7 +63,17 @@ async def complaints(ticket):
             _rt.event("step.start", "desk.escalate")
         # support.wf:13:57
         try:
-            _wf_r7 = desk.escalate(ticket, "billing")
+            _wf_r7 = (
+                desk.escalate(ticket, "billing")
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "desk.escalate",
+                    "support.wf:13:57",
+                    desk.escalate,
+                    ticket,
+                    "billing",
+                )
+            )
             if _wf_r7.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r7):
                 _wf_r7 = await _wf_r7
         except BaseException as _wf_e:
@@ -68,7 +86,13 @@ async def complaints(ticket):
         _rt.event("step.start", "desk.reply")
     # support.wf:15:16
     try:
-        _wf_r8 = desk.reply(ticket, "complaints")
+        _wf_r8 = (
+            desk.reply(ticket, "complaints")
+            if _rt.journal is None
+            else _rt.journal.step(
+                "desk.reply", "support.wf:15:16", desk.reply, ticket, "complaints"
+            )
+        )
         if _wf_r8.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r8):
             _wf_r8 = await _wf_r8
     except BaseException as _wf_e:
@@ -92,7 +116,13 @@ async def inquiries(ticket):
             _rt.event("step.start", "desk.search_docs")
         # support.wf:20:52
         try:
-            _wf_r12 = desk.search_docs(_wf_r13)
+            _wf_r12 = (
+                desk.search_docs(_wf_r13)
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "desk.search_docs", "support.wf:20:52", desk.search_docs, _wf_r13
+                )
+            )
             if _wf_r12.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r12):
                 _wf_r12 = await _wf_r12
         except BaseException as _wf_e:
@@ -108,7 +138,13 @@ async def inquiries(ticket):
             _rt.event("step.start", "desk.order_status")
         # support.wf:21:50
         try:
-            _wf_r14 = desk.order_status(_wf_r15)
+            _wf_r14 = (
+                desk.order_status(_wf_r15)
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "desk.order_status", "support.wf:21:50", desk.order_status, _wf_r15
+                )
+            )
             if _wf_r14.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r14):
                 _wf_r14 = await _wf_r14
         except BaseException as _wf_e:
@@ -122,7 +158,13 @@ async def inquiries(ticket):
             _rt.event("step.start", "desk.reply")
         # support.wf:22:16
         try:
-            _wf_r16 = desk.reply(ticket, "inquiries")
+            _wf_r16 = (
+                desk.reply(ticket, "inquiries")
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "desk.reply", "support.wf:22:16", desk.reply, ticket, "inquiries"
+                )
+            )
             if _wf_r16.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r16):
                 _wf_r16 = await _wf_r16
         except BaseException as _wf_e:
@@ -144,7 +186,13 @@ async def orders(ticket):
             _rt.event("step.start", "desk.cancel_order")
         # support.wf:26:52
         try:
-            _wf_r17 = desk.cancel_order(_wf_r18)
+            _wf_r17 = (
+                desk.cancel_order(_wf_r18)
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "desk.cancel_order", "support.wf:26:52", desk.cancel_order, _wf_r18
+                )
+            )
             if _wf_r17.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r17):
                 _wf_r17 = await _wf_r17
         except BaseException as _wf_e:
@@ -161,7 +209,17 @@ async def orders(ticket):
             _rt.event("step.start", "desk.change_order")
         # support.wf:27:52
         try:
-            _wf_r19 = desk.change_order(_wf_r20, _wf_r21)
+            _wf_r19 = (
+                desk.change_order(_wf_r20, _wf_r21)
+                if _rt.journal is None
+                else _rt.journal.step(
+                    "desk.change_order",
+                    "support.wf:27:52",
+                    desk.change_order,
+                    _wf_r20,
+                    _wf_r21,
+                )
+            )
             if _wf_r19.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r19):
                 _wf_r19 = await _wf_r19
         except BaseException as _wf_e:
@@ -174,7 +232,13 @@ async def orders(ticket):
         _rt.event("step.start", "desk.reply")
     # support.wf:31:16
     try:
-        _wf_r22 = desk.reply(ticket, "orders")
+        _wf_r22 = (
+            desk.reply(ticket, "orders")
+            if _rt.journal is None
+            else _rt.journal.step(
+                "desk.reply", "support.wf:31:16", desk.reply, ticket, "orders"
+            )
+        )
         if _wf_r22.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r22):
             _wf_r22 = await _wf_r22
     except BaseException as _wf_e:
@@ -199,3 +263,7 @@ async def greeting(customer):
         _wf_r25 = "Hi " + format(customer) + "!"
         return _wf_r25
     return None
+
+
+# What a durable run's journal names, so that a restarted process can resume it.
+_wf.declare(__wf_source__, triage, complaints, inquiries, orders, greeting)

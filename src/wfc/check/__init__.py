@@ -13,6 +13,13 @@ from .resolver import Resolver, error, python_keyword
 __all__ = ["CallKind", "Checked", "Kind", "Resolution", "check"]
 
 
+def source_digest(source: str) -> str:
+    """The hash of a program's source that durable runs record (the same on both backends)."""
+    import hashlib
+
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
 @dataclass(frozen=True, slots=True)
 class Checked:
     """A module that parsed and checked without errors (warnings may remain)."""

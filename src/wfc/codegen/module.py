@@ -5,10 +5,10 @@ from __future__ import annotations
 import gc
 import hashlib
 
-from ..check import Resolution
+from ..check import Resolution, source_digest
 from ..diagnostics import CompileError, Diagnostic, Span
 from ..syntax import ast
-from ..syntax.names import comment_text, py_name
+from ..syntax.names import comment_text, py_literal, py_name
 from .expressions import Temps
 from .declarations import emit_declaration
 from .machines import emit_machine
@@ -36,6 +36,8 @@ def generate(module: ast.Module, res: Resolution, source: str, version: str,
     for decl in module.decls:
         if isinstance(decl, ast.Use):
             out.line(import_line(decl))
+    out.line()
+    out.line(f"__wf_source__ = ({py_literal(res.filename)}, {py_literal(source_digest(source))})")
     for decl in module.decls:
         if isinstance(decl, ast.ConstDecl):
             out.line(f"{py_name(decl.name.id)} = {emitter.expr(decl.value)}")
@@ -56,6 +58,13 @@ def generate(module: ast.Module, res: Resolution, source: str, version: str,
             out.line()
             out.line()
             emit_machine(emitter, decl)
+    callables = [py_name(decl.name.id) for decl in module.decls
+                 if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga))]
+    if callables:
+        out.line()
+        out.line()
+        out.line("# What a durable run's journal names, so that a restarted process can resume it.")
+        out.line(f"_wf.declare(__wf_source__, {', '.join(callables)})")
     text = out.text()
     within_python_limits(text, res.filename)
     return format_python(text) if formatted else text

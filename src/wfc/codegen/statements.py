@@ -107,7 +107,11 @@ class StmtEmitter(PolicyEmitter, ExprEmitter):
         out.line(f"# {self.where(call)}")
         out.line("try:")
         with out.indent():
-            out.line(f"{result} = {self.sub(call.func, 9)}({self.arguments(call, codes)})")
+            function, arguments = self.sub(call.func, 9), self.arguments(call, codes)
+            # In a durable run the journal calls the handler, or replays its outcome.
+            journaled = f"{target}, {py_literal(self.res.location(call))}, {function}"
+            out.line(f"{result} = ({function}({arguments}) if _rt.journal is None else "
+                     f"_rt.journal.step({journaled}{', ' if arguments else ''}{arguments}))")
             # A coroutine is by far the common case: test its class before the general check.
             out.line(f"if {result}.__class__ is _wf_coroutine or _wf.isawaitable({result}):")
             with out.indent():

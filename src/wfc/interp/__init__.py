@@ -8,7 +8,7 @@ from types import ModuleType
 from typing import Any
 
 from .. import runtime
-from ..check import Checked
+from ..check import Checked, source_digest
 from ..syntax import ast
 from ..syntax.names import py_name
 from .declarations import RUNNERS
@@ -83,6 +83,10 @@ def instantiate(checked: Checked, path: Path, used: dict[str, Any]) -> ModuleTyp
             globals_[decl.name.id] = machine_class(executor, decl, _defaults(executor, decl), _run_now)
     for name, value in globals_.items():
         setattr(module, py_name(name), value)
+    source = (path.name, source_digest(checked.source))
+    module.__wf_source__ = source  # type: ignore[attr-defined]
+    runtime.declare(source, *(value for value in globals_.values()
+                              if isinstance(value, InterpretedDeclaration)))
     return module
 
 

@@ -129,7 +129,9 @@ class Evaluator:
         if rt.observers:
             rt.event("step.start", target)
         try:
-            result = (await self.evaluate(call.func, frame, rt))(*args, **kwargs)
+            function = await self.evaluate(call.func, frame, rt)
+            result = (function(*args, **kwargs) if rt.journal is None else
+                      rt.journal.step(target, self.res.location(call), function, *args, **kwargs))
             if runtime.isawaitable(result):
                 result = await result
         except BaseException as exc:

@@ -3,6 +3,7 @@
 from inspect import isawaitable
 
 from ._clock import Clock, Deadline, RealClock, VirtualClock, format_seconds
+from ._durable import Run, declare, step_key
 from ._concurrency import MAX_LIMIT, map_items, parallel
 from ._errors import (
     ERROR_TYPES,
@@ -60,6 +61,7 @@ __all__ = [
     "RealClock",
     "RedisStore",
     "Retry",
+    "Run",
     "Runtime",
     "Saga",
     "SagaFailed",
@@ -75,6 +77,7 @@ __all__ = [
     "call",
     "chunks",
     "current",
+    "declare",
     "error_fields",
     "format_seconds",
     "index",
@@ -89,6 +92,7 @@ __all__ = [
     "pick_weighted",
     "split",
     "step",
+    "step_key",
     "strip",
     "update",
     "upper",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Awaitable, Callable, Iterable, Iterator, Sequence, TypeVar
 
+from ._durable import branch as enter_branch, leave_branch
 from ._errors import WorkflowError
 from ._runtime import Runtime
 
@@ -38,13 +39,16 @@ async def parallel(
     failed = [False] * len(branches)
 
     async def run(position: int, branch: Callable[[], Awaitable[Any]]) -> None:
-        if not keep_going:
-            await branch()
-            return
+        token = None if rt.journal is None else enter_branch(position)
         try:
             await branch()
         except Exception:
+            if not keep_going:
+                raise
             failed[position] = True
+        finally:
+            if token is not None:
+                leave_branch(token)
 
     width = len(branches) if limit is None else min(_check_limit(limit), len(branches))
     await _bounded(rt, enumerate(branches), width, run, timeout)
@@ -67,6 +71,8 @@ async def map_items(
     results: list[Any] = []
 
     async def run(position: int, item: Any) -> None:
+        # In a durable run each item is a branch of its own: its steps' identities say which.
+        token = None if rt.journal is None else enter_branch(position)
         try:
             if timeout is None:
                 value = await body(item)
@@ -77,6 +83,9 @@ async def map_items(
             if not skip_errors:
                 raise
             value = _SKIPPED
+        finally:
+            if token is not None:
+                leave_branch(token)
         results[position] = value
 
     def numbered() -> Iterator[tuple[int, Any]]:

@@ -257,7 +257,8 @@ class Guard:
                 if step and rt.observers:
                     rt.event("step.start", self.target)
                 try:
-                    result = fn(*args, **kwargs)
+                    result = (fn(*args, **kwargs) if rt.journal is None or not step
+                              else rt.journal.step(self.target, self.location, fn, *args, **kwargs))
                     if result.__class__ is CoroutineType or isawaitable(result):
                         result = await result
                 except BaseException as exc:

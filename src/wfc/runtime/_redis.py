@@ -30,6 +30,11 @@ local version = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', version, 'e', ARGV[3])
 return version
 """
+_VALUES = """
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HGET', key, 'd') end
+return out
+"""
 _DELETE = """
 if redis.call('HGET', KEYS[1], 'v') == ARGV[1] then
     redis.call('DEL', KEYS[1])
@@ -78,8 +83,21 @@ class RedisStore:
     async def delete(self, key: str, version: int) -> bool:
         return bool(await self._delete(keys=[self._prefix + key], args=[str(version)]))
 
+    async def items(self, prefix: str) -> dict[str, Any]:
+        pattern = _glob_escaped(self._prefix + prefix) + "*"
+        keys = [key async for key in self._redis.scan_iter(match=pattern, count=1000)]
+        if not keys:
+            return {}
+        values = await self._redis.eval(_VALUES, len(keys), *keys)
+        skip = len(self._prefix)
+        return {key.decode()[skip:]: decode(value) for key, value in zip(keys, values) if value}
+
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+def _glob_escaped(text: str) -> str:
+    return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)
 
 
 def open_store(url: str) -> Any:

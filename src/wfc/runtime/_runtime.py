@@ -25,7 +25,8 @@ class Runtime:
     `uuid()` draw from the seeded random source.
     """
 
-    __slots__ = ("clock", "random", "store", "observers", "in_flight", "policy_now", "_subscribers")
+    __slots__ = ("clock", "random", "store", "observers", "in_flight", "policy_now", "journal",
+                 "runs", "_subscribers")
 
     def __init__(
         self,
@@ -45,6 +46,9 @@ class Runtime:
         # the same key await the running call instead of duplicating it.
         self.in_flight: dict[str, Any] = {}
         self._subscribers: dict[str, list[Callable[[Any], Any]]] = {}
+        # Inside a durable run: its journal (steps consult it); None everywhere else.
+        self.journal: Any = None
+        self.runs: dict[str, Any] = {}  # durable runs started or resumed here, by id
 
     # -- observation -------------------------------------------------------
     def observe(self, observer: Observer) -> Callable[[], None]:
@@ -103,6 +107,28 @@ class Runtime:
         """Emit a `*.error` event for `exc` if anyone is observing."""
         if self.observers:
             self.event(kind, name, error_fields(exc))
+
+    # -- durable runs --------------------------------------------------------
+    async def start(self, function: Callable[..., Any], *args: Any, run_id: str | None = None,
+                    **kwargs: Any) -> Any:
+        """Start `function(*args, **kwargs)` (a workflow, router or saga) as a durable
+        run journaled in this runtime's store; its `Run`. A `run_id` already in use
+        gives the existing run, never a second one."""
+        from . import _durable
+
+        return await _durable.start(self, function, args, kwargs, run_id)
+
+    async def resume(self, run_id: str) -> Any:
+        """Resume the unfinished run `run_id` by replaying its journal; its `Run`."""
+        from . import _durable
+
+        return await _durable.resume(self, run_id)
+
+    async def recover(self) -> list[Any]:
+        """Resume every unfinished run in the store; their `Run`s."""
+        from . import _durable
+
+        return await _durable.recover(self)
 
     # -- the event bus of `emit` -------------------------------------------
     def subscribe(self, topic: str, handler: Callable[[Any], Any]) -> Callable[[], None]:

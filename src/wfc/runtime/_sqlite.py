@@ -82,6 +82,11 @@ class SqliteStore:
                                   (key, version))
         return cursor.rowcount > 0
 
+    async def items(self, prefix: str) -> dict[str, Any]:
+        rows = self._db.execute("SELECT key, value FROM wfc_records WHERE key >= ? AND key < ?",
+                                (prefix, prefix + "\U0010ffff"))
+        return {key: decode(value) for key, value in rows}
+
     def close(self) -> None:
         self._db.close()
 

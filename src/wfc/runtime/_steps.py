@@ -29,7 +29,9 @@ async def step(
     if rt.observers:
         rt.event("step.start", target)
     try:
-        result = lookup()(*args, **kwargs)
+        function = lookup()
+        result = (function(*args, **kwargs) if rt.journal is None
+                  else rt.journal.step(target, location, function, *args, **kwargs))
         if isawaitable(result):
             result = await result
     except BaseException as exc:

@@ -39,6 +39,11 @@ class Store(Protocol):
         """Remove the record if its version is `version`; whether it was removed."""
         ...
 
+    async def items(self, prefix: str) -> dict[str, Any]:
+        """Every record whose key starts with `prefix`: key -> value (durable runs
+        read a run's journal with it, once, when the run is resumed)."""
+        ...
+
 
 class NotStorable(TypeError):
     """A value that a durable store cannot hold: stores hold JSON values only."""
@@ -124,6 +129,9 @@ class MemoryStore:
             return False
         del self._records[key]
         return True
+
+    async def items(self, prefix: str) -> dict[str, Any]:
+        return {key: record[0] for key, record in self._records.items() if key.startswith(prefix)}
 
     def update_now(self, key: str, now: float, decide: Callable[..., tuple[Any, Result]],
                    *extra: Any, idle_at: Callable[[Any], float | None] | None = None) -> Result:

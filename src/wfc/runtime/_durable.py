@@ -1,0 +1,385 @@
+"""Durable runs: a journal of each run in the store, and replay to resume after a crash.
+
+A run executes under a runtime of its own (`RunRuntime`) that shares the
+parent's store and observers but journals everything that is not a pure
+function of the source: each step's outcome, each `now()`, each random draw
+(`uuid()`, weighted routes, retry jitter) and each timer's deadline. An entry
+is known by its *identity*: the fan-out path of the task it ran in (one index
+per `parallel` branch or `parallel for` item), its kind and site, and how
+many times that site ran before on that path. Replay (`Runtime.resume`) runs
+the declaration again from the start: a step with a journaled outcome returns
+it (or raises its error) without calling the handler, a timer sleeps only what
+is left of its deadline, values come back as they were; then the run goes on
+live. The step in flight at a crash runs again (at-least-once); a journaled
+step never does. A saga cut off while unwinding replays its failure and
+finishes unwinding.
+
+Store keys: `wfrun:ID` holds the run (declaration, arguments, source hash, wfc
+version, status, result or error); `wfjournal:ID:IDENTITY` one entry each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextvars
+import uuid as _uuid
+from inspect import isawaitable
+from typing import Any, Callable
+
+from ._errors import ERROR_TYPES, SagaFailed, WorkflowError
+from ._runtime import Runtime
+from ._store import NotStorable, described, update
+
+_PATH: contextvars.ContextVar[tuple[int, ...]] = contextvars.ContextVar("wfc_path", default=())
+_STEP_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("wfc_step_key", default=None)
+
+# Every workflow, router and saga that a loaded module declares, by (source file, name):
+# what `recover` runs a journaled run with. Both backends register here when a module loads.
+_DECLARATIONS: dict[tuple[str, str], tuple[Callable[..., Any], str]] = {}
+
+RUNNING, COMPLETED, FAILED, COMPENSATED = "running", "completed", "failed", "compensated"
+
+
+def declare(source: tuple[str, str], *functions: Callable[..., Any]) -> None:
+    """Register a module's declarations (`source` is its file name and source hash)."""
+    filename, digest = source
+    for function in functions:
+        function.__wf_source__ = source  # type: ignore[attr-defined]
+        _DECLARATIONS[(filename, function.__name__)] = (function, digest)
+
+
+def step_key() -> str:
+    """A key for the step being run, the same every time the run replays it.
+
+    Pass it to a payment or email API as its idempotency key to make the step's
+    effect happen once even though the step itself may run again after a crash.
+    Only inside a handler called as a step of a durable run.
+    """
+    key = _STEP_KEY.get()
+    if key is None:
+        raise LookupError("step_key() is only known inside a handler called by a durable run")
+    return key
+
+
+def branch(position: int) -> contextvars.Token[tuple[int, ...]]:
+    """Enter fan-out branch `position` (a parallel branch or item) of the current path."""
+    return _PATH.set((*_PATH.get(), position))
+
+
+def leave_branch(token: contextvars.Token[tuple[int, ...]]) -> None:
+    _PATH.reset(token)
+
+
+class Journal:
+    """One run's entries: read once when it resumes, written as the run goes."""
+
+    def __init__(self, rt: Runtime, run_id: str, entries: dict[str, Any]) -> None:
+        self._rt = rt
+        self.run_id = run_id
+        self._entries = entries
+        self._counts: dict[tuple[tuple[int, ...], str], int] = {}
+        self._pending: list[asyncio.Task[None]] = []
+
+    def identity(self, kind: str, site: str = "") -> str:
+        path = _PATH.get()
+        count = self._counts.get((path, kind + site), 0) + 1
+        self._counts[(path, kind + site)] = count
+        return f"{'.'.join(map(str, path))}|{kind}|{site}|{count}"
+
+    def _key(self, identity: str) -> str:
+        return f"wfjournal:{self.run_id}:{identity}"
+
+    async def write(self, identity: str, entry: Any) -> None:
+        await self.flush()
+        await self._rt.store.put(self._key(identity), entry, 0)
+
+    def write_later(self, identity: str, entry: Any) -> None:
+        """Journal a value read synchronously; written before the next step runs."""
+        self._pending.append(asyncio.ensure_future(self._rt.store.put(self._key(identity), entry, 0)))
+
+    async def flush(self) -> None:
+        while self._pending:
+            await self._pending.pop(0)
+
+    def recorded(self, identity: str) -> Any:
+        return self._entries.get(self._key(identity))
+
+    async def step(self, target: str, site: str, function: Callable[..., Any], *args: Any,
+                   **kwargs: Any) -> Any:
+        """Call `function` as the step at `site`, or replay its journaled outcome."""
+        identity = self.identity("step", site)
+        entry = self.recorded(identity)
+        if entry is not None:
+            if entry["ok"]:
+                return entry["value"]
+            raise rebuilt_error(entry["error"])
+        await self.flush()
+        token = _STEP_KEY.set(f"{self.run_id}:{identity}")
+        try:
+            result = function(*args, **kwargs)
+            if isawaitable(result):
+                result = await result
+        except Exception as exc:
+            await self.write(identity, {"ok": False, "error": error_entry(exc)})
+            raise
+        finally:
+            _STEP_KEY.reset(token)
+        try:
+            await self.write(identity, {"ok": True, "value": result})
+        except NotStorable as exc:
+            raise WorkflowError(f"the result of step {target}, {described(result)}, cannot be "
+                                f"journaled: {exc}") from exc
+        return result
+
+    def value(self, kind: str, make: Callable[[], Any]) -> Any:
+        identity = self.identity(kind)
+        entry = self.recorded(identity)
+        if entry is not None:
+            return entry["value"]
+        value = make()
+        self.write_later(identity, {"value": value})
+        return value
+
+
+class JournaledClock:
+    """The run's clock: `now()` and timers are journaled, the rest is the real clock's."""
+
+    __slots__ = ("_clock", "_journal", "monotonic", "call_later")
+
+    def __init__(self, clock: Any, journal: Journal) -> None:
+        self._clock = clock
+        self._journal = journal
+        self.monotonic = clock.monotonic
+        self.call_later = clock.call_later
+
+    def now(self) -> float:
+        return self._journal.value("now", self._clock.now)
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep until the journaled deadline: after a restart, only what is left."""
+        journal = self._journal
+        identity = journal.identity("timer")
+        entry = journal.recorded(identity)
+        if entry is None:
+            deadline = self._clock.now() + seconds
+            await journal.write(identity, {"deadline": deadline})
+        else:
+            deadline = entry["deadline"]
+        await self._clock.sleep(max(0.0, deadline - self._clock.now()))
+
+
+class JournaledRandom:
+    """The run's random source: every draw is journaled, so a replay draws the same."""
+
+    __slots__ = ("_random", "_journal")
+
+    def __init__(self, source: Any, journal: Journal) -> None:
+        self._random = source
+        self._journal = journal
+
+    def random(self) -> float:
+        return self._journal.value("random", self._random.random)
+
+    def uniform(self, low: float, high: float) -> float:
+        return self._journal.value("random", lambda: self._random.uniform(low, high))
+
+    def getrandbits(self, bits: int) -> int:
+        return self._journal.value("random", lambda: self._random.getrandbits(bits))
+
+
+def error_entry(exc: BaseException) -> dict[str, Any]:
+    kind = type(exc)
+    entry = {"type": kind.__name__, "module": kind.__module__, "message": str(exc),
+             "notes": list(getattr(exc, "__notes__", ()))}
+    if isinstance(exc, SagaFailed):
+        entry["saga"] = {"step": exc.step, "compensated": exc.compensated,
+                         "error": None if exc.error is None else error_entry(exc.error),
+                         "compensation_errors": [[name, error_entry(error)]
+                                                 for name, error in exc.compensation_errors]}
+    return entry
+
+
+def rebuilt_error(entry: dict[str, Any]) -> Exception:
+    """The journaled error, as near to the original as can be rebuilt: the same
+    builtin or runtime type with its message, else a `WorkflowError` naming it."""
+    saga = entry.get("saga")
+    if saga is not None:
+        cause = None if saga["error"] is None else rebuilt_error(saga["error"])
+        failed = SagaFailed(entry["message"], step=saga["step"], error=cause,
+                            compensated=saga["compensated"],
+                            compensation_errors=[(name, rebuilt_error(error))
+                                                 for name, error in saga["compensation_errors"]])
+        failed.__cause__ = cause
+        return failed
+    kind = ERROR_TYPES.get(entry["type"]) if entry["module"].startswith("wfc.") else None
+    if kind is None and entry["module"] == "builtins":
+        kind = getattr(builtins, entry["type"], None)
+    error: Exception
+    if isinstance(kind, type) and issubclass(kind, Exception) and kind is not SagaFailed:
+        try:
+            error = kind(entry["message"])
+        except Exception:  # noqa: BLE001 - a constructor that wants more: fall back below
+            error = WorkflowError(f"{entry['type']}: {entry['message']}")
+    else:
+        error = WorkflowError(f"{entry['type']}: {entry['message']}")
+    for note in entry["notes"]:
+        error.add_note(note)
+    return error
+
+
+def new_run_id() -> str:
+    return str(_uuid.uuid4())
+
+
+class Run:
+    """A handle on one durable run: its id, its status, and its outcome."""
+
+    def __init__(self, rt: Runtime, run_id: str, head: dict[str, Any],
+                 task: asyncio.Task[Any] | None = None) -> None:
+        self._rt = rt
+        self.run_id = run_id
+        self._head = head
+        self._task = task
+
+    @property
+    def status(self) -> str:
+        """`running`, `completed`, `failed` or `compensated`."""
+        return self._head["status"]
+
+    async def result(self) -> Any:
+        """The run's value, or raise its error; waits while it runs in this process."""
+        if self._task is not None:
+            return await asyncio.shield(self._task)
+        if self.status == RUNNING:
+            raise RuntimeError(f"run {self.run_id} is not running in this process: resume it first")
+        if self.status == COMPLETED:
+            return self._head["result"]
+        raise rebuilt_error(self._head["error"])
+
+    def __repr__(self) -> str:
+        return f"<Run {self.run_id} {self.status}>"
+
+
+def run_runtime(parent: Runtime, journal: Journal) -> Runtime:
+    """The runtime a run executes under: the parent's store, observers and bus,
+    with the journaled clock and random source."""
+    child = Runtime(clock=JournaledClock(parent.clock, journal), store=parent.store)
+    child.random = JournaledRandom(parent.random, journal)  # type: ignore[assignment]
+    child.observers = parent.observers
+    child.in_flight = parent.in_flight
+    child.policy_now = parent.policy_now
+    child.journal = journal
+    child._subscribers = parent._subscribers
+    return child
+
+
+async def start(rt: Runtime, function: Callable[..., Any], args: tuple, kwargs: dict[str, Any],
+                run_id: str | None) -> Run:
+    run_id = run_id or new_run_id()
+    known = rt.runs.get(run_id)
+    if known is not None:
+        return known
+    filename, digest = source_of(function)
+    head = {"file": filename, "declaration": function.__name__, "source": digest,
+            "wfc": _wfc_version(), "args": list(args), "kwargs": kwargs, "status": RUNNING}
+    try:
+        written = await rt.store.put(f"wfrun:{run_id}", head, 0)
+    except NotStorable as exc:
+        raise TypeError(f"the arguments of a durable run must be JSON values: {exc}") from None
+    if not written:  # one run_id is one run: the existing one
+        found = await rt.store.get(f"wfrun:{run_id}", rt.policy_now())
+        return rt.runs.get(run_id) or Run(rt, run_id, found[0] if found else head)
+    return launch(rt, run_id, function, head, {})
+
+
+async def resume(rt: Runtime, run_id: str) -> Run:
+    known = rt.runs.get(run_id)
+    if known is not None:
+        return known
+    found = await rt.store.get(f"wfrun:{run_id}", rt.policy_now())
+    if found is None:
+        raise LookupError(f"no run {run_id!r} in the store")
+    head = found[0]
+    if head["status"] != RUNNING:
+        return Run(rt, run_id, head)
+    registered = _DECLARATIONS.get((head["file"], head["declaration"]))
+    if registered is None:
+        raise LookupError(f"run {run_id} runs {head['declaration']} of {head['file']}, which no "
+                          f"loaded module declares: load or import it before resuming")
+    function, digest = registered
+    if digest != head["source"]:
+        raise RuntimeError(f"run {run_id} started under source {head['source']} of {head['file']}, "
+                           f"but the loaded source is {digest}: its journal may not fit the new "
+                           f"program, so it is not resumed")
+    entries = await rt.store.items(f"wfjournal:{run_id}:")
+    return launch(rt, run_id, function, head, entries)
+
+
+async def recover(rt: Runtime) -> list[Run]:
+    """Resume every unfinished run in the store; their handles, in run id order."""
+    heads = await rt.store.items("wfrun:")
+    unfinished = sorted(key.removeprefix("wfrun:") for key, head in heads.items()
+                        if head["status"] == RUNNING)
+    return [await resume(rt, run_id) for run_id in unfinished]
+
+
+def launch(rt: Runtime, run_id: str, function: Callable[..., Any], head: dict[str, Any],
+           entries: dict[str, Any]) -> Run:
+    journal = Journal(rt, run_id, entries)
+    child = run_runtime(rt, journal)
+
+    async def execute() -> Any:
+        with child.activate():
+            try:
+                value = await function(*head["args"], **head["kwargs"])
+            except SagaFailed as exc:
+                await finish(rt, run, journal, COMPENSATED, error=exc)
+                raise
+            except Exception as exc:
+                await finish(rt, run, journal, FAILED, error=exc)
+                raise
+            await finish(rt, run, journal, COMPLETED, value=value)
+            return value
+
+    run = Run(rt, run_id, dict(head))
+    rt.runs[run_id] = run
+    run._task = asyncio.get_running_loop().create_task(execute(), context=contextvars.Context())
+    return run
+
+
+async def finish(rt: Runtime, run: Run, journal: Journal, status: str, value: Any = None,
+                 error: BaseException | None = None) -> None:
+    await journal.flush()
+    outcome: dict[str, Any] = {"status": status}
+    if error is None:
+        outcome["result"] = value
+    else:
+        outcome["error"] = error_entry(error)
+
+    def decide(head: Any, now: float) -> tuple[Any, None]:
+        return {**head, **outcome}, None
+
+    try:
+        await update(rt.store, f"wfrun:{run.run_id}", rt.policy_now(), decide)
+    except NotStorable:
+        outcome = {"status": FAILED, "error": {"type": "WorkflowError", "module": "wfc.runtime",
+                   "message": f"the result, {described(value)}, cannot be stored", "notes": []}}
+        await update(rt.store, f"wfrun:{run.run_id}", rt.policy_now(), decide)
+    run._head.update(outcome)
+
+
+def source_of(function: Callable[..., Any]) -> tuple[str, str]:
+    source = getattr(function, "__wf_source__", None)
+    if source is None:
+        raise TypeError(f"{function!r} is not a workflow, router or saga of a wf module")
+    return source
+
+
+def _wfc_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("wfc-lang")
+    except Exception:  # noqa: BLE001 - not installed as a distribution
+        return "unknown"
