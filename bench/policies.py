@@ -39,10 +39,10 @@ workflow broken(x) {
     return h.work(x) with breaker(failures: 5, reset: 30s)
 }
 workflow limited(x) {
-    return h.work(x) with limit(rate: 1000000000/s, burst: 1000000000)
+    return h.work(x) with limit(rate: 1000000/s, burst: 1000000)
 }
 workflow all_four(x) {
-    return h.work(x) with retry(attempts: 3, delay: 100ms), breaker(failures: 5, reset: 30s), limit(rate: 1000000000/s, burst: 1000000000), timeout(10s)
+    return h.work(x) with retry(attempts: 3, delay: 100ms), breaker(failures: 5, reset: 30s), limit(rate: 1000000/s, burst: 1000000), timeout(10s)
 }
 """
 
