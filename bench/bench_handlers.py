@@ -50,3 +50,8 @@ async def notify(doc):
 async def work(x):
     """The trivial handler of bench/policies.py."""
     return x
+
+
+async def tick(x):
+    """The durable benchmark's step: as small as a step gets."""
+    return x + 1

@@ -163,3 +163,17 @@ def test_four_processes_one_idempotency_key_one_execution(kind, tmp_path, reques
     assert len(log.read_text().splitlines()) == 1
     first = results[0]["result"]
     assert first["order"] == 42 and all(r["result"] == first for r in results)
+
+
+def test_appended_entries_are_written_once_and_listed_by_prefix(make_store) -> None:
+    async def scenario():
+        store = make_store()
+        await asyncio.gather(*[store.append(f"j:run1:{n}", {"n": n}) for n in range(50)])
+        await store.append("j:run1:0", {"n": "overwritten?"})
+        await store.append("j:run2:0", {"n": 0})
+        await store.put("other", 1, 0)
+        return await store.items("j:run1:"), await store.items("j:")
+
+    first, every = asyncio.run(scenario())
+    assert first == {f"j:run1:{n}": {"n": n} for n in range(50)}
+    assert len(every) == 51

@@ -14,8 +14,10 @@ live. The step in flight at a crash runs again (at-least-once); a journaled
 step never does. A saga cut off while unwinding replays its failure and
 finishes unwinding.
 
-Store keys: `wfrun:ID` holds the run (declaration, arguments, source hash, wfc
-version, status, result or error); `wfjournal:ID:IDENTITY` one entry each.
+Store keys, each written once (`Store.append`): `wfrun:ID` the run's start
+(declaration, arguments, source hash, wfc version); `wfjournal:ID:IDENTITY` one
+journal entry each; `wfend:ID` its end (status, result or error). A run with
+a start and no end is unfinished.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextvars
+import functools
 import uuid as _uuid
 from inspect import isawaitable
 from typing import Any, Callable
 
 from ._errors import ERROR_TYPES, SagaFailed, WorkflowError
 from ._runtime import Runtime
-from ._store import NotStorable, described, update
+from ._store import NotStorable, described
 
 _PATH: contextvars.ContextVar[tuple[int, ...]] = contextvars.ContextVar("wfc_path", default=())
 _STEP_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("wfc_step_key", default=None)
@@ -91,12 +94,15 @@ class Journal:
         return f"wfjournal:{self.run_id}:{identity}"
 
     async def write(self, identity: str, entry: Any) -> None:
-        await self.flush()
-        await self._rt.store.put(self._key(identity), entry, 0)
+        if self._pending:
+            await self.flush()
+        # Steps of a fan-out (a non-empty path) may share a commit with their siblings.
+        await self._rt.store.append(self._key(identity), entry, batched=bool(_PATH.get()))
 
     def write_later(self, identity: str, entry: Any) -> None:
         """Journal a value read synchronously; written before the next step runs."""
-        self._pending.append(asyncio.ensure_future(self._rt.store.put(self._key(identity), entry, 0)))
+        self._pending.append(asyncio.ensure_future(
+            self._rt.store.append(self._key(identity), entry, batched=True)))
 
     async def flush(self) -> None:
         while self._pending:
@@ -284,23 +290,30 @@ async def start(rt: Runtime, function: Callable[..., Any], args: tuple, kwargs: 
     head = {"file": filename, "declaration": function.__name__, "source": digest,
             "wfc": _wfc_version(), "args": list(args), "kwargs": kwargs, "status": RUNNING}
     try:
-        written = await rt.store.put(f"wfrun:{run_id}", head, 0)
+        written = await rt.store.append(f"wfrun:{run_id}", head)
     except NotStorable as exc:
         raise TypeError(f"the arguments of a durable run must be JSON values: {exc}") from None
     if not written:  # one run_id is one run: the existing one
-        found = await rt.store.get(f"wfrun:{run_id}", rt.policy_now())
-        return rt.runs.get(run_id) or Run(rt, run_id, found[0] if found else head)
+        return rt.runs.get(run_id) or Run(rt, run_id, await _stored_run(rt, run_id) or head)
     return launch(rt, run_id, function, head, {})
+
+
+async def _stored_run(rt: Runtime, run_id: str) -> dict[str, Any] | None:
+    """The run's start merged with its end (status, result or error), if stored."""
+    found = await rt.store.get(f"wfrun:{run_id}", rt.policy_now())
+    if found is None:
+        return None
+    end = await rt.store.get(f"wfend:{run_id}", rt.policy_now())
+    return {**found[0], **(end[0] if end else {})}
 
 
 async def resume(rt: Runtime, run_id: str) -> Run:
     known = rt.runs.get(run_id)
     if known is not None:
         return known
-    found = await rt.store.get(f"wfrun:{run_id}", rt.policy_now())
-    if found is None:
+    head = await _stored_run(rt, run_id)
+    if head is None:
         raise LookupError(f"no run {run_id!r} in the store")
-    head = found[0]
     if head["status"] != RUNNING:
         return Run(rt, run_id, head)
     registered = _DECLARATIONS.get((head["file"], head["declaration"]))
@@ -318,9 +331,10 @@ async def resume(rt: Runtime, run_id: str) -> Run:
 
 async def recover(rt: Runtime) -> list[Run]:
     """Resume every unfinished run in the store; their handles, in run id order."""
-    heads = await rt.store.items("wfrun:")
-    unfinished = sorted(key.removeprefix("wfrun:") for key, head in heads.items()
-                        if head["status"] == RUNNING)
+    started = await rt.store.items("wfrun:")
+    ended = await rt.store.items("wfend:")
+    unfinished = sorted(key.removeprefix("wfrun:") for key in started
+                        if "wfend:" + key.removeprefix("wfrun:") not in ended)
     return [await resume(rt, run_id) for run_id in unfinished]
 
 
@@ -351,22 +365,19 @@ def launch(rt: Runtime, run_id: str, function: Callable[..., Any], head: dict[st
 async def finish(rt: Runtime, run: Run, journal: Journal, status: str, value: Any = None,
                  error: BaseException | None = None) -> None:
     await journal.flush()
-    outcome: dict[str, Any] = {"status": status}
+    end: dict[str, Any] = {"status": status}
     if error is None:
-        outcome["result"] = value
+        end["result"] = value
     else:
-        outcome["error"] = error_entry(error)
-
-    def decide(head: Any, now: float) -> tuple[Any, None]:
-        return {**head, **outcome}, None
-
+        end["error"] = error_entry(error)
     try:
-        await update(rt.store, f"wfrun:{run.run_id}", rt.policy_now(), decide)
-    except NotStorable:
-        outcome = {"status": FAILED, "error": {"type": "WorkflowError", "module": "wfc.runtime",
-                   "message": f"the result, {described(value)}, cannot be stored", "notes": []}}
-        await update(rt.store, f"wfrun:{run.run_id}", rt.policy_now(), decide)
-    run._head.update(outcome)
+        await rt.store.append(f"wfend:{run.run_id}", end)
+    except NotStorable as exc:
+        end = {"status": FAILED, "error": {"type": "WorkflowError", "module": "wfc.runtime",
+                                           "message": f"the result, {described(value)}, cannot be "
+                                                      f"stored: {exc}", "notes": []}}
+        await rt.store.append(f"wfend:{run.run_id}", end)
+    run._head.update(end)
 
 
 def source_of(function: Callable[..., Any]) -> tuple[str, str]:
@@ -376,6 +387,7 @@ def source_of(function: Callable[..., Any]) -> tuple[str, str]:
     return source
 
 
+@functools.cache
 def _wfc_version() -> str:
     try:
         from importlib.metadata import version

@@ -30,6 +30,11 @@ local version = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', version, 'e', ARGV[3])
 return version
 """
+_APPEND = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', 0, 'e', '')
+return 1
+"""
 _VALUES = """
 local out = {}
 for i, key in ipairs(KEYS) do out[i] = redis.call('HGET', key, 'd') end
@@ -64,6 +69,7 @@ class RedisStore:
         self._get = self._redis.register_script(_GET)
         self._put = self._redis.register_script(_PUT)
         self._delete = self._redis.register_script(_DELETE)
+        self._append = self._redis.register_script(_APPEND)
         self._counter = f"{prefix}version"
 
     async def get(self, key: str, now: float) -> tuple[Any, int] | None:
@@ -91,6 +97,9 @@ class RedisStore:
         values = await self._redis.eval(_VALUES, len(keys), *keys)
         skip = len(self._prefix)
         return {key.decode()[skip:]: decode(value) for key, value in zip(keys, values) if value}
+
+    async def append(self, key: str, value: Any, *, batched: bool = False) -> bool:
+        return bool(await self._append(keys=[self._prefix + key], args=[encode(value)]))
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -9,6 +9,7 @@ power cut may lose the last commits, never corrupt the file.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ class SqliteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._batch: list[tuple[str, str, asyncio.Future[bool]]] = []
 
     async def get(self, key: str, now: float) -> tuple[Any, int] | None:
         row = self._db.execute("SELECT value, version, expires FROM wfc_records WHERE key = ?",
@@ -86,6 +88,49 @@ class SqliteStore:
         rows = self._db.execute("SELECT key, value FROM wfc_records WHERE key >= ? AND key < ?",
                                 (prefix, prefix + "\U0010ffff"))
         return {key: decode(value) for key, value in rows}
+
+    async def append(self, key: str, value: Any, *, batched: bool = False) -> bool:
+        """Insert unless present. `batched` appends (the steps of a fan-out) made in one
+        turn of the event loop share one transaction, so they share a commit; any other
+        append commits at once, without waiting for the loop."""
+        text = encode(value)
+        if not batched and not self._batch:
+            db = self._db
+            db.execute("BEGIN")
+            try:
+                written = db.execute("INSERT OR IGNORE INTO wfc_records (key, value, version, "
+                                     "expires) VALUES (?, ?, 0, NULL)", (key, text)).rowcount > 0
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return written
+        loop = asyncio.get_running_loop()
+        if not self._batch:
+            loop.call_soon(self._commit_appends)
+        written: asyncio.Future[bool] = loop.create_future()
+        self._batch.append((key, text, written))
+        return await written
+
+    def _commit_appends(self) -> None:
+        batch, self._batch = self._batch, []
+        db = self._db
+        try:
+            db.execute("BEGIN")
+            results = [db.execute("INSERT OR IGNORE INTO wfc_records (key, value, version, expires) "
+                                  "VALUES (?, ?, 0, NULL)", (key, text)).rowcount > 0
+                       for key, text, _ in batch]
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            for _, _, written in batch:
+                if not written.done():
+                    written.set_exception(exc)
+            return
+        for (_, _, written), result in zip(batch, results):
+            if not written.done():  # its appender may have been cancelled: the row is in
+                written.set_result(result)
 
     def close(self) -> None:
         self._db.close()

@@ -44,6 +44,14 @@ class Store(Protocol):
         read a run's journal with it, once, when the run is resumed)."""
         ...
 
+    async def append(self, key: str, value: Any, *, batched: bool = False) -> bool:
+        """Write a record that never changes (a journal entry) unless the key exists;
+        whether it was written. Such records have version 0. A `batched` append (one
+        of many made at once, as a fan-out's steps are) may share a commit with the
+        others made in the same moment.
+        """
+        ...
+
 
 class NotStorable(TypeError):
     """A value that a durable store cannot hold: stores hold JSON values only."""
@@ -132,6 +140,12 @@ class MemoryStore:
 
     async def items(self, prefix: str) -> dict[str, Any]:
         return {key: record[0] for key, record in self._records.items() if key.startswith(prefix)}
+
+    async def append(self, key: str, value: Any, *, batched: bool = False) -> bool:
+        if key in self._records:
+            return False
+        self._records[key] = (value, 0, None)
+        return True
 
     def update_now(self, key: str, now: float, decide: Callable[..., tuple[Any, Result]],
                    *extra: Any, idle_at: Callable[[Any], float | None] | None = None) -> Result:
