@@ -221,8 +221,12 @@ def _make_folder(folder: Path) -> None:
 @click.option("--trace", is_flag=True, help="Print every lifecycle event to stderr.")
 @click.option("--backend", type=click.Choice(["interp", "compiled"]), default="interp", show_default=True)
 @click.option("--seed", type=int, default=None, help="Seed the runtime's random source.")
+@click.option("--store", "store_url", metavar="URL",
+              help="Run durably, journaled in this store: a SQLite file path or redis://...")
+@click.option("--run-id", help="With --store: the run's id (an id in use gives that run's result).")
 def run_command(file: Path, name: str, pairs: tuple[str, ...], json_args: str | None,
-                trace: bool, backend: str, seed: int | None) -> None:
+                trace: bool, backend: str, seed: int | None, store_url: str | None,
+                run_id: str | None) -> None:
     """Run the workflow NAME of FILE and print its result as JSON."""
     from .api import load
     from .loading import HandlerImportError
@@ -241,10 +245,13 @@ def run_command(file: Path, name: str, pairs: tuple[str, ...], json_args: str | 
     except Exception as exc:  # a const or a default failed as the module loaded
         raise Failure(f"error: loading '{file}' failed: {_described(exc)}", EXIT_INPUT) from None
     workflow = _declaration(module, file, name)
-    runtime = Runtime(seed=seed)
+    if run_id is not None and store_url is None:
+        raise click.UsageError("--run-id needs --store")
+    runtime = Runtime(seed=seed, store=None if store_url is None else open_store_or_fail(store_url))
     if trace:
         runtime.observe(_print_event)
-    sys.exit(_run(workflow, {py_name(k): v for k, v in kwargs.items()}, runtime))
+    arguments = {py_name(k): v for k, v in kwargs.items()}
+    sys.exit(_run(workflow, arguments, runtime, durable=store_url is not None, run_id=run_id))
 
 
 def _declaration(module: Any, file: Path, name: str) -> Any:
@@ -287,15 +294,34 @@ def _arguments(pairs: tuple[str, ...], json_args: str | None) -> dict[str, Any]:
     return kwargs
 
 
-def _run(workflow: Any, kwargs: dict[str, Any], runtime: Any) -> int:
+def open_store_or_fail(url: str) -> Any:
+    """The store at `url`, or a usage error that says why it cannot be opened."""
+    from .runtime import open_store
+
     try:
-        call = workflow(**kwargs)
+        return open_store(url)
+    except (OSError, ImportError, ValueError) as exc:  # sqlite3 errors are OSError-like too
+        raise Failure(f"error: cannot open the store '{url}': {exc}", EXIT_USAGE) from None
+    except Exception as exc:  # noqa: BLE001 - e.g. sqlite3.DatabaseError on a file that is not one
+        raise Failure(f"error: cannot open the store '{url}': {_described(exc)}", EXIT_USAGE) from None
+
+
+def _run(workflow: Any, kwargs: dict[str, Any], runtime: Any, durable: bool = False,
+         run_id: str | None = None) -> int:
+    import inspect
+
+    try:
+        inspect.signature(workflow).bind(**kwargs)
     except TypeError as exc:
         raise Failure(f"error: bad arguments for '{workflow.__name__}': {exc}", EXIT_USAGE) from None
 
     async def main() -> Any:
+        if durable:
+            run = await runtime.start(workflow, run_id=run_id, **kwargs)
+            click.echo(f"run {run.run_id}", err=True)
+            return await run.result()
         with runtime.activate():
-            return await call
+            return await workflow(**kwargs)
 
     try:
         result = asyncio.run(main())
@@ -343,6 +369,15 @@ def _print_event(event: Any) -> None:
     except (ValueError, TypeError, RecursionError):
         text = _printable(repr(record))
     click.echo(text, err=True)
+
+
+def _add_runs() -> None:
+    from .cli_runs import runs_group
+
+    cli.add_command(runs_group)
+
+
+_add_runs()
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

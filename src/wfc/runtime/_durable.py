@@ -26,6 +26,7 @@ import asyncio
 import builtins
 import contextvars
 import functools
+import time
 import uuid as _uuid
 from inspect import isawaitable
 from typing import Any, Callable
@@ -93,7 +94,8 @@ class Journal:
     def _key(self, identity: str) -> str:
         return f"wfjournal:{self.run_id}:{identity}"
 
-    async def write(self, identity: str, entry: Any) -> None:
+    async def write(self, identity: str, entry: dict[str, Any]) -> None:
+        entry["at"] = time.time()  # for the timeline of `wfc runs show`
         if self._pending:
             await self.flush()
         # Steps of a fan-out (a non-empty path) may share a commit with their siblings.
@@ -101,6 +103,7 @@ class Journal:
 
     def write_later(self, identity: str, entry: Any) -> None:
         """Journal a value read synchronously; written before the next step runs."""
+        entry["at"] = time.time()
         self._pending.append(asyncio.ensure_future(
             self._rt.store.append(self._key(identity), entry, batched=True)))
 
@@ -258,7 +261,8 @@ class Run:
         if self._task is not None:
             return await asyncio.shield(self._task)
         if self.status == RUNNING:
-            raise RuntimeError(f"run {self.run_id} is not running in this process: resume it first")
+            raise RuntimeError(f"run {self.run_id} is unfinished and not running in this process: "
+                               "resume it (Runtime.resume, or wfc runs resume)")
         if self.status == COMPLETED:
             return self._head["result"]
         raise rebuilt_error(self._head["error"])

@@ -1,0 +1,113 @@
+"""`wfc runs`: list, show and resume the durable runs journaled in a store."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import click
+
+STORE_HELP = "The store: a SQLite file path or redis://host:port/db."
+
+
+@click.group("runs")
+def runs_group() -> None:
+    """Durable runs: what is in a store, what happened in one, and resuming them."""
+
+
+@runs_group.command("list")
+@click.option("--store", "store_url", required=True, metavar="URL", help=STORE_HELP)
+def list_command(store_url: str) -> None:
+    """One line per run: id, status, declaration and file."""
+    runs = asyncio.run(_runs(store_url))
+    if not runs:
+        click.echo("no runs", err=True)
+    for run_id, run in sorted(runs.items()):
+        click.echo(f"{run_id}\t{run['status']}\t{run['declaration']}\t{run['file']}")
+
+
+@runs_group.command("show")
+@click.argument("run_id")
+@click.option("--store", "store_url", required=True, metavar="URL", help=STORE_HELP)
+def show_command(run_id: str, store_url: str) -> None:
+    """The run's journal as a timeline: steps, timers, values and its end."""
+    from .cli import EXIT_USAGE, Failure, _json_text
+
+    runs, entries = asyncio.run(_journal(store_url, run_id))
+    run = runs.get(run_id)
+    if run is None:
+        raise Failure(f"error: no run '{run_id}' in '{store_url}'", EXIT_USAGE)
+    click.echo(f"run {run_id}: {run['declaration']} of {run['file']} (source {run['source']})")
+    click.echo(f"  arguments {_json_text(run['args'])} {_json_text(run['kwargs'])}")
+    for identity, entry in sorted(entries.items(), key=lambda item: item[1].get("at", 0)):
+        click.echo(f"  {_describe(identity, entry, _json_text)}")
+    outcome = run.get("result") if run["status"] == "completed" else run.get("error")
+    click.echo(f"  {run['status']}" + ("" if run["status"] == "running" else f": {_json_text(outcome)}"))
+
+
+@runs_group.command("resume")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("run_ids", nargs=-1)
+@click.option("--store", "store_url", required=True, metavar="URL", help=STORE_HELP)
+@click.option("--backend", type=click.Choice(["interp", "compiled"]), default="interp", show_default=True)
+def resume_command(file: Path, run_ids: tuple[str, ...], store_url: str, backend: str) -> None:
+    """Resume RUN_IDS (every unfinished run when none is named) of the declarations in FILE."""
+    from .cli import EXIT_INPUT, Failure, _described, _json_text, open_store_or_fail
+    from .api import load
+    from .runtime import Runtime
+
+    try:
+        load(file, backend=backend)  # registers its declarations: the journal names them
+    except Exception as exc:  # noqa: BLE001 - reported like wfc run does
+        raise Failure(f"error: cannot load '{file}': {_described(exc)}", EXIT_INPUT) from None
+    runtime = Runtime(store=open_store_or_fail(store_url))
+
+    async def resume() -> list[tuple[str, str, Any]]:
+        runs = [await runtime.resume(run_id) for run_id in run_ids] if run_ids else await runtime.recover()
+        finished = []
+        for run in runs:
+            try:
+                outcome: Any = await run.result()
+            except Exception as exc:  # noqa: BLE001 - the run's own error
+                outcome = f"{type(exc).__name__}: {exc}"
+            finished.append((run.run_id, run.status, outcome))
+        return finished
+
+    try:
+        finished = asyncio.run(resume())
+    except (LookupError, RuntimeError) as exc:
+        raise Failure(f"error: {exc}", EXIT_INPUT) from None
+    if not finished:
+        click.echo("no unfinished runs", err=True)
+    for run_id, status, outcome in finished:
+        click.echo(f"{run_id}\t{status}\t{_json_text(outcome)}")
+
+
+async def _runs(store_url: str) -> dict[str, dict[str, Any]]:
+    from .cli import open_store_or_fail
+
+    store = open_store_or_fail(store_url)
+    starts = await store.items("wfrun:")
+    ends = await store.items("wfend:")
+    return {key.removeprefix("wfrun:"): {**start, **ends.get("wfend:" + key.removeprefix("wfrun:"), {})}
+            for key, start in starts.items()}
+
+
+async def _journal(store_url: str, run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    from .cli import open_store_or_fail
+
+    runs = await _runs(store_url)
+    entries = await open_store_or_fail(store_url).items(f"wfjournal:{run_id}:")
+    return runs, {key.removeprefix(f"wfjournal:{run_id}:"): entry for key, entry in entries.items()}
+
+
+def _describe(identity: str, entry: dict[str, Any], as_json: Any) -> str:
+    path, kind, site, count = identity.split("|")
+    where = f"{site or kind}#{count}" + (f" (branch {path})" if path else "")
+    if kind == "step":
+        outcome = as_json(entry["value"]) if entry["ok"] else f"{entry['error']['type']}: {entry['error']['message']}"
+        return f"step    {where}: {'ok' if entry['ok'] else 'error'} {outcome}"
+    if kind == "timer":
+        return f"timer   {where}: until {entry['deadline']:.3f}"
+    return f"{kind:<7} {where}: {as_json(entry['value'])}"
