@@ -204,3 +204,14 @@ def test_a_source_change_refuses_to_resume(tmp_path) -> None:
     with pytest.raises(RuntimeError, match="started under source 0000000000000000 of same.wf, but the "
                                            f"loaded source is {old.w.__wf_source__[1]}"):
         asyncio.run(scenario())
+
+
+def test_the_durable_orders_demo_charges_each_order_once() -> None:
+    out = subprocess.run([sys.executable, str(EXAMPLES / "durable_orders.py")], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "order-1: {'customer': 'ann', 'charge': 'ch-1', 'amount': 25}"
+    assert lines[1] == "first process: killed by signal 9"
+    assert lines[2] == "order-2: recovered, {'customer': 'bo', 'charge': 'ch-2', 'amount': 50} (completed)"
+    assert lines[-1] == "charges made: 3, one per order: ['ann', 'bo', 'cy']"
