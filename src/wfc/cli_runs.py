@@ -84,6 +84,37 @@ def resume_command(file: Path, run_ids: tuple[str, ...], store_url: str, backend
         click.echo(f"{run_id}\t{status}\t{_json_text(outcome)}")
 
 
+@runs_group.command("signal")
+@click.argument("run_id")
+@click.argument("name")
+@click.option("--json", "value", default="null", metavar="VALUE", show_default=True,
+              help="The signal's value, as JSON.")
+@click.option("--store", "store_url", required=True, metavar="URL", help=STORE_HELP)
+def signal_command(run_id: str, name: str, value: str, store_url: str) -> None:
+    """Send RUN_ID the signal NAME: its next `receive NAME` gets VALUE."""
+    import json
+
+    from .cli import EXIT_USAGE, Failure, open_store_or_fail
+    from .runtime import Run, Runtime
+
+    try:
+        decoded = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--json") from None
+    runtime = Runtime(store=open_store_or_fail(store_url))
+
+    async def send() -> bool:
+        runs = await _runs(store_url)
+        if run_id not in runs:
+            return False
+        await Run(runtime, run_id, runs[run_id]).signal(name, decoded)
+        return True
+
+    if not asyncio.run(send()):
+        raise Failure(f"error: no run '{run_id}' in '{store_url}'", EXIT_USAGE)
+    click.echo(f"sent {name} to {run_id}", err=True)
+
+
 async def _runs(store_url: str) -> dict[str, dict[str, Any]]:
     from .cli import open_store_or_fail
 
@@ -108,6 +139,9 @@ def _describe(identity: str, entry: dict[str, Any], as_json: Any) -> str:
     if kind == "step":
         outcome = as_json(entry["value"]) if entry["ok"] else f"{entry['error']['type']}: {entry['error']['message']}"
         return f"step    {where}: {'ok' if entry['ok'] else 'error'} {outcome}"
-    if kind == "timer":
-        return f"timer   {where}: until {entry['deadline']:.3f}"
+    if kind in ("timer", "deadline"):
+        return f"{kind:<7} {where}: until {entry['deadline']:.3f}"
+    if kind == "receive":
+        got = "timed out" if "timeout" in entry else as_json(entry["value"])
+        return f"receive {site}#{count}{f' (branch {path})' if path else ''}: {got}"
     return f"{kind:<7} {where}: {as_json(entry['value'])}"

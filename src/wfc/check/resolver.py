@@ -247,6 +247,12 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
     def stmt_Wait(self, stmt: ast.Wait, place: Place) -> None:
         self.expr(stmt.duration, place.scope)
 
+    def stmt_Receive(self, stmt: ast.Receive, place: Place) -> None:
+        if stmt.target is not None:
+            self.assignable(stmt.target)
+        if stmt.timeout is not None:
+            self.expr(stmt.timeout, place.scope)
+
     # ---- expressions -----------------------------------------------------
     def expr(self, expr: ast.Expr, scope: Scope | None) -> None:
         getattr(self, f"expr_{type(expr).__name__}")(expr, scope)

@@ -53,6 +53,8 @@ def _collect_stmt(scope: Scope, stmt: ast.Stmt, nested: list[ast.For]) -> None:
             _bind(scope, target)
         case ast.Step(name=ast.Ident() as name):
             _bind(scope, name)
+        case ast.Receive(target=ast.Ident() as target):
+            _bind(scope, target)
         case ast.For() if has_item_scope(stmt):
             if stmt.into is not None:
                 _bind(scope, stmt.into)

@@ -208,6 +208,11 @@ class StmtEmitter(PolicyEmitter, ExprEmitter):
     def emit_Wait(self, stmt: ast.Wait) -> None:
         self.out.line(f"await _rt.sleep({self.expr(stmt.duration)})")
 
+    def emit_Receive(self, stmt: ast.Receive) -> None:
+        timeout = "None" if stmt.timeout is None else self.expr(stmt.timeout)
+        call = f"await _rt.receive({py_literal(stmt.signal.id)}, {timeout})"
+        self.out.line(call if stmt.target is None else f"{py_name(stmt.target.id)} = {call}")
+
     # ---- compound statements ---------------------------------------------
     def emit_Stage(self, stmt: ast.Stage) -> None:
         out = self.out

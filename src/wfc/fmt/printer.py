@@ -272,6 +272,11 @@ class Printer:
     def stmt_Wait(self, stmt: ast.Wait) -> None:
         self.simple(stmt, f"wait {self.expr.text(stmt.duration)}")
 
+    def stmt_Receive(self, stmt: ast.Receive) -> None:
+        target = "" if stmt.target is None else f"{stmt.target.id} = "
+        timeout = "" if stmt.timeout is None else f" timeout {self.expr.text(stmt.timeout)}"
+        self.simple(stmt, f"{target}receive {stmt.signal.id}{timeout}")
+
     def stmt_Step(self, stmt: ast.Step) -> None:
         name = f"{stmt.name.id} = " if stmt.name else ""
         self.line(f"step {name}{self.expr.text(stmt.call)}")

@@ -157,6 +157,10 @@ def _simple_label(stmt: ast.Stmt) -> str:
         return f"emit {stmt.topic.text}"
     if isinstance(stmt, ast.Return):
         return "return" if stmt.value is None else f"return {_text(stmt.value)}"
+    if isinstance(stmt, ast.Receive):
+        target = "" if stmt.target is None else f"{stmt.target.id} = "
+        timeout = "" if stmt.timeout is None else f" timeout {_text(stmt.timeout)}"
+        return f"{target}receive {stmt.signal.id}{timeout}"
     value = getattr(stmt, "value", None) or getattr(stmt, "duration", None)
     word = type(stmt).__name__.lower().replace("exprstmt", "")
     return (f"{word} {_text(value)}" if value is not None else word).strip()

@@ -56,6 +56,12 @@ class Executor(Evaluator):
     async def exec_Wait(self, stmt: ast.Wait, frame: Frame, rt: Runtime) -> None:
         await rt.sleep(await self.evaluate(stmt.duration, frame, rt))
 
+    async def exec_Receive(self, stmt: ast.Receive, frame: Frame, rt: Runtime) -> None:
+        timeout = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
+        value = await rt.receive(stmt.signal.id, timeout)
+        if stmt.target is not None:
+            frame.set(stmt.target.id, value)
+
     async def exec_Step(self, stmt: ast.Step, frame: Frame, rt: Runtime) -> None:
         saga = frame.saga
         saga.step = self.res.step_names[stmt]

@@ -33,7 +33,8 @@ from typing import Any, Callable
 
 from ._errors import ERROR_TYPES, SagaFailed, WorkflowError
 from ._runtime import Runtime
-from ._store import NotStorable, described
+from ._clock import format_seconds
+from ._store import NotStorable, described, update
 
 _PATH: contextvars.ContextVar[tuple[int, ...]] = contextvars.ContextVar("wfc_path", default=())
 _STEP_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("wfc_step_key", default=None)
@@ -84,6 +85,8 @@ class Journal:
         self._entries = entries
         self._counts: dict[tuple[tuple[int, ...], str], int] = {}
         self._pending: list[asyncio.Task[None]] = []
+        self._received: dict[str, int] = {}  # receives of each signal so far, replayed ones too
+        self._waiters: list[asyncio.Future[None]] = []  # receives waiting: a signal here wakes them
 
     def identity(self, kind: str, site: str = "") -> str:
         path = _PATH.get()
@@ -140,6 +143,65 @@ class Journal:
             raise WorkflowError(f"the result of step {target}, {described(result)}, cannot be "
                                 f"journaled: {exc}") from exc
         return result
+
+    async def receive(self, signal: str, timeout: float | None) -> Any:
+        """The value of the N-th signal named `signal` sent to the run, for the N-th
+        receive of it; its journaled deadline bounds the wait across restarts."""
+        identity = self.identity("receive", signal)
+        number = self._received[signal] = self._received.get(signal, 0) + 1
+        entry = self.recorded(identity)
+        if entry is None and timeout is not None:
+            deadline_id = self.identity("deadline", signal)
+            recorded = self.recorded(deadline_id)
+            deadline = recorded["deadline"] if recorded else self._clock().now() + timeout
+            if recorded is None:
+                await self.write(deadline_id, {"deadline": deadline})
+        elif entry is None:
+            deadline = None
+        rt = self._rt
+        while entry is None:
+            sent = await rt.store.items(f"wfsignal:{self.run_id}:")
+            matching = [value for _, value in sorted(sent.items()) if value["name"] == signal]
+            if len(matching) >= number:
+                entry = {"value": matching[number - 1]["value"]}
+            elif deadline is not None and self._clock().now() >= deadline:
+                entry = {"timeout": timeout}
+            else:
+                await self._wait_for_signal(deadline)
+                continue
+            await self.write(identity, entry)
+        if rt.observers:
+            rt.event("receive", signal, {"timeout": "timeout" in entry})
+        if "timeout" in entry:
+            raise TimeoutError(f"no signal '{signal}' within {format_seconds(entry['timeout'])}")
+        return entry["value"]
+
+    def _clock(self) -> Any:
+        clock = self._rt.clock
+        return getattr(clock, "_clock", clock)  # the real clock behind the journaled one
+
+    async def _wait_for_signal(self, deadline: float | None) -> None:
+        """Until a signal is sent here, the deadline, or the next look at the store
+        (signals from other processes arrive there: looked at every 0.05s to 5s)."""
+        clock = self._clock()
+        self._polls = getattr(self, "_polls", 0) + 1
+        delay = min(5.0, 0.05 * 2 ** min(self._polls, 7))
+        if deadline is not None:
+            delay = max(0.0, min(delay, deadline - clock.now()))
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        timer = clock.call_later(delay, lambda: waiter.done() or waiter.set_result(None))
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiters.remove(waiter)
+
+    def wake(self) -> None:
+        self._polls = 0
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def value(self, kind: str, make: Callable[[], Any]) -> Any:
         identity = self.identity(kind)
@@ -237,6 +299,11 @@ def rebuilt_error(entry: dict[str, Any]) -> Exception:
     return error
 
 
+def _next_number(count: Any, now: float) -> tuple[int, int]:
+    number = (count or 0) + 1
+    return number, number
+
+
 def new_run_id() -> str:
     return str(_uuid.uuid4())
 
@@ -250,6 +317,7 @@ class Run:
         self.run_id = run_id
         self._head = head
         self._task = task
+        self._journal: Journal | None = None  # while it runs in this process
 
     @property
     def status(self) -> str:
@@ -266,6 +334,19 @@ class Run:
         if self.status == COMPLETED:
             return self._head["result"]
         raise rebuilt_error(self._head["error"])
+
+    async def signal(self, name: str, value: Any = None) -> None:
+        """Send the run a signal: the next `receive NAME` gets `value` (a JSON value).
+
+        Signals are journaled in arrival order, so a run waiting for days survives
+        restarts; a run in another process sees them within five seconds.
+        """
+        seq = await update(self._rt.store, f"wfsigseq:{self.run_id}", self._rt.policy_now(),
+                           _next_number)
+        await self._rt.store.append(f"wfsignal:{self.run_id}:{seq:012d}",
+                                    {"name": name, "value": value, "at": time.time()})
+        if self._journal is not None:
+            self._journal.wake()
 
     def __repr__(self) -> str:
         return f"<Run {self.run_id} {self.status}>"
@@ -361,6 +442,7 @@ def launch(rt: Runtime, run_id: str, function: Callable[..., Any], head: dict[st
             return value
 
     run = Run(rt, run_id, dict(head))
+    run._journal = journal
     rt.runs[run_id] = run
     run._task = asyncio.get_running_loop().create_task(execute(), context=contextvars.Context())
     return run

@@ -124,6 +124,14 @@ class Runtime:
 
         return await _durable.resume(self, run_id)
 
+    async def receive(self, signal: str, timeout: float | None = None) -> Any:
+        """`receive SIGNAL [timeout D]`: the value of the next signal of that name sent
+        to the durable run; `TimeoutError` when none comes within `timeout` seconds."""
+        if self.journal is None:
+            raise WorkflowError(f"receive {signal}: only a durable run can be sent signals; start "
+                                f"the workflow with Runtime.start (or wfc run --store)")
+        return await self.journal.receive(signal, timeout)
+
     async def recover(self) -> list[Any]:
         """Resume every unfinished run in the store; their `Run`s."""
         from . import _durable

@@ -296,6 +296,15 @@ class Wait(Node):
 
 
 @node
+class Receive(Node):
+    """`[target =] receive SIGNAL [timeout D]`: the next signal of that name sent to the run."""
+
+    target: Ident | None
+    signal: Ident
+    timeout: Expr | None
+
+
+@node
 class Step(Node):
     """A saga step: `step [name =] CALL [compensate CALL]`."""
 
@@ -306,7 +315,7 @@ class Step(Node):
 
 Stmt = Union[
     Assign, ExprStmt, Stage, If, For, While, Repeat, Break, Continue, Parallel, Try,
-    Return, Yield, Fail, Require, Emit, Wait, Step,
+    Return, Yield, Fail, Require, Emit, Wait, Receive, Step,
 ]
 
 

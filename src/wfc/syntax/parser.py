@@ -147,7 +147,7 @@ def _describe_token(token: Token) -> str:
 
 
 _STATEMENT_START = {"RETURN", "BREAK", "CONTINUE", "STAGE", "IF", "FOR", "WHILE", "REPEAT",
-                    "PARALLEL", "TRY", "YIELD", "FAIL", "REQUIRE", "EMIT", "WAIT", "STEP"}
+                    "PARALLEL", "TRY", "YIELD", "FAIL", "REQUIRE", "EMIT", "WAIT", "STEP", "RECEIVE"}
 _DECLARATION_START = {"USE", "CONST", "POLICY", "WORKFLOW", "ROUTER", "SAGA", "MACHINE"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "DSLASH", "PERCENT", "AND", "OR", "DOT",
               "LPAR", "LSQB", "IN", "NOT", "EQUAL", "LESSTHAN", "MORETHAN", "__ANON_0",

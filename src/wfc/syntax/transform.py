@@ -201,6 +201,11 @@ class ToAst(DeclarationBuilder):
     def wait_stmt(self, meta, children):
         return ast.Wait(span=span_of(meta), duration=children[0])
 
+    def receive_stmt(self, meta, children):
+        target, signal, timeout = children
+        return ast.Receive(span=span_of(meta), target=None if target is None else self._ident(target),
+                           signal=self._ident(signal), timeout=timeout)
+
     # ---- expressions -----------------------------------------------------
     def coalesce(self, meta, children):
         return ast.Logical(span=span_of(meta), op="??", left=children[0], right=children[1])
