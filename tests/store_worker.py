@@ -83,7 +83,31 @@ async def idempotent(rt: Runtime, record) -> dict:
     return {"result": await guard.run(rt, charge, (42,), key="order-42")}
 
 
-SCENARIOS = {"limiter": limiter, "breaker": breaker, "idempotent": idempotent}
+RING = """
+machine Ring(name) {
+    initial a
+    state a { on go -> b }
+    state b { on go -> c }
+    state c { on go -> a }
+}
+"""
+
+
+async def machine(rt: Runtime, record) -> dict:
+    """Everyone turns one shared ring machine ten times."""
+    from wfc.api import load_source
+
+    ring = load_source(RING, "ring.wf", backend="compiled").Ring
+    with rt.activate():
+        instance = await ring.open(rt.store, "ring-1", "shared")
+        taken = 0
+        for _ in range(10):
+            taken += await instance.send("go")
+            record("go")
+    return {"taken": taken}
+
+
+SCENARIOS = {"limiter": limiter, "breaker": breaker, "idempotent": idempotent, "machine": machine}
 
 if __name__ == "__main__":
     main()

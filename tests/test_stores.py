@@ -177,3 +177,34 @@ def test_appended_entries_are_written_once_and_listed_by_prefix(make_store) -> N
     first, every = asyncio.run(scenario())
     assert first == {f"j:run1:{n}": {"n": n} for n in range(50)}
     assert len(every) == 51
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_four_processes_share_one_machine_and_never_step_from_the_same_state(kind, tmp_path, request) -> None:
+    url = shared_url(kind, tmp_path, request)
+    results = run_workers("machine", url, tmp_path / "calls.log")
+    assert sum(r["taken"] for r in results) == 40
+    history = asyncio.run(open_store(url).get("machine:ring-1", 0.0))[0]["history"]
+    assert len(history) == 40
+    assert all(before[2] == after[0] for before, after in zip(history, history[1:]))  # one chain
+    assert history[-1][2] == "abc"[40 % 3]
+
+
+def test_an_opened_machine_sees_what_another_instance_saved(backend, tmp_path) -> None:
+    from wfc.api import load_source
+
+    source = "machine Door(id) {\n initial shut\n state shut { on open -> ajar }\n final state ajar }"
+    door = load_source(source, "door.wf", backend=backend).Door
+
+    async def scenario():
+        store = SqliteStore(tmp_path / "m.db")
+        first = await door.open(store, "door-1", "front")
+        second = await door.open(store, "door-1", "ignored: it exists")
+        assert await first.send("open") and first.state == "ajar"
+        refused = await second.send("open")  # reloads: already ajar, no transition from shut
+        third = await door.open(store, "door-1")
+        return refused, second.state, third.state, third.params, third.history
+
+    refused, state, reopened, params, history = asyncio.run(scenario())
+    assert (refused, state, reopened) == (False, "ajar", "ajar")
+    assert params == {"id": "front"} and history == [("shut", "open", "ajar")]

@@ -43,6 +43,30 @@ class Machine:
         self.state = self.initial
         self.history: list[tuple[str, str, str]] = []
         self._lock: asyncio.Lock | None = None
+        self._stored: tuple[Any, str, int] | None = None  # (store, key, version) once opened
+
+    @classmethod
+    async def open(cls, store: Any, key: str, *args: Any, **kwargs: Any) -> Machine:
+        """The instance kept in `store` under `key`, made with `args` if there is none.
+
+        Every `send` on it then runs while holding the key's lease in the store, on
+        the snapshot as last saved, and saves the new snapshot before returning: any
+        number of processes may open the same machine, and no two of them ever
+        apply a transition from the same state.
+        """
+        record_key = f"machine:{key}"
+        while True:
+            record = await store.get(record_key, 0.0)
+            if record is not None:
+                instance = cls.restore(record[0])
+                version = record[1]
+                break
+            instance = cls(*args, **kwargs)
+            version = await store.put(record_key, instance.snapshot(), 0)
+            if version:
+                break
+        instance._stored = (store, record_key, version)
+        return instance
 
     @property
     def done(self) -> bool:
@@ -68,7 +92,29 @@ class Machine:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
+            if self._stored is not None:
+                return await self._send_stored(event, {} if ctx is None else ctx)
             return await self._send(event, {} if ctx is None else ctx)
+
+    async def _send_stored(self, event: str, ctx: dict) -> bool:
+        rt = current()
+        store, record_key, _ = self._stored  # type: ignore[misc]
+        lease = await _take_lease(rt, store, record_key + ":lease")
+        try:
+            record = await store.get(record_key, 0.0)
+            if record is not None:  # another process may have moved it on
+                latest = self.restore(record[0])
+                self.state, self.history = latest.state, latest.history
+                self._stored = (store, record_key, record[1])
+            taken = await self._send(event, ctx)
+            if taken:
+                version = await store.put(record_key, self.snapshot(), self._stored[2])  # type: ignore[index]
+                if not version:  # only a lease that expired mid-send can let this happen
+                    raise RuntimeError(f"machine {record_key} changed while its lease was held")
+                self._stored = (store, record_key, version)
+            return taken
+        finally:
+            await store.delete(record_key + ":lease", lease)
 
     async def _send(self, event: str, ctx: dict) -> bool:
         rt = current()
@@ -108,3 +154,19 @@ class Machine:
 
     def __repr__(self) -> str:
         return f"<{self.machine} state={self.state!r}>"
+
+
+LEASE_SECONDS = 60.0  # how long a crashed sender can hold a stored machine
+
+
+async def _take_lease(rt: Any, store: Any, key: str) -> int:
+    """Wait until the lease record `key` is free, then hold it; its version."""
+    pause = 0.001
+    while True:
+        version = await store.put(key, True, 0, rt.policy_now() + LEASE_SECONDS)
+        if version:
+            return version
+        if await store.get(key, rt.policy_now()) is None:
+            continue  # it expired just now
+        await asyncio.sleep(pause)  # held by a sender elsewhere: real time, even on a VirtualClock
+        pause = min(pause * 2, 0.05)
