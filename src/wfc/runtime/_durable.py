@@ -26,6 +26,7 @@ import asyncio
 import builtins
 import contextvars
 import functools
+import random
 import time
 import uuid as _uuid
 from inspect import isawaitable
@@ -34,7 +35,7 @@ from typing import Any, Callable
 from ._errors import ERROR_TYPES, SagaFailed, WorkflowError
 from ._runtime import Runtime
 from ._clock import format_seconds
-from ._store import NotStorable, described, update
+from ._store import NotStorable, described, encode, update
 
 _PATH: contextvars.ContextVar[tuple[int, ...]] = contextvars.ContextVar("wfc_path", default=())
 _STEP_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("wfc_step_key", default=None)
@@ -79,9 +80,10 @@ def leave_branch(token: contextvars.Token[tuple[int, ...]]) -> None:
 class Journal:
     """One run's entries: read once when it resumes, written as the run goes."""
 
-    def __init__(self, rt: Runtime, run_id: str, entries: dict[str, Any]) -> None:
+    def __init__(self, rt: Runtime, run_id: str, entries: dict[str, Any], seed: int) -> None:
         self._rt = rt
         self.run_id = run_id
+        self.seed = seed
         self._entries = entries
         self._counts: dict[tuple[tuple[int, ...], str], int] = {}
         self._pending: list[asyncio.Task[None]] = []
@@ -241,28 +243,38 @@ class JournaledClock:
 
 
 class JournaledRandom:
-    """The run's random source: every draw is journaled, so a replay draws the same."""
+    """The run's random source: each draw is a function of the run's seed (recorded
+    with its start) and the draw's identity, so a replay draws the same values
+    whether or not the process died before they were used."""
 
-    __slots__ = ("_random", "_journal")
+    __slots__ = ("_seed", "_journal")
 
-    def __init__(self, source: Any, journal: Journal) -> None:
-        self._random = source
+    def __init__(self, seed: int, journal: Journal) -> None:
+        self._seed = seed
         self._journal = journal
 
+    def _source(self) -> random.Random:
+        return random.Random(f"{self._seed}:{self._journal.identity('random')}")
+
     def random(self) -> float:
-        return self._journal.value("random", self._random.random)
+        return self._source().random()
 
     def uniform(self, low: float, high: float) -> float:
-        return self._journal.value("random", lambda: self._random.uniform(low, high))
+        return self._source().uniform(low, high)
 
     def getrandbits(self, bits: int) -> int:
-        return self._journal.value("random", lambda: self._random.getrandbits(bits))
+        return self._source().getrandbits(bits)
 
 
 def error_entry(exc: BaseException) -> dict[str, Any]:
     kind = type(exc)
     entry = {"type": kind.__name__, "module": kind.__module__, "message": str(exc),
              "notes": list(getattr(exc, "__notes__", ()))}
+    try:  # the arguments rebuild it exactly (str(KeyError("k")) is "'k'", not "k")
+        encode(list(exc.args))
+        entry["args"] = list(exc.args)
+    except NotStorable:
+        pass
     if isinstance(exc, SagaFailed):
         entry["saga"] = {"step": exc.step, "compensated": exc.compensated,
                          "error": None if exc.error is None else error_entry(exc.error),
@@ -289,7 +301,7 @@ def rebuilt_error(entry: dict[str, Any]) -> Exception:
     error: Exception
     if isinstance(kind, type) and issubclass(kind, Exception) and kind is not SagaFailed:
         try:
-            error = kind(entry["message"])
+            error = kind(*entry["args"]) if "args" in entry else kind(entry["message"])
         except Exception:  # noqa: BLE001 - a constructor that wants more: fall back below
             error = WorkflowError(f"{entry['type']}: {entry['message']}")
     else:
@@ -356,7 +368,7 @@ def run_runtime(parent: Runtime, journal: Journal) -> Runtime:
     """The runtime a run executes under: the parent's store, observers and bus,
     with the journaled clock and random source."""
     child = Runtime(clock=JournaledClock(parent.clock, journal), store=parent.store)
-    child.random = JournaledRandom(parent.random, journal)  # type: ignore[assignment]
+    child.random = JournaledRandom(journal.seed, journal)  # type: ignore[assignment]
     child.observers = parent.observers
     child.in_flight = parent.in_flight
     child.policy_now = parent.policy_now
@@ -373,7 +385,8 @@ async def start(rt: Runtime, function: Callable[..., Any], args: tuple, kwargs: 
         return known
     filename, digest = source_of(function)
     head = {"file": filename, "declaration": function.__name__, "source": digest,
-            "wfc": _wfc_version(), "args": list(args), "kwargs": kwargs, "status": RUNNING}
+            "wfc": _wfc_version(), "args": list(args), "kwargs": kwargs, "status": RUNNING,
+            "seed": rt.random.getrandbits(64)}
     try:
         written = await rt.store.append(f"wfrun:{run_id}", head)
     except NotStorable as exc:
@@ -425,7 +438,7 @@ async def recover(rt: Runtime) -> list[Run]:
 
 def launch(rt: Runtime, run_id: str, function: Callable[..., Any], head: dict[str, Any],
            entries: dict[str, Any]) -> Run:
-    journal = Journal(rt, run_id, entries)
+    journal = Journal(rt, run_id, entries, head["seed"])
     child = run_runtime(rt, journal)
 
     async def execute() -> Any:
