@@ -21,7 +21,7 @@ import types
 import zlib
 from typing import Any
 
-from hypothesis import HealthCheck, given, note, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, note, settings, strategies as st
 
 from wfc.api import load_source
 from wfc.runtime import MemoryStore, Runtime, VirtualClock, current, step_key
@@ -105,6 +105,9 @@ def durable_run(source: str, world: World, store: Any, backend: str, resume: boo
 @given(program=programs(), crash_at=st.integers(1, 12), backend=st.sampled_from(["interp", "compiled"]))
 def test_a_crashed_and_recovered_run_equals_an_uncrashed_one(program, crash_at, backend) -> None:
     source, scripts = program
+    # An idempotency key held by a call in flight at the crash stays held for its ttl
+    # (the next process cannot tell the holder died): such programs would only wait.
+    assume("idempotent" not in source)
     note(f"wf program:\n{source}")
     plain = World(scripts, None)
     plain.install()
@@ -116,9 +119,12 @@ def test_a_crashed_and_recovered_run_equals_an_uncrashed_one(program, crash_at, 
     if first != ("crashed",):
         assert first == expected  # fewer calls than the crash point: it simply finished
         return
+    journaled = {key.split(":", 1)[1] for key in asyncio.run(store.items("wfjournal:")) if "|step|" in key}
+    called_before = len(crashed.calls)
     crashed.crash_at = None
     again = durable_run(source, crashed, store, backend, resume=True)
     note(f"uncrashed: {expected}\nrecovered: {again}")
     assert again == expected
-    assert sorted(set(crashed.calls)) == sorted(set(plain.calls))  # the same steps, each once
-    assert len(crashed.calls) == len(set(crashed.calls))  # a journaled step never ran again
+    assert sorted(set(crashed.calls)) == sorted(set(plain.calls))  # the same steps
+    # a step journaled before the crash never ran again; only ones in flight then may
+    assert not {key for _, _, key in crashed.calls[called_before:]} & journaled

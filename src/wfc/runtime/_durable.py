@@ -116,6 +116,12 @@ class Journal:
         while self._pending:
             await self._pending.pop(0)
 
+    def replays(self, site: str) -> bool:
+        """Whether the next step at `site` (on this path) has a journaled outcome."""
+        path = _PATH.get()
+        count = self._counts.get((path, "step" + site), 0) + 1
+        return self._key(f"{'.'.join(map(str, path))}|step|{site}|{count}") in self._entries
+
     def recorded(self, identity: str) -> Any:
         return self._entries.get(self._key(identity))
 

@@ -82,6 +82,9 @@ class Guard:
     async def _once(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
                     key: Any, breaker_key: Any, limit_key: Any, fallback: Any) -> Any:
         assert self.idempotent is not None
+        if rt.journal is not None and self.step and rt.journal.replays(self.location):
+            # A replayed durable run repeats its journal, not the idempotency record.
+            return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
         store_key = "idempotent:" + str(key) if self.idempotent.explicit else \
             self._idem_prefix + _digest(args, kwargs)
         while True:
@@ -212,6 +215,11 @@ class Guard:
     async def _attempt(self, rt: Runtime, fn: Callable[..., Any], args: tuple = (),
                        kwargs: dict | None = None, *, breaker_key: Any = None,
                        limit_key: Any = None, **_: Any) -> Any:
+        if rt.journal is not None and self.step and rt.journal.replays(self.location):
+            # The attempt is journaled: replay it. It takes no permit and counts for no
+            # breaker a second time: the call it stands for was admitted once already.
+            result = rt.journal.step(self.target, self.location, fn, *args, **(kwargs or {}))
+            return await result
         # The store's synchronous update, where it has one, keeps awaits off the hot path.
         store = rt.store
         update_now = getattr(store, "update_now", None)
