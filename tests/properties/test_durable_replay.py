@@ -101,13 +101,17 @@ def durable_run(source: str, world: World, store: Any, backend: str, resume: boo
 
 
 @settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.filter_too_much])
 @given(program=programs(), crash_at=st.integers(1, 12), backend=st.sampled_from(["interp", "compiled"]))
 def test_a_crashed_and_recovered_run_equals_an_uncrashed_one(program, crash_at, backend) -> None:
     source, scripts = program
     # An idempotency key held by a call in flight at the crash stays held for its ttl
     # (the next process cannot tell the holder died): such programs would only wait.
     assume("idempotent" not in source)
+    # Timeouts are not journaled: a step that timed out before the crash is replayed
+    # instantly, so a replay may not time out where the first run did (docs/language.md).
+    assume("timeout" not in source)
     note(f"wf program:\n{source}")
     plain = World(scripts, None)
     plain.install()
