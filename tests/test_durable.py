@@ -79,6 +79,7 @@ KILLS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill, backend", KILLS)
 def test_a_run_killed_anywhere_is_recovered_and_no_journaled_step_runs_twice(kill, backend, tmp_path) -> None:
     code, _ = worker("start", backend, tmp_path, kill)
@@ -92,6 +93,7 @@ def test_a_run_killed_anywhere_is_recovered_and_no_journaled_step_runs_twice(kil
     assert_no_journaled_step_ran_again(tmp_path, before_restart, kill)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill, backend", [("release_hold:1:inside", "interp"),
                                            ("cancel_order:1:after", "compiled"),
                                            ("restock:1:before", "interp")])

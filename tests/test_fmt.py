@@ -98,6 +98,7 @@ def test_syntax_errors_are_reported() -> None:
         format_text("workflow w( {", "bad.wf")
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_every_generated_program_round_trips(program) -> None:

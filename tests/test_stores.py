@@ -134,6 +134,7 @@ def shared_url(kind: str, tmp_path: Path, request) -> str:
     return str(tmp_path / "shared.db")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 def test_four_processes_share_one_limiter(kind, tmp_path, request) -> None:
     results = run_workers("limiter", shared_url(kind, tmp_path, request), tmp_path / "calls.log")
@@ -145,6 +146,7 @@ def test_four_processes_share_one_limiter(kind, tmp_path, request) -> None:
     assert granted >= 20 * 1.0  # and the bucket did refill for them
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 def test_four_processes_share_one_breaker(kind, tmp_path, request) -> None:
     log = tmp_path / "calls.log"
@@ -156,6 +158,7 @@ def test_four_processes_share_one_breaker(kind, tmp_path, request) -> None:
     assert sum(r["seen"].count("open") for r in results) >= 40 - len(calls)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 def test_four_processes_one_idempotency_key_one_execution(kind, tmp_path, request) -> None:
     log = tmp_path / "calls.log"
@@ -179,6 +182,7 @@ def test_appended_entries_are_written_once_and_listed_by_prefix(make_store) -> N
     assert len(every) == 51
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 def test_four_processes_share_one_machine_and_never_step_from_the_same_state(kind, tmp_path, request) -> None:
     url = shared_url(kind, tmp_path, request)

@@ -7,6 +7,8 @@ Set WFC_PROPERTY_EXAMPLES to run more examples than CI's budget.
 
 from __future__ import annotations
 
+import pytest
+
 import difflib
 import os
 
@@ -19,6 +21,7 @@ from .programs import programs
 EXAMPLES = int(os.environ.get("WFC_PROPERTY_EXAMPLES", "150"))
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(programs())

@@ -13,6 +13,8 @@ failures whatever order concurrent calls come in.
 
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import builtins
 import os
@@ -100,6 +102,7 @@ def durable_run(source: str, world: World, store: Any, backend: str, resume: boo
     return outcome_of(run())
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.filter_too_much])

@@ -161,6 +161,7 @@ def test_nesting_below_the_limit_compiles() -> None:
     compile_or_diagnose("workflow w() { x = " + "(1 + " * 60 + "1" + ")" * 60 + "\n return x }")
 
 
+@pytest.mark.slow
 @settings(max_examples=max(20, BUDGET // 3), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(programs())

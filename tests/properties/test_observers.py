@@ -4,6 +4,8 @@ observers see are those of the same run with nobody else watching."""
 
 from __future__ import annotations
 
+import pytest
+
 import logging
 import os
 
@@ -27,6 +29,7 @@ class Failing:
             raise self.error(f"observer broke at event {self.at}")
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(program=programs(), at=st.integers(1, 40), error=st.sampled_from([RuntimeError, KeyError]),
