@@ -124,3 +124,15 @@ def test_cli_fmt_rewrites_and_checks(tmp_path) -> None:
     result = wfc("fmt", str(bad))
     assert result.returncode == 1 and "error[E0001]" in result.stderr
     assert bad.read_text() == "workflow w( {"
+
+
+def test_a_deep_require_is_never_wrapped_so_its_message_stays() -> None:
+    """Found by the round-trip property: wrapping a long `require` changed its condition's
+    text, which is its default error message, so fmt refused to write."""
+    from wfc.api import format_text
+
+    deep = "if x {\n" * 6 + "require [len(f'{ null }-{str(null):>3}'), min(0 ?? 0, 0 ?? 1), 123456789][1]\n"
+    source = "workflow w(x) {\n" + deep + "}\n" * 7
+    formatted = format_text(source)
+    assert max(len(line) for line in formatted.splitlines()) > 100
+    assert format_text(formatted) == formatted

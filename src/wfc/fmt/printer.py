@@ -263,7 +263,11 @@ class Printer:
     def stmt_Require(self, stmt: ast.Require) -> None:
         # The condition stays as written: its text is the default error message.
         message = "" if stmt.message is None else f" else {self.expr.text(stmt.message)}"
-        self.simple(stmt, f"require {stmt.source}{message}")
+        if "\n" in stmt.source:
+            self.simple(stmt, f"require {stmt.source}{message}")
+        else:  # never wrapped either: that would change the text, and so the message
+            self.lines.append(INDENT * self.depth + f"require {stmt.source}{message}")
+            self.trailing_comment(stmt)
 
     def stmt_Emit(self, stmt: ast.Emit) -> None:
         value = "" if stmt.value is None else self.expr.text(stmt.value)
