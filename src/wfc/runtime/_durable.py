@@ -89,6 +89,7 @@ class Journal:
         self._pending: list[asyncio.Task[None]] = []
         self._received: dict[str, int] = {}  # receives of each signal so far, replayed ones too
         self._waiters: list[asyncio.Future[None]] = []  # receives waiting: a signal here wakes them
+        self._polls = 0  # looks at the store since the last wake: the next look waits longer
 
     def identity(self, kind: str, site: str = "") -> str:
         path = _PATH.get()
@@ -192,7 +193,7 @@ class Journal:
         """Until a signal is sent here, the deadline, or the next look at the store
         (signals from other processes arrive there: looked at every 0.05s to 5s)."""
         clock = self._clock()
-        self._polls = getattr(self, "_polls", 0) + 1
+        self._polls += 1
         delay = min(5.0, 0.05 * 2 ** min(self._polls, 7))
         if deadline is not None:
             delay = max(0.0, min(delay, deadline - clock.now()))

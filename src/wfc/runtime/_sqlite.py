@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS wfc_records (
 CREATE TABLE IF NOT EXISTS wfc_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO wfc_counters VALUES ('version', 0);
 """
+# A record written once (a journal entry): version 0, never changed.
+_APPEND = "INSERT OR IGNORE INTO wfc_records (key, value, version, expires) VALUES (?, ?, 0, NULL)"
 
 
 class SqliteStore:
@@ -98,8 +100,7 @@ class SqliteStore:
             db = self._db
             db.execute("BEGIN")
             try:
-                written = db.execute("INSERT OR IGNORE INTO wfc_records (key, value, version, "
-                                     "expires) VALUES (?, ?, 0, NULL)", (key, text)).rowcount > 0
+                written = db.execute(_APPEND, (key, text)).rowcount > 0
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -117,8 +118,7 @@ class SqliteStore:
         db = self._db
         try:
             db.execute("BEGIN")
-            results = [db.execute("INSERT OR IGNORE INTO wfc_records (key, value, version, expires) "
-                                  "VALUES (?, ?, 0, NULL)", (key, text)).rowcount > 0
+            results = [db.execute(_APPEND, (key, text)).rowcount > 0
                        for key, text, _ in batch]
             db.execute("COMMIT")
         except BaseException as exc:
