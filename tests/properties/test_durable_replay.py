@@ -91,9 +91,10 @@ def outcome_of(coroutine: Any) -> tuple:
         loop.close()  # no task runs again
 
 
-def durable_run(source: str, world: World, store: Any, backend: str, resume: bool) -> tuple:
+def durable_run(source: str, world: World, store: Any, backend: str, resume: bool,
+                clock: VirtualClock) -> tuple:
     module = load_source(source, "replay.wf", backend=backend)
-    rt = Runtime(clock=VirtualClock(), store=store, seed=5)
+    rt = Runtime(clock=clock, store=store, seed=5)
 
     async def run() -> Any:
         handle = await (rt.resume("r-1") if resume else rt.start(module.main, run_id="r-1"))
@@ -109,29 +110,53 @@ def durable_run(source: str, world: World, store: Any, backend: str, resume: boo
 @given(program=programs(), crash_at=st.integers(1, 12), backend=st.sampled_from(["interp", "compiled"]))
 def test_a_crashed_and_recovered_run_equals_an_uncrashed_one(program, crash_at, backend) -> None:
     source, scripts = program
-    # An idempotency key held by a call in flight at the crash stays held for its ttl
-    # (the next process cannot tell the holder died): such programs would only wait.
-    assume("idempotent" not in source)
-    # Timeouts are not journaled: a step that timed out before the crash is replayed
-    # instantly, so a replay may not time out where the first run did (docs/language.md).
-    assume("timeout" not in source)
     note(f"wf program:\n{source}")
     plain = World(scripts, None)
     plain.install()
-    expected = durable_run(source, plain, MemoryStore(), backend, resume=False)
+    expected = durable_run(source, plain, MemoryStore(), backend, resume=False,
+                           clock=VirtualClock())
     crashed = World(scripts, crash_at)
     crashed.install()
     store = MemoryStore()
-    first = durable_run(source, crashed, store, backend, resume=False)
+    clock = VirtualClock()
+    first = durable_run(source, crashed, store, backend, resume=False, clock=clock)
     if first != ("crashed",):
         assert first == expected  # fewer calls than the crash point: it simply finished
         return
     journaled = {key.split(":", 1)[1] for key in asyncio.run(store.items("wfjournal:")) if "|step|" in key}
     called_before = len(crashed.calls)
     crashed.crash_at = None
-    again = durable_run(source, crashed, store, backend, resume=True)
+    # The restarted process's clock goes on from the crash, as a real one would.
+    again = durable_run(source, crashed, store, backend, resume=True,
+                        clock=VirtualClock(clock.now()))
     note(f"uncrashed: {expected}\nrecovered: {again}")
     assert again == expected
     assert sorted(set(crashed.calls)) == sorted(set(plain.calls))  # the same steps
     # a step journaled before the crash never ran again; only ones in flight then may
     assert not {key for _, _, key in crashed.calls[called_before:]} & journaled
+
+
+def journal_of(source: str, scripts: dict[str, Script], backend: str) -> tuple[tuple, dict]:
+    """The outcome of an uncrashed durable run and its journal, times left out."""
+    world = World(scripts, None)
+    world.install()
+    store = MemoryStore()
+    outcome = durable_run(source, world, store, backend, resume=False, clock=VirtualClock())
+    entries = asyncio.run(store.items("wf"))
+    for entry in entries.values():
+        entry.pop("at", None)
+    return outcome, entries
+
+
+@pytest.mark.slow
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(program=programs())
+def test_both_backends_journal_alike(program) -> None:
+    """The compiled code and the interpreter write the same journal, entry for entry:
+    either backend can resume a run the other started."""
+    source, scripts = program
+    note(f"wf program:\n{source}")
+    interp = journal_of(source, scripts, "interp")
+    compiled = journal_of(source, scripts, "compiled")
+    assert interp == compiled

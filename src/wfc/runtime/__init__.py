@@ -3,7 +3,7 @@
 from inspect import isawaitable
 
 from ._clock import Clock, Deadline, RealClock, VirtualClock, format_seconds
-from ._durable import Run, declare, step_key
+from ._durable import ReplayRefused, Run, declare, step_key
 from ._concurrency import MAX_LIMIT, map_items, parallel
 from ._errors import (
     ERROR_TYPES,
@@ -61,6 +61,7 @@ __all__ = [
     "RealClock",
     "RedisStore",
     "Retry",
+    "ReplayRefused",
     "Run",
     "Runtime",
     "Saga",

@@ -90,6 +90,8 @@ class Journal:
         self._received: dict[str, int] = {}  # receives of each signal so far, replayed ones too
         self._waiters: list[asyncio.Future[None]] = []  # receives waiting: a signal here wakes them
         self._polls = 0  # looks at the store since the last wake: the next look waits longer
+        self._overdue: list[Overdue] = []  # replayed timeouts whose deadline has passed
+        self.check: ReplayCheck | None = None  # while a changed source replays the journal
 
     def identity(self, kind: str, site: str = "") -> str:
         path = _PATH.get()
@@ -117,14 +119,31 @@ class Journal:
         while self._pending:
             await self._pending.pop(0)
 
-    def replays(self, site: str) -> bool:
-        """Whether the next step at `site` (on this path) has a journaled outcome."""
+    def _next_step(self, site: str) -> str:
+        """The identity the next step at `site` (on this path) will have."""
         path = _PATH.get()
         count = self._counts.get((path, "step" + site), 0) + 1
-        return self._key(f"{'.'.join(map(str, path))}|step|{site}|{count}") in self._entries
+        return f"{'.'.join(map(str, path))}|step|{site}|{count}"
+
+    def replays(self, site: str) -> bool:
+        """Whether the next step at `site` (on this path) has a journaled outcome."""
+        return self._key(self._next_step(site)) in self._entries
+
+    def next_step_key(self, site: str) -> str:
+        """The `step_key()` the next step at `site` (on this path) will have."""
+        return f"{self.run_id}:{self._next_step(site)}"
 
     def recorded(self, identity: str) -> Any:
-        return self._entries.get(self._key(identity))
+        entry = self._entries.get(self._key(identity))
+        if entry is not None and self.check is not None:
+            self.check.replayed(identity)
+        return entry
+
+    def live(self) -> None:
+        """Before doing what the journal has not recorded (a changed source must have
+        replayed all of it on this path first)."""
+        if self.check is not None:
+            self.check.going_live(_PATH.get())
 
     async def step(self, target: str, site: str, function: Callable[..., Any], *args: Any,
                    **kwargs: Any) -> Any:
@@ -132,9 +151,15 @@ class Journal:
         identity = self.identity("step", site)
         entry = self.recorded(identity)
         if entry is not None:
+            if self.check is not None:
+                self.check.same_step(identity, entry.get("step"), target)
             if entry["ok"]:
                 return entry["value"]
             raise rebuilt_error(entry["error"])
+        if self.check is not None:
+            self.live()
+        if self._overdue:
+            await self.cut_overdue(self._clock().now())
         await self.flush()
         token = _STEP_KEY.set(f"{self.run_id}:{identity}")
         try:
@@ -142,12 +167,12 @@ class Journal:
             if isawaitable(result):
                 result = await result
         except Exception as exc:
-            await self.write(identity, {"ok": False, "error": error_entry(exc)})
+            await self.write(identity, {"ok": False, "error": error_entry(exc), "step": target})
             raise
         finally:
             _STEP_KEY.reset(token)
         try:
-            await self.write(identity, {"ok": True, "value": result})
+            await self.write(identity, {"ok": True, "value": result, "step": target})
         except NotStorable as exc:
             raise WorkflowError(f"the result of step {target}, {described(result)}, cannot be "
                                 f"journaled: {exc}") from exc
@@ -168,6 +193,10 @@ class Journal:
         elif entry is None:
             deadline = None
         rt = self._rt
+        if entry is None and self.check is not None:
+            self.live()
+        if entry is None and self._overdue:
+            await self.cut_overdue(self._clock().now())
         while entry is None:
             sent = await rt.store.items(f"wfsignal:{self.run_id}:")
             matching = [value for _, value in sorted(sent.items()) if value["name"] == signal]
@@ -187,7 +216,7 @@ class Journal:
 
     def _clock(self) -> Any:
         clock = self._rt.clock
-        return getattr(clock, "_clock", clock)  # the real clock behind the journaled one
+        return getattr(clock, "live", clock)  # the real clock behind the journaled one
 
     async def _wait_for_signal(self, deadline: float | None) -> None:
         """Until a signal is sent here, the deadline, or the next look at the store
@@ -206,6 +235,29 @@ class Journal:
             timer.cancel()
             self._waiters.remove(waiter)
 
+    def overdue(self, deadline: float, callback: Callable[[], Any]) -> Overdue:
+        """A replayed timeout whose deadline has passed: it fires at the first action
+        under it that the first run had not done by then (`cut_overdue`)."""
+        timer = Overdue(self._overdue, _PATH.get(), deadline, callback)
+        self._overdue.append(timer)
+        return timer
+
+    async def cut_overdue(self, at: float) -> None:
+        """Before an action at time `at` (now, or a replayed timer's deadline): fire each
+        overdue timeout around it whose deadline is not after `at`, and let its
+        cancellation arrive, so the action is cut where the first run was cut. Steps
+        the journal replays are never cut: they finished before any deadline."""
+        path = _PATH.get()
+        due = [timer for timer in self._overdue
+               if timer.deadline <= at and path[:len(timer.path)] == timer.path]
+        for timer in due:
+            timer.fire()
+        if due:
+            # The timeout may be an enclosing task's: its cancellation reaches this
+            # task through the fan-out that waits for it, a few loop turns later.
+            for _ in range(100):
+                await asyncio.sleep(0)
+
     def wake(self) -> None:
         self._polls = 0
         for waiter in self._waiters:
@@ -217,35 +269,169 @@ class Journal:
         entry = self.recorded(identity)
         if entry is not None:
             return entry["value"]
+        if self.check is not None:
+            self.live()
         value = make()
         self.write_later(identity, {"value": value})
         return value
 
 
+class ReplayRefused(RuntimeError):
+    """A run's journal does not fit the changed source it was resumed under."""
+
+
+class ReplayCheck:
+    """Resuming a run under a source that changed since it started: accepted when the
+    new program replays the whole journal, the same step at each journaled identity,
+    before it does anything new on any path that still has journaled entries.
+
+    Identities hold `file:line:col` sites, so an edit below the code the run has
+    reached (or in a declaration it has not called) passes, and one that moves or
+    replaces a journaled step is refused. Until the check ends, every action the
+    journal has not recorded on such a path refuses the run instead, so nothing new
+    happens: the run stays unfinished in the store, for the source it started under.
+    """
+
+    def __init__(self, identities: list[str], refusal: str) -> None:
+        self._left = set(identities)
+        self._refusal = refusal  # the message's start: the run, both hashes
+        self.refused: ReplayRefused | None = None
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not self._left:
+            self.done.set_result(None)
+
+    def replayed(self, identity: str) -> None:
+        self._left.discard(identity)
+        if not self._left and not self.done.done():
+            self.done.set_result(None)
+
+    def same_step(self, identity: str, journaled: str | None, target: str) -> None:
+        if journaled is not None and journaled != target:
+            self.refuse(f"the step at {_site(identity)} calls {target}, where the journal "
+                        f"has {journaled}")
+
+    def going_live(self, path: tuple[int, ...]) -> None:
+        if self.refused is not None:
+            raise self.refused
+        prefix = ".".join(map(str, path))
+        left = sorted(identity for identity in self._left
+                      if _within(identity.split("|", 1)[0], prefix))
+        if left:
+            self.refuse(f"it does something new where the journal has {_described(left[0])}")
+
+    def finished(self) -> None:
+        """The run ended: what the journal holds must all have been replayed."""
+        if self.refused is None and self._left:
+            self.refuse(f"it ended where the journal has {_described(min(self._left))}")
+        if self.refused is not None:
+            raise self.refused
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def refuse(self, reason: str) -> None:
+        if self.refused is None:
+            self.refused = ReplayRefused(f"{self._refusal}: {reason}; it is not resumed (resume "
+                                         "it with the source it started under)")
+            if not self.done.done():
+                self.done.set_exception(self.refused)
+        raise self.refused
+
+
+def _within(path: str, prefix: str) -> bool:
+    """Whether the fan-out path `path` is `prefix` or a branch under it."""
+    return not prefix or path == prefix or path.startswith(prefix + ".")
+
+
+def _site(identity: str) -> str:
+    return identity.split("|")[2]
+
+
+def _described(identity: str) -> str:
+    """`the step at f.wf:3:5` (and its branch), for refusals."""
+    path, kind, site, count = identity.split("|")
+    where = f" at {site}" if site else ""
+    branch = f" in branch {path}" if path else ""
+    return f"the {kind}{where}{branch} (number {count})"
+
+
+class Overdue:
+    """The timer of a replayed timeout that is already due (see `Journal.overdue`)."""
+
+    __slots__ = ("_timers", "path", "deadline", "_callback")
+
+    def __init__(self, timers: list[Overdue], path: tuple[int, ...], deadline: float,
+                 callback: Callable[[], Any]) -> None:
+        self._timers = timers
+        self.path = path
+        self.deadline = deadline
+        self._callback = callback
+
+    def fire(self) -> None:
+        self.cancel()
+        self._callback()
+
+    def cancel(self) -> None:
+        if self in self._timers:
+            self._timers.remove(self)
+
+
 class JournaledClock:
     """The run's clock: `now()` and timers are journaled, the rest is the real clock's."""
 
-    __slots__ = ("_clock", "_journal", "monotonic", "call_later")
+    __slots__ = ("_clock", "_journal", "monotonic", "live")
 
     def __init__(self, clock: Any, journal: Journal) -> None:
         self._clock = clock
         self._journal = journal
         self.monotonic = clock.monotonic
-        self.call_later = clock.call_later
+        self.live = clock  # for waits a restart decides again (rate-limit permits)
+
+    # Inside a handler (a step key is set) time is the handler's own business, not
+    # the workflow's: a replayed step never calls its handler, so what the handler
+    # did must not take identities from the journal.
 
     def now(self) -> float:
+        if _STEP_KEY.get() is not None:
+            return self._clock.now()
         return self._journal.value("now", self._clock.now)
+
+    def call_later(self, seconds: float, callback: Callable[[], Any]) -> Any:
+        """A timeout's timer (the one user of `call_later` in a run): its deadline is
+        journaled, so a replay times out where the first run would have, however
+        quickly the journaled steps inside it come back."""
+        if _STEP_KEY.get() is not None:
+            return self._clock.call_later(seconds, callback)
+        journal = self._journal
+        identity = journal.identity("timeout")
+        entry = journal.recorded(identity)
+        if entry is None:
+            journal.live()
+            deadline = self._clock.now() + seconds
+            journal.write_later(identity, {"deadline": deadline})
+            return self._clock.call_later(seconds, callback)
+        deadline = entry["deadline"]
+        left = deadline - self._clock.now()
+        if left > 0:
+            return self._clock.call_later(left, callback)
+        return journal.overdue(deadline, callback)
 
     async def sleep(self, seconds: float) -> None:
         """Sleep until the journaled deadline: after a restart, only what is left."""
+        if _STEP_KEY.get() is not None:
+            return await self._clock.sleep(seconds)
         journal = self._journal
         identity = journal.identity("timer")
         entry = journal.recorded(identity)
         if entry is None:
+            journal.live()
+            if journal._overdue:
+                await journal.cut_overdue(self._clock.now())
             deadline = self._clock.now() + seconds
             await journal.write(identity, {"deadline": deadline})
         else:
             deadline = entry["deadline"]
+            if journal._overdue:  # a timeout due before this timer ended cuts it here
+                await journal.cut_overdue(deadline)
         await self._clock.sleep(max(0.0, deadline - self._clock.now()))
 
 
@@ -254,13 +440,16 @@ class JournaledRandom:
     with its start) and the draw's identity, so a replay draws the same values
     whether or not the process died before they were used."""
 
-    __slots__ = ("_seed", "_journal")
+    __slots__ = ("_seed", "_journal", "_live")
 
-    def __init__(self, seed: int, journal: Journal) -> None:
+    def __init__(self, seed: int, journal: Journal, live: Any) -> None:
         self._seed = seed
         self._journal = journal
+        self._live = live  # a handler's draws (see JournaledClock): the parent's source
 
-    def _source(self) -> random.Random:
+    def _source(self) -> Any:
+        if _STEP_KEY.get() is not None:
+            return self._live
         return random.Random(f"{self._seed}:{self._journal.identity('random')}")
 
     def random(self) -> float:
@@ -375,7 +564,7 @@ def run_runtime(parent: Runtime, journal: Journal) -> Runtime:
     """The runtime a run executes under: the parent's store, observers and bus,
     with the journaled clock and random source."""
     child = Runtime(clock=JournaledClock(parent.clock, journal), store=parent.store)
-    child.random = JournaledRandom(journal.seed, journal)  # type: ignore[assignment]
+    child.random = JournaledRandom(journal.seed, journal, parent.random)  # type: ignore[assignment]
     child.observers = parent.observers
     child.in_flight = parent.in_flight
     child.policy_now = parent.policy_now
@@ -426,12 +615,24 @@ async def resume(rt: Runtime, run_id: str) -> Run:
         raise LookupError(f"run {run_id} runs {head['declaration']} of {head['file']}, which no "
                           f"loaded module declares: load or import it before resuming")
     function, digest = registered
-    if digest != head["source"]:
-        raise RuntimeError(f"run {run_id} started under source {head['source']} of {head['file']}, "
-                           f"but the loaded source is {digest}: its journal may not fit the new "
-                           f"program, so it is not resumed")
     entries = await rt.store.items(f"wfjournal:{run_id}:")
-    return launch(rt, run_id, function, head, entries)
+    if digest == head["source"]:
+        return launch(rt, run_id, function, head, entries)
+    check = ReplayCheck([key.removeprefix(f"wfjournal:{run_id}:") for key in entries],
+                        f"run {run_id} started under source {head['source']} of {head['file']}, "
+                        f"and the loaded source {digest} does not replay its journal")
+    run = launch(rt, run_id, function, head, entries, check)
+    try:
+        await check.done  # the journal replayed: the run goes on under the new source
+    except ReplayRefused:
+        del rt.runs[run_id]
+        assert run._task is not None
+        run._task.cancel()  # it can do nothing new: every such action refuses
+        run._task.add_done_callback(lambda task: task.cancelled() or task.exception())
+        raise
+    if run._journal is not None:
+        run._journal.check = None
+    return run
 
 
 async def recover(rt: Runtime) -> list[Run]:
@@ -444,20 +645,23 @@ async def recover(rt: Runtime) -> list[Run]:
 
 
 def launch(rt: Runtime, run_id: str, function: Callable[..., Any], head: dict[str, Any],
-           entries: dict[str, Any]) -> Run:
+           entries: dict[str, Any], check: ReplayCheck | None = None) -> Run:
     journal = Journal(rt, run_id, entries, head["seed"])
+    journal.check = check
     child = run_runtime(rt, journal)
 
     async def execute() -> Any:
         with child.activate():
             try:
                 value = await function(*head["args"], **head["kwargs"])
-            except SagaFailed as exc:
-                await finish(rt, run, journal, COMPENSATED, error=exc)
-                raise
             except Exception as exc:
-                await finish(rt, run, journal, FAILED, error=exc)
+                if journal.check is not None:
+                    journal.check.finished()  # a refused replay ends nothing
+                await finish(rt, run, journal, COMPENSATED if isinstance(exc, SagaFailed)
+                             else FAILED, error=exc)
                 raise
+            if journal.check is not None:
+                journal.check.finished()
             await finish(rt, run, journal, COMPLETED, value=value)
             return value
 

@@ -20,7 +20,8 @@ from ._steps import step
 from ._store import NotStorable, described, update
 from ._clock import format_seconds
 
-# Idempotency records: (PENDING, None) while the call runs, (DONE, result) after.
+# Idempotency records: (PENDING, holder) while the call runs, (DONE, result) after; the
+# holder is the step key of a durable run's step, else None.
 PENDING, DONE = 0, 1
 _POLL = 0.05  # how often a caller polls a key that another process is running
 _NO_KEYWORDS: dict[str, Any] = {}  # never mutated: `**` copies it
@@ -87,18 +88,24 @@ class Guard:
             return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
         store_key = "idempotent:" + str(key) if self.idempotent.explicit else \
             self._idem_prefix + _digest(args, kwargs)
+        # A durable run's step holds the key under its step key: when the process died
+        # with the call in flight, the resumed run finds its own claim and takes it over.
+        owner = rt.journal.next_step_key(self.location) if rt.journal is not None and self.step \
+            else None
         while True:
             record = await rt.store.get(store_key, rt.policy_now())
             if record is None:
                 ttl_end = rt.policy_now() + self.idempotent.ttl
-                version = await rt.store.put(store_key, (PENDING, None), 0, ttl_end)
+                version = await rt.store.put(store_key, (PENDING, owner), 0, ttl_end)
                 if version:
                     break
                 continue
-            (state, value), _ = record
+            (state, value), version = record
             if state == DONE:
                 self._hit(rt, store_key)
                 return value
+            if owner is not None and value == owner and store_key not in rt.in_flight:
+                break
             outcome = await self._await_other(rt, store_key)
             if outcome is not None:
                 return outcome[0]
@@ -109,7 +116,7 @@ class Guard:
         """Wait for the run of `store_key` in flight; its result, or None to look again."""
         future = rt.in_flight.get(store_key)
         if future is None:  # run by another process sharing the store: poll
-            await rt.clock.sleep(min(_POLL, self.idempotent.ttl))  # type: ignore[union-attr]
+            await _live(rt.clock).sleep(min(_POLL, self.idempotent.ttl))  # type: ignore[union-attr]
             return None
         ok, value = await asyncio.shield(future)
         if ok is None:
@@ -218,6 +225,10 @@ class Guard:
         if rt.journal is not None and self.step and rt.journal.replays(self.location):
             # The attempt is journaled: replay it. It takes no permit and counts for no
             # breaker a second time: the call it stands for was admitted once already.
+            # Its timeout is entered all the same, as the journal counts timeouts.
+            if self.timeout is not None:
+                return await self._invoke_within(rt, fn, args, kwargs or _NO_KEYWORDS,
+                                                 self.timeout)
             result = rt.journal.step(self.target, self.location, fn, *args, **(kwargs or {}))
             return await result
         # The store's synchronous update, where it has one, keeps awaits off the hot path.
@@ -311,7 +322,7 @@ class Guard:
             raise RateLimited(_refusal(self.target, limit, wait))
         if rt.observers:
             rt.event("limit.wait", self.target, {"delay": wait})
-        await rt.clock.sleep(wait)
+        await _live(rt.clock).sleep(wait)
 
     async def _invoke_within(self, rt: Runtime, fn: Callable[..., Any], args: tuple,
                              kwargs: dict, seconds: float) -> Any:
@@ -326,6 +337,12 @@ class Guard:
             if deadline.fired and rt.observers:
                 rt.event("timeout", self.target, {"seconds": seconds})
             raise
+
+
+def _live(clock: Any) -> Any:
+    """The clock to wait on for a decision the store makes again after a restart (a
+    permit, a key held elsewhere): in a durable run such waits are not journaled."""
+    return getattr(clock, "live", clock)
 
 
 def _refusal(target: str, limit: Limit, wait: float) -> str:

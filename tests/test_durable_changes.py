@@ -1,0 +1,117 @@
+"""Resuming a durable run under a changed source: accepted when the new program
+replays the whole journal, refused (and nothing new done) when it does not."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import backend_handlers as h
+from wfc.api import load_source
+from wfc.runtime import ReplayRefused, Runtime, SqliteStore
+
+OLD = """use backend_handlers as h
+workflow w() {
+    a = h.double(1)
+    b = h.slow(a, 30)
+    return [a, b]
+}
+"""
+
+
+def crash_in_second_step(store_path, backend: str) -> None:
+    """Start w under OLD and stop it dead inside its second step, as a kill would."""
+    module = load_source(OLD, "changes.wf", backend=backend)
+
+    async def scenario():
+        rt = Runtime(store=SqliteStore(store_path))
+        run = await rt.start(module.w, run_id="c-1")
+        while ("slow", (2, 30)) not in h.log:
+            await asyncio.sleep(0.01)
+        run._task.cancel()  # a plain workflow writes nothing when cancelled: as if killed
+        await asyncio.gather(run._task, return_exceptions=True)
+
+    asyncio.run(scenario())
+    assert h.log == [("double", (1,)), ("slow", (2, 30))]
+    h.log.clear()
+
+
+def resume(store_path, source: str, backend: str):
+    module = load_source(source, "changes.wf", backend=backend)
+
+    async def scenario():
+        rt = Runtime(store=SqliteStore(store_path))
+        run = await rt.resume("c-1")
+        return await run.result(), run.status
+
+    return module, asyncio.run(scenario())
+
+
+@pytest.fixture(autouse=True)
+def clean_log():
+    h.log.clear()
+    yield
+    h.log.clear()
+
+
+def test_an_edit_below_the_reached_point_resumes_under_the_new_source(backend, tmp_path) -> None:
+    crash_in_second_step(tmp_path / "c.db", backend)
+    new = OLD.replace("h.slow(a, 30)", "h.slow(a, 0)").replace("return [a, b]", "return [a, b, 7]")
+    _, (value, status) = resume(tmp_path / "c.db", new, backend)
+    assert (value, status) == ([2, 2, 7], "completed")
+    assert h.log == [("slow", (2, 0))]  # the journaled first step did not run again
+
+
+def test_a_line_inserted_above_a_journaled_step_is_refused(backend, tmp_path) -> None:
+    crash_in_second_step(tmp_path / "c.db", backend)
+    new = OLD.replace("workflow w() {\n", "workflow w() {\n    z = 0\n").replace("30", "0")
+    module = load_source(new, "changes.wf", backend=backend)
+    old_digest = load_source(OLD, "changes.wf", backend=backend).w.__wf_source__[1]
+    load_source(new, "changes.wf", backend=backend)  # the loaded source is the new one again
+
+    with pytest.raises(ReplayRefused) as refused:
+        resume(tmp_path / "c.db", new, backend)
+    message = str(refused.value)
+    assert f"run c-1 started under source {old_digest} of changes.wf" in message
+    assert f"the loaded source {module.w.__wf_source__[1]} does not replay its journal" in message
+    assert "the step at changes.wf:3:9" in message and "resume it with the source it started under" in message
+    assert h.log == []  # nothing new was done
+    # the run is still unfinished: with its own source it resumes
+    _, (value, status) = resume(tmp_path / "c.db", OLD.replace("30", "0"), backend)
+    assert (value, status) == ([2, 2], "completed")
+
+
+def test_a_journaled_step_that_calls_another_handler_is_refused(backend, tmp_path) -> None:
+    crash_in_second_step(tmp_path / "c.db", backend)
+    new = OLD.replace("a = h.double(1)", "a = h.explode(1)")
+    with pytest.raises(ReplayRefused, match=r"the step at changes.wf:3:9 calls h.explode, where the "
+                                            r"journal has h.double"):
+        resume(tmp_path / "c.db", new, backend)
+    assert h.log == []
+
+
+def test_a_new_program_that_ends_before_the_journal_does_is_refused(backend, tmp_path) -> None:
+    crash_in_second_step(tmp_path / "c.db", backend)
+    new = OLD.replace("    a = h.double(1)\n", "    a = 2\n")
+    with pytest.raises(ReplayRefused, match=r"where the journal has the step at changes.wf:3:9"):
+        resume(tmp_path / "c.db", new, backend)
+    assert h.log == []
+
+
+@pytest.mark.parametrize("first, then", [("compiled", "interp"), ("interp", "compiled")])
+def test_a_run_started_by_one_backend_resumes_under_the_other(first, then, tmp_path) -> None:
+    crash_in_second_step(tmp_path / "c.db", first)
+    # the same source: the journal's identities and entries are the same on both backends
+    module = load_source(OLD, "changes.wf", backend=then)
+
+    async def scenario():
+        rt = Runtime(store=SqliteStore(tmp_path / "c.db"))
+        run = await rt.resume("c-1")
+        await asyncio.sleep(0.05)
+        return run
+
+    h.log.clear()
+    assert module.w.__wf_source__[0] == "changes.wf"
+    run = asyncio.run(asyncio.wait_for(scenario(), 5))
+    assert run.status == "running" and h.log == [("slow", (2, 30))]  # only the step in flight
