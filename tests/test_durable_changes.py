@@ -115,3 +115,66 @@ def test_a_run_started_by_one_backend_resumes_under_the_other(first, then, tmp_p
     assert module.w.__wf_source__[0] == "changes.wf"
     run = asyncio.run(asyncio.wait_for(scenario(), 5))
     assert run.status == "running" and h.log == [("slow", (2, 30))]  # only the step in flight
+
+
+# ---- replay details: timeouts and idempotency claims ------------------------------------
+_DEAD: list = []  # loops stopped dead, kept so that nothing ever runs their `finally` blocks
+
+
+def crash_then_resume(source: str, backend: str, store_path, wait_for, resume_clock):
+    """Run `w` until the handler call `wait_for` is logged and stop its loop dead there,
+    as SIGKILL would (nothing cleans up); resume it on a runtime whose clock is
+    `resume_clock`. Its value, and the calls made after the restart."""
+    module = load_source(source, "replay.wf", backend=backend)
+
+    async def first():
+        rt = Runtime(store=SqliteStore(store_path))
+        await rt.start(module.w, run_id="t-1")
+        while wait_for not in h.log:
+            await asyncio.sleep(0.01)
+
+    async def again():
+        rt = Runtime(store=SqliteStore(store_path), clock=resume_clock)
+        return await asyncio.wait_for((await rt.resume("t-1")).result(), 20)
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(first())
+    _DEAD.append((loop, asyncio.all_tasks(loop)))
+    h.log.clear()
+    return asyncio.run(again()), list(h.log)
+
+
+def test_a_timeout_that_fired_before_a_crash_fires_again_on_replay(backend, tmp_path) -> None:
+    from wfc.runtime import VirtualClock
+
+    source = """use backend_handlers as h
+workflow w() {
+    outcome = "in time"
+    try {
+        h.slow(1, 0.05) with timeout(10ms)
+    } catch TimeoutError as e {
+        outcome = str(e)
+    }
+    h.slow(2, 30)
+    return outcome
+}
+"""
+    # The restarted process's clock is days later: every journaled deadline has passed.
+    value, calls = crash_then_resume(source, backend, tmp_path / "t.db", ("slow", (2, 30)),
+                                     VirtualClock(start=10 ** 10))
+    assert value == "timed out after 10ms"  # the first run's outcome, not "in time"
+    assert calls == [("slow", (2, 30))]  # the cut step was not called again
+
+
+def test_an_idempotency_key_held_at_a_crash_is_taken_over_by_the_same_step(backend, tmp_path) -> None:
+    source = """use backend_handlers as h
+workflow w() {
+    return h.slow(3, 30) with idempotent(ttl: 1h)
+}
+"""
+    from wfc.runtime import VirtualClock
+
+    # Without the takeover the resumed step would wait an hour for its own dead claim.
+    value, calls = crash_then_resume(source, backend, tmp_path / "i.db",
+                                     ("slow", (3, 30)), VirtualClock())
+    assert value == 3 and calls == [("slow", (3, 30))]

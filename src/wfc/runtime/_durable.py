@@ -35,9 +35,10 @@ from typing import Any, Callable
 from ._errors import ERROR_TYPES, SagaFailed, WorkflowError
 from ._runtime import Runtime
 from ._clock import format_seconds
-from ._store import NotStorable, described, encode, update
+from ._store import Encoded, NotStorable, append_all, described, encode, update
 
-_PATH: contextvars.ContextVar[tuple[int, ...]] = contextvars.ContextVar("wfc_path", default=())
+# The fan-out path as identities write it: "" at the top, "2.0" in branch 0 of item 2.
+_PATH: contextvars.ContextVar[str] = contextvars.ContextVar("wfc_path", default="")
 _STEP_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("wfc_step_key", default=None)
 
 # Every workflow, router and saga that a loaded module declares, by (source file, name):
@@ -68,12 +69,13 @@ def step_key() -> str:
     return key
 
 
-def branch(position: int) -> contextvars.Token[tuple[int, ...]]:
+def branch(position: int) -> contextvars.Token[str]:
     """Enter fan-out branch `position` (a parallel branch or item) of the current path."""
-    return _PATH.set((*_PATH.get(), position))
+    path = _PATH.get()
+    return _PATH.set(f"{path}.{position}" if path else str(position))
 
 
-def leave_branch(token: contextvars.Token[tuple[int, ...]]) -> None:
+def leave_branch(token: contextvars.Token[str]) -> None:
     _PATH.reset(token)
 
 
@@ -85,8 +87,9 @@ class Journal:
         self.run_id = run_id
         self.seed = seed
         self._entries = entries
-        self._counts: dict[tuple[tuple[int, ...], str], int] = {}
-        self._pending: list[asyncio.Task[None]] = []
+        self._counts: dict[tuple[str, str], int] = {}
+        self._pending: list[tuple[str, Any]] = []  # entries written before the next effect
+        self._encodes = getattr(rt.store, "encodes", False)  # whether it keeps JSON text
         self._received: dict[str, int] = {}  # receives of each signal so far, replayed ones too
         self._waiters: list[asyncio.Future[None]] = []  # receives waiting: a signal here wakes them
         self._polls = 0  # looks at the store since the last wake: the next look waits longer
@@ -95,35 +98,42 @@ class Journal:
 
     def identity(self, kind: str, site: str = "") -> str:
         path = _PATH.get()
-        count = self._counts.get((path, kind + site), 0) + 1
-        self._counts[(path, kind + site)] = count
-        return f"{'.'.join(map(str, path))}|{kind}|{site}|{count}"
+        count = self._counts[path, kind + site] = self._counts.get((path, kind + site), 0) + 1
+        return f"{path}|{kind}|{site}|{count}"
 
     def _key(self, identity: str) -> str:
         return f"wfjournal:{self.run_id}:{identity}"
 
     async def write(self, identity: str, entry: dict[str, Any]) -> None:
+        """Journal `entry` now (with whatever waits to be written)."""
+        self.write_later(identity, entry)
+        await self.flush()
+
+    def write_later(self, identity: str, entry: dict[str, Any]) -> None:
+        """Journal `entry` before the run's next effect: the next step's handler, timer,
+        signal wait or event to a subscriber, or its end (whose commit it shares).
+        Nothing outside the run can tell the difference, and a crash before then is a
+        crash in the step, which runs again. Raises `NotStorable` here, not later."""
         entry["at"] = time.time()  # for the timeline of `wfc runs show`
-        if self._pending:
-            await self.flush()
-        # Steps of a fan-out (a non-empty path) may share a commit with their siblings.
-        await self._rt.store.append(self._key(identity), entry, batched=bool(_PATH.get()))
+        self._pending.append((self._key(identity), Encoded(encode(entry)) if self._encodes
+                              else entry))
 
-    def write_later(self, identity: str, entry: Any) -> None:
-        """Journal a value read synchronously; written before the next step runs."""
-        entry["at"] = time.time()
-        self._pending.append(asyncio.ensure_future(
-            self._rt.store.append(self._key(identity), entry, batched=True)))
-
-    async def flush(self) -> None:
-        while self._pending:
-            await self._pending.pop(0)
+    async def flush(self, *last: tuple[str, Any]) -> None:
+        """Write what waits to be written, and `last` (a run's end), in one commit
+        where the store can."""
+        pending, self._pending = self._pending, []
+        pending.extend(last)
+        if len(pending) == 1:
+            # Entries of a fan-out (a non-empty path) may share a commit with their siblings'.
+            await self._rt.store.append(*pending[0], batched=bool(_PATH.get()))
+        elif pending:
+            await append_all(self._rt.store, pending)
 
     def _next_step(self, site: str) -> str:
         """The identity the next step at `site` (on this path) will have."""
         path = _PATH.get()
         count = self._counts.get((path, "step" + site), 0) + 1
-        return f"{'.'.join(map(str, path))}|step|{site}|{count}"
+        return f"{path}|step|{site}|{count}"
 
     def replays(self, site: str) -> bool:
         """Whether the next step at `site` (on this path) has a journaled outcome."""
@@ -160,19 +170,20 @@ class Journal:
             self.live()
         if self._overdue:
             await self.cut_overdue(self._clock().now())
-        await self.flush()
+        if self._pending:
+            await self.flush()
         token = _STEP_KEY.set(f"{self.run_id}:{identity}")
         try:
             result = function(*args, **kwargs)
             if isawaitable(result):
                 result = await result
         except Exception as exc:
-            await self.write(identity, {"ok": False, "error": error_entry(exc), "step": target})
+            self.write_later(identity, {"ok": False, "error": error_entry(exc), "step": target})
             raise
         finally:
             _STEP_KEY.reset(token)
         try:
-            await self.write(identity, {"ok": True, "value": result, "step": target})
+            self.write_later(identity, {"ok": True, "value": result, "step": target})
         except NotStorable as exc:
             raise WorkflowError(f"the result of step {target}, {described(result)}, cannot be "
                                 f"journaled: {exc}") from exc
@@ -195,6 +206,8 @@ class Journal:
         rt = self._rt
         if entry is None and self.check is not None:
             self.live()
+        if entry is None and self._pending:
+            await self.flush()  # the wait may be long: what the run did is journaled first
         if entry is None and self._overdue:
             await self.cut_overdue(self._clock().now())
         while entry is None:
@@ -249,7 +262,7 @@ class Journal:
         the journal replays are never cut: they finished before any deadline."""
         path = _PATH.get()
         due = [timer for timer in self._overdue
-               if timer.deadline <= at and path[:len(timer.path)] == timer.path]
+               if timer.deadline <= at and _within(path, timer.path)]
         for timer in due:
             timer.fire()
         if due:
@@ -310,12 +323,11 @@ class ReplayCheck:
             self.refuse(f"the step at {_site(identity)} calls {target}, where the journal "
                         f"has {journaled}")
 
-    def going_live(self, path: tuple[int, ...]) -> None:
+    def going_live(self, path: str) -> None:
         if self.refused is not None:
             raise self.refused
-        prefix = ".".join(map(str, path))
         left = sorted(identity for identity in self._left
-                      if _within(identity.split("|", 1)[0], prefix))
+                      if _within(identity.split("|", 1)[0], path))
         if left:
             self.refuse(f"it does something new where the journal has {_described(left[0])}")
 
@@ -359,7 +371,7 @@ class Overdue:
 
     __slots__ = ("_timers", "path", "deadline", "_callback")
 
-    def __init__(self, timers: list[Overdue], path: tuple[int, ...], deadline: float,
+    def __init__(self, timers: list[Overdue], path: str, deadline: float,
                  callback: Callable[[], Any]) -> None:
         self._timers = timers
         self.path = path
@@ -563,13 +575,16 @@ class Run:
 def run_runtime(parent: Runtime, journal: Journal) -> Runtime:
     """The runtime a run executes under: the parent's store, observers and bus,
     with the journaled clock and random source."""
-    child = Runtime(clock=JournaledClock(parent.clock, journal), store=parent.store)
+    child = Runtime.__new__(Runtime)  # not __init__: it would make a clock, a source, a store
+    child.clock = JournaledClock(parent.clock, journal)
     child.random = JournaledRandom(journal.seed, journal, parent.random)  # type: ignore[assignment]
+    child.store = parent.store
+    child.policy_now = parent.policy_now
     child.observers = parent.observers
     child.in_flight = parent.in_flight
-    child.policy_now = parent.policy_now
-    child.journal = journal
     child._subscribers = parent._subscribers
+    child.journal = journal
+    child.runs = parent.runs
     return child
 
 
@@ -674,19 +689,20 @@ def launch(rt: Runtime, run_id: str, function: Callable[..., Any], head: dict[st
 
 async def finish(rt: Runtime, run: Run, journal: Journal, status: str, value: Any = None,
                  error: BaseException | None = None) -> None:
-    await journal.flush()
+    """Write the run's end, in one commit with the entries not yet written."""
     end: dict[str, Any] = {"status": status}
     if error is None:
         end["result"] = value
     else:
         end["error"] = error_entry(error)
     try:
-        await rt.store.append(f"wfend:{run.run_id}", end)
+        stored = Encoded(encode(end)) if journal._encodes else end
     except NotStorable as exc:
         end = {"status": FAILED, "error": {"type": "WorkflowError", "module": "wfc.runtime",
                                            "message": f"the result, {described(value)}, cannot be "
                                                       f"stored: {exc}", "notes": []}}
-        await rt.store.append(f"wfend:{run.run_id}", end)
+        stored = end
+    await journal.flush((f"wfend:{run.run_id}", stored))
     run._head.update(end)
 
 

@@ -57,6 +57,7 @@ class RedisStore:
     """
 
     shared = True  # measure policy intervals on the wall clock, which processes agree on
+    encodes = True  # values are kept as JSON text (see `Encoded`)
 
     def __init__(self, url: str = "redis://localhost:6379/0", *, prefix: str = "wfc:") -> None:
         try:

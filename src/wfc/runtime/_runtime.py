@@ -149,7 +149,10 @@ class Runtime:
         """Deliver `value` to the subscribers of `topic`, in subscription order."""
         if self.observers:
             self.event("emit", topic, {"value": value})
-        for handler in list(self._subscribers.get(topic, ())):
+        handlers = self._subscribers.get(topic)
+        if handlers and self.journal is not None:
+            await self.journal.flush()  # a subscriber is an effect: the journal first
+        for handler in list(handlers or ()):
             result = handler(value)
             if hasattr(result, "__await__"):
                 await result

@@ -18,7 +18,7 @@ from ._store import decode, encode
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS wfc_records (
     key TEXT PRIMARY KEY, value TEXT NOT NULL, version INTEGER NOT NULL, expires REAL
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS wfc_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO wfc_counters VALUES ('version', 0);
 """
@@ -36,6 +36,7 @@ class SqliteStore:
     """
 
     shared = True  # measure policy intervals on the wall clock, which processes agree on
+    encodes = True  # values are kept as JSON text (see `Encoded`)
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         import sqlite3  # stdlib, but only durable runtimes need it
@@ -43,7 +44,7 @@ class SqliteStore:
         self.path = str(path)
         self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
                                    check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        _wal_mode(self._db, timeout)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._batch: list[tuple[str, str, asyncio.Future[bool]]] = []
@@ -97,21 +98,35 @@ class SqliteStore:
         append commits at once, without waiting for the loop."""
         text = encode(value)
         if not batched and not self._batch:
-            db = self._db
-            db.execute("BEGIN")
-            try:
-                written = db.execute(_APPEND, (key, text)).rowcount > 0
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            return written
+            # Outside a transaction one statement is its own: it commits as it returns.
+            return self._db.execute(_APPEND, (key, text)).rowcount > 0
         loop = asyncio.get_running_loop()
         if not self._batch:
             loop.call_soon(self._commit_appends)
         written: asyncio.Future[bool] = loop.create_future()
         self._batch.append((key, text, written))
         return await written
+
+    async def append_many(self, items: list[tuple[str, Any]]) -> None:
+        """Append each (key, value) unless present, all in one commit."""
+        texts = [(key, encode(value)) for key, value in items]
+        if self._batch:  # join the commit that is coming
+            loop = asyncio.get_running_loop()
+            futures = []
+            for key, text in texts:
+                written: asyncio.Future[bool] = loop.create_future()
+                self._batch.append((key, text, written))
+                futures.append(written)
+            await asyncio.gather(*futures)
+            return
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            db.executemany(_APPEND, texts)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def _commit_appends(self) -> None:
         batch, self._batch = self._batch, []
@@ -134,6 +149,23 @@ class SqliteStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _wal_mode(db: Any, timeout: float) -> None:
+    """Switch the file to WAL. The switch takes a lock that SQLite does not wait for
+    (processes opening a new file together see "database is locked"): wait here."""
+    import sqlite3
+    import time
+
+    give_up = time.monotonic() + timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.01)
 
 
 def _finite(expires: float | None) -> float | None:

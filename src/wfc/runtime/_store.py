@@ -14,6 +14,7 @@ memory store keeps them as they are and never mutates them.
 
 from __future__ import annotations
 
+import functools
 import heapq
 from typing import Any, Callable, Protocol, TypeVar
 
@@ -57,14 +58,28 @@ class NotStorable(TypeError):
     """A value that a durable store cannot hold: stores hold JSON values only."""
 
 
+class Encoded(str):
+    """JSON text already encoded (by the journal, which must know at once whether an
+    entry can be stored): a store writes it as it is."""
+
+    __slots__ = ()
+
+
 def encode(value: Any) -> str:
     """`value` as the JSON text a durable store keeps (tuples come back as lists)."""
-    import json  # only durable stores encode: keep it off the runtime's import time
-
+    if type(value) is Encoded:
+        return value
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+        return _encoder()(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise NotStorable(f"the store holds JSON values only ({exc})") from None
+
+
+@functools.cache
+def _encoder() -> Callable[[Any], str]:
+    import json  # only durable stores encode: keep it off the runtime's import time
+
+    return json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
 def decode(text: str | bytes) -> Any:
@@ -165,6 +180,16 @@ class MemoryStore:
 
     def __len__(self) -> int:
         return len(self._records)
+
+
+async def append_all(store: Store, items: list[tuple[str, Any]]) -> None:
+    """Append every (key, value) of `items`: in one commit on a store that can."""
+    many = getattr(store, "append_many", None)
+    if many is not None:
+        await many(items)
+        return
+    for key, value in items:
+        await store.append(key, value, batched=True)
 
 
 async def update(
