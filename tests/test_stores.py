@@ -52,6 +52,23 @@ def test_compare_and_set_expiry_and_fresh_versions(make_store) -> None:
     asyncio.run(scenario())
 
 
+@pytest.mark.parametrize("count", [2, 450])
+def test_append_all_writes_each_absent_key_once_and_keeps_present_ones(make_store, count) -> None:
+    from wfc.runtime._store import Encoded, append_all
+
+    async def scenario():
+        store = make_store()
+        assert await store.append("k1", {"first": True})
+        items = [(f"k{n}", {"n": n}) for n in range(count)] + [("text", Encoded('{"n":-1}'))]
+        await append_all(store, items)
+        found = await store.items("k")
+        assert found["k1"] == {"first": True}  # written once, never changed
+        assert len(found) == count and found["k0"] == {"n": 0}
+        assert (await store.items("text"))["text"] in ({"n": -1}, '{"n":-1}')  # as JSON, or kept as given in memory
+
+    asyncio.run(scenario())
+
+
 def test_values_are_json_and_come_back_equal(make_store) -> None:
     value = {"order": "o-1", "lines": [[1, 2.5, None, True, "é"]], "nested": {"a": []}}
 

@@ -117,20 +117,17 @@ def signal_command(run_id: str, name: str, value: str, store_url: str) -> None:
 
 async def _runs(store_url: str) -> dict[str, dict[str, Any]]:
     from .cli import open_store_or_fail
+    from .runtime._durable import stored_runs
 
-    store = open_store_or_fail(store_url)
-    starts = await store.items("wfrun:")
-    ends = await store.items("wfend:")
-    return {key.removeprefix("wfrun:"): {**start, **ends.get("wfend:" + key.removeprefix("wfrun:"), {})}
-            for key, start in starts.items()}
+    return await stored_runs(open_store_or_fail(store_url))
 
 
 async def _journal(store_url: str, run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     from .cli import open_store_or_fail
+    from .runtime._durable import journal_entries
 
     runs = await _runs(store_url)
-    entries = await open_store_or_fail(store_url).items(f"wfjournal:{run_id}:")
-    return runs, {key.removeprefix(f"wfjournal:{run_id}:"): entry for key, entry in entries.items()}
+    return runs, await journal_entries(open_store_or_fail(store_url), run_id)
 
 
 def _describe(identity: str, entry: dict[str, Any], as_json: Any) -> str:

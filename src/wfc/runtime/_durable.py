@@ -16,7 +16,7 @@ finishes unwinding.
 
 Store keys, each written once (`Store.append`): `wfrun:ID` the run's start
 (declaration, arguments, source hash, wfc version); `wfjournal:ID:IDENTITY` one
-journal entry each; `wfend:ID` its end (status, result or error). A run with
+journal entry each; `wfjournal:ID:~end` its end (status, result or error). A run with
 a start and no end is unfinished.
 """
 
@@ -607,13 +607,36 @@ async def start(rt: Runtime, function: Callable[..., Any], args: tuple, kwargs: 
     return launch(rt, run_id, function, head, {})
 
 
+def end_key(run_id: str) -> str:
+    """Where a run's end is kept: after its journal entries (no identity starts with
+    `~`), so the last step's entry and the end share one page of a SQLite file."""
+    return f"wfjournal:{run_id}:~end"
+
+
 async def _stored_run(rt: Runtime, run_id: str) -> dict[str, Any] | None:
     """The run's start merged with its end (status, result or error), if stored."""
     found = await rt.store.get(f"wfrun:{run_id}", rt.policy_now())
     if found is None:
         return None
-    end = await rt.store.get(f"wfend:{run_id}", rt.policy_now())
+    end = await rt.store.get(end_key(run_id), rt.policy_now())
     return {**found[0], **(end[0] if end else {})}
+
+
+async def stored_runs(store: Any) -> dict[str, dict[str, Any]]:
+    """Every run in `store` by id: its start merged with its end, if it has one."""
+    runs = {}
+    for key, head in sorted((await store.items("wfrun:")).items()):
+        run_id = key.removeprefix("wfrun:")
+        end = await store.get(end_key(run_id), 0.0)  # records that never expire
+        runs[run_id] = {**head, **(end[0] if end else {})}
+    return runs
+
+
+async def journal_entries(store: Any, run_id: str) -> dict[str, Any]:
+    """A run's journal entries by identity (its end left out)."""
+    prefix = f"wfjournal:{run_id}:"
+    return {key.removeprefix(prefix): entry for key, entry in (await store.items(prefix)).items()
+            if key != end_key(run_id)}
 
 
 async def resume(rt: Runtime, run_id: str) -> Run:
@@ -630,7 +653,7 @@ async def resume(rt: Runtime, run_id: str) -> Run:
         raise LookupError(f"run {run_id} runs {head['declaration']} of {head['file']}, which no "
                           f"loaded module declares: load or import it before resuming")
     function, digest = registered
-    entries = await rt.store.items(f"wfjournal:{run_id}:")
+    entries = await rt.store.items(f"wfjournal:{run_id}:")  # an unfinished run: no end among them
     if digest == head["source"]:
         return launch(rt, run_id, function, head, entries)
     check = ReplayCheck([key.removeprefix(f"wfjournal:{run_id}:") for key in entries],
@@ -652,11 +675,8 @@ async def resume(rt: Runtime, run_id: str) -> Run:
 
 async def recover(rt: Runtime) -> list[Run]:
     """Resume every unfinished run in the store; their handles, in run id order."""
-    started = await rt.store.items("wfrun:")
-    ended = await rt.store.items("wfend:")
-    unfinished = sorted(key.removeprefix("wfrun:") for key in started
-                        if "wfend:" + key.removeprefix("wfrun:") not in ended)
-    return [await resume(rt, run_id) for run_id in unfinished]
+    runs = await stored_runs(rt.store)
+    return [await resume(rt, run_id) for run_id, run in runs.items() if run["status"] == RUNNING]
 
 
 def launch(rt: Runtime, run_id: str, function: Callable[..., Any], head: dict[str, Any],
@@ -702,7 +722,7 @@ async def finish(rt: Runtime, run: Run, journal: Journal, status: str, value: An
                                            "message": f"the result, {described(value)}, cannot be "
                                                       f"stored: {exc}", "notes": []}}
         stored = end
-    await journal.flush((f"wfend:{run.run_id}", stored))
+    await journal.flush((end_key(run.run_id), stored))
     run._head.update(end)
 
 

@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS wfc_counters (name TEXT PRIMARY KEY, value INTEGER NO
 INSERT OR IGNORE INTO wfc_counters VALUES ('version', 0);
 """
 # A record written once (a journal entry): version 0, never changed.
-_APPEND = "INSERT OR IGNORE INTO wfc_records (key, value, version, expires) VALUES (?, ?, 0, NULL)"
+_APPEND_ROWS = "INSERT OR IGNORE INTO wfc_records (key, value, version, expires) VALUES"
+_APPEND = f"{_APPEND_ROWS} (?, ?, 0, NULL)"
+_ROWS_PER_STATEMENT = 200  # far below SQLite's limit of 32,766 parameters a statement
 
 
 class SqliteStore:
@@ -120,6 +122,11 @@ class SqliteStore:
             await asyncio.gather(*futures)
             return
         db = self._db
+        if len(texts) <= _ROWS_PER_STATEMENT:
+            # One statement is its own transaction: all its rows commit at once, or none.
+            rows = ", ".join(["(?, ?, 0, NULL)"] * len(texts))
+            db.execute(f"{_APPEND_ROWS} {rows}", [part for row in texts for part in row])
+            return
         db.execute("BEGIN")
         try:
             db.executemany(_APPEND, texts)
