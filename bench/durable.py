@@ -1,6 +1,6 @@
 """Benchmark: what a journaled step costs, on SQLite, against its floor and against DBOS.
 
-    python bench/durable.py [--runs 40] [--rounds 7]      (DBOS: pip install dbos)
+    python bench/durable.py [--runs 200] [--rounds 9]      (DBOS: pip install dbos)
 
 Contenders, per step of a 10-step workflow (each step a trivial async handler):
 - `bare`: the compiled workflow, no journal (a plain await per step);
@@ -129,8 +129,8 @@ async def measure(runs: int, rounds: int, folder: Path) -> dict[str, list[float]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=40)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         samples = asyncio.run(measure(args.runs, args.rounds, Path(folder)))
