@@ -724,6 +724,11 @@ async def finish(rt: Runtime, run: Run, journal: Journal, status: str, value: An
         stored = end
     await journal.flush((end_key(run.run_id), stored))
     run._head.update(end)
+    # The store answers for a finished run from now on: a long-lived runtime keeps
+    # only the runs still going (a handle already given out keeps its outcome).
+    if rt.runs.get(run.run_id) is run:
+        del rt.runs[run.run_id]
+    run._journal = None
 
 
 def source_of(function: Callable[..., Any]) -> tuple[str, str]:
