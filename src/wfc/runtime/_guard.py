@@ -221,7 +221,10 @@ class Guard:
     # ---- one attempt: breaker, limit, timeout, the call ------------------
     async def _attempt(self, rt: Runtime, fn: Callable[..., Any], args: tuple = (),
                        kwargs: dict | None = None, *, breaker_key: Any = None,
-                       limit_key: Any = None, **_: Any) -> Any:
+                       limit_key: Any = None, counted: bool = False, **_: Any) -> Any:
+        if (rt.journal is not None and not self.step and not counted
+                and (self.breaker is not None or self.limit is not None)):
+            return await self._counted_once(rt, fn, args, kwargs, breaker_key, limit_key)
         if rt.journal is not None and self.step and rt.journal.replays(self.location):
             # The attempt is journaled: replay it. It takes no permit and counts for no
             # breaker a second time: the call it stands for was admitted once already.
@@ -229,8 +232,9 @@ class Guard:
             if self.timeout is not None:
                 return await self._invoke_within(rt, fn, args, kwargs or _NO_KEYWORDS,
                                                  self.timeout)
-            result = rt.journal.step(self.target, self.location, fn, *args, **(kwargs or {}))
-            return await result
+            # its events too: observers of a resumed run see the whole run again
+            return await step(rt, self.target, self.location, lambda: fn, *args,
+                              **(kwargs or _NO_KEYWORDS))
         # The store's synchronous update, where it has one, keeps awaits off the hot path.
         store = rt.store
         update_now = getattr(store, "update_now", None)
@@ -272,19 +276,19 @@ class Guard:
             if self.timeout is not None:
                 result = await self._invoke_within(rt, fn, args, kwargs, self.timeout)
             else:  # `runtime.step` (for a step), written out: this is the hot path
-                step = self.step
-                if step and rt.observers:
+                is_step = self.step
+                if is_step and rt.observers:
                     rt.event("step.start", self.target)
                 try:
-                    result = (fn(*args, **kwargs) if rt.journal is None or not step
+                    result = (fn(*args, **kwargs) if rt.journal is None or not is_step
                               else rt.journal.step(self.target, self.location, fn, *args, **kwargs))
                     if result.__class__ is CoroutineType or isawaitable(result):
                         result = await result
                 except BaseException as exc:
-                    if step:
+                    if is_step:
                         raise rt.step_failed(exc, self.target, self.location)
                     raise
-                if step and rt.observers:
+                if is_step and rt.observers:
                     rt.event("step.end", self.target)
         except BaseException as exc:
             if breaker is not None:
@@ -300,6 +304,42 @@ class Guard:
                                        idle_at=idle_at))
             if event is not None:
                 self._breaker_event(rt, event, key)
+        return result
+
+    async def _counted_once(self, rt: Runtime, fn: Callable[..., Any], args: tuple,
+                            kwargs: dict | None, breaker_key: Any, limit_key: Any) -> Any:
+        """An attempt of a guarded workflow or stage in a durable run. Its end is
+        journaled, so a replay that meets an attempt the first run finished (and so
+        admitted and counted) runs its body again, whose steps the journal replays,
+        without taking a permit or counting for the breaker a second time. The
+        attempt in flight at a crash is admitted and counted again, as its step is."""
+        from ._durable import error_entry, rebuilt_error  # durable runs only
+
+        journal = rt.journal
+        identity = journal.identity("attempt", self.location)
+        entry = journal.recorded(identity)
+        if entry is not None:
+            if "refused" in entry:  # the breaker or the limiter refused it: no body ran
+                raise rebuilt_error(entry["refused"])
+            kwargs = kwargs or _NO_KEYWORDS
+            if self.timeout is not None:
+                return await self._invoke_within(rt, fn, args, kwargs, self.timeout)
+            result = fn(*args, **kwargs)
+            return await result if isawaitable(result) else result
+        entered = False
+
+        def body(*args: Any, **kwargs: Any) -> Any:
+            nonlocal entered
+            entered = True
+            return fn(*args, **kwargs)
+
+        try:
+            result = await self._attempt(rt, body, args, kwargs, breaker_key=breaker_key,
+                                         limit_key=limit_key, counted=True)
+        except Exception as exc:
+            journal.write_later(identity, {"ok": False} if entered else {"refused": error_entry(exc)})
+            raise
+        journal.write_later(identity, {"ok": True})
         return result
 
     async def _record(self, rt: Runtime, key: str, admitted: int, epoch: int,
