@@ -58,3 +58,12 @@ def flaky(name, value=None):
 def cached(name, value=None):
     log.append(("cached", (name, value)))
     return f"cached {name}"
+
+
+class Stray(BaseException):
+    """A BaseException that is not an Exception (nor a cancellation)."""
+
+
+def stray(x):
+    log.append(("stray", (x,)))
+    raise Stray(f"stray {x}")

@@ -178,3 +178,24 @@ workflow w() {
     value, calls = crash_then_resume(source, backend, tmp_path / "i.db",
                                      ("slow", (3, 30)), VirtualClock())
     assert value == 3 and calls == [("slow", (3, 30))]
+
+
+def test_a_handler_raising_a_stray_base_exception_is_journaled_and_not_run_again(backend, tmp_path) -> None:
+    from wfc.runtime import VirtualClock
+
+    source = """use backend_handlers as h
+workflow w() {
+    outcome = "none"
+    try {
+        h.stray(1)
+    } catch WorkflowError as e {
+        outcome = str(e)
+    }
+    h.slow(2, 30)
+    return outcome
+}
+"""
+    value, calls = crash_then_resume(source, backend, tmp_path / "s.db", ("slow", (2, 30)),
+                                     VirtualClock())
+    assert value == "handler h.stray raised Stray, a BaseException that is not an Exception: stray 1"
+    assert calls == [("slow", (2, 30))]  # its step is journaled: the handler is not called again

@@ -128,11 +128,6 @@ def replayed(events: list[tuple]) -> list[tuple]:
 @given(program=programs(), crash_at=st.integers(1, 12), backend=st.sampled_from(["interp", "compiled"]))
 def test_a_crashed_and_recovered_run_equals_an_uncrashed_one(program, crash_at, backend) -> None:
     source, scripts = program
-    # Open defect: a timeout that expires while a saga unwinds (shielded) may end the
-    # recovered run with the TimeoutError where the uncrashed one ended with the
-    # SagaFailed. Timeouts are journaled and their replay is tested in
-    # test_durable_changes.py; programs with one are left out here until that is fixed.
-    assume("timeout" not in source)
     note(f"wf program:\n{source}")
     plain = World(scripts, None)
     plain.install()

@@ -33,7 +33,7 @@ from inspect import isawaitable
 from typing import Any, Callable
 
 from ._errors import ERROR_TYPES, SagaFailed, WorkflowError
-from ._runtime import Runtime
+from ._runtime import Runtime, cancels_run, stray_error
 from ._clock import format_seconds
 from ._store import Encoded, NotStorable, append_all, described, encode, update
 
@@ -177,8 +177,13 @@ class Journal:
             result = function(*args, **kwargs)
             if isawaitable(result):
                 result = await result
-        except Exception as exc:
-            self.write_later(identity, {"ok": False, "error": error_entry(exc), "step": target})
+        except BaseException as exc:
+            if isinstance(exc, Exception) or not cancels_run(exc):
+                # A stray BaseException is this step's error too (`Runtime.step_failed`
+                # raises it as a WorkflowError): journaled as that, so it is not run again.
+                error = exc if isinstance(exc, Exception) else stray_error(exc, target)
+                self.write_later(identity, {"ok": False, "error": error_entry(error),
+                                            "step": target})
             raise
         finally:
             _STEP_KEY.reset(token)
