@@ -51,3 +51,27 @@ def test_runs_errors_are_clear(tmp_path) -> None:
     assert junk.returncode == 2 and "cannot open the store" in junk.stderr
     lonely = wfc("run", str(EXAMPLES / "order_saga.wf"), "place_order", *ORDER, "--run-id", "x")
     assert lonely.returncode == 2 and "--run-id needs --store" in lonely.stderr
+
+
+def test_runs_show_lists_timeouts_attempts_and_values(tmp_path) -> None:
+    (tmp_path / "clock_handlers.py").write_text("def tick(x):\n    return x + 1\n", encoding="utf-8")
+    (tmp_path / "timed.wf").write_text("""use clock_handlers as c
+workflow guarded(x) with breaker(), limit(rate: 100/s) {
+    return c.tick(x)
+}
+workflow main(x) {
+    started = now()
+    y = c.tick(x) with timeout(5s)
+    return guarded(y)
+}
+""", encoding="utf-8")
+    store = str(tmp_path / "runs.db")
+    ran = wfc("run", str(tmp_path / "timed.wf"), "main", "--arg", "x=1", "--store", store,
+              "--run-id", "t-1")
+    assert ran.returncode == 0, ran.stderr
+    shown = wfc("runs", "show", "t-1", "--store", store)
+    assert shown.returncode == 0, shown.stderr
+    kinds = [line.split()[0] for line in shown.stdout.splitlines()[2:-1]]
+    assert sorted(kinds) == ["attempt", "now", "step", "step", "timeout"]
+    assert "attempt timed.wf:2:1#1: ok" in shown.stdout
+    assert shown.stdout.splitlines()[-1] == "  completed: 3"

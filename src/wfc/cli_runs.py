@@ -136,9 +136,16 @@ def _describe(identity: str, entry: dict[str, Any], as_json: Any) -> str:
     if kind == "step":
         outcome = as_json(entry["value"]) if entry["ok"] else f"{entry['error']['type']}: {entry['error']['message']}"
         return f"step    {where}: {'ok' if entry['ok'] else 'error'} {outcome}"
-    if kind in ("timer", "deadline"):
+    if kind in ("timer", "deadline", "timeout"):
         return f"{kind:<7} {where}: until {entry['deadline']:.3f}"
     if kind == "receive":
         got = "timed out" if "timeout" in entry else as_json(entry["value"])
         return f"receive {site}#{count}{f' (branch {path})' if path else ''}: {got}"
-    return f"{kind:<7} {where}: {as_json(entry['value'])}"
+    if kind == "attempt":
+        refused = entry.get("refused")
+        outcome = (f"refused {refused['type']}: {refused['message']}" if refused
+                   else "ok" if entry["ok"] else "failed")
+        return f"attempt {where}: {outcome}"
+    if "value" in entry:
+        return f"{kind:<7} {where}: {as_json(entry['value'])}"
+    return f"{kind:<7} {where}: {as_json({k: v for k, v in entry.items() if k != 'at'})}"
