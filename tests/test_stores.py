@@ -229,3 +229,38 @@ def test_an_opened_machine_sees_what_another_instance_saved(backend, tmp_path) -
     refused, state, reopened, params, history = asyncio.run(scenario())
     assert (refused, state, reopened) == (False, "ajar", "ajar")
     assert params == {"id": "front"} and history == [("shut", "open", "ajar")]
+
+
+def test_a_durable_run_journals_and_resumes_on_every_store(make_store) -> None:
+    from wfc.api import load_source
+    from wfc.runtime._durable import journal_entries, stored_runs
+
+    source = """use backend_handlers as h
+workflow w(x) {
+    a = h.double(x)
+    ys = parallel for y in [a, a + 1] { yield h.double(y) }
+    return a
+}
+"""
+    module = load_source(source, "every_store.wf")
+
+    async def scenario():
+        store = make_store()
+        rt = Runtime(store=store)
+        run = await rt.start(module.w, 2, run_id="e-1")
+        value = await run.result()
+        entries = await journal_entries(store, "e-1")
+        # an unfinished run (its start, and the first step journaled) resumes from there
+        head = dict((await store.get("wfrun:e-1", 0.0))[0])
+        await store.append("wfrun:e-2", head)
+        await store.append("wfjournal:e-2:|step|every_store.wf:3:9|1",
+                           {"ok": True, "value": 40, "step": "h.double"})
+        resumed = await Runtime(store=store).recover()
+        return value, run.status, entries, [await r.result() for r in resumed], await stored_runs(store)
+
+    value, status, entries, resumed, runs = asyncio.run(scenario())
+    assert (value, status) == (4, "completed")
+    assert sorted(key.split("|")[0] for key in entries if "|step|" in key) == ["", "0", "1"]
+    assert resumed == [40]  # the journaled first step was not run again
+    assert {run_id: run["status"] for run_id, run in runs.items()} == {"e-1": "completed",
+                                                                       "e-2": "completed"}

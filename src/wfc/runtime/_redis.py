@@ -35,6 +35,12 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', 0, 'e', '')
 return 1
 """
+_APPEND_MANY = """
+for i, key in ipairs(KEYS) do
+    if redis.call('EXISTS', key) == 0 then redis.call('HSET', key, 'd', ARGV[i], 'v', 0, 'e', '') end
+end
+return #KEYS
+"""
 _VALUES = """
 local out = {}
 for i, key in ipairs(KEYS) do out[i] = redis.call('HGET', key, 'd') end
@@ -71,6 +77,7 @@ class RedisStore:
         self._put = self._redis.register_script(_PUT)
         self._delete = self._redis.register_script(_DELETE)
         self._append = self._redis.register_script(_APPEND)
+        self._append_many = self._redis.register_script(_APPEND_MANY)
         self._counter = f"{prefix}version"
 
     async def get(self, key: str, now: float) -> tuple[Any, int] | None:
@@ -101,6 +108,11 @@ class RedisStore:
 
     async def append(self, key: str, value: Any, *, batched: bool = False) -> bool:
         return bool(await self._append(keys=[self._prefix + key], args=[encode(value)]))
+
+    async def append_many(self, items: list[tuple[str, Any]]) -> None:
+        """Append each (key, value) unless present: one script, so all at once."""
+        await self._append_many(keys=[self._prefix + key for key, _ in items],
+                                args=[encode(value) for _, value in items])
 
     async def close(self) -> None:
         await self._redis.aclose()
