@@ -12,13 +12,13 @@ from wfc.api import analyze
 from wfc.diagnostics import CompileError
 
 ERRORS = ROOT / "docs" / "errors"
-PAGES = sorted(ERRORS.glob("[EW]*.md"))
+PAGES = sorted(ERRORS.glob("[EWH]*.md"))
 
 
 def codes_in_source() -> set[str]:
     found: set[str] = set()
     for path in (ROOT / "src" / "wfc").rglob("*.py"):
-        found.update(re.findall(r'"([EW]\d{4})"', path.read_text(encoding="utf-8")))
+        found.update(re.findall(r'"([EWH]\d{4})"', path.read_text(encoding="utf-8")))
     return found
 
 
@@ -33,7 +33,7 @@ def test_every_error_code_has_a_page() -> None:
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.stem)
 def test_error_page_examples(page: Path) -> None:
     failing, working = wf_blocks(page.read_text(encoding="utf-8"))
-    if page.stem.startswith("W"):
+    if page.stem.startswith(("W", "H")):  # warnings and hints
         assert page.stem in {d.code for d in analyze(failing, "example.wf").warnings}
     else:
         with pytest.raises(CompileError) as info:

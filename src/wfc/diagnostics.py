@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "hint"]
 
 
 @dataclass(frozen=True, slots=True)

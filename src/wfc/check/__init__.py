@@ -9,6 +9,7 @@ from ..syntax import ast
 from .callgraph import check_cycles
 from .resolution import CallKind, Kind, Resolution
 from .resolver import Resolver, error, python_keyword
+from .sagas import check_sagas
 
 __all__ = ["CallKind", "Checked", "Kind", "Resolution", "check"]
 
@@ -48,6 +49,7 @@ def check(module: ast.Module, filename: str) -> tuple[Resolution, list[Diagnosti
         elif isinstance(decl, ast.PolicyDecl):
             resolver.named_policy(decl.name.id)
     diagnostics.extend(check_cycles(res))
+    diagnostics.extend(check_sagas(module, res))
     diagnostics.sort(key=Diagnostic.sort_key)
     return res, diagnostics
 

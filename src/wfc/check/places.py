@@ -26,3 +26,8 @@ class Place:
 
 def warning(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
     return Diagnostic(severity="warning", code=code, message=message, span=span, help=help)
+
+
+def hint(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
+    """A suggestion, weaker than a warning: the code may well be right as it is."""
+    return Diagnostic(severity="hint", code=code, message=message, span=span, help=help)

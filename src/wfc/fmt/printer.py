@@ -284,9 +284,10 @@ class Printer:
     def stmt_Step(self, stmt: ast.Step) -> None:
         name = f"{stmt.name.id} = " if stmt.name else ""
         self.line(f"step {name}{self.expr.text(stmt.call)}")
-        if stmt.compensate is not None:
+        if stmt.compensate is not None or stmt.compensate_none:
             self.depth += 1
-            self.line(f"compensate {self.expr.text(stmt.compensate)}")
+            undo = "none" if stmt.compensate is None else self.expr.text(stmt.compensate)
+            self.line(f"compensate {undo}")
             self.depth -= 1
         self.trailing_comment(stmt)
 

@@ -306,11 +306,12 @@ class Receive(Node):
 
 @node
 class Step(Node):
-    """A saga step: `step [name =] CALL [compensate CALL]`."""
+    """A saga step: `step [name =] CALL [compensate CALL | compensate none]`."""
 
     name: Ident | None
     call: Expr
     compensate: Expr | None
+    compensate_none: bool = False  # `compensate none`: the step has no effect to undo
 
 
 Stmt = Union[

@@ -98,8 +98,11 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
 
     def step_stmt(self, meta, children):
         name, call, compensate = children
+        # `compensate none` reads as the name `none`, which is never a call: it says
+        # that the step has nothing to undo (`none` is no keyword anywhere else).
+        nothing = isinstance(compensate, ast.Name) and compensate.id == "none"
         return ast.Step(span=span_of(meta), name=name and self._ident(name), call=call,
-                        compensate=compensate)
+                        compensate=None if nothing else compensate, compensate_none=nothing)
 
 
 def _route(meta, name, when, priority, weight, target) -> ast.Route:
