@@ -151,6 +151,37 @@ def check_command(files: tuple[Path, ...], fmt: str) -> None:
     sys.exit(status)
 
 
+@cli.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff_command(old: Path, new: Path, fmt: str) -> None:
+    """What changed from OLD to NEW by meaning (layout and comments aside), and whether
+    durable runs started under OLD resume under NEW. Exit 0: the same, 1: different,
+    2: a file is missing or has errors."""
+    from .api import analyze
+    from .diff import as_json, diff
+
+    checked = []
+    for path in (old, new):
+        try:
+            source = _read(path)
+        except Failure as failure:  # every kind of trouble is 2 here: 1 means "different"
+            raise Failure(str(failure), EXIT_USAGE) from None
+        try:
+            checked.append(analyze(source, path.name))
+        except CompileError as error:
+            click.echo(render_text(error.diagnostics, source, str(path)), err=True, nl=False)
+            raise Failure(f"error: {path} has errors: nothing compared", EXIT_USAGE) from None
+    changes, resumes = diff(*checked)
+    if fmt == "json":
+        click.echo(json.dumps(as_json(changes, resumes), ensure_ascii=False, indent=2))
+    else:
+        for line in [change.line() for change in changes] + [r.line() for r in resumes]:
+            click.echo(line)
+    sys.exit(1 if changes else 0)
+
+
 @cli.command("fmt")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if a file would change.")
