@@ -81,17 +81,21 @@ class Guard:
 
     # ---- idempotent ------------------------------------------------------
     async def _once(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
-                    key: Any, breaker_key: Any, limit_key: Any, fallback: Any) -> Any:
+                    key: Any, breaker_key: Any, limit_key: Any, fallback: Any,
+                    owner: str | None = None) -> Any:
         assert self.idempotent is not None
-        if rt.journal is not None and self.step and rt.journal.replays(self.location):
-            # A replayed durable run repeats its journal, not the idempotency record.
-            return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
-        store_key = "idempotent:" + str(key) if self.idempotent.explicit else \
-            self._idem_prefix + _digest(args, kwargs)
-        # A durable run's step holds the key under its step key: when the process died
-        # with the call in flight, the resumed run finds its own claim and takes it over.
-        owner = rt.journal.next_step_key(self.location) if rt.journal is not None and self.step \
-            else None
+        if rt.journal is not None and owner is None:
+            if not self.step:
+                return await self._journaled_once(rt, fn, args, kwargs, key, breaker_key,
+                                                  limit_key, fallback)
+            if rt.journal.replays(self.location):
+                # A replayed durable run repeats its journal, not the idempotency record.
+                return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key,
+                                               fallback)
+            # A durable run's step holds the key under its step key: when the process died
+            # with the call in flight, the resumed run finds its own claim and takes it over.
+            owner = rt.journal.next_step_key(self.location)
+        store_key = self._store_key(key, args, kwargs)
         while True:
             record = await rt.store.get(store_key, rt.policy_now())
             if record is None:
@@ -111,6 +115,39 @@ class Guard:
                 return outcome[0]
         return await self._run_once(rt, fn, args, kwargs, store_key, version,
                                     breaker_key, limit_key, fallback)
+
+    def _store_key(self, key: Any, args: tuple, kwargs: dict) -> str:
+        assert self.idempotent is not None
+        if self.idempotent.explicit:
+            return "idempotent:" + str(key)
+        return self._idem_prefix + _digest(args, kwargs)
+
+    async def _journaled_once(self, rt: Runtime, fn: Callable[..., Any], args: tuple,
+                              kwargs: dict, key: Any, breaker_key: Any, limit_key: Any,
+                              fallback: Any) -> Any:
+        """An idempotent workflow or stage in a durable run. Whether its call ran or
+        found the key's result is journaled, so a replay repeats that decision instead
+        of asking the store again (which the first run has since changed): a call that
+        ran runs its body again, whose steps the journal replays."""
+        journal = rt.journal
+        identity = journal.identity("idempotent", self.location)
+        entry = journal.recorded(identity)
+        if entry is not None:
+            if entry["hit"]:
+                self._hit(rt, self._store_key(key, args, kwargs))
+                return entry["value"]
+            return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
+        ran = False
+
+        def body(*args: Any, **kwargs: Any) -> Any:
+            nonlocal ran
+            ran = True
+            return fn(*args, **kwargs)
+
+        value = await self._once(rt, body, args, kwargs, key, breaker_key, limit_key, fallback,
+                                 owner=f"{journal.run_id}:{identity}")
+        journal.write_later(identity, {"hit": not ran, "value": None if ran else value})
+        return value
 
     async def _await_other(self, rt: Runtime, store_key: str) -> tuple[Any] | None:
         """Wait for the run of `store_key` in flight; its result, or None to look again."""
