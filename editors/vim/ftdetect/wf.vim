@@ -1,0 +1,2 @@
+" wf workflow files (wfc)
+autocmd BufRead,BufNewFile *.wf setfiletype wf
