@@ -55,7 +55,6 @@ class WfLexer(RegexLexer):
     aliases = ["wf", "wfc"]
     filenames = ["*.wf"]
     mimetypes = ["text/x-wf"]
-    url = "https://pypi.org/project/wfc-lang/"
 
     tokens = {
         "root": [
