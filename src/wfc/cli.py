@@ -182,6 +182,17 @@ def diff_command(old: Path, new: Path, fmt: str) -> None:
     sys.exit(1 if changes else 0)
 
 
+@cli.command("lsp")
+def lsp_command() -> None:
+    """Run the wf language server over stdin/stdout (for editors)."""
+    try:
+        from .lsp import main as serve
+    except ImportError as exc:
+        raise Failure(f"error: the language server needs pygls ({exc.name} is missing): "
+                      "pip install 'wfc-lang[lsp]'", EXIT_USAGE) from None
+    serve()
+
+
 @cli.command("fmt")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if a file would change.")

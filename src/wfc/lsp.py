@@ -1,0 +1,237 @@
+"""`wfc lsp`: a language server for wf over stdio (pygls; `pip install 'wfc-lang[lsp]'`).
+
+It gives the checker's diagnostics as the file is edited (the same codes, spans and help
+as `wfc check`), an outline of declarations, states and stages, hover on declarations,
+builtins and policies, go to definition of declarations, named policies, consts and
+machine states, formatting through `wfc fmt`, and completion of keywords, declared names,
+builtins, policy kinds and policy arguments. While a file does not parse, outline,
+hover, definition and completion use the last version of it that did.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.server import LanguageServer
+
+from . import __version__
+from .check import Resolution, check
+from .check.policies import KINDS
+from .check.resolution import BUILTIN_FUNCTIONS
+from .diagnostics import Diagnostic, Span
+from .syntax import ast
+from .syntax.lexing import RESERVED
+from .syntax.parser import parse
+
+SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning,
+            "hint": lsp.DiagnosticSeverity.Hint}
+BUILTIN_DOCS = {
+    "len": "len(x): the number of items of a list, map or string",
+    "now": "now(): the current time in seconds (journaled in a durable run)",
+    "uuid": "uuid(): a random version-4 UUID from the runtime's seeded source",
+    "range": "range(n) or range(start, stop[, step]): a list of whole numbers",
+    "chunks": "chunks(xs, n): the list cut into lists of n items",
+}
+POLICY_DOCS = {
+    "retry": "retry(attempts, backoff, delay, max_delay, factor, jitter, on): call again after a failure",
+    "timeout": "timeout(duration): fail with TimeoutError when the call takes longer",
+    "breaker": "breaker(failures, reset, half_open, successes, on, key): stop calling a failing service",
+    "limit": "limit(rate, burst, algorithm, wait, max_wait, key): at most `rate` calls",
+    "idempotent": "idempotent(key, ttl): one execution per key; later callers get its result",
+    "fallback": "fallback(handler | value): what to return when the call fails",
+}
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass
+class Document:
+    """What the server knows of one open file: its last text that parsed, checked."""
+
+    module: ast.Module | None = None
+    resolution: Resolution | None = None
+
+
+server = LanguageServer("wfc", __version__)
+_documents: dict[str, Document] = {}
+
+
+def analyze(uri: str, source: str) -> list[Diagnostic]:
+    filename = uri.rsplit("/", 1)[-1]
+    module, diagnostics = parse(source)
+    if module is None:
+        return diagnostics
+    resolution, checked = check(module, filename)
+    _documents[uri] = Document(module, resolution)
+    return diagnostics + checked
+
+
+def to_range(span: Span) -> lsp.Range:
+    return lsp.Range(start=lsp.Position(line=span.line - 1, character=span.column - 1),
+                     end=lsp.Position(line=span.end_line - 1, character=span.end_column - 1))
+
+
+def to_lsp(diagnostic: Diagnostic) -> lsp.Diagnostic:
+    message = diagnostic.message + (f"\nhelp: {diagnostic.help}" if diagnostic.help else "")
+    return lsp.Diagnostic(range=to_range(diagnostic.span), message=message, source="wfc",
+                          code=diagnostic.code, severity=SEVERITY[diagnostic.severity])
+
+
+def publish(ls: LanguageServer, uri: str) -> None:
+    source = ls.workspace.get_text_document(uri).source
+    ls.publish_diagnostics(uri, [to_lsp(d) for d in analyze(uri, source)])
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: LanguageServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    publish(ls, params.text_document.uri)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: LanguageServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    publish(ls, params.text_document.uri)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: LanguageServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    _documents.pop(params.text_document.uri, None)
+    ls.publish_diagnostics(params.text_document.uri, [])
+
+
+# ---- outline --------------------------------------------------------------------------
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+def symbols(ls: LanguageServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
+    document = _documents.get(params.text_document.uri)
+    if document is None or document.module is None:
+        return []
+    return [symbol for decl in document.module.decls if (symbol := _symbol(decl)) is not None]
+
+
+def _symbol(decl: ast.Node) -> lsp.DocumentSymbol | None:
+    if isinstance(decl, ast.Machine):
+        states = [_named(state.name, lsp.SymbolKind.EnumMember, "final state" if state.final
+                         else "state", state.span) for state in decl.states]
+        return _named(decl.name, lsp.SymbolKind.Class, "machine", decl.span, states)
+    if isinstance(decl, (ast.Workflow, ast.Saga, ast.Router)):
+        kind = type(decl).__name__.lower()
+        body = decl.body if not isinstance(decl, ast.Router) else ()
+        stages = [_named(node.name, lsp.SymbolKind.Namespace, "stage", node.span)
+                  for node in ast.walk(body) if isinstance(node, ast.Stage)]
+        return _named(decl.name, lsp.SymbolKind.Function, kind, decl.span, stages)
+    if isinstance(decl, (ast.PolicyDecl, ast.ConstDecl)):
+        return _named(decl.name, lsp.SymbolKind.Constant,
+                      "policy" if isinstance(decl, ast.PolicyDecl) else "const", decl.span)
+    return None
+
+
+def _named(name: ast.Ident, kind: lsp.SymbolKind, detail: str, span: Span,
+           children: list[lsp.DocumentSymbol] | None = None) -> lsp.DocumentSymbol:
+    return lsp.DocumentSymbol(name=name.id, kind=kind, detail=detail, range=to_range(span),
+                              selection_range=to_range(name.span), children=children or None)
+
+
+# ---- hover and definition -------------------------------------------------------------
+def word_at(ls: LanguageServer, uri: str, position: lsp.Position) -> str | None:
+    lines = ls.workspace.get_text_document(uri).source.splitlines()
+    if position.line >= len(lines):
+        return None
+    line = lines[position.line]
+    for match in _WORD.finditer(line):
+        if match.start() <= position.character <= match.end():
+            return match.group()
+    return None
+
+
+def definitions(document: Document) -> dict[str, tuple[ast.Ident, ast.Node]]:
+    found: dict[str, tuple[ast.Ident, ast.Node]] = {}
+    for decl in document.module.decls if document.module else ():
+        if isinstance(decl, ast.Machine):
+            for state in decl.states:
+                found.setdefault(state.name.id, (state.name, state))
+        if hasattr(decl, "name"):
+            found[decl.name.id] = (decl.name, decl)
+    return found
+
+
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+def hover(ls: LanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    uri = params.text_document.uri
+    word = word_at(ls, uri, params.position)
+    if word is None:
+        return None
+    text = None
+    found = definitions(_documents.get(uri, Document())).get(word)
+    if found is not None:
+        text = _described(found[1])
+    elif word in POLICY_DOCS:
+        text = f"policy {POLICY_DOCS[word]}"
+    elif word in BUILTIN_FUNCTIONS:
+        text = f"builtin {BUILTIN_DOCS.get(word, word + '(...)')}"
+    if text is None:
+        return None
+    return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text))
+
+
+def _described(node: ast.Node) -> str:
+    if isinstance(node, (ast.Workflow, ast.Saga, ast.Router)):
+        params = ", ".join(param.name.id for param in node.params)
+        doc = ast.declaration_doc(node)
+        return f"{type(node).__name__.lower()} {node.name.id}({params})" + (f"\n\n{doc}" if doc else "")
+    if isinstance(node, ast.Machine):
+        return f"machine {node.name.id}: states " + ", ".join(s.name.id for s in node.states)
+    if isinstance(node, ast.StateDecl):
+        return f"state {node.name.id}: on " + ", ".join(t.event.id for t in node.transitions)
+    return f"{type(node).__name__.removesuffix('Decl').lower()} {node.name.id}"  # type: ignore[attr-defined]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+def definition(ls: LanguageServer, params: lsp.DefinitionParams) -> lsp.Location | None:
+    uri = params.text_document.uri
+    word = word_at(ls, uri, params.position)
+    found = definitions(_documents.get(uri, Document())).get(word or "")
+    if found is None:
+        return None
+    return lsp.Location(uri=uri, range=to_range(found[0].span))
+
+
+# ---- formatting and completion --------------------------------------------------------
+@server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
+def formatting(ls: LanguageServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit] | None:
+    from .api import format_text
+    from .diagnostics import CompileError
+
+    document = ls.workspace.get_text_document(params.text_document.uri)
+    try:
+        formatted = format_text(document.source, params.text_document.uri.rsplit("/", 1)[-1])
+    except CompileError:
+        return None  # a file with errors is left as it is
+    if formatted == document.source:
+        return []
+    lines = document.source.splitlines()
+    end = lsp.Position(line=len(lines), character=0)
+    return [lsp.TextEdit(range=lsp.Range(start=lsp.Position(line=0, character=0), end=end),
+                         new_text=formatted)]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_COMPLETION)
+def completion(ls: LanguageServer, params: lsp.CompletionParams) -> lsp.CompletionList:
+    items = [lsp.CompletionItem(label=word, kind=lsp.CompletionItemKind.Keyword)
+             for word in sorted(RESERVED)]
+    items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Function,
+                                 detail=POLICY_DOCS[name]) for name in KINDS]
+    items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Property,
+                                 detail=f"argument of {kind}")
+              for kind, arguments in KINDS.items() for name in arguments]
+    items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Function, detail="builtin")
+              for name in BUILTIN_FUNCTIONS]
+    document = _documents.get(params.text_document.uri, Document())
+    items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Reference,
+                                 detail=_described(node))
+              for name, (_, node) in definitions(document).items()]
+    return lsp.CompletionList(is_incomplete=False, items=items)
+
+
+def main() -> Any:
+    server.start_io()

@@ -1,0 +1,129 @@
+"""`wfc lsp`, driven over stdio by pytest-lsp as an editor would drive it."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+if os.environ.get("CI") == "true":  # CI installs them (the test extra): never skip there
+    import pygls  # noqa: F401
+    import pytest_lsp  # noqa: F401
+else:
+    pytest.importorskip("pytest_lsp", reason="pip install 'wfc-lang[lsp]' pytest-lsp")
+
+import pytest_lsp  # noqa: E402
+from lsprotocol import types as lsp  # noqa: E402
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
+
+GOOD = '''use pay
+
+policy careful {
+    retry(attempts: 3)
+}
+
+saga book(x) with careful {
+    "Hold, then charge."
+    stage prepare {
+        y = len([x])
+    }
+    step hold = pay.hold(x)
+        compensate pay.release(hold.id)
+    return hold
+}
+
+machine Door() {
+    initial closed
+    state closed {
+        on open -> opened
+    }
+    final state opened
+}
+'''
+BROKEN = "workflow w() {\n    return (1\n}\n"
+MESSY = "workflow   w( ) {\nreturn 1\n}\n"
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "wfc", "lsp"]))
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(lsp.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"), root_uri="file:///project/"))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def open_file(client: LanguageClient, name: str, text: str) -> str:
+    uri = f"file:///project/{name}"
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=uri, language_id="wf", version=1, text=text)))
+    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    return uri
+
+
+def at(uri: str, line: int, character: int) -> dict:
+    return {"text_document": lsp.TextDocumentIdentifier(uri=uri),
+            "position": lsp.Position(line=line, character=character)}
+
+
+@pytest.mark.asyncio
+async def test_diagnostics_carry_the_checkers_codes_spans_and_help(client: LanguageClient) -> None:
+    uri = await open_file(client, "broken.wf", BROKEN)
+    [error] = client.diagnostics[uri]
+    assert error.code == "E0001" and error.severity == lsp.DiagnosticSeverity.Error
+    assert error.range.start == lsp.Position(line=2, character=0) and "help:" in error.message
+    good = await open_file(client, "good.wf", GOOD.replace("        compensate pay.release(hold.id)\n", ""))
+    assert client.diagnostics[good] == []  # the last step: nothing after it to warn about
+    # editing fixes the broken file: its diagnostics go away
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangeEvent_Type2(text=BROKEN.replace("(1", "1"))]))
+    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    assert client.diagnostics[uri] == []
+
+
+@pytest.mark.asyncio
+async def test_outline_hover_and_definition(client: LanguageClient) -> None:
+    uri = await open_file(client, "good.wf", GOOD)
+    outline = await client.text_document_document_symbol_async(
+        lsp.DocumentSymbolParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    assert [(s.name, s.detail) for s in outline] == [("careful", "policy"), ("book", "saga"),
+                                                      ("Door", "machine")]
+    assert [c.name for c in outline[1].children] == ["prepare"]
+    assert [c.name for c in outline[2].children] == ["closed", "opened"]
+    book = await client.text_document_hover_async(lsp.HoverParams(**at(uri, 6, 6)))
+    assert book.contents.value == "saga book(x)\n\nHold, then charge."
+    retry = await client.text_document_hover_async(lsp.HoverParams(**at(uri, 3, 6)))
+    assert retry.contents.value.startswith("policy retry(attempts")
+    length = await client.text_document_hover_async(lsp.HoverParams(**at(uri, 9, 13)))
+    assert length.contents.value.startswith("builtin len(x)")
+    policy = await client.text_document_definition_async(lsp.DefinitionParams(**at(uri, 6, 22)))
+    assert policy.range.start == lsp.Position(line=2, character=7)
+    state = await client.text_document_definition_async(lsp.DefinitionParams(**at(uri, 19, 20)))
+    assert state.range.start == lsp.Position(line=21, character=16)
+
+
+@pytest.mark.asyncio
+async def test_formatting_and_completion(client: LanguageClient) -> None:
+    uri = await open_file(client, "messy.wf", MESSY)
+    [edit] = await client.text_document_formatting_async(lsp.DocumentFormattingParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri),
+        options=lsp.FormattingOptions(tab_size=4, insert_spaces=True)))
+    assert edit.new_text == "workflow w() {\n    return 1\n}\n"
+    good = await open_file(client, "good.wf", GOOD)
+    found = await client.text_document_completion_async(lsp.CompletionParams(**at(good, 10, 0)))
+    labels = {item.label for item in found.items}
+    assert {"saga", "parallel", "retry", "attempts", "len", "book", "careful", "Door"} <= labels
+
+
+@pytest.mark.asyncio
+async def test_a_file_that_stops_parsing_keeps_its_last_outline(client: LanguageClient) -> None:
+    uri = await open_file(client, "good.wf", GOOD)
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangeEvent_Type2(text=GOOD + "saga broken(\n")]))
+    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    assert client.diagnostics[uri][0].code == "E0001"
+    outline = await client.text_document_document_symbol_async(
+        lsp.DocumentSymbolParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    assert [s.name for s in outline] == ["careful", "book", "Door"]
