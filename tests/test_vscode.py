@@ -68,9 +68,23 @@ def test_vsce_packages_the_grammar_configuration_and_snippets(tmp_path) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     names = set(zipfile.ZipFile(tmp_path / "wf.vsix").namelist())
     for part in ("extension/package.json", "extension/syntaxes/wf.tmLanguage.json",
-                 "extension/language-configuration.json", "extension/snippets/wf.json"):
+                 "extension/language-configuration.json", "extension/snippets/wf.json",
+                 "extension/extension.js",
+                 "extension/node_modules/vscode-languageclient/package.json"):
         assert part in names
-    assert not any(name.startswith("extension/node_modules/") for name in names)
+    # the client is shipped, the test tools are not
+    assert not any(name.startswith(("extension/node_modules/vscode-tmgrammar-test/",
+                                    "extension/node_modules/@vscode/vsce/")) for name in names)
+
+
+def test_the_client_starts_wfc_lsp_and_parses() -> None:
+    node = require_tool("node", "apt-get install nodejs npm")
+    out = subprocess.run([node, "--check", str(VSCODE / "extension.js")], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    package = json.loads((VSCODE / "package.json").read_text(encoding="utf-8"))
+    command = package["contributes"]["configuration"]["properties"]["wf.server.command"]
+    assert command["default"] == ["wfc", "lsp"] and package["activationEvents"] == ["onLanguage:wf"]
 
 
 def test_every_word_of_the_language_is_in_the_textmate_grammar() -> None:
