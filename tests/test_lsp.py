@@ -117,13 +117,18 @@ async def test_formatting_and_completion(client: LanguageClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_file_that_stops_parsing_keeps_its_last_outline(client: LanguageClient) -> None:
+async def test_a_broken_file_gets_every_error_and_an_outline_of_what_parses(client: LanguageClient) -> None:
     uri = await open_file(client, "good.wf", GOOD)
+    broken = ("workflow first() {\n    return (1\n}\n\n" + GOOD
+              + "\nworkflow added() {\n    return 2\n}\n\nsaga broken(\n")
     client.text_document_did_change(lsp.DidChangeTextDocumentParams(
         text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[lsp.TextDocumentContentChangeEvent_Type2(text=GOOD + "saga broken(\n")]))
+        content_changes=[lsp.TextDocumentContentChangeEvent_Type2(text=broken)]))
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-    assert client.diagnostics[uri][0].code == "E0001"
+    assert [(d.code, d.range.start.line) for d in client.diagnostics[uri]] == [("E0001", 2),
+                                                                             ("E0001", 33)]
     outline = await client.text_document_document_symbol_async(
         lsp.DocumentSymbolParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
-    assert [s.name for s in outline] == ["careful", "book", "Door"]
+    assert [s.name for s in outline] == ["careful", "book", "Door", "added"]
+    found = await client.text_document_completion_async(lsp.CompletionParams(**at(uri, 30, 0)))
+    assert "added" in {item.label for item in found.items}

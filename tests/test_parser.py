@@ -190,3 +190,28 @@ def test_syntax_errors_in_human_words(source, message, help_, line, column) -> N
 def test_reserved_words_cannot_be_used_as_names() -> None:
     message, *_ = syntax_error("workflow w() { x = router }")
     assert "reserved" in message
+
+
+# ---- several syntax errors in one file -------------------------------------------------
+def test_each_broken_declaration_gets_its_own_syntax_error() -> None:
+    from wfc.syntax.parser import parse, recover
+
+    source = ("workflow a() {\n    return (1\n}\n\nworkflow b() {\n    x = = 2\n}\n\n"
+              "workflow c() {\n    return 3\n}\n\nrouter r(x) {\n    route when -> 1\n}\n")
+    module, diagnostics = parse(source)
+    assert module is None
+    assert [(d.code, d.line, d.column) for d in diagnostics] == [
+        ("E0001", 3, 1), ("E0001", 6, 9), ("E0001", 14, 17)]
+    partial, again = recover(source)
+    assert again == diagnostics and [d.name.id for d in partial.decls] == ["c"]  # what parses
+
+
+def test_error_recovery_stops_at_its_limit_and_never_repeats_itself() -> None:
+    from wfc.syntax.parser import MAX_SYNTAX_ERRORS, parse
+
+    many = "".join(f"workflow w{n}() {{\n    x = = {n}\n}}\n" for n in range(30))
+    _, diagnostics = parse(many)
+    assert len(diagnostics) == MAX_SYNTAX_ERRORS
+    assert len({(d.line, d.column) for d in diagnostics}) == MAX_SYNTAX_ERRORS
+    _, unclosed = parse("workflow a() {\n    return 1\n\nworkflow b() {\n    return 2\n")
+    assert [d.line for d in unclosed] == sorted({d.line for d in unclosed})  # forward only

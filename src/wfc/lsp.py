@@ -4,8 +4,9 @@ It gives the checker's diagnostics as the file is edited (the same codes, spans 
 as `wfc check`), an outline of declarations, states and stages, hover on declarations,
 builtins and policies, go to definition of declarations, named policies, consts and
 machine states, formatting through `wfc fmt`, and completion of keywords, declared names,
-builtins, policy kinds and policy arguments. While a file does not parse, outline,
-hover, definition and completion use the last version of it that did.
+builtins, policy kinds and policy arguments. In a file with syntax errors each error is
+told, and outline, hover, definition and completion use the declarations that parse
+(or, when none do, the last version of the file that did).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .check.resolution import BUILTIN_FUNCTIONS
 from .diagnostics import Diagnostic, Span
 from .syntax import ast
 from .syntax.lexing import RESERVED
-from .syntax.parser import parse
+from .syntax.parser import recover
 
 SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning,
             "hint": lsp.DiagnosticSeverity.Hint}
@@ -59,13 +60,15 @@ _documents: dict[str, Document] = {}
 
 
 def analyze(uri: str, source: str) -> list[Diagnostic]:
+    """The file's diagnostics; its outline and names are kept from the declarations that
+    parse (with syntax errors, only those are told: the rest would only echo them)."""
     filename = uri.rsplit("/", 1)[-1]
-    module, diagnostics = parse(source)
+    module, syntax_errors = recover(source)
     if module is None:
-        return diagnostics
+        return syntax_errors
     resolution, checked = check(module, filename)
     _documents[uri] = Document(module, resolution)
-    return diagnostics + checked
+    return syntax_errors or checked
 
 
 def to_range(span: Span) -> lsp.Range:

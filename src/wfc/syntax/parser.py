@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from lark import Lark, Token, Tree
@@ -29,11 +30,45 @@ def _lark() -> Lark:
 
 
 def parse(source: str) -> tuple[ast.Module | None, list[Diagnostic]]:
-    """Parse a module; on a syntax error return None and the diagnostic."""
-    try:
-        return _build(source, "module"), []
-    except _SyntaxFailure as failure:
-        return None, [failure.diagnostic]
+    """Parse a module; with syntax errors, None and a diagnostic for each (`recover`)."""
+    module, diagnostics = recover(source)
+    return (module if not diagnostics else None), diagnostics
+
+
+MAX_SYNTAX_ERRORS = 20
+_TOP_LEVEL = re.compile(r"(use|const|policy|workflow|saga|router|machine)\b")
+
+
+def recover(source: str) -> tuple[ast.Module | None, list[Diagnostic]]:
+    """Parse a module, going on after a syntax error: the top-level declaration that holds
+    it is blanked out (its lines kept, empty, so that later positions hold) and the rest is
+    parsed again, for up to MAX_SYNTAX_ERRORS errors. The module of what parsed in the end
+    comes back too: editors outline and complete the parts of a broken file that parse."""
+    diagnostics: list[Diagnostic] = []
+    text = source
+    while True:
+        try:
+            return _build(text, "module"), diagnostics
+        except _SyntaxFailure as failure:
+            found = failure.diagnostic
+        last = diagnostics[-1] if diagnostics else None
+        if last is not None and (found.line, found.column) <= (last.line, last.column):
+            return None, diagnostics  # no progress: what follows cannot be told apart
+        diagnostics.append(found)
+        blanked = _without_declaration_at(text, found.line)
+        if len(diagnostics) >= MAX_SYNTAX_ERRORS or blanked == text:
+            return None, diagnostics
+        text = blanked
+
+
+def _without_declaration_at(text: str, line: int) -> str:
+    """`text` with the top-level declaration holding `line` (1-based) emptied, line by line."""
+    lines = text.split("\n")
+    starts = [number for number, content in enumerate(lines) if _TOP_LEVEL.match(content)]
+    first = max((number for number in starts if number <= line - 1), default=0)
+    after = min((number for number in starts if number > line - 1 and number > first),
+                default=len(lines))
+    return "\n".join([*lines[:first], *[""] * (after - first), *lines[after:]])
 
 
 def parse_expression(source: str) -> ast.Expr:
