@@ -132,3 +132,26 @@ async def test_a_broken_file_gets_every_error_and_an_outline_of_what_parses(clie
     assert [s.name for s in outline] == ["careful", "book", "Door", "added"]
     found = await client.text_document_completion_async(lsp.CompletionParams(**at(uri, 30, 0)))
     assert "added" in {item.label for item in found.items}
+
+
+@pytest.mark.asyncio
+async def test_handlers_are_read_from_their_python_file_never_run(client: LanguageClient,
+                                                                   tmp_path) -> None:
+    (tmp_path / "pay.py").write_text(
+        'raise SystemExit("importing this module is not allowed")\n\n\n'
+        'async def hold(order_id: str, amount: int = 1) -> dict:\n'
+        '    """Hold the amount on the card."""\n\n\ndef release(hold_id):\n    pass\n',
+        encoding="utf-8")
+    uri = (tmp_path / "book.wf").as_uri()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+        uri=uri, language_id="wf", version=1, text=GOOD)))
+    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    shown = await client.text_document_hover_async(lsp.HoverParams(**at(uri, 11, 21)))
+    assert shown.contents.value == ("```python\nasync def hold(order_id: str, amount: int=1) -> dict\n"
+                                    "```\n\nHold the amount on the card.")
+    target = await client.text_document_definition_async(lsp.DefinitionParams(**at(uri, 12, 24)))
+    assert target.uri == (tmp_path / "pay.py").as_uri() and target.range.start.line == 7
+    found = await client.text_document_completion_async(lsp.CompletionParams(**at(uri, 11, 20)))
+    assert {item.label for item in found.items} == {"hold", "release"}
+    everything = await client.text_document_completion_async(lsp.CompletionParams(**at(uri, 10, 0)))
+    assert "open" in {item.label for item in everything.items}  # the machine's event

@@ -2,18 +2,24 @@
 
 It gives the checker's diagnostics as the file is edited (the same codes, spans and help
 as `wfc check`), an outline of declarations, states and stages, hover on declarations,
-builtins and policies, go to definition of declarations, named policies, consts and
-machine states, formatting through `wfc fmt`, and completion of keywords, declared names,
-builtins, policy kinds and policy arguments. In a file with syntax errors each error is
+builtins, policies and handler calls (the Python function's signature and docstring, read
+from its file's syntax tree: nothing runs), go to definition of declarations, named
+policies, consts, machine states and handlers (into their Python file), formatting
+through `wfc fmt`, and completion of keywords, declared names, builtins, policy kinds and
+arguments, machine events, and after `module.` the module's functions. In a file with syntax errors each error is
 told, and outline, hover, definition and completion use the declarations that parse
 (or, when none do, the last version of the file that did).
 """
 
 from __future__ import annotations
 
+import ast as python_ast
+import importlib.util
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
 from pygls.server import LanguageServer
@@ -135,6 +141,70 @@ def _named(name: ast.Ident, kind: lsp.SymbolKind, detail: str, span: Span,
                               selection_range=to_range(name.span), children=children or None)
 
 
+# ---- handlers: the Python functions of `use`d modules, read, never run -------------------
+@dataclass(frozen=True)
+class Handler:
+    file: Path
+    line: int  # 1-based, of the `def`
+    column: int  # 0-based
+    signature: str
+    doc: str | None
+
+
+def module_file(uri: str, path: str) -> Path | None:
+    """The Python file of the module `use PATH` names: beside the .wf file first (as wfc
+    loads it), else where Python would find it (a top-level module: nothing runs)."""
+    folder = Path(unquote(urlparse(uri).path)).parent
+    relative = Path(*path.split("."))
+    for candidate in (folder / relative.with_suffix(".py"), folder / relative / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    try:
+        spec = importlib.util.find_spec(path)
+    except (ImportError, ValueError):
+        return None
+    origin = spec.origin if spec is not None else None
+    return Path(origin) if origin and origin.endswith(".py") else None
+
+
+def handlers(file: Path) -> dict[str, Handler]:
+    """The top-level functions of a Python file, by name, from its syntax tree."""
+    try:
+        tree = python_ast.parse(file.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    found = {}
+    for node in tree.body:
+        if isinstance(node, (python_ast.FunctionDef, python_ast.AsyncFunctionDef)):
+            prefix = "async def" if isinstance(node, python_ast.AsyncFunctionDef) else "def"
+            returns = f" -> {python_ast.unparse(node.returns)}" if node.returns else ""
+            signature = f"{prefix} {node.name}({python_ast.unparse(node.args)}){returns}"
+            found[node.name] = Handler(file, node.lineno, node.col_offset, signature,
+                                       python_ast.get_docstring(node))
+    return found
+
+
+def used_modules(uri: str) -> dict[str, str]:
+    """`use` bindings of the open file: the name it binds -> the module path."""
+    document = _documents.get(uri, Document())
+    return {decl.bound: decl.path.text for decl in document.module.decls
+            if isinstance(decl, ast.Use)} if document.module else {}
+
+
+def handler_at(ls: LanguageServer, uri: str, position: lsp.Position) -> Handler | None:
+    """The handler named at `position`, as in `shop.hold` (the cursor on `hold`)."""
+    lines = ls.workspace.get_text_document(uri).source.splitlines()
+    if position.line >= len(lines):
+        return None
+    line = lines[position.line]
+    for match in re.finditer(r"([A-Za-z_]\w*)\.([A-Za-z_]\w*)", line):
+        if match.start(2) <= position.character <= match.end(2):
+            path = used_modules(uri).get(match.group(1))
+            file = module_file(uri, path) if path else None
+            return handlers(file).get(match.group(2)) if file else None
+    return None
+
+
 # ---- hover and definition -------------------------------------------------------------
 def word_at(ls: LanguageServer, uri: str, position: lsp.Position) -> str | None:
     lines = ls.workspace.get_text_document(uri).source.splitlines()
@@ -161,6 +231,10 @@ def definitions(document: Document) -> dict[str, tuple[ast.Ident, ast.Node]]:
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 def hover(ls: LanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
     uri = params.text_document.uri
+    handler = handler_at(ls, uri, params.position)
+    if handler is not None:
+        value = f"```python\n{handler.signature}\n```" + (f"\n\n{handler.doc}" if handler.doc else "")
+        return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=value))
     word = word_at(ls, uri, params.position)
     if word is None:
         return None
@@ -192,6 +266,10 @@ def _described(node: ast.Node) -> str:
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
 def definition(ls: LanguageServer, params: lsp.DefinitionParams) -> lsp.Location | None:
     uri = params.text_document.uri
+    handler = handler_at(ls, uri, params.position)
+    if handler is not None:  # into the handler's Python file
+        start = lsp.Position(line=handler.line - 1, character=handler.column)
+        return lsp.Location(uri=handler.file.as_uri(), range=lsp.Range(start=start, end=start))
     word = word_at(ls, uri, params.position)
     found = definitions(_documents.get(uri, Document())).get(word or "")
     if found is None:
@@ -218,8 +296,20 @@ def formatting(ls: LanguageServer, params: lsp.DocumentFormattingParams) -> list
                          new_text=formatted)]
 
 
-@server.feature(lsp.TEXT_DOCUMENT_COMPLETION)
+@server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["."]))
 def completion(ls: LanguageServer, params: lsp.CompletionParams) -> lsp.CompletionList:
+    uri = params.text_document.uri
+    lines = ls.workspace.get_text_document(uri).source.splitlines()
+    before = lines[params.position.line][:params.position.character] \
+        if params.position.line < len(lines) else ""
+    dotted = re.search(r"([A-Za-z_]\w*)\.\w*$", before)
+    path = used_modules(uri).get(dotted.group(1)) if dotted else None
+    if path is not None:  # `shop.` -> the module's functions
+        file = module_file(uri, path)
+        return lsp.CompletionList(is_incomplete=False, items=[
+            lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Function,
+                               detail=handler.signature, documentation=handler.doc)
+            for name, handler in (handlers(file) if file else {}).items()])
     items = [lsp.CompletionItem(label=word, kind=lsp.CompletionItemKind.Keyword)
              for word in sorted(RESERVED)]
     items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Function,
@@ -233,6 +323,11 @@ def completion(ls: LanguageServer, params: lsp.CompletionParams) -> lsp.Completi
     items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Reference,
                                  detail=_described(node))
               for name, (_, node) in definitions(document).items()]
+    events = {transition.event.id for decl in (document.module.decls if document.module else ())
+              if isinstance(decl, ast.Machine) for state in decl.states
+              for transition in state.transitions}
+    items += [lsp.CompletionItem(label=event, kind=lsp.CompletionItemKind.Event, detail="event")
+              for event in sorted(events)]
     return lsp.CompletionList(is_incomplete=False, items=items)
 
 
