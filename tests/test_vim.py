@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 
 import pytest
 
 from conftest import ROOT, require_tool
-from wfc import highlight
-from wfc.check.policies import KINDS
+from editor_words import missing_words
 
 VIM = ROOT / "editors" / "vim"
 CORPUS = ROOT / "tests" / "editors" / "corpus.wf"
@@ -63,8 +61,4 @@ def test_make_fills_the_quickfix_list_from_wfc_check(editor, tmp_path) -> None:
 
 
 def test_every_word_of_the_language_is_in_the_syntax_file() -> None:
-    syntax = (VIM / "syntax" / "wf.vim").read_text(encoding="utf-8")
-    words = set(re.findall(r"[A-Za-z_]\w*", syntax))
-    expected = (set(highlight.KEYWORDS) | set(highlight.CONSTANTS) | set(highlight.SOFT_KEYWORDS)
-                | set(KINDS) | set(highlight.BUILTINS) | set(highlight.ERROR_TYPES))
-    assert expected <= words, expected - words
+    assert missing_words((VIM / "syntax" / "wf.vim").read_text(encoding="utf-8")) == set()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import zipfile
@@ -17,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, ROOT, require_tool
-from wfc import highlight
-from wfc.check.policies import KINDS
+from editor_words import missing_words
 
 VSCODE = ROOT / "editors" / "vscode"
 SNAPSHOTS = ROOT / "tests" / "editors" / "snapshots"
@@ -88,11 +86,7 @@ def test_the_client_starts_wfc_lsp_and_parses() -> None:
 
 
 def test_every_word_of_the_language_is_in_the_textmate_grammar() -> None:
-    grammar = (VSCODE / "syntaxes" / "wf.tmLanguage.json").read_text(encoding="utf-8")
-    words = set(re.findall(r"[A-Za-z_]\w*", grammar))
-    expected = (set(highlight.KEYWORDS) | set(highlight.CONSTANTS) | set(highlight.SOFT_KEYWORDS)
-                | set(KINDS) | set(highlight.BUILTINS) | set(highlight.ERROR_TYPES))
-    assert expected <= words, expected - words
+    assert missing_words((VSCODE / "syntaxes" / "wf.tmLanguage.json").read_text(encoding="utf-8")) == set()
 
 
 def test_snippets_and_configuration_are_valid_json_for_the_declared_language() -> None:
