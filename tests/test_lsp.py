@@ -97,6 +97,11 @@ async def test_outline_hover_and_definition(client: LanguageClient) -> None:
     assert retry.contents.value.startswith("policy retry(attempts")
     length = await client.text_document_hover_async(lsp.HoverParams(**at(uri, 9, 13)))
     assert length.contents.value.startswith("builtin len(x)")
+    parameter = await client.text_document_hover_async(lsp.HoverParams(**at(uri, 9, 18)))
+    assert parameter.contents.value == "parameter x of saga book"
+    argument = await client.text_document_hover_async(lsp.HoverParams(**at(uri, 3, 12)))
+    assert argument.contents.value == ("policy argument `attempts` (retry): how many calls in all, "
+                                       "the first included")
     policy = await client.text_document_definition_async(lsp.DefinitionParams(**at(uri, 6, 22)))
     assert policy.range.start == lsp.Position(line=2, character=7)
     state = await client.text_document_definition_async(lsp.DefinitionParams(**at(uri, 19, 20)))
@@ -113,7 +118,13 @@ async def test_formatting_and_completion(client: LanguageClient) -> None:
     good = await open_file(client, "good.wf", GOOD)
     found = await client.text_document_completion_async(lsp.CompletionParams(**at(good, 10, 0)))
     labels = {item.label for item in found.items}
-    assert {"saga", "parallel", "retry", "attempts", "len", "book", "careful", "Door"} <= labels
+    assert {"parallel", "step", "retry", "attempts", "len", "book", "careful", "Door"} <= labels
+    assert "saga" not in labels  # keywords where they can stand: this is inside a saga
+    top = await client.text_document_completion_async(lsp.CompletionParams(**at(good, 15, 0)))
+    assert {"saga", "workflow", "use"} <= {item.label for item in top.items}
+    machine = await client.text_document_completion_async(lsp.CompletionParams(**at(good, 20, 0)))
+    machine_labels = {item.label for item in machine.items}
+    assert {"state", "initial", "on", "enter"} <= machine_labels and "parallel" not in machine_labels
 
 
 @pytest.mark.asyncio

@@ -31,7 +31,10 @@ from .check.resolution import BUILTIN_FUNCTIONS
 from .diagnostics import Diagnostic, Span
 from .syntax import ast
 from .syntax.lexing import RESERVED
+from .fmt.expressions import ExprPrinter
 from .syntax.parser import recover
+
+_TEXT = ExprPrinter()
 
 SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning,
             "hint": lsp.DiagnosticSeverity.Hint}
@@ -50,7 +53,37 @@ POLICY_DOCS = {
     "idempotent": "idempotent(key, ttl): one execution per key; later callers get its result",
     "fallback": "fallback(handler | value): what to return when the call fails",
 }
+ARGUMENT_DOCS = {
+    "attempts": "how many calls in all, the first included",
+    "backoff": "exponential, linear or fixed: how the delay grows",
+    "delay": "the wait before the second call",
+    "max_delay": "no wait longer than this",
+    "factor": "what an exponential backoff multiplies the delay by",
+    "jitter": "0 to 1: how much of each delay is drawn at random",
+    "on": "the error types it applies to (all when absent)",
+    "duration": "how long the call may take",
+    "failures": "consecutive failures that open the breaker",
+    "reset": "how long it stays open before one trial call",
+    "half_open": "trial calls let through when half open",
+    "successes": "trial successes that close it again",
+    "key": "a value that gives each caller its own state (or, for idempotent, the key)",
+    "rate": "calls per period: 10/s, 100/m",
+    "burst": "calls allowed at once above the rate",
+    "algorithm": "token_bucket, sliding_window or fixed_window",
+    "wait": "wait for a permit (true) or fail with RateLimited (false)",
+    "max_wait": "the longest wait for a permit",
+    "ttl": "how long a result is kept for its key",
+    "handler": "the handler called instead when the call fails",
+    "value": "the value returned instead when the call fails",
+}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Keywords offered where they can stand: at the top, in a machine, in a router, in a body.
+TOP_KEYWORDS = ("use", "const", "policy", "workflow", "saga", "router", "machine")
+MACHINE_KEYWORDS = ("initial", "state", "final", "on", "when", "do", "enter", "exit")
+ROUTER_KEYWORDS = ("route", "default", "when", "priority", "weight", "do", "return")
+BODY_KEYWORDS = tuple(sorted(set(RESERVED) - set(TOP_KEYWORDS) - {"machine", "router", "state",
+                                                                   "route"})
+                      ) + ("receive", "max", "limit", "timeout", "on", "skip")
 
 
 @dataclass
@@ -239,9 +272,18 @@ def hover(ls: LanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
     if word is None:
         return None
     text = None
-    found = definitions(_documents.get(uri, Document())).get(word)
+    document = _documents.get(uri, Document())
+    found = definitions(document).get(word)
+    parameter = _parameter(document, word, params.position.line + 1)
+    line = ls.workspace.get_text_document(uri).source.splitlines()[params.position.line]
     if found is not None:
         text = _described(found[1])
+    elif parameter is not None:
+        text = parameter
+    elif word in ARGUMENT_DOCS and re.search(rf"\b{word}\s*:", line) and (
+            "(" in line.split(word)[0]):
+        kinds = [kind for kind, arguments in KINDS.items() if word in arguments]
+        text = f"policy argument `{word}` ({', '.join(kinds)}): {ARGUMENT_DOCS[word]}"
     elif word in POLICY_DOCS:
         text = f"policy {POLICY_DOCS[word]}"
     elif word in BUILTIN_FUNCTIONS:
@@ -249,6 +291,29 @@ def hover(ls: LanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
     if text is None:
         return None
     return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text))
+
+
+def _parameter(document: Document, word: str, line: int) -> str | None:
+    """`parameter NAME: TYPE = DEFAULT of workflow W` when `word` is a parameter of the
+    declaration that holds `line`."""
+    for decl in document.module.decls if document.module else ():
+        params = getattr(decl, "params", None)
+        if params is None or not decl.span.line <= line <= decl.span.end_line:
+            continue
+        for param in params:
+            if param.name.id == word:
+                typed = f": {param.type.text}" if param.type else ""
+                default = f" = {_TEXT.text(param.default)}" if param.default else ""
+                kind = type(decl).__name__.lower()
+                return f"parameter {word}{typed}{default} of {kind} {decl.name.id}"
+    return None
+
+
+def _enclosing(document: Document, line: int) -> ast.Node | None:
+    for decl in document.module.decls if document.module else ():
+        if decl.span.line <= line <= decl.span.end_line and not isinstance(decl, ast.Use):
+            return decl
+    return None
 
 
 def _described(node: ast.Node) -> str:
@@ -310,8 +375,14 @@ def completion(ls: LanguageServer, params: lsp.CompletionParams) -> lsp.Completi
             lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Function,
                                detail=handler.signature, documentation=handler.doc)
             for name, handler in (handlers(file) if file else {}).items()])
+    document = _documents.get(uri, Document())
+    enclosing = _enclosing(document, params.position.line + 1)
+    keywords = (TOP_KEYWORDS if enclosing is None or isinstance(enclosing, ast.ConstDecl)
+                else MACHINE_KEYWORDS if isinstance(enclosing, ast.Machine)
+                else ROUTER_KEYWORDS if isinstance(enclosing, ast.Router)
+                else () if isinstance(enclosing, ast.PolicyDecl) else BODY_KEYWORDS)
     items = [lsp.CompletionItem(label=word, kind=lsp.CompletionItemKind.Keyword)
-             for word in sorted(RESERVED)]
+             for word in keywords]
     items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Function,
                                  detail=POLICY_DOCS[name]) for name in KINDS]
     items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Property,
@@ -319,7 +390,6 @@ def completion(ls: LanguageServer, params: lsp.CompletionParams) -> lsp.Completi
               for kind, arguments in KINDS.items() for name in arguments]
     items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Function, detail="builtin")
               for name in BUILTIN_FUNCTIONS]
-    document = _documents.get(params.text_document.uri, Document())
     items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Reference,
                                  detail=_described(node))
               for name, (_, node) in definitions(document).items()]
