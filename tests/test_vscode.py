@@ -101,3 +101,12 @@ def test_snippets_and_configuration_are_valid_json_for_the_declared_language() -
 
 def test_the_snapshots_are_the_cases_and_nothing_else() -> None:
     assert {p.name for p in SNAPSHOTS.glob("*.snap")} == {f"{c.name}.snap" for c in CASES}
+
+
+def test_the_screenshots_of_each_editor_are_checked_in() -> None:
+    shots = ROOT / "docs" / "editors"
+    for name in ("vscode", "vim", "neovim", "pygments"):
+        data = (shots / f"{name}.png").read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000, name
+    readme = (ROOT / "editors" / "README.md").read_text(encoding="utf-8")
+    assert all(f"../docs/editors/{name}.png" in readme for name in ("vscode", "vim", "neovim", "pygments"))
