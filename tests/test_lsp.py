@@ -164,5 +164,17 @@ async def test_handlers_are_read_from_their_python_file_never_run(client: Langua
     assert target.uri == (tmp_path / "pay.py").as_uri() and target.range.start.line == 7
     found = await client.text_document_completion_async(lsp.CompletionParams(**at(uri, 11, 20)))
     assert {item.label for item in found.items} == {"hold", "release"}
+    module = await client.text_document_definition_async(lsp.DefinitionParams(**at(uri, 0, 5)))
+    assert module.uri == (tmp_path / "pay.py").as_uri() and module.range.start.line == 0
     everything = await client.text_document_completion_async(lsp.CompletionParams(**at(uri, 10, 0)))
     assert "open" in {item.label for item in everything.items}  # the machine's event
+
+
+def test_every_builtin_and_policy_has_its_hover_documentation() -> None:
+    from wfc.check.policies import KINDS
+    from wfc.check.resolution import BUILTIN_FUNCTIONS
+    from wfc.lsp import ARGUMENT_DOCS, BUILTIN_DOCS, POLICY_DOCS
+
+    assert set(BUILTIN_FUNCTIONS) <= set(BUILTIN_DOCS)
+    assert set(KINDS) <= set(POLICY_DOCS)
+    assert {argument for arguments in KINDS.values() for argument in arguments} <= set(ARGUMENT_DOCS)

@@ -97,6 +97,9 @@ def test_snippets_and_configuration_are_valid_json_for_the_declared_language() -
         json.loads(path.read_text(encoding="utf-8"))
     config = json.loads((VSCODE / "language-configuration.json").read_text(encoding="utf-8"))
     assert config["comments"]["lineComment"] == "#"
+    snippets = json.loads((VSCODE / "snippets" / "wf.json").read_text(encoding="utf-8"))
+    prefixes = {snippet["prefix"] for snippet in snippets.values()}
+    assert {"use", "const", "policy", "workflow", "saga", "router", "machine"} <= prefixes
 
 
 def test_the_snapshots_are_the_cases_and_nothing_else() -> None:

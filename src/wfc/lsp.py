@@ -40,10 +40,20 @@ SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeve
             "hint": lsp.DiagnosticSeverity.Hint}
 BUILTIN_DOCS = {
     "len": "len(x): the number of items of a list, map or string",
+    "str": "str(x): x as text", "int": "int(x): x as a whole number",
+    "float": "float(x): x as a number with a fraction", "bool": "bool(x): whether x is truthy",
+    "list": "list(x): the items of x as a list", "map": "map(x): x as a map",
+    "keys": "keys(m): the keys of a map", "values": "values(m): the values of a map",
+    "items": "items(m): the [key, value] pairs of a map",
+    "range": "range(n) or range(start, stop[, step]): a list of whole numbers",
+    "min": "min(a, b, ...) or min(xs): the smallest", "max": "max(a, b, ...) or max(xs): the largest",
+    "sum": "sum(xs): the total of a list of numbers", "abs": "abs(x): x without its sign",
+    "round": "round(x[, digits]): x rounded", "lower": "lower(s): s in lower case",
+    "upper": "upper(s): s in upper case", "strip": "strip(s): s without surrounding spaces",
+    "split": "split(s[, sep]): the parts of s", "join": "join(xs, sep): the texts of xs joined",
+    "chunks": "chunks(xs, n): the list cut into lists of n items",
     "now": "now(): the current time in seconds (journaled in a durable run)",
     "uuid": "uuid(): a random version-4 UUID from the runtime's seeded source",
-    "range": "range(n) or range(start, stop[, step]): a list of whole numbers",
-    "chunks": "chunks(xs, n): the list cut into lists of n items",
 }
 POLICY_DOCS = {
     "retry": "retry(attempts, backoff, delay, max_delay, factor, jitter, on): call again after a failure",
@@ -336,6 +346,11 @@ def definition(ls: LanguageServer, params: lsp.DefinitionParams) -> lsp.Location
         start = lsp.Position(line=handler.line - 1, character=handler.column)
         return lsp.Location(uri=handler.file.as_uri(), range=lsp.Range(start=start, end=start))
     word = word_at(ls, uri, params.position)
+    module = used_modules(uri).get(word or "")
+    file = module_file(uri, module) if module else None
+    if file is not None:  # a `use`d module's name: its Python file
+        top = lsp.Position(line=0, character=0)
+        return lsp.Location(uri=file.as_uri(), range=lsp.Range(start=top, end=top))
     found = definitions(_documents.get(uri, Document())).get(word or "")
     if found is None:
         return None
