@@ -58,6 +58,8 @@ class WfLexer(RegexLexer):
 
     tokens = {
         "root": [
+            # a string alone on its line: a docstring (the first one of a body is)
+            (r'(?m)^([ \t]*)("(?:[^"\\\n]|\\.)*")([ \t]*)$', bygroups(Whitespace, String.Doc, Whitespace)),
             (r"\n", Whitespace),
             (r"[ \t\f\r]+", Whitespace),
             (r"#.*?$", Comment.Single),

@@ -37,6 +37,8 @@ syn match wfFieldEscape "{{\|}}" contained
 syn region wfField matchgroup=wfInterpolation start="{" end="}" contained contains=wfNumber,wfDuration,wfRate,wfConstant,wfBuiltin,wfOperator,wfSingleString,wfFormatSpec,wfKeyword
 syn match wfFormatSpec ":[^}\"]*\ze}" contained
 syn region wfSingleString start=+'+ end=+'+ contained oneline
+" a string alone on its line: a docstring (the first one of a body is)
+syn match wfDocString +^\s*\zs"\%([^"\\]\|\\.\)*"\ze\s*$+
 syn match wfComment "#.*$" contains=wfTodo
 syn keyword wfTodo TODO FIXME XXX contained
 
@@ -61,6 +63,7 @@ hi def link wfSingleString String
 hi def link wfFString String
 hi def link wfInterpolation Special
 hi def link wfFormatSpec Special
+hi def link wfDocString SpecialComment
 hi def link wfComment Comment
 hi def link wfTodo Todo
 
