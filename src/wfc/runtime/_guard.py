@@ -19,6 +19,7 @@ from ._runtime import Runtime
 from ._steps import step
 from ._store import NotStorable, described, update
 from ._clock import format_seconds
+from ._durable import error_entry, rebuilt_error
 
 # Idempotency records: (PENDING, holder) while the call runs, (DONE, result) after; the
 # holder is the step key of a durable run's step, else None.
@@ -137,16 +138,11 @@ class Guard:
                 self._hit(rt, self._store_key(key, args, kwargs))
                 return entry["value"]
             return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
-        ran = False
-
-        def body(*args: Any, **kwargs: Any) -> Any:
-            nonlocal ran
-            ran = True
-            return fn(*args, **kwargs)
-
+        body = _Watched(fn)
         value = await self._once(rt, body, args, kwargs, key, breaker_key, limit_key, fallback,
                                  owner=f"{journal.run_id}:{identity}")
-        journal.write_later(identity, {"hit": not ran, "value": None if ran else value})
+        journal.write_later(identity, {"hit": not body.called,
+                                       "value": None if body.called else value})
         return value
 
     async def _await_other(self, rt: Runtime, store_key: str) -> tuple[Any] | None:
@@ -350,8 +346,6 @@ class Guard:
         admitted and counted) runs its body again, whose steps the journal replays,
         without taking a permit or counting for the breaker a second time. The
         attempt in flight at a crash is admitted and counted again, as its step is."""
-        from ._durable import error_entry, rebuilt_error  # durable runs only
-
         journal = rt.journal
         identity = journal.identity("attempt", self.location)
         entry = journal.recorded(identity)
@@ -363,18 +357,13 @@ class Guard:
                 return await self._invoke_within(rt, fn, args, kwargs, self.timeout)
             result = fn(*args, **kwargs)
             return await result if isawaitable(result) else result
-        entered = False
-
-        def body(*args: Any, **kwargs: Any) -> Any:
-            nonlocal entered
-            entered = True
-            return fn(*args, **kwargs)
-
+        body = _Watched(fn)
         try:
             result = await self._attempt(rt, body, args, kwargs, breaker_key=breaker_key,
                                          limit_key=limit_key, counted=True)
         except Exception as exc:
-            journal.write_later(identity, {"ok": False} if entered else {"refused": error_entry(exc)})
+            journal.write_later(identity, {"ok": False} if body.called
+                                else {"refused": error_entry(exc)})
             raise
         journal.write_later(identity, {"ok": True})
         return result
@@ -414,6 +403,21 @@ class Guard:
             if deadline.fired and rt.observers:
                 rt.event("timeout", self.target, {"seconds": seconds})
             raise
+
+
+class _Watched:
+    """`fn`, noting whether it was called: a journaled decision (a hit, a refusal)
+    is one where the body never ran."""
+
+    __slots__ = ("_fn", "called")
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self._fn = fn
+        self.called = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.called = True
+        return self._fn(*args, **kwargs)
 
 
 def _live(clock: Any) -> Any:
