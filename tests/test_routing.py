@@ -22,12 +22,13 @@ router pick(x) {
     route small when x < 10 -> "small"
     route when x == 5 priority 5 -> "five"
     route big when x >= 10 -> "big"
-    route also_five when x == 5 priority 5 -> "never"
+    route five_or_six when x == 5 or x == 6 priority 5 -> "five or six"
 }
 """
 
 
 @pytest.mark.parametrize("x, value, route", [(5, "five", "route_1"), (3, "small", "small"),
+                                             (6, "five or six", "five_or_six"),
                                              (50, "big", "big"), (None, None, None)])
 def test_first_router_priority_ties_and_names(backend, x, value, route) -> None:
     source = ROUTER if x is not None else ROUTER.replace("x < 10", "x != null and x < 10").replace(
@@ -90,7 +91,7 @@ router w(vip) weighted {
     route b when not vip weight 3 -> "b"
 }
 router none(x) weighted {
-    route a when false -> 1
+    route a when x > 1 -> 1
     default -> "d"
 }"""
     assert {run_source(source, backend, "w", True, rt=Runtime(seed=s)).value for s in range(20)} == {"a"}
@@ -146,7 +147,7 @@ def diagnostics(source: str) -> list[tuple[str, str, str]]:
 @pytest.mark.parametrize("source, expected", [
     ("router r(x) { route a -> 1\n route a when x -> 2\n default -> 3 }",
      ("error", "E0132", "duplicate route name 'a'")),
-    ("router r(x) { route a -> 1\n route b when x -> 2 }", ("warning", "W0141", "route 'b' can never be taken")),
+    ("router r(x) { route a -> 1\n route b when x -> 2 }", ("error", "E0146", "route 'b' can never be chosen")),
     ("router r(x) { route a when x -> 1 }", ("warning", "W0142", "router 'r' has no default")),
     ("router r(x) { route a weight 2 -> 1\n default -> 0 }", ("error", "E0143", "`weight` applies only in a weighted router")),
     ("router r(x) weighted { route a weight 0 -> 1 }", ("error", "E0144", "a route's weight must be positive")),

@@ -31,6 +31,7 @@ class Diagnostic:
     message: str
     span: Span
     help: str | None = None
+    witness: str | None = None  # JSON of the input a finding is about (route analysis)
 
     @property
     def line(self) -> int:
@@ -121,6 +122,7 @@ def _as_dict(diag: Diagnostic, filename: str) -> dict[str, object]:
         "end_line": span.end_line,
         "end_column": span.end_column,
         "help": diag.help,
+        **({"witness": json.loads(diag.witness)} if diag.witness is not None else {}),
     }
 
 

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 
 from hypothesis import given, note, settings, strategies as st
 
-from wfc.api import load_source
+import pytest
+
+from wfc.api import analyze, load_source
+from wfc.diagnostics import CompileError
 from wfc.runtime import CircuitOpen, Runtime, SagaFailed, VirtualClock
 
 EXAMPLES = max(1, int(os.environ.get("WFC_PROPERTY_EXAMPLES", "150")) // 3)
@@ -194,12 +197,29 @@ def routers(draw):
     return source, strategy, routes, default
 
 
+def never_chosen(routes, order) -> set[str]:
+    """Brute force over every value that matters (the constants 0..3 and one outside)."""
+    chosen = set()
+    for a in range(-1, 5):
+        first = next((n for n in order if routes[n][1] in (None, a)), None)
+        if first is not None:
+            chosen.add(f"r{first}")
+    return {f"r{n}" for n in range(len(routes))} - chosen
+
+
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(routers(), st.integers(0, 3))
 def test_routes_go_by_priority_with_ties_in_declaration_order(router, a) -> None:
     source, strategy, routes, default = router
     note(source)
     order = sorted(range(len(routes)), key=lambda n: -(routes[n][0] or 0))  # sorted() is stable
+    never = never_chosen(routes, order) if strategy == "first" else set()
+    if never:  # a route the others shadow is a compile error, named exactly
+        with pytest.raises(CompileError) as raised:
+            analyze(source)
+        shadowed = {d.message.split("'")[1] for d in raised.value.diagnostics if d.code == "E0146"}
+        assert shadowed == never
+        return
     matching = [f"r{n}" for n in order if routes[n][1] is None or routes[n][1] == a]
     if strategy == "first":
         expected = matching[0] if matching else ("default" if default else None)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..diagnostics import Diagnostic
 from ..syntax import ast
 from .callgraph import check_cycles
+from .coverage import check_coverage
 from .resolution import CallKind, Kind, Resolution
 from .resolver import Resolver, error, python_keyword
 from .sagas import check_sagas
@@ -50,6 +51,7 @@ def check(module: ast.Module, filename: str) -> tuple[Resolution, list[Diagnosti
             resolver.named_policy(decl.name.id)
     diagnostics.extend(check_cycles(res))
     diagnostics.extend(check_sagas(module, res))
+    diagnostics.extend(check_coverage(module, res))
     diagnostics.sort(key=Diagnostic.sort_key)
     return res, diagnostics
 

@@ -95,15 +95,6 @@ class MachineChecks:
             if not state.final and not state.transitions:
                 self.report(warning("W0157", f"state '{name}' has no way out", state.name.span,
                                     "add a transition, or mark it `final`"))
-            seen: dict[str, ast.Transition] = {}
-            for transition in state.transitions:
-                earlier = seen.get(transition.event.id)
-                if earlier is not None and earlier.when is None:
-                    self.report(warning(
-                        "W0158", f"this transition on '{transition.event.id}' is never taken",
-                        transition.span, f"the transition on line {earlier.span.line} has no guard and wins",
-                    ))
-                seen.setdefault(transition.event.id, transition)
 
     def reachable(self, decl: ast.Machine, states: dict[str, ast.StateDecl]) -> set[str]:
         if not decl.initial or decl.initial[0].id not in states:

@@ -61,20 +61,6 @@ class RoutingChecks:
             seen[name] = route
         order = tuple(sorted(decl.routes, key=lambda r: -(number(r.priority) or 0) if r.priority else 0))
         self.res.route_order[decl] = order
-        if decl.strategy != "first":
-            return
-        always = next((route for route in order if route.when is None), None)
-        if always is not None:
-            for route in order[order.index(always) + 1 :]:
-                self.report(warning(
-                    "W0141", f"route '{self.res.route_names[route]}' can never be taken", route.span,
-                    f"route '{self.res.route_names[always]}' before it has no `when` and always matches",
-                ))
-        elif decl.default is None:
-            self.report(warning(
-                "W0142", f"router '{decl.name.id}' has no default", decl.name.span,
-                "add `default -> ...`; without one the router returns null when no route matches",
-            ))
 
     def stmt_Step(self, stmt: ast.Step, place: Place) -> None:
         if not place.saga:
