@@ -25,7 +25,7 @@ def analyze(source: str, filename: str = "<string>") -> Checked:
         module, diagnostics = parse(source)
         if module is None:
             raise CompileError(diagnostics, filename)
-        resolution, diagnostics = check(module, filename)
+        resolution, diagnostics = check(module, filename, source)
     if has_errors(diagnostics):
         raise CompileError(diagnostics, filename)
     return Checked(module, resolution, source, tuple(diagnostics))

@@ -117,14 +117,22 @@ def _write(path: Path, text: str, verb: str) -> int:
 
 
 @cli.command("check")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def check_command(files: tuple[Path, ...], fmt: str) -> None:
+@click.option("--budget", is_flag=False, flag_value="", default=None, metavar="[NAME]",
+              help="Also print the worst-case duration of each workflow, router and saga "
+                   "(or only NAME's), as a tree.")
+def check_command(files: tuple[Path, ...], fmt: str, budget: str | None) -> None:
     """Report every error and warning in FILES."""
     from .api import analyze
 
+    if budget is not None and (budget.endswith(".wf") or Path(budget).exists()):
+        files, budget = (Path(budget), *files), ""  # `--budget order.wf`: NAME left out
+    if not files:
+        raise click.UsageError("Missing argument 'FILES...'.")
     status = 0
     reports: list[Any] = []
+    budgets: list[Any] = []
     for path in files:
         try:
             source = _read(path)
@@ -137,8 +145,10 @@ def check_command(files: tuple[Path, ...], fmt: str) -> None:
             else:
                 click.echo(str(failure), err=True)
             continue
+        checked = None
         try:
-            diagnostics = list(analyze(source, path.name).warnings)
+            checked = analyze(source, path.name)
+            diagnostics = list(checked.warnings)
         except CompileError as error:
             diagnostics = error.diagnostics
             status = max(status, EXIT_INPUT)
@@ -146,9 +156,29 @@ def check_command(files: tuple[Path, ...], fmt: str) -> None:
             reports.extend(json.loads(render_json(diagnostics, str(path))))
         elif diagnostics:
             click.echo(render_text(diagnostics, source, str(path)), err=True, nl=False)
+        if budget is not None and checked is not None:
+            status = max(status, _budgets(checked, path, budget, fmt, budgets))
     if fmt == "json":
-        click.echo(json.dumps(reports, ensure_ascii=False, indent=2))
+        shown = {"diagnostics": reports, "budgets": budgets} if budget is not None else reports
+        click.echo(json.dumps(shown, ensure_ascii=False, indent=2))
     sys.exit(status)
+
+
+def _budgets(checked: Any, path: Path, name: str, fmt: str, found: list[Any]) -> int:
+    """Print (or collect, for JSON) the budget trees of a checked file; 2 if NAME is not in it."""
+    from .check.budget import Budgets
+
+    trees = [tree for tree in Budgets(checked.module, checked.resolution, checked.source).all()
+             if not name or tree.label.split()[1].split("(")[0] == name]
+    if name and not trees:
+        click.echo(f"error: {path} has no workflow, router or saga named '{name}'", err=True)
+        return EXIT_USAGE
+    for tree in trees:
+        if fmt == "json":
+            found.append({"file": str(path), **tree.as_json()})
+        else:
+            click.echo(f"{path}: " + "\n".join(tree.lines()))
+    return 0
 
 
 @cli.command("diff")

@@ -115,7 +115,7 @@ def analyze(uri: str, source: str) -> list[Diagnostic]:
     module, syntax_errors = recover(source)
     if module is None:
         return syntax_errors
-    resolution, checked = check(module, filename)
+    resolution, checked = check(module, filename, source)
     _documents[uri] = Document(module, resolution)
     return syntax_errors or checked
 

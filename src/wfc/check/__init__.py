@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..diagnostics import Diagnostic
 from ..syntax import ast
+from .budget import check_budgets
 from .callgraph import check_cycles
 from .coverage import check_coverage
 from .resolution import CallKind, Kind, Resolution
@@ -32,8 +33,9 @@ class Checked:
     warnings: tuple[Diagnostic, ...]
 
 
-def check(module: ast.Module, filename: str) -> tuple[Resolution, list[Diagnostic]]:
-    """Check a parsed module; the diagnostics are sorted by position."""
+def check(module: ast.Module, filename: str, source: str = "") -> tuple[Resolution, list[Diagnostic]]:
+    """Check a parsed module; the diagnostics are sorted by position. `source` names
+    calls in the budget findings' reasons."""
     res = Resolution(filename=filename)
     diagnostics: list[Diagnostic] = []
     resolver = Resolver(res, diagnostics.append)
@@ -52,6 +54,8 @@ def check(module: ast.Module, filename: str) -> tuple[Resolution, list[Diagnosti
     diagnostics.extend(check_cycles(res))
     diagnostics.extend(check_sagas(module, res))
     diagnostics.extend(check_coverage(module, res))
+    if not any(d.severity == "error" for d in diagnostics):  # budgets need a resolved module
+        diagnostics.extend(check_budgets(module, res, source))
     diagnostics.sort(key=Diagnostic.sort_key)
     return res, diagnostics
 
