@@ -21,7 +21,11 @@ witness is an input the program really treats that way.
 The search assigns one variable at a time and evaluates the constraints with the
 variables known so far (three-valued: a unit over an unassigned path is unknown),
 cutting a branch as soon as one constraint is decided against it. It gives up, making
-no claim, after `BUDGET` assignments.
+no claim, once a question has cost `BUDGET` condition evaluations, or the solver
+(one router, machine event or `if` chain) `TOTAL` of them. Paths met by the most
+conditions are assigned first, so a shared guard (`and x.enabled` on every route) cuts
+the search at once; a constraint once decided stays decided below, so only the
+undecided ones are evaluated again.
 """
 
 from __future__ import annotations
@@ -36,8 +40,10 @@ from ..syntax import ast
 from .resolution import Kind, Resolution
 
 Path = tuple[Any, ...]  # the root's name, then field names or index keys
-BUDGET = 20_000
-"""Assignments one question may try before the solver gives up (and claims nothing)."""
+BUDGET = 50_000
+"""Condition evaluations one question may cost before the solver gives up (claiming nothing)."""
+TOTAL = 200_000
+"""Condition evaluations all the questions about one group of conditions may cost."""
 
 
 class _Marker:
@@ -86,16 +92,23 @@ class Solver:
     def __init__(self, res: Resolution, tests: Sequence[ast.Expr]) -> None:
         self._res = res
         self._facts = _Facts()
+        self._paths: dict[ast.Expr, Path | None] = {}
+        self._constants: dict[ast.Expr, Any] = {}
+        self._opaque_tests: dict[ast.Expr, bool] = {}
         for test in tests:
             self._learn_truth(test)
-        self._variables: list[Any] = self._order_variables()
+        self._variables: list[Any] = self._order_variables(tests)
+        self._spent = 0
         self._domains = {var: self._domain(var) for var in self._variables}
 
     # -- what the conditions are made of ------------------------------------------------
 
     def opaque_in(self, test: ast.Expr) -> bool:
         """Whether `test` has a unit the solver cannot see into."""
-        return any(node in self._facts.opaque for node in ast.walk(test))
+        known = self._opaque_tests.get(test)
+        if known is None:
+            known = self._opaque_tests[test] = any(node in self._facts.opaque for node in ast.walk(test))
+        return known
 
     def _learn_truth(self, expr: ast.Expr) -> None:
         if isinstance(expr, ast.Logical) and expr.op in ("and", "or"):
@@ -153,6 +166,12 @@ class Solver:
                 self._facts.ordered.add(path)
 
     def _path(self, expr: ast.Expr) -> Path | None:
+        if expr in self._paths:
+            return self._paths[expr]
+        path = self._paths[expr] = self._find_path(expr)
+        return path
+
+    def _find_path(self, expr: ast.Expr) -> Path | None:
         if isinstance(expr, ast.Name):
             return (expr.id,) if self._res.names.get(expr) is Kind.LOCAL else None
         if isinstance(expr, ast.Attr):
@@ -172,6 +191,12 @@ class Solver:
 
     def _constant(self, expr: ast.Expr) -> Any:
         """A literal's value (a list of literals, a negated number, a `const`), or _NOT_CONSTANT."""
+        if expr in self._constants:
+            return self._constants[expr]
+        value = self._constants[expr] = self._find_constant(expr)
+        return value
+
+    def _find_constant(self, expr: ast.Expr) -> Any:
         if isinstance(expr, ast.Literal):
             return expr.value
         if isinstance(expr, ast.Neg):
@@ -188,8 +213,17 @@ class Solver:
 
     # -- the variables and their representative values -----------------------------------
 
-    def _order_variables(self) -> list[Any]:
-        paths = sorted(self._facts.constants.keys() | self._facts.parents, key=lambda p: (len(p), p[0]))
+    def _order_variables(self, tests: Sequence[ast.Expr]) -> list[Any]:
+        """Paths met by the most conditions first (a parent counts its fields' meetings,
+        so it comes before them), then the opaque units."""
+        met: dict[Path, int] = {}
+        for test in tests:
+            for node in ast.walk(test):
+                path = self._path(node) if isinstance(node, (ast.Name, ast.Attr, ast.Index)) else None
+                for length in range(1, len(path or ()) + 1):
+                    met[path[:length]] = met.get(path[:length], 0) + 1
+        paths = sorted(self._facts.constants.keys() | self._facts.parents,
+                       key=lambda p: (-met.get(p, 0), len(p)))
         return [*paths, *sorted(self._facts.opaque.values())]
 
     def _domain(self, var: Any) -> list[Any]:
@@ -213,12 +247,38 @@ class Solver:
     def solve(self, constraints: Sequence[Constraint]) -> dict[Any, Any] | None | _Marker:
         """An assignment under which every constraint holds, None if there is none,
         GAVE_UP when the budget ran out first."""
-        self._spent = 0
+        self._allowed = min(BUDGET, TOTAL - self._spent)
         try:
-            found = self._search(constraints, {}, 0)
+            found = self._search(list(constraints), {}, 0)
         except _OutOfBudget:
             return GAVE_UP
         return None if found is None else self._fewest(constraints, found)
+
+    def _search(self, undecided: list[Constraint], env: dict[Any, Any],
+                depth: int) -> dict[Any, Any] | None:
+        self._spent += len(undecided)
+        self._allowed -= len(undecided)
+        if self._allowed < 0:
+            raise _OutOfBudget
+        still = []
+        for constraint in undecided:
+            verdict = self._verdict(constraint, env)
+            if verdict is False:
+                return None
+            if verdict is None:
+                still.append(constraint)
+        if not still:
+            return dict(env)
+        if depth == len(self._variables):
+            return None
+        var = self._variables[depth]
+        for value in self._domains[var]:
+            env[var] = value
+            found = self._search(still, env, depth + 1)
+            if found is not None:
+                return found
+        del env[var]
+        return None
 
     def _fewest(self, constraints: Sequence[Constraint], env: dict[Any, Any]) -> dict[Any, Any]:
         """Leave out each variable the constraints hold without: a witness shows what matters."""
