@@ -83,6 +83,17 @@ async def test_diagnostics_carry_the_checkers_codes_spans_and_help(client: Langu
 
 
 @pytest.mark.asyncio
+async def test_route_findings_reach_the_editor(client: LanguageClient) -> None:
+    source = "router r(x) {\n    route big when x > 100 -> 1\n    route mid when x > 10 -> 2\n" \
+             "    route large when x > 50 -> 3\n    default -> 0\n}\n"
+    uri = await open_file(client, "routes.wf", source)
+    found = {d.code: d for d in client.diagnostics[uri]}
+    assert set(found) == {"E0146", "W0147"}
+    assert found["E0146"].range.start == lsp.Position(line=3, character=4)
+    assert "routes 'big', 'mid' before it take every input it matches" in found["E0146"].message
+
+
+@pytest.mark.asyncio
 async def test_outline_hover_and_definition(client: LanguageClient) -> None:
     uri = await open_file(client, "good.wf", GOOD)
     outline = await client.text_document_document_symbol_async(
