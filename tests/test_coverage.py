@@ -75,6 +75,8 @@ def test_routes_that_can_never_be_chosen(routes, dead) -> None:
     ('route a when not x -> 1', 'route b when x.kind == null -> 2'),  # an empty map is falsy
     ('route a when x.a?.b == 1 -> 1', 'route b when x.a == null -> 2'),
     ('route a when x == y -> 1', 'route b when x == 1 -> 2'),  # two paths: no claim
+    ('route a when x == "abc" -> 1', 'route b when x in "abc" -> 2'),  # "a" is in "abc"
+    ('route a when not y -> 1', 'route b when "a" in y -> 2'),  # y may be a list
 ], ids=str)
 def test_routes_that_can_be_chosen_are_not_reported(routes) -> None:
     assert "E0146" not in [code for code, _ in codes(router(*routes, params="x, y"))]

@@ -149,6 +149,9 @@ class Solver:
             return None
         if sum(1 for paths in found if paths) > 1:
             return None  # two paths compared with each other: their relation is not modelled
+        for op, right, paths in zip(expr.ops, expr.comparators, found[1:]):
+            if op in ("in", "not in") and (paths or type(self._constant(right)) is not list):
+                return None  # membership in a path's value, or a substring: not modelled
         paths = [path for group in found for path in (group or [])]
         constants: list[Any] = []
         for operand in operands:
@@ -231,8 +234,8 @@ class Solver:
             return [True, False]
         constants = self._facts.constants.get(var, [])
         values: list[Any] = [MAP, EMPTY] if var in self._facts.parents else []
-        if var in self._facts.ordered:
-            values += _between(constants)
+        if var in self._facts.ordered:  # 0 and "" too: truthiness sets them apart
+            values += _between([*constants, 0, ""])
         values += constants  # the values a witness most likely shows come first
         if any(type(c) in (str, int, float) for c in constants):
             values += [_fresh(constants), ""]
@@ -287,25 +290,6 @@ class Solver:
             if not all(self._verdict(c, env) for c in constraints):
                 env[var] = value
         return env
-
-    def _search(self, constraints: Sequence[Constraint], env: dict[Any, Any],
-                depth: int) -> dict[Any, Any] | None:
-        self._spent += 1
-        if self._spent > BUDGET:
-            raise _OutOfBudget
-        verdicts = [self._verdict(c, env) for c in constraints]
-        if False in verdicts:
-            return None
-        if all(verdicts) or depth == len(self._variables):
-            return dict(env) if all(verdicts) else None
-        var = self._variables[depth]
-        for value in self._domains[var]:
-            env[var] = value
-            found = self._search(constraints, env, depth + 1)
-            if found is not None:
-                return found
-        del env[var]
-        return None
 
     def _verdict(self, constraint: Constraint, env: dict[Any, Any]) -> bool | None:
         truth = self.truth(constraint.test, env)
