@@ -215,3 +215,10 @@ def test_a_question_over_budget_claims_nothing(monkeypatch) -> None:
     found = codes(dead)
     assert "E0146" not in [code for code, _ in found]  # it gave up: no claim either way
     assert found == [("W0142", 2)]  # and says no more than it did without the analysis
+
+
+def test_an_all_router_evaluates_every_condition_so_a_failing_one_hides_the_rest() -> None:
+    source = 'router r(x) all {\n    route a when x == null -> 1\n    route b when x < 3 -> 2\n}\n'
+    [found] = [d for d in findings(source) if d.code == "E0146"]
+    assert found.message == "route 'a' can never be chosen"  # null < 3 fails whenever x is null
+    assert "another route's fails with an error" in found.help

@@ -53,6 +53,12 @@ class _Branches:
         return self.solver.solve([*(Constraint(test, False) for test in self.tests[:position]),
                                   Constraint(self.tests[position], True)])
 
+    def evaluated(self, position: int) -> Any:
+        """An input on which every condition evaluates and branch `position`'s holds (the
+        `all` and `weighted` routers evaluate them all before choosing)."""
+        return self.solver.solve([*(Constraint(test, None) for test in self.tests),
+                                  Constraint(self.tests[position], True)])
+
     def none_taken(self) -> Any:
         return self.solver.solve([Constraint(test, False) for test in self.tests])
 
@@ -113,15 +119,17 @@ class _Router:
 
     def never_chosen(self, position: int) -> Diagnostic | None:
         first = self.decl.strategy == "first"
-        reachable = self.branches.taken(position) if first else \
-            self.branches.solver.solve([Constraint(self.branches.tests[position], True)])
+        reachable = self.branches.taken(position) if first else self.branches.evaluated(position)
         if reachable is not None:
             return None
         self.never.add(position)
         route = self.routes[position]
         message = f"route '{self.name(position)}' can never be chosen"
-        if not first or self.branches.never_holds(position):
+        if self.branches.never_holds(position):
             return error("E0146", message, route.span, "its condition never holds")
+        if not first:
+            return error("E0146", message, route.span, "whenever its condition holds, another "
+                         "route's fails with an error, and this router evaluates every condition first")
         coverers = self.branches.coverers(position)
         names = ", ".join(f"'{self.name(earlier)}'" for earlier in coverers)
         help = f"{'route' if len(coverers) == 1 else 'routes'} {names} before it " \

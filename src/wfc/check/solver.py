@@ -70,10 +70,10 @@ _ORDERING = frozenset({"<", "<=", ">", ">="})
 
 @dataclass(frozen=True, slots=True)
 class Constraint:
-    """The condition `test` must be truthy (`holds`) or falsy, without raising."""
+    """The condition `test` must be truthy (`holds`), falsy, or either (None), without raising."""
 
     test: ast.Expr
-    holds: bool
+    holds: bool | None
 
 
 @dataclass(slots=True)
@@ -295,7 +295,9 @@ class Solver:
         truth = self.truth(constraint.test, env)
         if truth is UNKNOWN:
             return None
-        return truth is constraint.holds
+        if truth is RAISES:
+            return False
+        return constraint.holds is None or truth is constraint.holds
 
     def truth(self, expr: ast.Expr, env: dict[Any, Any]) -> Any:
         """True or False, RAISES, or UNKNOWN while a variable it needs is unassigned."""
