@@ -255,89 +255,135 @@ class Guard:
     async def _attempt(self, rt: Runtime, fn: Callable[..., Any], args: tuple = (),
                        kwargs: dict | None = None, *, breaker_key: Any = None,
                        limit_key: Any = None, counted: bool = False, **_: Any) -> Any:
-        if (rt.journal is not None and not self.step and not counted
-                and (self.breaker is not None or self.limit is not None)):
-            return await self._counted_once(rt, fn, args, kwargs, breaker_key, limit_key)
-        if rt.journal is not None and self.step and rt.journal.replays(self.location):
-            # The attempt is journaled: replay it. It takes no permit and counts for no
-            # breaker a second time: the call it stands for was admitted once already.
-            # Its timeout is entered all the same, as the journal counts timeouts.
-            if self.timeout is not None:
-                return await self._invoke_within(rt, fn, args, kwargs or _NO_KEYWORDS,
-                                                 self.timeout)
-            # its events too: observers of a resumed run see the whole run again
-            return await step(rt, self.target, self.location, lambda: fn, *args,
-                              **(kwargs or _NO_KEYWORDS))
-        # The store's synchronous update, where it has one, keeps awaits off the hot path.
-        store = rt.store
-        update_now = getattr(store, "update_now", None)
-        breaker = self.breaker
-        if breaker is not None:
-            key = self.breaker_state if breaker_key is None else f"{self.breaker_state}:{breaker_key}"
-            # Closed with no failures: `admit`, and `record` of a success, change nothing.
-            # An in-process store lets that be seen without calling them.
-            peek = getattr(store, "peek", None)
-            record = peek(key) if peek is not None else _UNKNOWN
-            quiet = record is None or (record is not _UNKNOWN and record[0][0] == CLOSED
-                                       and record[0][1] == 0)
-            if quiet:
-                admitted, epoch = CLOSED, (0 if record is None else record[0][5])
-            else:
-                now = rt.policy_now()
-                admitted, epoch, event = (update_now(key, now, breaker.admit) if update_now is not None
-                                          else await update(store, key, now, breaker.admit))
-                if event is not None:
-                    self._breaker_event(rt, event, key)
-            if admitted == OPEN:
-                if rt.observers:
-                    rt.event("breaker.reject", self.target, {"breaker": key})
-                raise CircuitOpen(f"circuit breaker of {self.target} is open")
-        limit = self.limit
-        if limit is not None:
-            state = self.limit_state if limit_key is None else f"{self.limit_state}:{limit_key}"
-            now = rt.policy_now()
-            # A keyed state may expire once idle: one per user must not stay forever.
-            idle_at = None if limit_key is None else limit.idle_at
-            granted, wait = (update_now(state, now, limit.acquire, idle_at=idle_at)
-                             if update_now is not None
-                             else await update(store, state, now, limit.acquire, idle_at=idle_at))
-            if wait > 0 or not granted:
-                await self._wait_or_refuse(rt, limit, granted, wait)
+        """One attempt: admission by the breaker, a permit from the limiter, the call
+        (within the timeout), and the outcome recorded for the breaker. The store's
+        synchronous operations, where it has them, keep awaits off this hot path.
+
+        Its complexity (radon: above 15) is the price of one coroutine per attempt:
+        each part is a helper, but the awaits that join them must stay in this frame,
+        as an async helper per part would add a coroutine to every guarded call."""
         if kwargs is None:
             kwargs = _NO_KEYWORDS
+        journal = rt.journal
+        if journal is not None and (counted_once := self._counted_in(journal, counted)) is not None:
+            if counted_once:
+                return await self._counted_once(rt, fn, args, kwargs, breaker_key, limit_key)
+            return await self._replayed(rt, fn, args, kwargs)
+        admission = None
+        if self.breaker is not None:
+            admission = self._admit_now(rt, breaker_key) or await self._admit(rt, breaker_key)
+        if self.limit is not None:
+            granted, wait = self._permit_now(rt, limit_key) or await self._permit(rt, limit_key)
+            if wait > 0 or not granted:
+                await self._wait_or_refuse(rt, self.limit, granted, wait)
         try:
             if self.timeout is not None:
                 result = await self._invoke_within(rt, fn, args, kwargs, self.timeout)
             else:  # `runtime.step` (for a step), written out: this is the hot path
-                is_step = self.step
-                if is_step and rt.observers:
-                    rt.event("step.start", self.target)
-                try:
-                    result = (fn(*args, **kwargs) if rt.journal is None or not is_step
-                              else rt.journal.step(self.target, self.location, fn, *args, **kwargs))
-                    if result.__class__ is CoroutineType or isawaitable(result):
+                result = self._call(rt, fn, args, kwargs)
+                if result.__class__ is CoroutineType or isawaitable(result):
+                    try:
                         result = await result
-                except BaseException as exc:
-                    if is_step:
-                        raise rt.step_failed(exc, self.target, self.location)
-                    raise
-                if is_step and rt.observers:
-                    rt.event("step.end", self.target)
+                    except BaseException as exc:
+                        raise self._failed(rt, exc)
+                if rt.observers:
+                    self._ended(rt)
         except BaseException as exc:
-            if breaker is not None:
-                failed = breaker.counts(exc) if isinstance(exc, Exception) else None
-                await self._record(rt, key, admitted, epoch, failed)
+            if admission is not None:
+                await self._record(rt, admission, self._counts(exc))
             raise
-        if breaker is not None and not (quiet and peek(key) is record):
-            now = rt.policy_now()
-            idle_at = None if breaker_key is None else breaker.idle_at
-            event = (update_now(key, now, breaker.record, admitted, epoch, False, idle_at=idle_at)
-                     if update_now is not None
-                     else await update(store, key, now, breaker.record, admitted, epoch, False,
-                                       idle_at=idle_at))
-            if event is not None:
-                self._breaker_event(rt, event, key)
+        if admission is not None and not _unchanged(rt.store, admission):
+            await self._record(rt, admission, False, breaker_key)
         return result
+
+    def _counted_in(self, journal: Any, counted: bool) -> bool | None:
+        """How a durable run's journal takes this attempt: True, as a guarded workflow's
+        or stage's counted attempt; False, as a step it replays; None, not at all."""
+        if not self.step and not counted and (self.breaker is not None or self.limit is not None):
+            return True
+        if self.step and journal.replays(self.location):
+            return False
+        return None
+
+    def _call(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        """Start the call (a step's `step.start` first); its result may be awaitable."""
+        if self.step and rt.observers:
+            rt.event("step.start", self.target)
+        try:
+            if rt.journal is None or not self.step:
+                return fn(*args, **kwargs)
+            return rt.journal.step(self.target, self.location, fn, *args, **kwargs)
+        except BaseException as exc:
+            raise self._failed(rt, exc)
+
+    def _ended(self, rt: Runtime) -> None:
+        if self.step:
+            rt.event("step.end", self.target)
+
+    def _failed(self, rt: Runtime, exc: BaseException) -> BaseException:
+        """What a failed call raises: for a step, the error with its note."""
+        return rt.step_failed(exc, self.target, self.location) if self.step else exc
+
+    def _counts(self, exc: BaseException) -> bool | None:
+        """Whether a failure counts for the breaker; None for a cancellation."""
+        return self.breaker.counts(exc) if isinstance(exc, Exception) else None  # type: ignore[union-attr]
+
+    async def _replayed(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        """A journaled attempt: it takes no permit and counts for no breaker a second
+        time (the call it stands for was admitted once already). Its timeout is entered
+        all the same, as the journal counts timeouts, and its events are sent again:
+        observers of a resumed run see the whole run."""
+        if self.timeout is not None:
+            return await self._invoke_within(rt, fn, args, kwargs, self.timeout)
+        return await step(rt, self.target, self.location, lambda: fn, *args, **kwargs)
+
+    def _admit_now(self, rt: Runtime, breaker_key: Any) -> _Admission | None:
+        """The breaker's admission, when the store answers without awaiting (else None).
+        Closed with no failures, admitting (and recording a success) changes nothing,
+        which an in-process store lets be seen without calling them."""
+        key = self.breaker_state if breaker_key is None else f"{self.breaker_state}:{breaker_key}"
+        store = rt.store
+        peek = getattr(store, "peek", None)
+        record = peek(key) if peek is not None else _UNKNOWN
+        if record is None or (record is not _UNKNOWN and record[0][0] == CLOSED and record[0][1] == 0):
+            return key, CLOSED, (0 if record is None else record[0][5]), record
+        update_now = getattr(store, "update_now", None)
+        if update_now is None:
+            return None
+        return self._admitted(rt, key, update_now(key, rt.policy_now(), self.breaker.admit))  # type: ignore[union-attr]
+
+    async def _admit(self, rt: Runtime, breaker_key: Any) -> _Admission:
+        key = self.breaker_state if breaker_key is None else f"{self.breaker_state}:{breaker_key}"
+        return self._admitted(rt, key, await update(rt.store, key, rt.policy_now(), self.breaker.admit))  # type: ignore[union-attr]
+
+    def _admitted(self, rt: Runtime, key: str, decision: tuple[int, int, str | None]) -> _Admission:
+        admitted, epoch, event = decision
+        if event is not None:
+            self._breaker_event(rt, event, key)
+        if admitted == OPEN:
+            if rt.observers:
+                rt.event("breaker.reject", self.target, {"breaker": key})
+            raise CircuitOpen(f"circuit breaker of {self.target} is open")
+        return key, admitted, epoch, _UNKNOWN
+
+    def _permit_now(self, rt: Runtime, limit_key: Any) -> tuple[bool, float] | None:
+        """The limiter's answer, when the store gives it without awaiting (else None)."""
+        update_now = getattr(rt.store, "update_now", None)
+        if update_now is None:
+            return None
+        state, idle_at = self._limit_state(limit_key)
+        return update_now(state, rt.policy_now(), self.limit.acquire, idle_at=idle_at)  # type: ignore[union-attr]
+
+    async def _permit(self, rt: Runtime, limit_key: Any) -> tuple[bool, float]:
+        state, idle_at = self._limit_state(limit_key)
+        return await update(rt.store, state, rt.policy_now(), self.limit.acquire, idle_at=idle_at)  # type: ignore[union-attr]
+
+    def _limit_state(self, limit_key: Any) -> tuple[str, float | None]:
+        """The limiter's stored name; a keyed one may expire once idle (one per user
+        must not stay forever)."""
+        if limit_key is None:
+            return self.limit_state, None
+        return f"{self.limit_state}:{limit_key}", self.limit.idle_at  # type: ignore[union-attr]
 
     async def _counted_once(self, rt: Runtime, fn: Callable[..., Any], args: tuple,
                             kwargs: dict | None, breaker_key: Any, limit_key: Any) -> Any:
@@ -368,12 +414,19 @@ class Guard:
         journal.write_later(identity, {"ok": True})
         return result
 
-    async def _record(self, rt: Runtime, key: str, admitted: int, epoch: int,
-                      failed: bool | None) -> None:
-        """Count a failed or cancelled call (off the success path: no fast path needed)."""
+    async def _record(self, rt: Runtime, admission: _Admission, failed: bool | None,
+                      breaker_key: Any = None) -> None:
+        """Count an attempt's outcome for the breaker: a success (`failed` False), a
+        failure, or a cancellation (None)."""
         breaker = self.breaker
         assert breaker is not None
-        event = await update(rt.store, key, rt.policy_now(), breaker.record, admitted, epoch, failed)
+        key, admitted, epoch, _ = admission
+        idle_at = breaker.idle_at if breaker_key is not None and failed is False else None
+        store, now = rt.store, rt.policy_now()
+        update_now = getattr(store, "update_now", None)
+        event = (update_now(key, now, breaker.record, admitted, epoch, failed, idle_at=idle_at)
+                 if update_now is not None
+                 else await update(store, key, now, breaker.record, admitted, epoch, failed, idle_at=idle_at))
         if event is not None:
             self._breaker_event(rt, event, key)
 
@@ -403,6 +456,18 @@ class Guard:
             if deadline.fired and rt.observers:
                 rt.event("timeout", self.target, {"seconds": seconds})
             raise
+
+
+_Admission = tuple[str, int, int, Any]
+"""A breaker's admission: its stored name, the state and epoch it admitted in, and
+the record peeked at when it was quiet (else _UNKNOWN)."""
+
+
+def _unchanged(store: Any, admission: _Admission) -> bool:
+    """Whether a quiet breaker's record is still the one peeked at: a success then
+    changes nothing, and is not recorded."""
+    record = admission[3]
+    return record is not _UNKNOWN and store.peek(admission[0]) is record
 
 
 class _Watched:
