@@ -133,19 +133,30 @@ async def _journal(store_url: str, run_id: str) -> tuple[dict[str, Any], dict[st
 def _describe(identity: str, entry: dict[str, Any], as_json: Any) -> str:
     path, kind, site, count = identity.split("|")
     where = f"{site or kind}#{count}" + (f" (branch {path})" if path else "")
-    if kind == "step":
-        outcome = as_json(entry["value"]) if entry["ok"] else f"{entry['error']['type']}: {entry['error']['message']}"
-        return f"step    {where}: {'ok' if entry['ok'] else 'error'} {outcome}"
     if kind in ("timer", "deadline", "timeout"):
         return f"{kind:<7} {where}: until {entry['deadline']:.3f}"
-    if kind == "receive":
-        got = "timed out" if "timeout" in entry else as_json(entry["value"])
-        return f"receive {site}#{count}{f' (branch {path})' if path else ''}: {got}"
-    if kind == "attempt":
-        refused = entry.get("refused")
-        outcome = (f"refused {refused['type']}: {refused['message']}" if refused
-                   else "ok" if entry["ok"] else "failed")
-        return f"attempt {where}: {outcome}"
+    if kind in _OUTCOMES:
+        return f"{kind:<7} {where}: {_OUTCOMES[kind](entry, as_json)}"
     if "value" in entry:
         return f"{kind:<7} {where}: {as_json(entry['value'])}"
     return f"{kind:<7} {where}: {as_json({k: v for k, v in entry.items() if k != 'at'})}"
+
+
+def _step_outcome(entry: dict[str, Any], as_json: Any) -> str:
+    if entry["ok"]:
+        return f"ok {as_json(entry['value'])}"
+    return f"error {entry['error']['type']}: {entry['error']['message']}"
+
+
+def _attempt_outcome(entry: dict[str, Any], as_json: Any) -> str:
+    refused = entry.get("refused")
+    if refused:
+        return f"refused {refused['type']}: {refused['message']}"
+    return "ok" if entry["ok"] else "failed"
+
+
+_OUTCOMES = {
+    "step": _step_outcome,
+    "receive": lambda entry, as_json: "timed out" if "timeout" in entry else as_json(entry["value"]),
+    "attempt": _attempt_outcome,
+}

@@ -32,6 +32,18 @@ def folder_modules(folder: Path | None, tops: Iterable[str]) -> Iterator[None]:
         yield
         return
     assert folder is not None
+    displaced = _make_room(folder, local)
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+        _put_back(folder, local, displaced)
+
+
+def _make_room(folder: Path, local: list[str]) -> dict[str, ModuleType]:
+    """Take out modules of the same names from elsewhere (returned, to put back), and
+    bring back the folder's own from an earlier visit."""
     displaced: dict[str, ModuleType] = {}
     for top in local:
         current = sys.modules.get(top)
@@ -39,18 +51,18 @@ def folder_modules(folder: Path | None, tops: Iterable[str]) -> Iterator[None]:
             displaced.update((name, sys.modules.pop(name)) for name in _family(top))
         for name, module in _FOLDER_MODULES.get((folder, top), {}).items():
             sys.modules.setdefault(name, module)
-    sys.path.insert(0, str(folder))
-    try:
-        yield
-    finally:
-        sys.path.remove(str(folder))
-        for top in local:
-            mine = {name: sys.modules[name] for name in _family(top)}
-            _FOLDER_MODULES.setdefault((folder, top), {}).update(mine)
-            if any(name == top or name.startswith(f"{top}.") for name in displaced):
-                for name in mine:  # another folder's module had the name first: give it back
-                    del sys.modules[name]
-        sys.modules.update(displaced)
+    return displaced
+
+
+def _put_back(folder: Path, local: list[str], displaced: dict[str, ModuleType]) -> None:
+    """Keep the folder's modules for its next visit; give displaced names back."""
+    for top in local:
+        mine = {name: sys.modules[name] for name in _family(top)}
+        _FOLDER_MODULES.setdefault((folder, top), {}).update(mine)
+        if any(name == top or name.startswith(f"{top}.") for name in displaced):
+            for name in mine:  # another folder's module had the name first: give it back
+                del sys.modules[name]
+    sys.modules.update(displaced)
 
 
 def import_used(parts: tuple[str, ...], where: str) -> Any:

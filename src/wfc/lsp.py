@@ -391,15 +391,26 @@ def completion(ls: LanguageServer, params: lsp.CompletionParams) -> lsp.Completi
                                detail=handler.signature, documentation=handler.doc)
             for name, handler in (handlers(file) if file else {}).items()])
     document = _documents.get(uri, Document())
-    enclosing = _enclosing(document, params.position.line + 1)
-    keywords = (TOP_KEYWORDS if enclosing is None or isinstance(enclosing, ast.ConstDecl)
-                else MACHINE_KEYWORDS if isinstance(enclosing, ast.Machine)
-                else ROUTER_KEYWORDS if isinstance(enclosing, ast.Router)
-                else () if isinstance(enclosing, ast.PolicyDecl) else BODY_KEYWORDS)
     items = [lsp.CompletionItem(label=word, kind=lsp.CompletionItemKind.Keyword)
-             for word in keywords]
-    items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Function,
-                                 detail=POLICY_DOCS[name]) for name in KINDS]
+             for word in _keywords_in(_enclosing(document, params.position.line + 1))]
+    return lsp.CompletionList(is_incomplete=False, items=items + _names(document))
+
+
+def _keywords_in(enclosing: ast.Node | None) -> tuple[str, ...]:
+    """The keywords that can stand where the cursor is: top level, machine, router, body."""
+    if enclosing is None or isinstance(enclosing, ast.ConstDecl):
+        return TOP_KEYWORDS
+    if isinstance(enclosing, ast.Machine):
+        return MACHINE_KEYWORDS
+    if isinstance(enclosing, ast.Router):
+        return ROUTER_KEYWORDS
+    return () if isinstance(enclosing, ast.PolicyDecl) else BODY_KEYWORDS
+
+
+def _names(document: Document) -> list[lsp.CompletionItem]:
+    """Policies and their arguments, builtins, the file's declarations and its events."""
+    items = [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Function,
+                                detail=POLICY_DOCS[name]) for name in KINDS]
     items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Property,
                                  detail=f"argument of {kind}")
               for kind, arguments in KINDS.items() for name in arguments]
@@ -413,7 +424,7 @@ def completion(ls: LanguageServer, params: lsp.CompletionParams) -> lsp.Completi
               for transition in state.transitions}
     items += [lsp.CompletionItem(label=event, kind=lsp.CompletionItemKind.Event, detail="event")
               for event in sorted(events)]
-    return lsp.CompletionList(is_incomplete=False, items=items)
+    return items
 
 
 def main() -> Any:

@@ -33,30 +33,43 @@ def _saga(saga: ast.Saga, res: Resolution) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     for number, step in enumerate(steps):
         label = res.step_names.get(step) or step_label(step.call)
-        later = steps[number + 1:]
-        if step.compensate is None and not step.compensate_none and later:
-            found.append(warning(
-                "W0170", f"if `{res.step_names.get(later[0]) or step_label(later[0].call)}` fails, "
-                f"`{label}` is not undone", step.span,
-                "add `compensate CALL` to undo it, or `compensate none` if it has no effect to undo"))
-        if step.compensate is None:
-            continue
-        if step_label(step.compensate) == step_label(step.call) != "step":
-            found.append(warning(
-                "W0171", f"the compensation of `{label}` calls {step_label(step.call)}, its own "
-                "handler", step.compensate.span,
-                "a compensation undoes the step's effect: call the handler that reverses it"))
-        found.extend(_late_reads(step, label, statements.index(step), first_assigned))
-    if any(_retries(step.call, res) for step in steps) and not any(
-            step.compensate is not None and _retries(step.compensate, res) for step in steps):
-        compensated = [step for step in steps if step.compensate is not None]
-        if compensated:
-            found.append(hint(
-                "H0173", f"the steps of saga `{saga.name.id}` retry, its compensations do not",
-                compensated[0].compensate.span,
-                "a compensation that fails once leaves the effect in place: give it a retry "
-                "(`compensate CALL with retry(...)`)"))
+        found.extend(_left_undone(step, label, steps[number + 1:], res))
+        if step.compensate is not None:
+            found.extend(_repeats_its_step(step, label))
+            found.extend(_late_reads(step, label, statements.index(step), first_assigned))
+    found.extend(_unretried_compensations(saga, steps, res))
     return found
+
+
+def _left_undone(step: ast.Step, label: str, later: list[ast.Step], res: Resolution) -> list[Diagnostic]:
+    if step.compensate is not None or step.compensate_none or not later:
+        return []
+    return [warning(
+        "W0170", f"if `{res.step_names.get(later[0]) or step_label(later[0].call)}` fails, "
+        f"`{label}` is not undone", step.span,
+        "add `compensate CALL` to undo it, or `compensate none` if it has no effect to undo")]
+
+
+def _repeats_its_step(step: ast.Step, label: str) -> list[Diagnostic]:
+    assert step.compensate is not None
+    if not step_label(step.compensate) == step_label(step.call) != "step":
+        return []
+    return [warning(
+        "W0171", f"the compensation of `{label}` calls {step_label(step.call)}, its own "
+        "handler", step.compensate.span,
+        "a compensation undoes the step's effect: call the handler that reverses it")]
+
+
+def _unretried_compensations(saga: ast.Saga, steps: list[ast.Step], res: Resolution) -> list[Diagnostic]:
+    compensated = [step for step in steps if step.compensate is not None]
+    if not compensated or not any(_retries(step.call, res) for step in steps) or any(
+            _retries(step.compensate, res) for step in compensated):  # type: ignore[arg-type]
+        return []
+    return [hint(
+        "H0173", f"the steps of saga `{saga.name.id}` retry, its compensations do not",
+        compensated[0].compensate.span,  # type: ignore[union-attr]
+        "a compensation that fails once leaves the effect in place: give it a retry "
+        "(`compensate CALL with retry(...)`)")]
 
 
 # The statements a saga's body walks through, in source order (not expressions).

@@ -145,21 +145,23 @@ class Solver:
     def _learn_compare(self, expr: ast.Compare) -> list[Path] | None:
         operands = (expr.left, *expr.comparators)
         found = [self._learn_value(operand) for operand in operands]
-        if any(paths is None for paths in found):
+        if not self._modelled(expr, found):
             return None
-        if sum(1 for paths in found if paths) > 1:
-            return None  # two paths compared with each other: their relation is not modelled
-        for op, right, paths in zip(expr.ops, expr.comparators, found[1:]):
-            if op in ("in", "not in") and (paths or type(self._constant(right)) is not list):
-                return None  # membership in a path's value, or a substring: not modelled
         paths = [path for group in found for path in (group or [])]
         constants: list[Any] = []
         for operand in operands:
             value = self._constant(operand)
             if value is not _NOT_CONSTANT:
-                constants.extend(value if isinstance(value, (list, tuple)) else [value])
+                constants.extend(value if isinstance(value, list) else [value])
         self._meet(paths, constants, ordered=any(op in _ORDERING for op in expr.ops))
         return paths
+
+    def _modelled(self, expr: ast.Compare, found: list[list[Path] | None]) -> bool:
+        """Whether a comparison is one path against constants, with `in` over a list."""
+        if any(paths is None for paths in found) or sum(1 for paths in found if paths) > 1:
+            return False  # an opaque operand, or two paths: their relation is not modelled
+        return not any(op in ("in", "not in") and (paths or type(self._constant(right)) is not list)
+                       for op, right, paths in zip(expr.ops, expr.comparators, found[1:]))
 
     def _meet(self, paths: list[Path], constants: list[Any], ordered: bool) -> None:
         for path in paths:

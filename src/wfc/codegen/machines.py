@@ -11,20 +11,9 @@ from .statements import Frame, StmtEmitter
 def emit_machine(emitter: StmtEmitter, decl: ast.Machine) -> None:
     out = emitter.out
     cls = py_name(decl.name.id)
-    finals = sorted(state.name.id for state in decl.states if state.final)
     out.line(f"class {cls}(_wf.Machine):")
     with out.indent():
-        if decl.doc is not None:
-            out.line(py_literal(decl.doc))
-        out.line(f"machine = {py_literal(decl.name.id)}")
-        out.line(f"initial = {py_literal(decl.initial[0].id)}")
-        out.line(f"finals = frozenset({{{', '.join(map(py_literal, finals))}}})" if finals else "finals = frozenset()")
-        out.line()
-        params = "".join(f", {param_code(emitter, p)}" for p in decl.params)
-        out.line(f"def __init__(_wf_self{params}):")
-        with out.indent():
-            names = ", ".join(f"{py_literal(py_name(p.name.id))}: {py_name(p.name.id)}" for p in decl.params)
-            out.line(f"super().__init__({{{names}}})")
+        _class_body(emitter, decl)
         functions = MachineFunctions(emitter, decl)
         for state in decl.states:
             for transition in state.transitions:
@@ -42,11 +31,26 @@ def emit_machine(emitter: StmtEmitter, decl: ast.Machine) -> None:
     out.line(f"{cls}.transitions = {{{', '.join(entries)}}}")
     for attribute, field in (("enter_actions", "enter"), ("exit_actions", "exit")):
         table = {s.name.id: getattr(s, field) for s in decl.states if getattr(s, field)}
-        entries = ", ".join(
-            f"{py_literal(state)}: ({''.join(functions.names[a] + ', ' for a in actions)})"
-            for state, actions in table.items()
-        )
-        out.line(f"{cls}.{attribute} = {{{entries}}}")
+        entries = [f"{py_literal(state)}: ({''.join(functions.names[a] + ', ' for a in actions)})"
+                   for state, actions in table.items()]
+        out.line(f"{cls}.{attribute} = {{{', '.join(entries)}}}")
+
+
+def _class_body(emitter: StmtEmitter, decl: ast.Machine) -> None:
+    """The docstring, the class attributes and `__init__`."""
+    out = emitter.out
+    finals = sorted(state.name.id for state in decl.states if state.final)
+    if decl.doc is not None:
+        out.line(py_literal(decl.doc))
+    out.line(f"machine = {py_literal(decl.name.id)}")
+    out.line(f"initial = {py_literal(decl.initial[0].id)}")
+    out.line(f"finals = frozenset({{{', '.join(map(py_literal, finals))}}})" if finals else "finals = frozenset()")
+    out.line()
+    params = "".join(f", {param_code(emitter, p)}" for p in decl.params)
+    out.line(f"def __init__(_wf_self{params}):")
+    with out.indent():
+        names = ", ".join(f"{py_literal(py_name(p.name.id))}: {py_name(p.name.id)}" for p in decl.params)
+        out.line(f"super().__init__({{{names}}})")
 
 
 def transition_table(decl: ast.Machine) -> dict[tuple[str, str], list[ast.Transition]]:

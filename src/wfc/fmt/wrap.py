@@ -34,6 +34,16 @@ def _widest_split(line: str) -> tuple[int, int, list[str]] | None:
     """The outermost bracket with the most text and at least two items:
     `(index of the opener, index of the closer, the items)`."""
     best: tuple[int, int, list[str]] | None = None
+    for opener, closer, commas in _outer_brackets(line):
+        items = _items(line, opener, closer, commas)
+        if len(items) >= 2 and (best is None or closer - opener > best[1] - best[0]):
+            best = (opener, closer, items)
+    return best
+
+
+def _outer_brackets(line: str) -> list[tuple[int, int, list[int]]]:
+    """Each outermost bracket pair of `line` (strings skipped): opener, closer and the
+    commas directly inside it."""
     stack: list[tuple[int, list[int]]] = []  # (opener index, comma indexes at its depth)
     pairs: list[tuple[int, int, list[int]]] = []
     index = 0
@@ -52,11 +62,7 @@ def _widest_split(line: str) -> tuple[int, int, list[str]] | None:
         elif char == "," and stack:
             stack[-1][1].append(index)
         index += 1
-    for opener, closer, commas in pairs:
-        items = _items(line, opener, closer, commas)
-        if len(items) >= 2 and (best is None or closer - opener > best[1] - best[0]):
-            best = (opener, closer, items)
-    return best
+    return pairs
 
 
 def _items(line: str, opener: int, closer: int, commas: list[int]) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from ..fmt.expressions import ExprPrinter
 from ..syntax import ast
 from .model import Graph
@@ -88,55 +90,77 @@ def _flow(graph: Graph, body: tuple[ast.Stmt, ...], previous: list[str], label: 
 
 
 def _stmt(graph: Graph, stmt: ast.Stmt, previous: list[str], label: str = "") -> list[str]:
-    if isinstance(stmt, ast.Stage):
-        title = f"stage {stmt.name.id}" + (f" when {_text(stmt.when)}" if stmt.when is not None else "")
-        node = graph.node(title, "decision" if stmt.when is not None else "box")
-        graph.connect(previous, node, label)
-        ends = _flow(graph, stmt.body, [node])
-        return ends + ([node] if stmt.when is not None else [])
-    if isinstance(stmt, ast.If):
-        ends: list[str] = []
-        for position, branch in enumerate(stmt.branches):
-            node = graph.node(_text(branch.test), "decision")
-            graph.connect(previous, node, label if position == 0 else "no")
-            ends += _flow(graph, branch.body, [node], "yes")
-            previous = [node]
-        if stmt.orelse is None:
-            return ends + previous
-        return ends + (_flow(graph, stmt.orelse, previous, "no") or [])
-    if isinstance(stmt, (ast.For, ast.While, ast.Repeat)):
-        node = graph.node(_loop_label(stmt), "decision")
-        graph.connect(previous, node, label)
-        graph.connect(_flow(graph, stmt.body, [node]), node, "next", dashed=True)
-        return [node]
-    if isinstance(stmt, ast.Parallel):
-        fork = graph.node("parallel", "decision")
-        graph.connect(previous, fork, label)
-        join = graph.node("join", "round")
-        for branch in stmt.body:
-            graph.connect(_stmt(graph, branch, [fork]), join)
-        return [join]
-    if isinstance(stmt, ast.Try):
-        node = graph.node("try", "box")
-        graph.connect(previous, node, label)
-        ends = _flow(graph, stmt.body, [node])
-        for handler in stmt.handlers:
-            title = "catch " + (", ".join(t.text for t in handler.types) or "any")
-            catch = graph.node(title, "round")
-            graph.connect([node], catch, "error", dashed=True)
-            ends += _flow(graph, handler.body, [catch])
-        return ends
-    if isinstance(stmt, ast.Step):
-        title = f"step {stmt.name.id + ' = ' if stmt.name else ''}{_text(stmt.call)}"
-        node = graph.node(title)
-        graph.connect(previous, node, label)
-        if stmt.compensate is not None:
-            undo = graph.node(f"compensate {_text(stmt.compensate)}", "round")
-            graph.connect([node], undo, "on failure", dashed=True)
-        return [node]
+    """Draw one statement after `previous`; the nodes control leaves it from."""
+    draw = _DRAW.get(type(stmt))
+    if draw is not None:
+        return draw(graph, stmt, previous, label)
     node = graph.node(_simple_label(stmt), "end" if isinstance(stmt, (ast.Return, ast.Fail)) else "box")
     graph.connect(previous, node, label)
     return [] if isinstance(stmt, (ast.Return, ast.Fail, ast.Break, ast.Continue)) else [node]
+
+
+def _stage(graph: Graph, stmt: ast.Stage, previous: list[str], label: str) -> list[str]:
+    title = f"stage {stmt.name.id}" + (f" when {_text(stmt.when)}" if stmt.when is not None else "")
+    node = graph.node(title, "decision" if stmt.when is not None else "box")
+    graph.connect(previous, node, label)
+    ends = _flow(graph, stmt.body, [node])
+    return ends + ([node] if stmt.when is not None else [])
+
+
+def _if(graph: Graph, stmt: ast.If, previous: list[str], label: str) -> list[str]:
+    ends: list[str] = []
+    for position, branch in enumerate(stmt.branches):
+        node = graph.node(_text(branch.test), "decision")
+        graph.connect(previous, node, label if position == 0 else "no")
+        ends += _flow(graph, branch.body, [node], "yes")
+        previous = [node]
+    if stmt.orelse is None:
+        return ends + previous
+    return ends + (_flow(graph, stmt.orelse, previous, "no") or [])
+
+
+def _loop(graph: Graph, stmt: ast.For | ast.While | ast.Repeat, previous: list[str], label: str) -> list[str]:
+    node = graph.node(_loop_label(stmt), "decision")
+    graph.connect(previous, node, label)
+    graph.connect(_flow(graph, stmt.body, [node]), node, "next", dashed=True)
+    return [node]
+
+
+def _parallel(graph: Graph, stmt: ast.Parallel, previous: list[str], label: str) -> list[str]:
+    fork = graph.node("parallel", "decision")
+    graph.connect(previous, fork, label)
+    join = graph.node("join", "round")
+    for branch in stmt.body:
+        graph.connect(_stmt(graph, branch, [fork]), join)
+    return [join]
+
+
+def _try(graph: Graph, stmt: ast.Try, previous: list[str], label: str) -> list[str]:
+    node = graph.node("try", "box")
+    graph.connect(previous, node, label)
+    ends = _flow(graph, stmt.body, [node])
+    for handler in stmt.handlers:
+        title = "catch " + (", ".join(t.text for t in handler.types) or "any")
+        catch = graph.node(title, "round")
+        graph.connect([node], catch, "error", dashed=True)
+        ends += _flow(graph, handler.body, [catch])
+    return ends
+
+
+def _step(graph: Graph, stmt: ast.Step, previous: list[str], label: str) -> list[str]:
+    title = f"step {stmt.name.id + ' = ' if stmt.name else ''}{_text(stmt.call)}"
+    node = graph.node(title)
+    graph.connect(previous, node, label)
+    if stmt.compensate is not None:
+        undo = graph.node(f"compensate {_text(stmt.compensate)}", "round")
+        graph.connect([node], undo, "on failure", dashed=True)
+    return [node]
+
+
+_DRAW: dict[type, Callable[[Graph, Any, list[str], str], list[str]]] = {
+    ast.Stage: _stage, ast.If: _if, ast.For: _loop, ast.While: _loop, ast.Repeat: _loop,
+    ast.Parallel: _parallel, ast.Try: _try, ast.Step: _step,
+}
 
 
 def _loop_label(stmt: ast.For | ast.While | ast.Repeat) -> str:

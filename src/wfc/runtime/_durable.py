@@ -200,23 +200,26 @@ class Journal:
         identity = self.identity("receive", signal)
         number = self._received[signal] = self._received.get(signal, 0) + 1
         entry = self.recorded(identity)
-        if entry is None and timeout is not None:
-            deadline_id = self.identity("deadline", signal)
-            recorded = self.recorded(deadline_id)
-            deadline = recorded["deadline"] if recorded else self._clock().now() + timeout
-            if recorded is None:
-                await self.write(deadline_id, {"deadline": deadline})
-        elif entry is None:
-            deadline = None
-        rt = self._rt
-        if entry is None and self.check is not None:
+        if entry is None:
+            entry = await self._awaited_signal(identity, signal, number, timeout)
+        if self._rt.observers:
+            self._rt.event("receive", signal, {"timeout": "timeout" in entry})
+        if "timeout" in entry:
+            raise TimeoutError(f"no signal '{signal}' within {format_seconds(entry['timeout'])}")
+        return entry["value"]
+
+    async def _awaited_signal(self, identity: str, signal: str, number: int,
+                              timeout: float | None) -> dict[str, Any]:
+        """Wait (live) for the signal a receive has not journaled yet, and journal it."""
+        deadline = None if timeout is None else await self._deadline(signal, timeout)
+        if self.check is not None:
             self.live()
-        if entry is None and self._pending:
+        if self._pending:
             await self.flush()  # the wait may be long: what the run did is journaled first
-        if entry is None and self._overdue:
+        if self._overdue:
             await self.cut_overdue(self._clock().now())
-        while entry is None:
-            sent = await rt.store.items(f"wfsignal:{self.run_id}:")
+        while True:
+            sent = await self._rt.store.items(f"wfsignal:{self.run_id}:")
             matching = [value for _, value in sorted(sent.items()) if value["name"] == signal]
             if len(matching) >= number:
                 entry = {"value": matching[number - 1]["value"]}
@@ -226,11 +229,17 @@ class Journal:
                 await self._wait_for_signal(deadline)
                 continue
             await self.write(identity, entry)
-        if rt.observers:
-            rt.event("receive", signal, {"timeout": "timeout" in entry})
-        if "timeout" in entry:
-            raise TimeoutError(f"no signal '{signal}' within {format_seconds(entry['timeout'])}")
-        return entry["value"]
+            return entry
+
+    async def _deadline(self, signal: str, timeout: float) -> float:
+        """A receive's deadline, journaled the first time so a restart keeps it."""
+        deadline_id = self.identity("deadline", signal)
+        recorded = self.recorded(deadline_id)
+        if recorded is not None:
+            return float(recorded["deadline"])
+        deadline = self._clock().now() + timeout
+        await self.write(deadline_id, {"deadline": deadline})
+        return deadline
 
     def _clock(self) -> Any:
         clock = self._rt.clock
