@@ -307,9 +307,10 @@ def _parameter(document: Document, word: str, line: int) -> str | None:
     """`parameter NAME: TYPE = DEFAULT of workflow W` when `word` is a parameter of the
     declaration that holds `line`."""
     for decl in document.module.decls if document.module else ():
-        params = getattr(decl, "params", None)
-        if params is None or not decl.span.line <= line <= decl.span.end_line:
+        if not isinstance(decl, (ast.Workflow, ast.Router, ast.Saga, ast.Machine)) \
+                or not decl.span.line <= line <= decl.span.end_line:
             continue
+        params = decl.params
         for param in params:
             if param.name.id == word:
                 typed = f": {param.type.text}" if param.type else ""

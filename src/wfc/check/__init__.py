@@ -77,7 +77,7 @@ def _declare(module: ast.Module, res: Resolution, resolver: Resolver,
             res.uses[name] = decl
         elif isinstance(decl, ast.ConstDecl):
             res.consts[name] = decl
-            resolver._const_order[name] = order
+            resolver.declare_const(name, order)
         elif isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
             res.decls[name] = decl
         elif isinstance(decl, ast.Machine):

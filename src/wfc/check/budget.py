@@ -177,8 +177,9 @@ class Budgets:
         self._walking.add(name)
         saved, self._enclosing = self._enclosing, []
         guard = self._res.guards.get(decl)
-        if guard is not None and guard.get("timeout") is not None:
-            self._enclosing.append(_Enclosing(_seconds(guard.get("timeout")), f"{kind} `{name}`"))
+        timeout = guard.get("timeout") if guard is not None else None
+        if timeout is not None:
+            self._enclosing.append(_Enclosing(_seconds(timeout), f"{kind} `{name}`"))
         if isinstance(decl, ast.Router):
             cost, parts = self._router(decl)
         else:
@@ -206,8 +207,8 @@ class Budgets:
         method = getattr(self, f"_stmt_{type(stmt).__name__}", None)
         if method is not None:
             return method(stmt)
-        exprs = [value for value in (getattr(stmt, name, None) for name in ("value", "test", "message"))
-                 if isinstance(value, ast.Node)]
+        exprs: list[ast.Expr] = [getattr(stmt, name) for name in ("value", "test", "message")
+                                 if isinstance(getattr(stmt, name, None), ast.Node)]
         return self._exprs(exprs)
 
     def _stmt_Stage(self, stmt: ast.Stage) -> tuple[Cost, list[Budget]]:
@@ -245,7 +246,7 @@ class Budgets:
         count = f"len({self._text(stmt.iterable)})"
         if stmt.concurrent:
             limit = _number(stmt.limit) if stmt.limit is not None else 10
-            shown = f"{limit:g}" if limit is not None else self._text(stmt.limit)
+            shown = f"{limit:g}" if limit is not None else self._text(stmt.limit)  # type: ignore[arg-type]
             count = f"⌈{count}/{shown}⌉"
         loop = items + body.times(symbol=count)
         label = f"{'parallel ' if stmt.concurrent else ''}for {stmt.var.id} in {self._text(stmt.iterable)}"
@@ -392,7 +393,8 @@ class Budgets:
                 self._check_retry(guard, retry, cost, first, delays, site)
         fallback = guard.get("fallback")
         if fallback is not None and fallback.calls:
-            cost = cost + Cost.unbounded(f"the fallback `{self._text(fallback.fallback)}` has no timeout")
+            what = self._text(fallback.fallback) if fallback.fallback is not None else "handler"
+            cost = cost + Cost.unbounded(f"the fallback `{what}` has no timeout")
         return cost
 
     def _check_retry(self, guard: GuardSpec, retry: PolicySpec, cost: Cost, first: float,
@@ -477,7 +479,8 @@ def _duration(expr: ast.Expr | None) -> float | None:
 
 
 def _number(expr: ast.Expr | None) -> float | None:
-    if isinstance(expr, ast.Literal) and type(expr.value) in (int, float):
+    if isinstance(expr, ast.Literal) and isinstance(expr.value, (int, float)) \
+            and not isinstance(expr.value, bool):
         return float(expr.value)
     return None
 

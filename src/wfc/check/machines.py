@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from ..diagnostics import did_you_mean
 from ..syntax import ast
+from .host import CheckerHost
 from .places import Place, error, warning
 from .resolution import CallKind
 from .scopes import Scope
 
 
-class MachineChecks:
+class MachineChecks(CheckerHost):
     """Mixed into the Resolver: the state-machine part of checking."""
 
     def machine(self, decl: ast.Machine) -> None:

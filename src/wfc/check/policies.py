@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from ..diagnostics import did_you_mean
 from ..syntax import ast
+from .host import CheckerHost
 from .places import error
 from .resolution import POLICY_ORDER, CallKind, GuardSpec, Kind, PolicySpec
 from .scopes import Scope
@@ -23,10 +24,8 @@ _MISSING = object()
 Check = Callable[[Any, ast.Expr, "Scope | None", "str | None"], Any]
 
 
-class PolicyChecks:
+class PolicyChecks(CheckerHost):
     """Mixed into the Resolver: checks policy blocks and `with` clauses."""
-
-    _named: dict[str, tuple[PolicySpec, ...]]
 
     def guard_site(self, site: ast.Node, uses: tuple[ast.PolicyUse, ...], scope: Scope | None,
                    target: str, step: bool) -> None:

@@ -30,6 +30,10 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         self._scopes: dict[ast.For, Scope] = {}
         self._const_order: dict[str, int] = {}
 
+    def declare_const(self, name: str, order: int) -> None:
+        """A const is declared at position `order`: a const may only use earlier ones."""
+        self._const_order[name] = order
+
     # ---- declarations ----------------------------------------------------
     def workflow(self, decl: ast.Workflow | ast.Saga) -> None:
         scope = self.parameters(decl)
@@ -219,8 +223,8 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
     def stmt_Return(self, stmt: ast.Return, place: Place) -> None:
         if not place.may_return:
             where = place.barrier or "the body of a parallel or assigned `for`"
-            self.report(error("E0107", f"`return` inside {where}", stmt.span, _RETURN_HELP.get(
-                place.barrier, "use `yield` for an item's value" if not place.barrier else None)))
+            help = _RETURN_HELP.get(place.barrier) if place.barrier else "use `yield` for an item's value"
+            self.report(error("E0107", f"`return` inside {where}", stmt.span, help))
         if stmt.value is not None:
             self.expr(stmt.value, place.scope)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from ..syntax import ast
+from .host import CheckerHost
 from .policies import dotted_parts
 from .places import Place, error, warning
 from .scopes import Scope
 
 
-class RoutingChecks:
+class RoutingChecks(CheckerHost):
     """Mixed into the Resolver: the router and saga parts of checking."""
 
     def router(self, decl: ast.Router) -> None:
@@ -46,7 +47,7 @@ class RoutingChecks:
                               f"declare `router {decl.name.id}(...) weighted`"))
             return
         weight = 1.0 if route.weight is None else number(route.weight)
-        if weight is not None and weight <= 0:
+        if weight is not None and weight <= 0 and route.weight is not None:
             self.report(error("E0144", "a route's weight must be positive", route.weight.span))
         self.res.route_weights[route] = weight or 0.0
 
@@ -55,7 +56,7 @@ class RoutingChecks:
         seen: dict[str, ast.Route] = {}
         for route in decl.routes:
             name = self.res.route_names[route]
-            if name in seen:
+            if name in seen and route.name is not None:
                 self.report(error("E0132", f"duplicate route name '{name}'", route.name.span,
                                   f"the first route '{name}' is on line {seen[name].span.line}"))
             seen[name] = route
@@ -88,9 +89,10 @@ def number(expr: ast.Expr | None) -> float | None:
     if isinstance(expr, ast.Neg):
         inner = number(expr.operand)
         return None if inner is None else -inner
-    if isinstance(expr, ast.Literal) and type(expr.value) in (int, float) \
-            and -MAX_ROUTE_NUMBER <= expr.value <= MAX_ROUTE_NUMBER:
-        return float(expr.value)
+    value = expr.value if isinstance(expr, ast.Literal) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and -MAX_ROUTE_NUMBER <= value <= MAX_ROUTE_NUMBER:
+        return float(value)
     return None
 
 

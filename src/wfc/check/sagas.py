@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..diagnostics import Diagnostic
 from ..syntax import ast
 from .places import hint, warning
@@ -76,7 +78,7 @@ def _unretried_compensations(saga: ast.Saga, steps: list[ast.Step], res: Resolut
 _STATEMENTS = (ast.Assign, ast.Step, ast.For, ast.Receive)
 
 
-def _first_assignments(saga: ast.Saga, statements: list[ast.Node]) -> dict[str, int]:
+def _first_assignments(saga: ast.Saga, statements: Sequence[ast.Node]) -> dict[str, int]:
     """Each variable's first assignment, by its index in `statements` (parameters: -1)."""
     first = {param.name.id: -1 for param in saga.params}
     for index, stmt in enumerate(statements):

@@ -225,8 +225,8 @@ class Solver:
         for test in tests:
             for node in ast.walk(test):
                 path = self._path(node) if isinstance(node, (ast.Name, ast.Attr, ast.Index)) else None
-                for length in range(1, len(path or ()) + 1):
-                    met[path[:length]] = met.get(path[:length], 0) + 1
+                for length in range(1, len(path) + 1 if path else 0):
+                    met[path[:length]] = met.get(path[:length], 0) + 1  # type: ignore[index]
         paths = sorted(self._facts.constants.keys() | self._facts.parents,
                        key=lambda p: (-met.get(p, 0), len(p)))
         return [*paths, *sorted(self._facts.opaque.values())]

@@ -136,15 +136,16 @@ def emit_all_routes(emitter: StmtEmitter, decl: ast.Router, order: tuple[ast.Rou
         matched.append(flag)
     results = emitter.temps.new("results")
     out.line(f"{results} = []")
-    for route, flag in zip(order, matched):
-        if flag is None:
+    for route, matched_flag in zip(order, matched):
+        if matched_flag is None:
             emit_route_value(emitter, decl, route, f"{results}.append")
             continue
-        out.line(f"if {flag}:")
+        out.line(f"if {matched_flag}:")
         with out.indent():
             emit_route_value(emitter, decl, route, f"{results}.append")
     if decl.default is not None and None not in matched:
-        out.line(f"if not ({' or '.join(matched)}):" if matched else "if True:")
+        flags = [flag for flag in matched if flag is not None]
+        out.line(f"if not ({' or '.join(flags)}):" if flags else "if True:")
         with out.indent():
             emit_route_value(emitter, decl, decl.default, f"{results}.append")
     out.line(f"return {results}")

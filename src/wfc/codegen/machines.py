@@ -110,7 +110,8 @@ class MachineFunctions:
             emitter.declare_locals(emitter.res.scope_locals.get(action, ()))
             outer = emitter.frame
             emitter.frame = Frame(kind="action", name=self.decl.name.id)
+            assert action.body is not None or action.call is not None
             body = action.body if action.body is not None else (
-                ast.ExprStmt(span=action.span, value=action.call),)
+                ast.ExprStmt(span=action.span, value=action.call),)  # type: ignore[arg-type]
             emitter.block(body)
             emitter.frame = outer

@@ -34,7 +34,10 @@ def generate(module: ast.Module, res: Resolution, source: str, version: str,
         if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga, ast.Machine)):
             out.line()
             out.line()
-            (emit_machine if isinstance(decl, ast.Machine) else emit_declaration)(emitter, decl)  # type: ignore[operator]
+        if isinstance(decl, ast.Machine):
+            emit_machine(emitter, decl)
+        elif isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
+            emit_declaration(emitter, decl)
     callables = [py_name(decl.name.id) for decl in module.decls
                  if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga))]
     if callables:

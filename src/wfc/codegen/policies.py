@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from abc import ABC, abstractmethod
+
+from typing import Callable, Iterable
 
 from ..check import CallKind, Resolution
 from ..check.resolution import GuardSpec, PolicySpec
 from ..check.scopes import assigned_names
 from ..syntax import ast
 from ..syntax.names import py_literal, py_name
-from .expressions import ATOM
+from .expressions import ATOM, ExprEmitter
+from .writer import Writer
 
 # Policy kind -> the runtime class its options build.
 _CLASSES = {"retry": "Retry", "breaker": "Breaker", "limit": "Limit",
@@ -71,10 +74,34 @@ def _tuple(codes: list[str]) -> str:
     return f"({', '.join(codes)}{',' if len(codes) == 1 else ''})"
 
 
-class PolicyEmitter:
-    """Mixed into the StmtEmitter: calls, stages and retry loops under policies."""
+class PolicyEmitter(ExprEmitter, ABC):
+    """The StmtEmitter's part for calls, stages and retry loops under policies; what
+    it needs from the StmtEmitter is declared here."""
 
     guard_names: dict[ast.Node, str]  # sites with policies -> their `_wf.Guard`
+    out: Writer
+
+    @abstractmethod
+    def where(self, node: ast.Node) -> str:
+        """`file.wf:line:col` of a node, for a comment."""
+
+    @abstractmethod
+    def hoisted(self, values: tuple[ast.Expr, ...]) -> list[str]:
+        """Codes for values evaluated in order before a call (temporaries where needed)."""
+
+    @abstractmethod
+    def step_into(self, call: ast.Call, dest: str, retry_guard: str | None = None) -> None:
+        """A handler call, inline, its result in `dest`."""
+
+    @abstractmethod
+    def step_attempt(self, call: ast.Call, codes: list[str], result: str, target: str,
+                     on_error: Callable[[str], None]) -> None:
+        """`step.start`, the call and its await; `on_error` writes the except body."""
+
+    @abstractmethod
+    def function(self, header: str, kind: str, owner: ast.Node, body: tuple[ast.Stmt, ...],
+                 nonlocal_names: list[str] | None = None) -> None:
+        """A nested function for an item or a branch, with its own frame."""
 
     def guarded_into(self, expr: ast.Guarded, dest: str) -> None:
         """A call with policies: arguments and call-site values first, then the guard."""

@@ -34,7 +34,7 @@ class Frame:
         return self.try_depth > 0 or self.kind in ("branch", "stage")
 
 
-class StmtEmitter(PolicyEmitter, ExprEmitter):
+class StmtEmitter(PolicyEmitter):
     def __init__(self, res: Resolution, temps: Temps, out: Writer) -> None:
         super().__init__(res, temps)
         self.out = out

@@ -126,7 +126,8 @@ class Printer:
         strategy = "" if decl.strategy == "first" else f" {decl.strategy}"
         self.line(self.header("router", decl, strategy) + " {")
         self.depth += 1
-        previous = self.doc_line(decl)
+        self.doc_line(decl)
+        previous: ast.Node | None = None
         for route in (*decl.routes, *([decl.default] if decl.default else [])):
             self.gap_before(previous, route)
             self.comments_before(route.span.line)
@@ -146,7 +147,8 @@ class Printer:
         self.line(f"machine {decl.name.id}({params}) {{")
         self.depth += 1
         items: list[ast.Node] = sorted((*decl.initial, *decl.states), key=lambda n: n.span.start)
-        previous = self.doc_line(decl)
+        self.doc_line(decl)
+        previous: ast.Node | None = None
         for item in items:
             self.gap_before(previous, item)
             self.comments_before(item.span.line)
@@ -154,6 +156,7 @@ class Printer:
                 self.line(f"initial {item.id}")
                 self.trailing_comment(item)
             else:
+                assert isinstance(item, ast.StateDecl)
                 self.state(item)
             previous = item
         self.comments_before(decl.span.end_line)
@@ -180,6 +183,7 @@ class Printer:
                     text += f" when {self.expr.text(member.when)}"
                 self.action(text, member.action, member)
             else:
+                assert isinstance(member, ast.Action)
                 word = "enter" if member in state.enter else "exit"
                 self.action(word, member, member)
             previous = member
@@ -297,7 +301,8 @@ class Printer:
         self.block(f"stage {stmt.name.id}{policies}{when}", stmt.body, stmt)
 
     def stmt_If(self, stmt: ast.If) -> None:
-        pieces = [(f"if {self.expr.text(b.test)}", b.body, b) for b in stmt.branches[:1]]
+        pieces: list[tuple[str, tuple[ast.Stmt, ...], ast.Node]] = [
+            (f"if {self.expr.text(b.test)}", b.body, b) for b in stmt.branches[:1]]
         pieces += [(f"}} elif {self.expr.text(b.test)}", b.body, b) for b in stmt.branches[1:]]
         if stmt.orelse is not None:
             pieces.append(("} else", stmt.orelse, stmt))
@@ -336,7 +341,7 @@ class Printer:
         self.block(head, stmt.body, stmt)
 
     def stmt_Try(self, stmt: ast.Try) -> None:
-        pieces = [("try", stmt.body, stmt)]
+        pieces: list[tuple[str, tuple[ast.Stmt, ...], ast.Node]] = [("try", stmt.body, stmt)]
         for handler in stmt.handlers:
             types = " " + ", ".join(t.text for t in handler.types) if handler.types else ""
             name = f" as {handler.name.id}" if handler.name else ""

@@ -190,5 +190,5 @@ def _simple_label(stmt: ast.Stmt) -> str:
     return (f"{word} {_text(value)}" if value is not None else word).strip()
 
 
-_BUILDERS = {ast.Machine: machine_graph, ast.Router: router_graph, ast.Workflow: workflow_graph,
+_BUILDERS: dict[type, Callable[[Any], Graph]] = {ast.Machine: machine_graph, ast.Router: router_graph, ast.Workflow: workflow_graph,
              ast.Saga: workflow_graph}

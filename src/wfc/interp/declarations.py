@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from .. import runtime
 from ..runtime import Runtime
@@ -86,4 +86,4 @@ async def _take(executor: Executor, decl: ast.Router, route: ast.Route, frame: F
     return await run_body(executor, route.body, Frame({n: None for n in names}, frame), rt)
 
 
-RUNNERS = {ast.Workflow: run_workflow, ast.Router: run_router, ast.Saga: run_saga}
+RUNNERS: dict[type, Callable[..., Awaitable[Any]]] = {ast.Workflow: run_workflow, ast.Router: run_router, ast.Saga: run_saga}

@@ -80,7 +80,7 @@ class VirtualClock:
             await asyncio.sleep(0)
             return
         future = asyncio.get_running_loop().create_future()
-        timer = self.call_later(seconds, lambda: future.done() or future.set_result(None))
+        timer = self.call_later(seconds, lambda: settle(future))
         try:
             await future
         finally:
@@ -171,3 +171,9 @@ def format_seconds(seconds: float) -> str:
         millis = seconds * 1000
         return f"{int(millis)}ms" if millis == int(millis) else f"{millis:g}ms"
     return f"{seconds:g}s"
+
+
+def settle(future: asyncio.Future[None]) -> None:
+    """Wake a sleeper (once: a cancelled or woken one is left alone)."""
+    if not future.done():
+        future.set_result(None)

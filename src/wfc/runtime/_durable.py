@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 from ._errors import ERROR_TYPES, SagaFailed, WorkflowError
 from ._runtime import Runtime, cancels_run, stray_error
-from ._clock import format_seconds
+from ._clock import settle, format_seconds
 from ._store import Encoded, NotStorable, append_all, described, encode, update
 
 # The fan-out path as identities write it: "" at the top, "2.0" in branch 0 of item 2.
@@ -255,7 +255,7 @@ class Journal:
             delay = max(0.0, min(delay, deadline - clock.now()))
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
-        timer = clock.call_later(delay, lambda: waiter.done() or waiter.set_result(None))
+        timer = clock.call_later(delay, lambda: settle(waiter))
         try:
             await waiter
         finally:
@@ -490,7 +490,7 @@ class JournaledRandom:
 
 def error_entry(exc: BaseException) -> dict[str, Any]:
     kind = type(exc)
-    entry = {"type": kind.__name__, "module": kind.__module__, "message": str(exc),
+    entry: dict[str, Any] = {"type": kind.__name__, "module": kind.__module__, "message": str(exc),
              "notes": list(getattr(exc, "__notes__", ()))}
     try:  # the arguments rebuild it exactly (str(KeyError("k")) is "'k'", not "k")
         encode(list(exc.args))

@@ -344,7 +344,7 @@ class Guard:
         key = self.breaker_state if breaker_key is None else f"{self.breaker_state}:{breaker_key}"
         store = rt.store
         peek = getattr(store, "peek", None)
-        record = peek(key) if peek is not None else _UNKNOWN
+        record: Any = peek(key) if peek is not None else _UNKNOWN
         if record is None or (record is not _UNKNOWN and record[0][0] == CLOSED and record[0][1] == 0):
             return key, CLOSED, (0 if record is None else record[0][5]), record
         update_now = getattr(store, "update_now", None)
@@ -378,7 +378,7 @@ class Guard:
         state, idle_at = self._limit_state(limit_key)
         return await update(rt.store, state, rt.policy_now(), self.limit.acquire, idle_at=idle_at)  # type: ignore[union-attr]
 
-    def _limit_state(self, limit_key: Any) -> tuple[str, float | None]:
+    def _limit_state(self, limit_key: Any) -> tuple[str, Callable[[Any], float | None] | None]:
         """The limiter's stored name; a keyed one may expire once idle (one per user
         must not stay forever)."""
         if limit_key is None:

@@ -149,7 +149,7 @@ class Machine:
             raise ValueError(f"a snapshot of {snapshot.get('machine')!r}, not of {cls.machine!r}")
         instance = cls(**snapshot["params"])
         instance.state = snapshot["state"]
-        instance.history = [tuple(entry) for entry in snapshot["history"]]  # type: ignore[misc]
+        instance.history = [tuple(entry) for entry in snapshot["history"]]
         return instance
 
     def __repr__(self) -> str:

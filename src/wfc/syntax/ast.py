@@ -7,11 +7,17 @@ so that checker side tables keyed by node stay cheap. Compare trees with `dump`.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Union
+from typing import Any, TypeVar, Union, dataclass_transform
 
 from ..diagnostics import Span
 
-node = dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+_N = TypeVar("_N")
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True, eq_default=False)
+def node(cls: type[_N]) -> type[_N]:
+    """A node class: a frozen, slotted, keyword-only dataclass that hashes by identity."""
+    return dataclass(frozen=True, slots=True, kw_only=True, eq=False)(cls)
 
 
 @node

@@ -127,7 +127,7 @@ def _leading_doc(items: list) -> tuple[str | None, list]:
     """The docstring that opens `items`, and the rest; a later one is an error."""
     doc = None
     if items and isinstance(items[0], _Doc):
-        doc, items = items[0].literal.value, items[1:]
+        doc, items = str(items[0].literal.value), items[1:]
     for item in items:
         if isinstance(item, _Doc):
             raise SyntaxProblem("a docstring must come first in its declaration", item.literal.span,

@@ -148,11 +148,12 @@ def _point(source: str, pos: int, line: int, column: int, width: int = 1) -> Spa
 
 
 def _unexpected_character(exc: UnexpectedCharacters, source: str) -> Diagnostic:
-    char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
-    span = _point(source, exc.pos_in_stream, exc.line, exc.column)
+    pos = exc.pos_in_stream or 0
+    char = source[pos] if pos < len(source) else ""
+    span = _point(source, pos, exc.line, exc.column)
     if char in "\"'":
         return _error("unterminated string", span, "close the string on the same line", "E0002")
-    if char == "f" and source[exc.pos_in_stream + 1 : exc.pos_in_stream + 2] in "\"'":
+    if char == "f" and source[pos + 1 : pos + 2] in "\"'":
         return _error("unterminated f-string", span, "close the string on the same line", "E0002")
     shown = char if char.isprintable() else repr(char)[1:-1]
     return _error(f"unexpected character '{shown}'", span, None, "E0002")
@@ -167,7 +168,7 @@ def _unexpected_token(exc: UnexpectedToken, source: str) -> Diagnostic:
         span = Span(len(source), len(source), line, column, line, column + 1)
         return _error("unexpected end of file", span, help_text)
     width = max(1, len(str(token))) if token.type != "_NL" else 1
-    span = _point(source, token.start_pos, token.line, token.column, width)
+    span = _point(source, token.start_pos or 0, token.line or 1, token.column or 1, width)
     return _error(f"unexpected {_describe_token(token)}", span, help_text)
 
 

@@ -310,7 +310,8 @@ class ToAst(DeclarationBuilder):
         every node of the field lies on the token's line."""
         offset = 2 + piece.offset
         value = self._parse_expr(piece.text)
-        return _shifted(value, token.start_pos + offset, token.line, token.column + offset - 1)
+        start, line, column = _position(token)
+        return _shifted(value, start + offset, line, column + offset - 1)
 
     def true(self, meta, children):
         return ast.Literal(span=span_of(meta), value=True)
@@ -379,9 +380,15 @@ _MAX_INT_DIGITS = 4300  # CPython's default int max str digits
 
 
 def _inner_span(token: Token, offset: int, width: int) -> Span:
-    column = token.column + offset
-    start = token.start_pos + offset
-    return Span(start, start + width, token.line, column, token.line, column + width)
+    start, line, column = _position(token)
+    start, column = start + offset, column + offset
+    return Span(start, start + width, line, column, line, column + width)
+
+
+def _position(token: Token) -> tuple[int, int, int]:
+    """Where a token starts: offset, line, column (lark always sets them for a
+    lexed token; its types allow None)."""
+    return token.start_pos or 0, token.line or 1, token.column or 1
 
 
 def _shifted(value: Any, offset: int, line: int, columns: int) -> Any:
