@@ -53,8 +53,8 @@ def show_command(run_id: str, store_url: str) -> None:
 @click.option("--backend", type=click.Choice(["interp", "compiled"]), default="interp", show_default=True)
 def resume_command(file: Path, run_ids: tuple[str, ...], store_url: str, backend: str) -> None:
     """Resume RUN_IDS (every unfinished run when none is named) of the declarations in FILE."""
-    from .cli import EXIT_INPUT, Failure, _described, _json_text, open_store_or_fail
     from .api import load
+    from .cli import EXIT_INPUT, Failure, _described, _json_text, open_store_or_fail
     from .runtime import Runtime
 
     try:
@@ -87,8 +87,9 @@ def resume_command(file: Path, run_ids: tuple[str, ...], store_url: str, backend
 @runs_group.command("signal")
 @click.argument("run_id")
 @click.argument("name")
-@click.option("--json", "value", default="null", metavar="VALUE", show_default=True,
-              help="The signal's value, as JSON.")
+@click.option(
+    "--json", "value", default="null", metavar="VALUE", show_default=True, help="The signal's value, as JSON."
+)
 @click.option("--store", "store_url", required=True, metavar="URL", help=STORE_HELP)
 def signal_command(run_id: str, name: str, value: str, store_url: str) -> None:
     """Send RUN_ID the signal NAME: its next `receive NAME` gets VALUE."""

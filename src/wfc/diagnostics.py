@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 Severity = Literal["error", "warning", "hint"]
 
@@ -52,11 +53,7 @@ class CompileError(Exception):
         self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
         self.filename = filename
         first = self.diagnostics[0] if self.diagnostics else None
-        summary = (
-            f"{filename}:{first.line}:{first.column}: {first.message}"
-            if first
-            else "invalid source"
-        )
+        summary = f"{filename}:{first.line}:{first.column}: {first.message}" if first else "invalid source"
         more = len(self.diagnostics) - 1
         super().__init__(summary + (f" (and {more} more)" if more > 0 else ""))
 

@@ -50,27 +50,38 @@ class Resumption:
         if self.resumes == "all":
             return f"resume: runs of {self.declaration} resume (its handler calls are where they were)"
         if self.resumes == "none":
-            return (f"resume: runs of {self.declaration} that journaled a call are refused "
-                    f"({self.until} moved or changed)")
-        return (f"resume: runs of {self.declaration} resume until they reach {self.until}; "
-                "runs past it are refused")
+            return (
+                f"resume: runs of {self.declaration} that journaled a call are refused "
+                f"({self.until} moved or changed)"
+            )
+        return (
+            f"resume: runs of {self.declaration} resume until they reach {self.until}; "
+            "runs past it are refused"
+        )
 
 
 def diff(old: Checked, new: Checked) -> tuple[list[Change], list[Resumption]]:
     """The changes from `old` to `new`, and how durable runs of `old` resume under `new`."""
     before, after = outline(old.module, old.resolution), outline(new.module, new.resolution)
     # The parts of a declaration that only one version has go with it, unlisted.
-    alone = {item.split(" ", 1)[1] for item in before.keys() ^ after.keys()
-             if item.split(" ", 1)[0] in _DECLARATION_KINDS}
-    changes = [Change("removed", item, before[item], None) for item in before
-               if item not in after and not _part_of(item, alone)]
+    alone = {
+        item.split(" ", 1)[1]
+        for item in before.keys() ^ after.keys()
+        if item.split(" ", 1)[0] in _DECLARATION_KINDS
+    }
+    changes = [
+        Change("removed", item, before[item], None)
+        for item in before
+        if item not in after and not _part_of(item, alone)
+    ]
     for item, text in after.items():
         if item not in before:
             if not _part_of(item, alone):
                 changes.append(Change("added", item, None, text))
         elif before[item] != text:
-            changes.append(Change("reordered" if item.startswith("order of") else "changed",
-                                  item, before[item], text))
+            changes.append(
+                Change("reordered" if item.startswith("order of") else "changed", item, before[item], text)
+            )
     return changes, resumptions(old, new)
 
 
@@ -79,8 +90,11 @@ _DECLARATION_KINDS = ("workflow", "saga", "router", "machine")
 
 def _part_of(item: str, declarations: set[str]) -> bool:
     """Whether `item` belongs to (and is not itself) one of `declarations`."""
-    return any(item.endswith(f" of {name}") or item.endswith(f"body of {kind} {name}")
-               for name in declarations for kind in _DECLARATION_KINDS)
+    return any(
+        item.endswith(f" of {name}") or item.endswith(f"body of {kind} {name}")
+        for name in declarations
+        for kind in _DECLARATION_KINDS
+    )
 
 
 def outline(module: ast.Module, res: Resolution) -> dict[str, str]:
@@ -100,8 +114,7 @@ def outline(module: ast.Module, res: Resolution) -> dict[str, str]:
     return items
 
 
-def _declaration(decl: ast.Workflow | ast.Saga | ast.Router, res: Resolution,
-                 items: dict[str, str]) -> None:
+def _declaration(decl: ast.Workflow | ast.Saga | ast.Router, res: Resolution, items: dict[str, str]) -> None:
     kind = type(decl).__name__.lower()
     name = decl.name.id
     with_policies = f" with {_TEXT.policies(decl.policies)}" if decl.policies else ""
@@ -116,22 +129,31 @@ def _declaration(decl: ast.Workflow | ast.Saga | ast.Router, res: Resolution,
     if isinstance(decl, ast.Saga):
         steps = [node for node in ast.walk(decl.body) if isinstance(node, ast.Step)]
         for step in steps:
-            undo = ("none" if step.compensate_none else "-" if step.compensate is None
-                    else _TEXT.text(step.compensate))
+            undo = (
+                "none"
+                if step.compensate_none
+                else "-"
+                if step.compensate is None
+                else _TEXT.text(step.compensate)
+            )
             items[f"step {res.step_names.get(step) or step_label(step.call)} of {name}"] = (
-                f"{_TEXT.text(step.call)} compensate {undo}")
+                f"{_TEXT.text(step.call)} compensate {undo}"
+            )
         items[f"order of steps of {name}"] = ", ".join(
-            res.step_names.get(step) or step_label(step.call) for step in steps)
+            res.step_names.get(step) or step_label(step.call) for step in steps
+        )
     items[f"body of {kind} {name}"] = f"{len(decl.body)} statements, {_digest(decl.body)}"
 
 
 def _machine(decl: ast.Machine, items: dict[str, str]) -> None:
     name = decl.name.id
     items[f"machine {name}"] = f"({_params(decl.params)}) initial " + ", ".join(
-        ident.id for ident in decl.initial)
+        ident.id for ident in decl.initial
+    )
     for state in decl.states:
         items[f"state {state.name.id} of {name}"] = (
-            ("final " if state.final else "") + f"enter {_actions(state.enter)} exit {_actions(state.exit)}")
+            "final " if state.final else ""
+        ) + f"enter {_actions(state.enter)} exit {_actions(state.exit)}"
         for transition in state.transitions:
             guard = f" when {_TEXT.text(transition.when)}" if transition.when else ""
             action = f" do {_actions((transition.action,))}" if transition.action else ""
@@ -142,8 +164,7 @@ def _machine(decl: ast.Machine, items: dict[str, str]) -> None:
 def _actions(actions: tuple[ast.Action, ...]) -> str:
     if not actions:
         return "-"
-    return "; ".join(_TEXT.text(a.call) if a.call is not None else f"{{{_digest(a.body)}}}"
-                     for a in actions)
+    return "; ".join(_TEXT.text(a.call) if a.call is not None else f"{{{_digest(a.body)}}}" for a in actions)
 
 
 def _route(route: ast.Route) -> str:
@@ -152,15 +173,19 @@ def _route(route: ast.Route) -> str:
         parts.append(f"priority {_TEXT.text(route.priority)}")
     if route.weight is not None:
         parts.append(f"weight {_TEXT.text(route.weight)}")
-    parts.append(f"-> {_TEXT.text(route.target)}" if route.target is not None
-                 else f"do {{{_digest(route.body)}}}")
+    parts.append(
+        f"-> {_TEXT.text(route.target)}" if route.target is not None else f"do {{{_digest(route.body)}}}"
+    )
     return " ".join(parts)
 
 
 def _params(params: tuple[ast.Param, ...]) -> str:
-    return ", ".join(param.name.id + (f": {param.type.text}" if param.type else "")
-                     + (f" = {_TEXT.text(param.default)}" if param.default else "")
-                     for param in params)
+    return ", ".join(
+        param.name.id
+        + (f": {param.type.text}" if param.type else "")
+        + (f" = {_TEXT.text(param.default)}" if param.default else "")
+        for param in params
+    )
 
 
 def _digest(tree: Any) -> str:
@@ -182,10 +207,8 @@ def journaled_calls(decl: ast.Node, res: Resolution) -> list[tuple[int, int, str
 
 
 def resumptions(old: Checked, new: Checked) -> list[Resumption]:
-    before = {d.name.id: d for d in old.module.decls
-              if isinstance(d, (ast.Workflow, ast.Saga, ast.Router))}
-    after = {d.name.id: d for d in new.module.decls
-             if isinstance(d, (ast.Workflow, ast.Saga, ast.Router))}
+    before = {d.name.id: d for d in old.module.decls if isinstance(d, (ast.Workflow, ast.Saga, ast.Router))}
+    after = {d.name.id: d for d in new.module.decls if isinstance(d, (ast.Workflow, ast.Saga, ast.Router))}
     found = []
     for name, decl in before.items():
         if name not in after:
@@ -205,7 +228,7 @@ def resumptions(old: Checked, new: Checked) -> list[Resumption]:
 
 
 def as_json(changes: list[Change], resumes: list[Resumption]) -> dict[str, Any]:
-    return {"changes": [{"change": c.change, "item": c.item, "old": c.old, "new": c.new}
-                        for c in changes],
-            "resume": [{"declaration": r.declaration, "resumes": r.resumes, "until": r.until}
-                       for r in resumes]}
+    return {
+        "changes": [{"change": c.change, "item": c.item, "old": c.old, "new": c.new} for c in changes],
+        "resume": [{"declaration": r.declaration, "resumes": r.resumes, "until": r.until} for r in resumes],
+    }

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 _FOLDER_MODULES: dict[tuple[Path, str], dict[str, ModuleType]] = {}
 

@@ -29,28 +29,40 @@ from .check import Resolution, check
 from .check.policies import KINDS
 from .check.resolution import BUILTIN_FUNCTIONS
 from .diagnostics import Diagnostic, Span
+from .fmt.expressions import ExprPrinter
 from .syntax import ast
 from .syntax.lexing import RESERVED
-from .fmt.expressions import ExprPrinter
 from .syntax.parser import recover
 
 _TEXT = ExprPrinter()
 
-SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning,
-            "hint": lsp.DiagnosticSeverity.Hint}
+SEVERITY = {
+    "error": lsp.DiagnosticSeverity.Error,
+    "warning": lsp.DiagnosticSeverity.Warning,
+    "hint": lsp.DiagnosticSeverity.Hint,
+}
 BUILTIN_DOCS = {
     "len": "len(x): the number of items of a list, map or string",
-    "str": "str(x): x as text", "int": "int(x): x as a whole number",
-    "float": "float(x): x as a number with a fraction", "bool": "bool(x): whether x is truthy",
-    "list": "list(x): the items of x as a list", "map": "map(x): x as a map",
-    "keys": "keys(m): the keys of a map", "values": "values(m): the values of a map",
+    "str": "str(x): x as text",
+    "int": "int(x): x as a whole number",
+    "float": "float(x): x as a number with a fraction",
+    "bool": "bool(x): whether x is truthy",
+    "list": "list(x): the items of x as a list",
+    "map": "map(x): x as a map",
+    "keys": "keys(m): the keys of a map",
+    "values": "values(m): the values of a map",
     "items": "items(m): the [key, value] pairs of a map",
     "range": "range(n) or range(start, stop[, step]): a list of whole numbers",
-    "min": "min(a, b, ...) or min(xs): the smallest", "max": "max(a, b, ...) or max(xs): the largest",
-    "sum": "sum(xs): the total of a list of numbers", "abs": "abs(x): x without its sign",
-    "round": "round(x[, digits]): x rounded", "lower": "lower(s): s in lower case",
-    "upper": "upper(s): s in upper case", "strip": "strip(s): s without surrounding spaces",
-    "split": "split(s[, sep]): the parts of s", "join": "join(xs, sep): the texts of xs joined",
+    "min": "min(a, b, ...) or min(xs): the smallest",
+    "max": "max(a, b, ...) or max(xs): the largest",
+    "sum": "sum(xs): the total of a list of numbers",
+    "abs": "abs(x): x without its sign",
+    "round": "round(x[, digits]): x rounded",
+    "lower": "lower(s): s in lower case",
+    "upper": "upper(s): s in upper case",
+    "strip": "strip(s): s without surrounding spaces",
+    "split": "split(s[, sep]): the parts of s",
+    "join": "join(xs, sep): the texts of xs joined",
     "chunks": "chunks(xs, n): the list cut into lists of n items",
     "now": "now(): the current time in seconds (journaled in a durable run)",
     "uuid": "uuid(): a random version-4 UUID from the runtime's seeded source",
@@ -91,9 +103,14 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 TOP_KEYWORDS = ("use", "const", "policy", "workflow", "saga", "router", "machine")
 MACHINE_KEYWORDS = ("initial", "state", "final", "on", "when", "do", "enter", "exit")
 ROUTER_KEYWORDS = ("route", "default", "when", "priority", "weight", "do", "return")
-BODY_KEYWORDS = tuple(sorted(set(RESERVED) - set(TOP_KEYWORDS) - {"machine", "router", "state",
-                                                                   "route"})
-                      ) + ("receive", "max", "limit", "timeout", "on", "skip")
+BODY_KEYWORDS = tuple(sorted(set(RESERVED) - set(TOP_KEYWORDS) - {"machine", "router", "state", "route"})) + (
+    "receive",
+    "max",
+    "limit",
+    "timeout",
+    "on",
+    "skip",
+)
 
 
 @dataclass
@@ -121,14 +138,21 @@ def analyze(uri: str, source: str) -> list[Diagnostic]:
 
 
 def to_range(span: Span) -> lsp.Range:
-    return lsp.Range(start=lsp.Position(line=span.line - 1, character=span.column - 1),
-                     end=lsp.Position(line=span.end_line - 1, character=span.end_column - 1))
+    return lsp.Range(
+        start=lsp.Position(line=span.line - 1, character=span.column - 1),
+        end=lsp.Position(line=span.end_line - 1, character=span.end_column - 1),
+    )
 
 
 def to_lsp(diagnostic: Diagnostic) -> lsp.Diagnostic:
     message = diagnostic.message + (f"\nhelp: {diagnostic.help}" if diagnostic.help else "")
-    return lsp.Diagnostic(range=to_range(diagnostic.span), message=message, source="wfc",
-                          code=diagnostic.code, severity=SEVERITY[diagnostic.severity])
+    return lsp.Diagnostic(
+        range=to_range(diagnostic.span),
+        message=message,
+        source="wfc",
+        code=diagnostic.code,
+        severity=SEVERITY[diagnostic.severity],
+    )
 
 
 def publish(ls: LanguageServer, uri: str) -> None:
@@ -163,25 +187,47 @@ def symbols(ls: LanguageServer, params: lsp.DocumentSymbolParams) -> list[lsp.Do
 
 def _symbol(decl: ast.Node) -> lsp.DocumentSymbol | None:
     if isinstance(decl, ast.Machine):
-        states = [_named(state.name, lsp.SymbolKind.EnumMember, "final state" if state.final
-                         else "state", state.span) for state in decl.states]
+        states = [
+            _named(
+                state.name, lsp.SymbolKind.EnumMember, "final state" if state.final else "state", state.span
+            )
+            for state in decl.states
+        ]
         return _named(decl.name, lsp.SymbolKind.Class, "machine", decl.span, states)
     if isinstance(decl, (ast.Workflow, ast.Saga, ast.Router)):
         kind = type(decl).__name__.lower()
         body = decl.body if not isinstance(decl, ast.Router) else ()
-        stages = [_named(node.name, lsp.SymbolKind.Namespace, "stage", node.span)
-                  for node in ast.walk(body) if isinstance(node, ast.Stage)]
+        stages = [
+            _named(node.name, lsp.SymbolKind.Namespace, "stage", node.span)
+            for node in ast.walk(body)
+            if isinstance(node, ast.Stage)
+        ]
         return _named(decl.name, lsp.SymbolKind.Function, kind, decl.span, stages)
     if isinstance(decl, (ast.PolicyDecl, ast.ConstDecl)):
-        return _named(decl.name, lsp.SymbolKind.Constant,
-                      "policy" if isinstance(decl, ast.PolicyDecl) else "const", decl.span)
+        return _named(
+            decl.name,
+            lsp.SymbolKind.Constant,
+            "policy" if isinstance(decl, ast.PolicyDecl) else "const",
+            decl.span,
+        )
     return None
 
 
-def _named(name: ast.Ident, kind: lsp.SymbolKind, detail: str, span: Span,
-           children: list[lsp.DocumentSymbol] | None = None) -> lsp.DocumentSymbol:
-    return lsp.DocumentSymbol(name=name.id, kind=kind, detail=detail, range=to_range(span),
-                              selection_range=to_range(name.span), children=children or None)
+def _named(
+    name: ast.Ident,
+    kind: lsp.SymbolKind,
+    detail: str,
+    span: Span,
+    children: list[lsp.DocumentSymbol] | None = None,
+) -> lsp.DocumentSymbol:
+    return lsp.DocumentSymbol(
+        name=name.id,
+        kind=kind,
+        detail=detail,
+        range=to_range(span),
+        selection_range=to_range(name.span),
+        children=children or None,
+    )
 
 
 # ---- handlers: the Python functions of `use`d modules, read, never run -------------------
@@ -222,16 +268,20 @@ def handlers(file: Path) -> dict[str, Handler]:
             prefix = "async def" if isinstance(node, python_ast.AsyncFunctionDef) else "def"
             returns = f" -> {python_ast.unparse(node.returns)}" if node.returns else ""
             signature = f"{prefix} {node.name}({python_ast.unparse(node.args)}){returns}"
-            found[node.name] = Handler(file, node.lineno, node.col_offset, signature,
-                                       python_ast.get_docstring(node))
+            found[node.name] = Handler(
+                file, node.lineno, node.col_offset, signature, python_ast.get_docstring(node)
+            )
     return found
 
 
 def used_modules(uri: str) -> dict[str, str]:
     """`use` bindings of the open file: the name it binds -> the module path."""
     document = _documents.get(uri, Document())
-    return {decl.bound: decl.path.text for decl in document.module.decls
-            if isinstance(decl, ast.Use)} if document.module else {}
+    return (
+        {decl.bound: decl.path.text for decl in document.module.decls if isinstance(decl, ast.Use)}
+        if document.module
+        else {}
+    )
 
 
 def handler_at(ls: LanguageServer, uri: str, position: lsp.Position) -> Handler | None:
@@ -290,8 +340,7 @@ def hover(ls: LanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
         text = _described(found[1])
     elif parameter is not None:
         text = parameter
-    elif word in ARGUMENT_DOCS and re.search(rf"\b{word}\s*:", line) and (
-            "(" in line.split(word)[0]):
+    elif word in ARGUMENT_DOCS and re.search(rf"\b{word}\s*:", line) and ("(" in line.split(word)[0]):
         kinds = [kind for kind, arguments in KINDS.items() if word in arguments]
         text = f"policy argument `{word}` ({', '.join(kinds)}): {ARGUMENT_DOCS[word]}"
     elif word in POLICY_DOCS:
@@ -307,8 +356,10 @@ def _parameter(document: Document, word: str, line: int) -> str | None:
     """`parameter NAME: TYPE = DEFAULT of workflow W` when `word` is a parameter of the
     declaration that holds `line`."""
     for decl in document.module.decls if document.module else ():
-        if not isinstance(decl, (ast.Workflow, ast.Router, ast.Saga, ast.Machine)) \
-                or not decl.span.line <= line <= decl.span.end_line:
+        if (
+            not isinstance(decl, (ast.Workflow, ast.Router, ast.Saga, ast.Machine))
+            or not decl.span.line <= line <= decl.span.end_line
+        ):
             continue
         params = decl.params
         for param in params:
@@ -373,27 +424,39 @@ def formatting(ls: LanguageServer, params: lsp.DocumentFormattingParams) -> list
         return []
     lines = document.source.splitlines()
     end = lsp.Position(line=len(lines), character=0)
-    return [lsp.TextEdit(range=lsp.Range(start=lsp.Position(line=0, character=0), end=end),
-                         new_text=formatted)]
+    return [
+        lsp.TextEdit(range=lsp.Range(start=lsp.Position(line=0, character=0), end=end), new_text=formatted)
+    ]
 
 
 @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["."]))
 def completion(ls: LanguageServer, params: lsp.CompletionParams) -> lsp.CompletionList:
     uri = params.text_document.uri
     lines = ls.workspace.get_text_document(uri).source.splitlines()
-    before = lines[params.position.line][:params.position.character] \
-        if params.position.line < len(lines) else ""
+    before = (
+        lines[params.position.line][: params.position.character] if params.position.line < len(lines) else ""
+    )
     dotted = re.search(r"([A-Za-z_]\w*)\.\w*$", before)
     path = used_modules(uri).get(dotted.group(1)) if dotted else None
     if path is not None:  # `shop.` -> the module's functions
         file = module_file(uri, path)
-        return lsp.CompletionList(is_incomplete=False, items=[
-            lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Function,
-                               detail=handler.signature, documentation=handler.doc)
-            for name, handler in (handlers(file) if file else {}).items()])
+        return lsp.CompletionList(
+            is_incomplete=False,
+            items=[
+                lsp.CompletionItem(
+                    label=name,
+                    kind=lsp.CompletionItemKind.Function,
+                    detail=handler.signature,
+                    documentation=handler.doc,
+                )
+                for name, handler in (handlers(file) if file else {}).items()
+            ],
+        )
     document = _documents.get(uri, Document())
-    items = [lsp.CompletionItem(label=word, kind=lsp.CompletionItemKind.Keyword)
-             for word in _keywords_in(_enclosing(document, params.position.line + 1))]
+    items = [
+        lsp.CompletionItem(label=word, kind=lsp.CompletionItemKind.Keyword)
+        for word in _keywords_in(_enclosing(document, params.position.line + 1))
+    ]
     return lsp.CompletionList(is_incomplete=False, items=items + _names(document))
 
 
@@ -410,21 +473,34 @@ def _keywords_in(enclosing: ast.Node | None) -> tuple[str, ...]:
 
 def _names(document: Document) -> list[lsp.CompletionItem]:
     """Policies and their arguments, builtins, the file's declarations and its events."""
-    items = [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Function,
-                                detail=POLICY_DOCS[name]) for name in KINDS]
-    items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Property,
-                                 detail=f"argument of {kind}")
-              for kind, arguments in KINDS.items() for name in arguments]
-    items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Function, detail="builtin")
-              for name in BUILTIN_FUNCTIONS]
-    items += [lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Reference,
-                                 detail=_described(node))
-              for name, (_, node) in definitions(document).items()]
-    events = {transition.event.id for decl in (document.module.decls if document.module else ())
-              if isinstance(decl, ast.Machine) for state in decl.states
-              for transition in state.transitions}
-    items += [lsp.CompletionItem(label=event, kind=lsp.CompletionItemKind.Event, detail="event")
-              for event in sorted(events)]
+    items = [
+        lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Function, detail=POLICY_DOCS[name])
+        for name in KINDS
+    ]
+    items += [
+        lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Property, detail=f"argument of {kind}")
+        for kind, arguments in KINDS.items()
+        for name in arguments
+    ]
+    items += [
+        lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Function, detail="builtin")
+        for name in BUILTIN_FUNCTIONS
+    ]
+    items += [
+        lsp.CompletionItem(label=name, kind=lsp.CompletionItemKind.Reference, detail=_described(node))
+        for name, (_, node) in definitions(document).items()
+    ]
+    events = {
+        transition.event.id
+        for decl in (document.module.decls if document.module else ())
+        if isinstance(decl, ast.Machine)
+        for state in decl.states
+        for transition in state.transitions
+    }
+    items += [
+        lsp.CompletionItem(label=event, kind=lsp.CompletionItemKind.Event, detail="event")
+        for event in sorted(events)
+    ]
     return items
 
 

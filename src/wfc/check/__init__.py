@@ -60,16 +60,19 @@ def check(module: ast.Module, filename: str, source: str = "") -> tuple[Resoluti
     return res, diagnostics
 
 
-def _declare(module: ast.Module, res: Resolution, resolver: Resolver,
-             diagnostics: list[Diagnostic]) -> None:
+def _declare(module: ast.Module, res: Resolution, resolver: Resolver, diagnostics: list[Diagnostic]) -> None:
     first: dict[str, ast.Node] = {}
     for order, decl in enumerate(module.decls):
         name, ident = _declared_name(decl)
         if name in first:
-            diagnostics.append(error(
-                "E0102", f"'{name}' is declared twice", ident.span,
-                f"the first declaration is on line {first[name].span.line}",
-            ))
+            diagnostics.append(
+                error(
+                    "E0102",
+                    f"'{name}' is declared twice",
+                    ident.span,
+                    f"the first declaration is on line {first[name].span.line}",
+                )
+            )
             continue
         first[name] = decl
         if isinstance(decl, ast.Use):
@@ -95,8 +98,11 @@ def _declared_name(decl: ast.Decl) -> tuple[str, ast.Node]:
 def _check_import_path(decl: ast.Use, diagnostics: list[Diagnostic]) -> None:
     for part in decl.path.parts:
         if python_keyword(part) or not part.isidentifier():
-            diagnostics.append(error(
-                "E0122", f"cannot import '{decl.path.text}': '{part}' is a Python keyword",
-                decl.path.span,
-            ))
+            diagnostics.append(
+                error(
+                    "E0122",
+                    f"cannot import '{decl.path.text}': '{part}' is a Python keyword",
+                    decl.path.span,
+                )
+            )
             return

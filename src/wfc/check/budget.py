@@ -69,8 +69,12 @@ class Cost:
     def times(self, factor: float = 1.0, symbol: str | None = None) -> Cost:
         if self.why is not None:
             return self
-        return _cost({tuple(sorted((*monomial, symbol) if symbol else monomial)): seconds * factor
-                      for monomial, seconds in self.terms})
+        return _cost(
+            {
+                tuple(sorted((*monomial, symbol) if symbol else monomial)): seconds * factor
+                for monomial, seconds in self.terms
+            }
+        )
 
     def capped(self, seconds: float) -> Cost:
         """The budget under a timeout of `seconds`."""
@@ -87,16 +91,19 @@ class Cost:
         """The seconds once each symbol has a value (`count` gives it); inf if unbounded."""
         if self.why is not None:
             return math.inf
-        return sum(seconds * math.prod(count(symbol) for symbol in monomial)
-                   for monomial, seconds in self.terms)
+        return sum(
+            seconds * math.prod(count(symbol) for symbol in monomial) for monomial, seconds in self.terms
+        )
 
     def text(self) -> str:
         if self.why is not None:
             return f"unbounded: {self.why}"
         if not self.terms:
             return "0s"
-        parts = [seconds_text(seconds) + "".join(f" × {symbol}" for symbol in monomial)
-                 for monomial, seconds in self.terms]
+        parts = [
+            seconds_text(seconds) + "".join(f" × {symbol}" for symbol in monomial)
+            for monomial, seconds in self.terms
+        ]
         return " + ".join(parts)
 
 
@@ -116,8 +123,11 @@ def seconds_text(seconds: float) -> str:
         return f"{seconds * 1000:g}ms"
     hours, rest = divmod(seconds, 3600)
     minutes, rest = divmod(rest, 60)
-    parts = [f"{int(hours)}h" if hours else "", f"{int(minutes)}m" if minutes else "",
-             f"{round(rest, 3):g}s" if rest else ""]
+    parts = [
+        f"{int(hours)}h" if hours else "",
+        f"{int(minutes)}m" if minutes else "",
+        f"{round(rest, 3):g}s" if rest else "",
+    ]
     return " ".join(part for part in parts if part)
 
 
@@ -132,9 +142,14 @@ class Budget:
 
     def as_json(self) -> dict[str, object]:
         cost = self.cost
-        return {"name": self.label, "line": self.line, "worst_case": cost.text(),
-                "seconds": cost.constant(), "unbounded": cost.why,
-                "parts": [part.as_json() for part in self.parts]}
+        return {
+            "name": self.label,
+            "line": self.line,
+            "worst_case": cost.text(),
+            "seconds": cost.constant(),
+            "unbounded": cost.why,
+            "parts": [part.as_json() for part in self.parts],
+        }
 
     def lines(self, prefix: str = "", last: bool = True, root: bool = True) -> Iterator[str]:
         branch = "" if root else ("└─ " if last else "├─ ")
@@ -164,14 +179,19 @@ class Budgets:
         self.findings: list[Diagnostic] = []
 
     def all(self) -> list[Budget]:
-        return [self.declaration(decl) for decl in self._module.decls
-                if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga))]
+        return [
+            self.declaration(decl)
+            for decl in self._module.decls
+            if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga))
+        ]
 
     def declaration(self, decl: ast.Workflow | ast.Router | ast.Saga) -> Budget:
         name = decl.name.id
         if name in self._done:
             return self._done[name]
-        kind = "router" if isinstance(decl, ast.Router) else "saga" if isinstance(decl, ast.Saga) else "workflow"
+        kind = (
+            "router" if isinstance(decl, ast.Router) else "saga" if isinstance(decl, ast.Saga) else "workflow"
+        )
         if name in self._walking:  # recursion is an error (E0103); stay total anyway
             return Budget(f"{kind} {name}", decl.span.line, Cost.unbounded(f"`{name}` calls itself"))
         self._walking.add(name)
@@ -207,8 +227,11 @@ class Budgets:
         method = getattr(self, f"_stmt_{type(stmt).__name__}", None)
         if method is not None:
             return method(stmt)
-        exprs: list[ast.Expr] = [getattr(stmt, name) for name in ("value", "test", "message")
-                                 if isinstance(getattr(stmt, name, None), ast.Node)]
+        exprs: list[ast.Expr] = [
+            getattr(stmt, name)
+            for name in ("value", "test", "message")
+            if isinstance(getattr(stmt, name, None), ast.Node)
+        ]
         return self._exprs(exprs)
 
     def _stmt_Stage(self, stmt: ast.Stage) -> tuple[Cost, list[Budget]]:
@@ -301,14 +324,20 @@ class Budgets:
 
     def _stmt_Wait(self, stmt: ast.Wait) -> tuple[Cost, list[Budget]]:
         seconds = _duration(stmt.duration)
-        cost = Cost.of(seconds) if seconds is not None else \
-            Cost.unbounded(f"`wait {self._text(stmt.duration)}` waits for a computed duration")
+        cost = (
+            Cost.of(seconds)
+            if seconds is not None
+            else Cost.unbounded(f"`wait {self._text(stmt.duration)}` waits for a computed duration")
+        )
         return cost, [Budget(f"wait {self._text(stmt.duration)}", stmt.span.line, cost)]
 
     def _stmt_Receive(self, stmt: ast.Receive) -> tuple[Cost, list[Budget]]:
         seconds = _duration(stmt.timeout)
-        cost = Cost.of(seconds) if seconds is not None else \
-            Cost.unbounded(f"`receive {stmt.signal.id}` waits for its signal without a timeout")
+        cost = (
+            Cost.of(seconds)
+            if seconds is not None
+            else Cost.unbounded(f"`receive {stmt.signal.id}` waits for its signal without a timeout")
+        )
         return cost, [Budget(f"receive {stmt.signal.id}", stmt.span.line, cost)]
 
     def _stmt_Step(self, stmt: ast.Step) -> tuple[Cost, list[Budget]]:
@@ -397,37 +426,53 @@ class Budgets:
             cost = cost + Cost.unbounded(f"the fallback `{what}` has no timeout")
         return cost
 
-    def _check_retry(self, guard: GuardSpec, retry: PolicySpec, cost: Cost, first: float,
-                     delays: float, site: ast.Node) -> None:
+    def _check_retry(
+        self, guard: GuardSpec, retry: PolicySpec, cost: Cost, first: float, delays: float, site: ast.Node
+    ) -> None:
         jitter = _option(retry, "jitter", 0.0)
         backoff = delays * (1 + jitter)
         breaker = guard.get("breaker")
         if breaker is not None and backoff > _option(breaker, "reset", 60.0):
-            self.findings.append(warning(
-                "W0181", f"the retries of `{guard.target}` back off for up to {seconds_text(backoff)}, "
-                f"longer than its breaker's reset ({seconds_text(_option(breaker, 'reset', 60.0))})",
-                site.span, "the breaker half-opens while the call is still retrying, so its attempts "
-                "keep probing a failing service: lower the retry's delays or raise `reset`"))
+            self.findings.append(
+                warning(
+                    "W0181",
+                    f"the retries of `{guard.target}` back off for up to {seconds_text(backoff)}, "
+                    f"longer than its breaker's reset ({seconds_text(_option(breaker, 'reset', 60.0))})",
+                    site.span,
+                    "the breaker half-opens while the call is still retrying, so its attempts "
+                    "keep probing a failing service: lower the retry's delays or raise `reset`",
+                )
+            )
         if not self._enclosing:
             return
         around = min(self._enclosing, key=lambda enclosing: enclosing.seconds)
         first *= 1 - jitter
         worst = cost.constant()
         if first >= around.seconds:
-            self.findings.append(warning(
-                "W0182", f"the timeout of {seconds_text(around.seconds)} around `{guard.target}` is "
-                f"shorter than its first backoff delay ({seconds_text(first)})", site.span,
-                f"no retry can happen before the timeout of {around.owner} cuts it off: shorten the "
-                "delay or lengthen the timeout"))
+            self.findings.append(
+                warning(
+                    "W0182",
+                    f"the timeout of {seconds_text(around.seconds)} around `{guard.target}` is "
+                    f"shorter than its first backoff delay ({seconds_text(first)})",
+                    site.span,
+                    f"no retry can happen before the timeout of {around.owner} cuts it off: shorten the "
+                    "delay or lengthen the timeout",
+                )
+            )
         elif worst is not None and worst > around.seconds:
-            self.findings.append(warning(
-                "W0180", f"`{guard.target}` can take {seconds_text(worst)} with its retries, longer "
-                f"than the timeout of {seconds_text(around.seconds)} around it", site.span,
-                f"if it keeps failing, the timeout of {around.owner} cuts it off before its retries "
-                "have all happened: fewer attempts, shorter delays, or a longer timeout"))
+            self.findings.append(
+                warning(
+                    "W0180",
+                    f"`{guard.target}` can take {seconds_text(worst)} with its retries, longer "
+                    f"than the timeout of {seconds_text(around.seconds)} around it",
+                    site.span,
+                    f"if it keeps failing, the timeout of {around.owner} cuts it off before its retries "
+                    "have all happened: fewer attempts, shorter delays, or a longer timeout",
+                )
+            )
 
     def _text(self, node: ast.Node) -> str:
-        text = " ".join(self._source[node.span.start:node.span.end].split())
+        text = " ".join(self._source[node.span.start : node.span.end].split())
         text = text.replace("( ", "(").replace(", )", ")").replace(" )", ")")
         return text if len(text) <= 60 else text[:57] + "..."
 
@@ -479,8 +524,11 @@ def _duration(expr: ast.Expr | None) -> float | None:
 
 
 def _number(expr: ast.Expr | None) -> float | None:
-    if isinstance(expr, ast.Literal) and isinstance(expr.value, (int, float)) \
-            and not isinstance(expr.value, bool):
+    if (
+        isinstance(expr, ast.Literal)
+        and isinstance(expr.value, (int, float))
+        and not isinstance(expr.value, bool)
+    ):
         return float(expr.value)
     return None
 

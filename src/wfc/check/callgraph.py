@@ -23,12 +23,16 @@ def check_cycles(res: Resolution) -> list[Diagnostic]:
         state[name] = "active"
         for callee, call in sorted(edges[name], key=lambda edge: edge[1].span.start):
             if state.get(callee) == "active":
-                cycle = path[path.index(callee):] + [name, callee] if callee != name else [name, name]
+                cycle = path[path.index(callee) :] + [name, callee] if callee != name else [name, name]
                 cycle = list(dict.fromkeys(cycle[:-1])) + [callee]
-                diagnostics.append(error(
-                    "E0103", f"recursive call: {' -> '.join(cycle)}", call.span,
-                    "wf has no recursion; use a loop instead",
-                ))
+                diagnostics.append(
+                    error(
+                        "E0103",
+                        f"recursive call: {' -> '.join(cycle)}",
+                        call.span,
+                        "wf has no recursion; use a loop instead",
+                    )
+                )
             elif callee not in state:
                 visit(callee, path + [name])
         state[name] = "done"

@@ -44,29 +44,39 @@ class _Branches:
     machine event, an `if` chain); an absent condition always holds."""
 
     def __init__(self, res: Resolution, tests: Sequence[ast.Expr | None], span_of: ast.Node) -> None:
-        self.tests = [test if test is not None else ast.Literal(span=span_of.span, value=True)
-                      for test in tests]
+        self.tests = [
+            test if test is not None else ast.Literal(span=span_of.span, value=True) for test in tests
+        ]
         self.solver = Solver(res, [test for test in tests if test is not None])
 
     def taken(self, position: int) -> Any:
         """An input that reaches branch `position` (None: none does; GAVE_UP)."""
-        return self.solver.solve([*(Constraint(test, False) for test in self.tests[:position]),
-                                  Constraint(self.tests[position], True)])
+        return self.solver.solve(
+            [
+                *(Constraint(test, False) for test in self.tests[:position]),
+                Constraint(self.tests[position], True),
+            ]
+        )
 
     def evaluated(self, position: int) -> Any:
         """An input on which every condition evaluates and branch `position`'s holds (the
         `all` and `weighted` routers evaluate them all before choosing)."""
-        return self.solver.solve([*(Constraint(test, None) for test in self.tests),
-                                  Constraint(self.tests[position], True)])
+        return self.solver.solve(
+            [*(Constraint(test, None) for test in self.tests), Constraint(self.tests[position], True)]
+        )
 
     def none_taken(self) -> Any:
         return self.solver.solve([Constraint(test, False) for test in self.tests])
 
     def both(self, first: int, second: int) -> Any:
         """An input that reaches `first` and also satisfies `second`'s condition."""
-        return self.solver.solve([*(Constraint(test, False) for test in self.tests[:first]),
-                                  Constraint(self.tests[first], True),
-                                  Constraint(self.tests[second], True)])
+        return self.solver.solve(
+            [
+                *(Constraint(test, False) for test in self.tests[:first]),
+                Constraint(self.tests[first], True),
+                Constraint(self.tests[second], True),
+            ]
+        )
 
     def exact(self, *positions: int) -> bool:
         """Whether these conditions (and the ones before the first) are all transparent,
@@ -76,16 +86,24 @@ class _Branches:
 
     def coverers(self, position: int) -> list[int]:
         """The earlier branches that take some input `position` matches."""
-        return [earlier for earlier in range(position) if self.solver.solve(
-            [Constraint(self.tests[earlier], True), Constraint(self.tests[position], True)]) is not None]
+        return [
+            earlier
+            for earlier in range(position)
+            if self.solver.solve(
+                [Constraint(self.tests[earlier], True), Constraint(self.tests[position], True)]
+            )
+            is not None
+        ]
 
     def never_holds(self, position: int) -> bool:
         return self.solver.solve([Constraint(self.tests[position], True)]) is None
 
     def witness(self, env: dict[Any, Any]) -> str:
         inputs = self.solver.inputs(env)
-        return ", ".join(f"{name} = {json.dumps(value, ensure_ascii=False)}"
-                         for name, value in inputs.items()) or "any input"
+        return (
+            ", ".join(f"{name} = {json.dumps(value, ensure_ascii=False)}" for name, value in inputs.items())
+            or "any input"
+        )
 
     def as_json(self, env: dict[Any, Any]) -> str:
         return json.dumps(self.solver.inputs(env), ensure_ascii=False, sort_keys=True)
@@ -110,8 +128,11 @@ class _Router:
         return self.res.route_names[self.routes[position]]
 
     def findings(self) -> list[Diagnostic]:
-        found = [finding for position in range(len(self.routes))
-                 if (finding := self.never_chosen(position)) is not None]
+        found = [
+            finding
+            for position in range(len(self.routes))
+            if (finding := self.never_chosen(position)) is not None
+        ]
         if self.decl.strategy == "first":
             found += self.overlaps()
         found += self.leftovers()
@@ -128,12 +149,19 @@ class _Router:
         if self.branches.never_holds(position):
             return error("E0146", message, route.span, "its condition never holds")
         if not first:
-            return error("E0146", message, route.span, "whenever its condition holds, another "
-                         "route's fails with an error, and this router evaluates every condition first")
+            return error(
+                "E0146",
+                message,
+                route.span,
+                "whenever its condition holds, another "
+                "route's fails with an error, and this router evaluates every condition first",
+            )
         coverers = self.branches.coverers(position)
         names = ", ".join(f"'{self.name(earlier)}'" for earlier in coverers)
-        help = f"{'route' if len(coverers) == 1 else 'routes'} {names} before it " \
-               f"take{'s' if len(coverers) == 1 else ''} every input it matches"
+        help = (
+            f"{'route' if len(coverers) == 1 else 'routes'} {names} before it "
+            f"take{'s' if len(coverers) == 1 else ''} every input it matches"
+        )
         example = self.branches.solver.solve([Constraint(self.branches.tests[position], True)])
         witness = None
         if isinstance(example, dict) and self.branches.exact(position):
@@ -151,23 +179,32 @@ class _Router:
             if later in self.never or self.routes[later].when is None:
                 continue
             for earlier in range(later):
-                if not self.same_priority(earlier, later) or self.routes[earlier].when is None \
-                        or not self.branches.exact(earlier, later):
+                if (
+                    not self.same_priority(earlier, later)
+                    or self.routes[earlier].when is None
+                    or not self.branches.exact(earlier, later)
+                ):
                     continue
                 env = self.branches.both(earlier, later)
                 if isinstance(env, dict):
-                    found.append(warning(
-                        "W0147", f"routes '{self.name(earlier)}' and '{self.name(later)}' both match "
-                        f"{self.branches.witness(env)}", self.routes[later].span,
-                        f"'{self.name(earlier)}' wins because it is written first; give the route "
-                        "that should win a higher `priority`, or make the conditions exclusive",
-                        self.branches.as_json(env)))
+                    found.append(
+                        warning(
+                            "W0147",
+                            f"routes '{self.name(earlier)}' and '{self.name(later)}' both match "
+                            f"{self.branches.witness(env)}",
+                            self.routes[later].span,
+                            f"'{self.name(earlier)}' wins because it is written first; give the route "
+                            "that should win a higher `priority`, or make the conditions exclusive",
+                            self.branches.as_json(env),
+                        )
+                    )
                     break
         return found
 
     def same_priority(self, first: int, second: int) -> bool:
         def rank(route: ast.Route) -> float:
             return number(route.priority) or 0.0 if route.priority is not None else 0.0
+
         return rank(self.routes[first]) == rank(self.routes[second])
 
     def leftovers(self) -> list[Diagnostic]:
@@ -175,20 +212,31 @@ class _Router:
         default = self.decl.default
         if default is not None:
             if env is None:
-                return [warning("W0148", f"the default of router '{self.decl.name.id}' can never run",
-                                default.span, "every input matches one of its routes")]
+                return [
+                    warning(
+                        "W0148",
+                        f"the default of router '{self.decl.name.id}' can never run",
+                        default.span,
+                        "every input matches one of its routes",
+                    )
+                ]
             return []
         if self.decl.strategy != "first" or env is None:
             return []
         witness = None
         if isinstance(env, dict) and self.routes and self.branches.exact(len(self.routes) - 1):
-            help = f"no route takes {self.branches.witness(env)}: add `default -> ...`, or the " \
-                   "router returns null for it"
+            help = (
+                f"no route takes {self.branches.witness(env)}: add `default -> ...`, or the "
+                "router returns null for it"
+            )
             witness = self.branches.as_json(env)
         else:
             help = "add `default -> ...`; without one the router returns null when no route matches"
-        return [warning("W0142", f"router '{self.decl.name.id}' has no default", self.decl.name.span,
-                        help, witness)]
+        return [
+            warning(
+                "W0142", f"router '{self.decl.name.id}' has no default", self.decl.name.span, help, witness
+            )
+        ]
 
 
 def _machine(decl: ast.Machine, res: Resolution) -> list[Diagnostic]:
@@ -210,20 +258,35 @@ def _event(transitions: list[ast.Transition], res: Resolution) -> list[Diagnosti
         if position == 0:
             continue
         if branches.taken(position) is None:
-            found.append(warning("W0158", f"this transition on '{transition.event.id}' is never taken",
-                                 transition.span, _shadowed_help(branches, transitions, position)))
+            found.append(
+                warning(
+                    "W0158",
+                    f"this transition on '{transition.event.id}' is never taken",
+                    transition.span,
+                    _shadowed_help(branches, transitions, position),
+                )
+            )
             continue
         for earlier in range(position):
-            if transitions[earlier].when is None or transition.when is None \
-                    or not branches.exact(earlier, position):
+            if (
+                transitions[earlier].when is None
+                or transition.when is None
+                or not branches.exact(earlier, position)
+            ):
                 continue
             env = branches.both(earlier, position)
             if isinstance(env, dict):
-                found.append(warning(
-                    "W0147", f"the transitions on '{transition.event.id}' on lines "
-                    f"{transitions[earlier].span.line} and {transition.span.line} both match "
-                    f"{branches.witness(env)}", transition.span,
-                    "the one written first wins; make the guards exclusive", branches.as_json(env)))
+                found.append(
+                    warning(
+                        "W0147",
+                        f"the transitions on '{transition.event.id}' on lines "
+                        f"{transitions[earlier].span.line} and {transition.span.line} both match "
+                        f"{branches.witness(env)}",
+                        transition.span,
+                        "the one written first wins; make the guards exclusive",
+                        branches.as_json(env),
+                    )
+                )
                 break
     return found
 
@@ -237,8 +300,10 @@ def _shadowed_help(branches: _Branches, transitions: list[ast.Transition], posit
         return f"the transition on line {unguarded.span.line} has no guard and wins"
     lines = ", ".join(str(t.span.line) for t in coverers)
     plural = len(coverers) > 1
-    return f"the transition{'s' * plural} on line{'s' * plural} {lines} before it " \
-           f"take{'s' * (not plural)} every `send` it would"
+    return (
+        f"the transition{'s' * plural} on line{'s' * plural} {lines} before it "
+        f"take{'s' * (not plural)} every `send` it would"
+    )
 
 
 def _if_chain(stmt: ast.If, res: Resolution) -> list[Diagnostic]:
@@ -246,14 +311,24 @@ def _if_chain(stmt: ast.If, res: Resolution) -> list[Diagnostic]:
     found = []
     for position, branch in enumerate(stmt.branches):
         if branches.taken(position) is None:
-            help = "its condition never holds" if branches.never_holds(position) else \
-                "the conditions before it hold whenever it does"
-            found.append(warning("W0149", f"this {'if' if position == 0 else 'elif'} branch is never "
-                                 "taken", branch.test.span, help))
+            help = (
+                "its condition never holds"
+                if branches.never_holds(position)
+                else "the conditions before it hold whenever it does"
+            )
+            found.append(
+                warning(
+                    "W0149",
+                    f"this {'if' if position == 0 else 'elif'} branch is never taken",
+                    branch.test.span,
+                    help,
+                )
+            )
     if stmt.orelse is not None and branches.none_taken() is None:
         where = stmt.orelse[0].span if stmt.orelse else stmt.span
-        found.append(warning("W0148", "this `else` never runs", where,
-                             "one of the conditions before it always holds"))
+        found.append(
+            warning("W0148", "this `else` never runs", where, "one of the conditions before it always holds")
+        )
     return found
 
 

@@ -51,6 +51,7 @@ class CheckerHost(ABC):
         """Check a name used as an error type."""
 
     @abstractmethod
-    def guard_site(self, site: ast.Node, uses: tuple[ast.PolicyUse, ...], scope: Scope | None,
-                   target: str, step: bool) -> None:
+    def guard_site(
+        self, site: ast.Node, uses: tuple[ast.PolicyUse, ...], scope: Scope | None, target: str, step: bool
+    ) -> None:
         """Check the policies of a call, stage or declaration into one GuardSpec."""

@@ -30,16 +30,28 @@ class MachineChecks(CheckerHost):
         for state in decl.states:
             name = state.name.id
             if name in states:
-                self.report(error("E0153", f"duplicate state '{name}'", state.name.span,
-                                  f"the first state '{name}' is on line {states[name].span.line}"))
+                self.report(
+                    error(
+                        "E0153",
+                        f"duplicate state '{name}'",
+                        state.name.span,
+                        f"the first state '{name}' is on line {states[name].span.line}",
+                    )
+                )
                 continue
             states[name] = state
         return states
 
     def machine_initial(self, decl: ast.Machine, states: dict[str, ast.StateDecl]) -> None:
         if not decl.initial:
-            self.report(error("E0150", f"machine '{decl.name.id}' has no initial state", decl.name.span,
-                              "add `initial STATE` to the machine"))
+            self.report(
+                error(
+                    "E0150",
+                    f"machine '{decl.name.id}' has no initial state",
+                    decl.name.span,
+                    "add `initial STATE` to the machine",
+                )
+            )
         for extra in decl.initial[1:]:
             self.report(error("E0154", "a machine has one initial state", extra.span))
         for ident in decl.initial[:1]:
@@ -48,15 +60,26 @@ class MachineChecks(CheckerHost):
     def known_state(self, ident: ast.Ident, states: dict[str, ast.StateDecl]) -> bool:
         if ident.id in states:
             return True
-        self.report(error("E0151", f"unknown state '{ident.id}'", ident.span,
-                          did_you_mean(ident.id, states)))
+        self.report(error("E0151", f"unknown state '{ident.id}'", ident.span, did_you_mean(ident.id, states)))
         return False
 
-    def machine_transition(self, decl: ast.Machine, state: ast.StateDecl, transition: ast.Transition,
-                           states: dict[str, ast.StateDecl], scope: Scope) -> None:
+    def machine_transition(
+        self,
+        decl: ast.Machine,
+        state: ast.StateDecl,
+        transition: ast.Transition,
+        states: dict[str, ast.StateDecl],
+        scope: Scope,
+    ) -> None:
         if state.final:
-            self.report(error("E0152", f"transition out of final state '{state.name.id}'",
-                              transition.span, "a final state ends the machine; remove `final` or the transition"))
+            self.report(
+                error(
+                    "E0152",
+                    f"transition out of final state '{state.name.id}'",
+                    transition.span,
+                    "a final state ends the machine; remove `final` or the transition",
+                )
+            )
         self.known_state(transition.target, states)
         if transition.when is not None:
             guard = Scope(owner=transition, parent=scope)
@@ -70,10 +93,17 @@ class MachineChecks(CheckerHost):
     def pure_guard(self, guard: ast.Expr) -> None:
         for node in ast.walk(guard):
             impure = isinstance(node, ast.Guarded) or (
-                isinstance(node, ast.Call) and self.res.calls.get(node) is not CallKind.BUILTIN)
+                isinstance(node, ast.Call) and self.res.calls.get(node) is not CallKind.BUILTIN
+            )
             if impure:
-                self.report(error("E0155", "a guard cannot call handlers, workflows or other values",
-                                  node.span, "compute the value before `send` and pass it in `ctx`"))
+                self.report(
+                    error(
+                        "E0155",
+                        "a guard cannot call handlers, workflows or other values",
+                        node.span,
+                        "compute the value before `send` and pass it in `ctx`",
+                    )
+                )
                 return
 
     def machine_action(self, action: ast.Action, scope: Scope) -> None:
@@ -91,11 +121,23 @@ class MachineChecks(CheckerHost):
         reachable = self.reachable(decl, states)
         for name, state in states.items():
             if decl.initial and name not in reachable:
-                self.report(warning("W0156", f"state '{name}' cannot be reached", state.name.span,
-                                    f"no transition leads to it from '{decl.initial[0].id}'"))
+                self.report(
+                    warning(
+                        "W0156",
+                        f"state '{name}' cannot be reached",
+                        state.name.span,
+                        f"no transition leads to it from '{decl.initial[0].id}'",
+                    )
+                )
             if not state.final and not state.transitions:
-                self.report(warning("W0157", f"state '{name}' has no way out", state.name.span,
-                                    "add a transition, or mark it `final`"))
+                self.report(
+                    warning(
+                        "W0157",
+                        f"state '{name}' has no way out",
+                        state.name.span,
+                        "add a transition, or mark it `final`",
+                    )
+                )
 
     def reachable(self, decl: ast.Machine, states: dict[str, ast.StateDecl]) -> set[str]:
         if not decl.initial or decl.initial[0].id not in states:

@@ -8,10 +8,10 @@ from ..diagnostics import Diagnostic, Span
 from .scopes import Scope
 
 
-def error(code: str, message: str, span: Span, help: str | None = None,
-          witness: str | None = None) -> Diagnostic:
-    return Diagnostic(severity="error", code=code, message=message, span=span, help=help,
-                      witness=witness)
+def error(
+    code: str, message: str, span: Span, help: str | None = None, witness: str | None = None
+) -> Diagnostic:
+    return Diagnostic(severity="error", code=code, message=message, span=span, help=help, witness=witness)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +26,10 @@ class Place:
     saga: bool = False  # saga steps may stand here
 
 
-def warning(code: str, message: str, span: Span, help: str | None = None,
-            witness: str | None = None) -> Diagnostic:
-    return Diagnostic(severity="warning", code=code, message=message, span=span, help=help,
-                      witness=witness)
+def warning(
+    code: str, message: str, span: Span, help: str | None = None, witness: str | None = None
+) -> Diagnostic:
+    return Diagnostic(severity="warning", code=code, message=message, span=span, help=help, witness=witness)
 
 
 def hint(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:

@@ -7,7 +7,8 @@ are checked here and the runtime gets plain values.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..diagnostics import did_you_mean
 from ..syntax import ast
@@ -27,8 +28,9 @@ Check = Callable[[Any, ast.Expr, "Scope | None", "str | None"], Any]
 class PolicyChecks(CheckerHost):
     """Mixed into the Resolver: checks policy blocks and `with` clauses."""
 
-    def guard_site(self, site: ast.Node, uses: tuple[ast.PolicyUse, ...], scope: Scope | None,
-                   target: str, step: bool) -> None:
+    def guard_site(
+        self, site: ast.Node, uses: tuple[ast.PolicyUse, ...], scope: Scope | None, target: str, step: bool
+    ) -> None:
         """Check the `with` clause of `site` and record its policies."""
         if not uses:
             return
@@ -37,9 +39,14 @@ class PolicyChecks(CheckerHost):
             by_kind[spec.kind] = spec  # a later policy of a kind replaces an earlier one
         once = by_kind.get("idempotent")
         if isinstance(site, ast.Stage) and once is not None and once.key is None:
-            self.report(error("E0164", "`idempotent` on a stage needs a `key`", site.name.span,
-                              "a stage has no arguments to tell one run from another: "
-                              "write `idempotent(key: ...)`"))
+            self.report(
+                error(
+                    "E0164",
+                    "`idempotent` on a stage needs a `key`",
+                    site.name.span,
+                    "a stage has no arguments to tell one run from another: write `idempotent(key: ...)`",
+                )
+            )
             del by_kind["idempotent"]
         ordered = tuple(by_kind[kind] for kind in POLICY_ORDER if kind in by_kind)
         module = self.res.module_name
@@ -52,8 +59,12 @@ class PolicyChecks(CheckerHost):
             return f"{module}:{located.span.line}:{located.span.column}"
 
         self.res.guards[site] = GuardSpec(
-            target=target, location=self.res.location(located), step=step, policies=ordered,
-            qualname=f"{module}.{target}", breaker_state=state("breaker"),
+            target=target,
+            location=self.res.location(located),
+            step=step,
+            policies=ordered,
+            qualname=f"{module}.{target}",
+            breaker_state=state("breaker"),
             limit_state=state("limit"),
         )
 
@@ -62,21 +73,34 @@ class PolicyChecks(CheckerHost):
         if name not in self._named:
             decl = self.res.policies[name]
             if name in KINDS:
-                self.report(error("E0168", f"a policy cannot be named '{name}', like a policy kind",
-                                  decl.name.span, f"rename it, for example '{name}_policy'"))
+                self.report(
+                    error(
+                        "E0168",
+                        f"a policy cannot be named '{name}', like a policy kind",
+                        decl.name.span,
+                        f"rename it, for example '{name}_policy'",
+                    )
+                )
             self._named[name] = ()  # while its items are checked: a use of it is a cycle
             self._named[name] = tuple(self.policy_specs(decl.policies, None, name, (*chain, name)))
         return self._named[name]
 
-    def policy_specs(self, uses: tuple[ast.PolicyUse, ...], scope: Scope | None,
-                     named: str | None, chain: tuple[str, ...]) -> list[PolicySpec]:
+    def policy_specs(
+        self, uses: tuple[ast.PolicyUse, ...], scope: Scope | None, named: str | None, chain: tuple[str, ...]
+    ) -> list[PolicySpec]:
         specs: list[PolicySpec] = []
         for use in uses:
             name = use.name.id
             if use.args is None and name in self.res.policies:
                 if name in chain:
-                    self.report(error("E0167", f"policy '{name}' includes itself",
-                                      use.span, "remove the reference that closes the cycle"))
+                    self.report(
+                        error(
+                            "E0167",
+                            f"policy '{name}' includes itself",
+                            use.span,
+                            "remove the reference that closes the cycle",
+                        )
+                    )
                     continue
                 specs.extend(self.named_policy(name, chain))
             elif name in KINDS:
@@ -85,39 +109,65 @@ class PolicyChecks(CheckerHost):
                     specs.append(spec)
             else:
                 candidates = [*KINDS, *self.res.policies]
-                self.report(error("E0160", f"unknown policy '{name}'", use.name.span,
-                                  did_you_mean(name, candidates)))
+                self.report(
+                    error("E0160", f"unknown policy '{name}'", use.name.span, did_you_mean(name, candidates))
+                )
         return specs
 
-    def policy_call(self, use: ast.PolicyUse, scope: Scope | None,
-                    named: str | None) -> PolicySpec | None:
+    def policy_call(self, use: ast.PolicyUse, scope: Scope | None, named: str | None) -> PolicySpec | None:
         kind = use.name.id
         schema = KINDS[kind]
         values: dict[str, Any] = {}
         for position, arg in enumerate(use.args or ()):
             name = arg.name or (POSITIONAL.get(kind) if position == 0 else None)
             if name is None and kind in POSITIONAL:
-                self.report(error("E0161", f"'{kind}' takes one argument without a name", arg.span,
-                                  f"name the others: `{kind}(..., {_first_argument(kind)}: ...)`"
-                                  if kind != "fallback" else "give a handler or `value: ...`"))
+                self.report(
+                    error(
+                        "E0161",
+                        f"'{kind}' takes one argument without a name",
+                        arg.span,
+                        f"name the others: `{kind}(..., {_first_argument(kind)}: ...)`"
+                        if kind != "fallback"
+                        else "give a handler or `value: ...`",
+                    )
+                )
             elif name is None:
-                self.report(error("E0161", f"'{kind}' takes named arguments", arg.span,
-                                  f"write `{kind}({_first_argument(kind)}: ...)`"))
+                self.report(
+                    error(
+                        "E0161",
+                        f"'{kind}' takes named arguments",
+                        arg.span,
+                        f"write `{kind}({_first_argument(kind)}: ...)`",
+                    )
+                )
             elif name not in schema:
-                self.report(error("E0161", f"'{kind}' has no argument '{name}'", arg.span,
-                                  did_you_mean(name, schema) or f"its arguments: {', '.join(schema)}"))
+                self.report(
+                    error(
+                        "E0161",
+                        f"'{kind}' has no argument '{name}'",
+                        arg.span,
+                        did_you_mean(name, schema) or f"its arguments: {', '.join(schema)}",
+                    )
+                )
             elif name in values:
                 self.report(error("E0165", f"argument '{name}' is given twice", arg.span))
             else:
                 values[name] = schema[name](self, arg.value, scope, named)
         return self.policy_spec(use, kind, values, named)
 
-    def policy_spec(self, use: ast.PolicyUse, kind: str, values: dict[str, Any],
-                    named: str | None) -> PolicySpec | None:
+    def policy_spec(
+        self, use: ast.PolicyUse, kind: str, values: dict[str, Any], named: str | None
+    ) -> PolicySpec | None:
         required = REQUIRED.get(kind)
         if required and not any(name in values for name in required):
-            self.report(error("E0164", f"'{kind}' needs {' or '.join(f'`{n}`' for n in required)}",
-                              use.span, EXAMPLES[kind]))
+            self.report(
+                error(
+                    "E0164",
+                    f"'{kind}' needs {' or '.join(f'`{n}`' for n in required)}",
+                    use.span,
+                    EXAMPLES[kind],
+                )
+            )
             return None
         if _MISSING in values.values():
             return None
@@ -126,12 +176,24 @@ class PolicyChecks(CheckerHost):
             return None
         if kind == "limit" and values.get("algorithm") in _WINDOWS:
             if "burst" in values:
-                self.report(error("E0169", f"`burst` does not apply to the {values['algorithm']} algorithm",
-                                  use.span, "a window allows the rate's count per window: remove `burst`"))
+                self.report(
+                    error(
+                        "E0169",
+                        f"`burst` does not apply to the {values['algorithm']} algorithm",
+                        use.span,
+                        "a window allows the rate's count per window: remove `burst`",
+                    )
+                )
                 return None
             if not values["rate"][0].is_integer():
-                self.report(error("E0163", "a window allows a whole number of calls", use.span,
-                                  "give the rate a whole count, such as `90/m` for 1.5/s"))
+                self.report(
+                    error(
+                        "E0163",
+                        "a window allows a whole number of calls",
+                        use.span,
+                        "give the rate a whole count, such as `90/m` for 1.5/s",
+                    )
+                )
                 return None
         return build_spec(kind, values, named)
 
@@ -139,8 +201,9 @@ class PolicyChecks(CheckerHost):
     def folded(self, expr: ast.Expr, scope: Scope | None) -> ast.Expr:
         """The literal behind `expr`: through consts, and `-` before a number."""
         seen: set[str] = set()
-        while isinstance(expr, ast.Name) and self.lookup(expr.id, scope) is Kind.CONST \
-                and expr.id not in seen:
+        while (
+            isinstance(expr, ast.Name) and self.lookup(expr.id, scope) is Kind.CONST and expr.id not in seen
+        ):
             seen.add(expr.id)
             expr = self.res.consts[expr.id].value
         if isinstance(expr, ast.Neg):
@@ -152,15 +215,27 @@ class PolicyChecks(CheckerHost):
     def policy_exceptions(self, expr: ast.Expr) -> tuple[ast.Dotted, ...] | Any:
         items = expr.items if isinstance(expr, ast.ListExpr) else (expr,)
         if not items:
-            self.report(error("E0162", "`on` needs at least one exception type", expr.span,
-                              "leave `on` out to handle every exception"))
+            self.report(
+                error(
+                    "E0162",
+                    "`on` needs at least one exception type",
+                    expr.span,
+                    "leave `on` out to handle every exception",
+                )
+            )
             return _MISSING
         found: list[ast.Dotted] = []
         for item in items:
             parts = dotted_parts(item)
             if parts is None:
-                self.report(error("E0162", "`on` takes exception types", item.span,
-                                  "write `on: [ConnectionError, TimeoutError]`"))
+                self.report(
+                    error(
+                        "E0162",
+                        "`on` takes exception types",
+                        item.span,
+                        "write `on: [ConnectionError, TimeoutError]`",
+                    )
+                )
                 return _MISSING
             dotted = ast.Dotted(span=item.span, parts=parts)
             self.exception_type(dotted)
@@ -199,15 +274,20 @@ MAX_RATE_COUNT = 1_000_000.0  # the count of a rate, per its unit
 def _integer(minimum: int, maximum: int = MAX_COUNT) -> Check:
     def check(self, expr, scope, named):
         value = self.folded(expr, scope)
-        if not (isinstance(value, ast.Literal) and _is_number(value.value)
-                and _whole(value.value)):
+        if not (isinstance(value, ast.Literal) and _is_number(value.value) and _whole(value.value)):
             self.report(error("E0162", "expected a whole number", expr.span))
             return _MISSING
         if not minimum <= value.value <= maximum:
-            self.report(error("E0163", f"expected a whole number from {minimum} to {maximum:_}, "
-                              f"found {_shown(value.value)}", expr.span))
+            self.report(
+                error(
+                    "E0163",
+                    f"expected a whole number from {minimum} to {maximum:_}, found {_shown(value.value)}",
+                    expr.span,
+                )
+            )
             return _MISSING
         return int(value.value)
+
     return check
 
 
@@ -218,10 +298,16 @@ def _number(minimum: float, maximum: float) -> Check:
             self.report(error("E0162", "expected a number", expr.span))
             return _MISSING
         if not minimum <= value.value <= maximum:
-            self.report(error("E0163", f"expected a number from {minimum:g} to {maximum:g}, "
-                              f"found {_shown(value.value)}", expr.span))
+            self.report(
+                error(
+                    "E0163",
+                    f"expected a number from {minimum:g} to {maximum:g}, found {_shown(value.value)}",
+                    expr.span,
+                )
+            )
             return _MISSING
         return value.value
+
     return check
 
 
@@ -242,17 +328,25 @@ def _duration(positive: bool) -> Check:
             return _MISSING
         if not isinstance(value, ast.Duration):
             found = "a number" if isinstance(value, ast.Literal) and _is_number(value.value) else "this"
-            self.report(error("E0162", f"expected a duration, found {found}", expr.span,
-                              "write a duration such as `500ms`, `2s` or `1m`"))
+            self.report(
+                error(
+                    "E0162",
+                    f"expected a duration, found {found}",
+                    expr.span,
+                    "write a duration such as `500ms`, `2s` or `1m`",
+                )
+            )
             return _MISSING
         if positive and value.seconds <= 0:
             self.report(error("E0163", "expected a duration longer than 0", expr.span))
             return _MISSING
         if value.seconds > MAX_SECONDS:
-            self.report(error("E0163", f"a policy duration is at most 8760h (a year), found {value.text}",
-                              expr.span))
+            self.report(
+                error("E0163", f"a policy duration is at most 8760h (a year), found {value.text}", expr.span)
+            )
             return _MISSING
         return value.seconds
+
     return check
 
 
@@ -265,8 +359,14 @@ def _rate(self, expr, scope, named):
         self.report(error("E0163", "a rate must be more than 0", expr.span))
         return _MISSING
     if float(count) > MAX_RATE_COUNT:
-        self.report(error("E0163", f"a rate's count is at most {MAX_RATE_COUNT:_.0f} per unit",
-                          expr.span, "a faster rate is no limit at all: leave the limit out"))
+        self.report(
+            error(
+                "E0163",
+                f"a rate's count is at most {MAX_RATE_COUNT:_.0f} per unit",
+                expr.span,
+                "a faster rate is no limit at all: leave the limit out",
+            )
+        )
         return _MISSING
     return float(count), _UNIT_SECONDS[unit]
 
@@ -276,9 +376,16 @@ def _choice(*options: str) -> Check:
         if isinstance(expr, ast.Name) and expr.id in options:
             return expr.id
         found = expr.id if isinstance(expr, ast.Name) else ""
-        self.report(error("E0162", f"expected one of {', '.join(options)}", expr.span,
-                          did_you_mean(found, options) if found else None))
+        self.report(
+            error(
+                "E0162",
+                f"expected one of {', '.join(options)}",
+                expr.span,
+                did_you_mean(found, options) if found else None,
+            )
+        )
         return _MISSING
+
     return check
 
 
@@ -296,8 +403,14 @@ def _exceptions(self, expr, scope, named):
 
 def _call_site_value(self, expr, scope, named):
     if named is not None:
-        self.report(error("E0166", f"`key` cannot stand in policy '{named}'", expr.span,
-                          "a key is evaluated at the call: give it in the `with` clause there"))
+        self.report(
+            error(
+                "E0166",
+                f"`key` cannot stand in policy '{named}'",
+                expr.span,
+                "a key is evaluated at the call: give it in the `with` clause there",
+            )
+        )
         return _MISSING
     self.expr(expr, scope)
     return expr
@@ -307,8 +420,14 @@ def _fallback_callable(self, expr, scope, named):
     self.expr(expr, scope)
     is_decl = isinstance(expr, ast.Name) and self.res.names.get(expr) is Kind.DECL
     if not (is_decl or self.is_handler(expr)):
-        self.report(error("E0162", "a fallback is a handler or a workflow", expr.span,
-                          "name a function bound by `use`, or write `fallback(value: ...)`"))
+        self.report(
+            error(
+                "E0162",
+                "a fallback is a handler or a workflow",
+                expr.span,
+                "name a function bound by `use`, or write `fallback(value: ...)`",
+            )
+        )
         return _MISSING
     return expr
 
@@ -317,27 +436,44 @@ def _fallback_value(self, expr, scope, named):
     self.expr(expr, scope)
     for node in ast.walk(expr):
         if isinstance(node, ast.Call) and self.res.calls.get(node) is not CallKind.BUILTIN:
-            self.report(error("E0162", "a fallback value cannot call handlers or workflows",
-                              node.span, "write `fallback(handler)` to call one instead"))
+            self.report(
+                error(
+                    "E0162",
+                    "a fallback value cannot call handlers or workflows",
+                    node.span,
+                    "write `fallback(handler)` to call one instead",
+                )
+            )
             return _MISSING
     return expr
 
 
 KINDS: dict[str, dict[str, Check]] = {
     "retry": {
-        "attempts": _integer(1), "backoff": _choice("exponential", "linear", "fixed"),
-        "delay": _duration(False), "max_delay": _duration(False), "factor": _number(1.0, MAX_FACTOR),
-        "jitter": _number(0.0, 1.0), "on": _exceptions,
+        "attempts": _integer(1),
+        "backoff": _choice("exponential", "linear", "fixed"),
+        "delay": _duration(False),
+        "max_delay": _duration(False),
+        "factor": _number(1.0, MAX_FACTOR),
+        "jitter": _number(0.0, 1.0),
+        "on": _exceptions,
     },
     "timeout": {"duration": _duration(True)},
     "breaker": {
-        "failures": _integer(1), "reset": _duration(True), "half_open": _integer(1),
-        "successes": _integer(1), "on": _exceptions, "key": _call_site_value,
+        "failures": _integer(1),
+        "reset": _duration(True),
+        "half_open": _integer(1),
+        "successes": _integer(1),
+        "on": _exceptions,
+        "key": _call_site_value,
     },
     "limit": {
-        "rate": _rate, "burst": _integer(1),
+        "rate": _rate,
+        "burst": _integer(1),
         "algorithm": _choice("token_bucket", "sliding_window", "fixed_window", "leaky_bucket"),
-        "wait": _boolean, "max_wait": _duration(False), "key": _call_site_value,
+        "wait": _boolean,
+        "max_wait": _duration(False),
+        "key": _call_site_value,
     },
     "idempotent": {"key": _call_site_value, "ttl": _duration(True)},
     "fallback": {"handler": _fallback_callable, "value": _fallback_value},
@@ -357,8 +493,9 @@ def build_spec(kind: str, values: dict[str, Any], named: str | None) -> PolicySp
     key = values.pop("key", None)
     if kind == "fallback":
         calls = "handler" in values
-        return PolicySpec(kind=kind, fallback=values.get("handler" if calls else "value"),
-                          calls=calls, shared=named)
+        return PolicySpec(
+            kind=kind, fallback=values.get("handler" if calls else "value"), calls=calls, shared=named
+        )
     if kind == "timeout":
         return PolicySpec(kind=kind, options=(("seconds", values["duration"]),), shared=named)
     if kind == "limit":
@@ -366,5 +503,4 @@ def build_spec(kind: str, values: dict[str, Any], named: str | None) -> PolicySp
         values = {"permits": permits, "period": period, **values}
     if kind == "idempotent":
         values["explicit"] = key is not None
-    return PolicySpec(kind=kind, options=tuple(values.items()), exceptions=exceptions,
-                      key=key, shared=named)
+    return PolicySpec(kind=kind, options=tuple(values.items()), exceptions=exceptions, key=key, shared=named)

@@ -30,10 +30,32 @@ class CallKind(Enum):
     DYNAMIC = "dynamic"  # any other value: called, awaited if awaitable
 
 
-BUILTIN_FUNCTIONS = (
-    "len str int float bool list map keys values items range min max sum abs round "
-    "lower upper strip split join chunks now uuid"
-).split()
+BUILTIN_FUNCTIONS = [
+    "len",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "list",
+    "map",
+    "keys",
+    "values",
+    "items",
+    "range",
+    "min",
+    "max",
+    "sum",
+    "abs",
+    "round",
+    "lower",
+    "upper",
+    "strip",
+    "split",
+    "join",
+    "chunks",
+    "now",
+    "uuid",
+]
 BUILTIN_TYPES = ("str", "int", "float", "bool", "list", "map", "any")
 ERROR_NAMES = frozenset(ERROR_TYPES)
 
@@ -76,7 +98,7 @@ class GuardSpec:
     def get(self, kind: str) -> PolicySpec | None:
         return next((spec for spec in self.policies if spec.kind == kind), None)
 
-    def keys(self) -> list[tuple[str, ast.Expr]]:
+    def site_keys(self) -> list[tuple[str, ast.Expr]]:
         """The `key:` values the call site supplies, as `Guard.run`'s keyword and the
         expression, in the order both backends evaluate them (after the arguments)."""
         found = []

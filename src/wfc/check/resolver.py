@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import keyword
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Callable, Iterable
 
 from ..diagnostics import Diagnostic, did_you_mean
-from ..syntax import ast
-from .resolution import (
-    BUILTIN_FUNCTIONS, BUILTIN_TYPES, ERROR_NAMES, CallKind, Kind, Resolution,
-)
 from ..runtime import MAX_LIMIT
+from ..syntax import ast
 from ..syntax.names import PYTHON_EXCEPTIONS
 from .machines import MachineChecks
 from .places import Place, error
 from .policies import PolicyChecks, dotted_parts
+from .resolution import (
+    BUILTIN_FUNCTIONS,
+    BUILTIN_TYPES,
+    ERROR_NAMES,
+    CallKind,
+    Kind,
+    Resolution,
+)
 from .routing import RoutingChecks, dotted_text
 from .scopes import Scope, collect, has_item_scope
 
@@ -60,10 +65,14 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
             if param.default is not None:
                 seen_default = True
             elif seen_default:
-                self.report(error(
-                    "E0115", f"parameter '{param.name.id}' without a default follows one with a default",
-                    param.span, "move it before the parameters that have defaults, or give it one",
-                ))
+                self.report(
+                    error(
+                        "E0115",
+                        f"parameter '{param.name.id}' without a default follows one with a default",
+                        param.span,
+                        "move it before the parameters that have defaults, or give it one",
+                    )
+                )
 
     def scope(self, scope: Scope, body: tuple[ast.Stmt, ...]) -> None:
         for loop in collect(scope, body):
@@ -76,30 +85,42 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         for name, ident in scope.assigned.items():
             self.assignable(ident)
             if scope.parent is not None and name in set(scope.parent.visible()):
-                self.report(error(
-                    "E0108", f"cannot assign to '{name}' of the enclosing scope here",
-                    ident.span, "each item of a parallel or assigned `for` has its own "
-                    "variables; choose another name and `yield` the value",
-                ))
+                self.report(
+                    error(
+                        "E0108",
+                        f"cannot assign to '{name}' of the enclosing scope here",
+                        ident.span,
+                        "each item of a parallel or assigned `for` has its own "
+                        "variables; choose another name and `yield` the value",
+                    )
+                )
 
     def constant(self, expr: ast.Expr, before: int | None) -> None:
         """Check an expression that must be computable when the module loads."""
         for node in ast.walk(expr):
             if isinstance(node, (ast.Call, ast.Guarded)):
-                self.report(error(
-                    "E0113", "this must be a constant expression", node.span,
-                    "use literals, consts and operators only",
-                ))
+                self.report(
+                    error(
+                        "E0113",
+                        "this must be a constant expression",
+                        node.span,
+                        "use literals, consts and operators only",
+                    )
+                )
                 return
         self.expr(expr, None)
         for node in ast.walk(expr):
             if isinstance(node, ast.Name) and self.res.names.get(node) is Kind.CONST:
                 order = self._const_order.get(node.id, 0)
                 if before is not None and order >= before:
-                    self.report(error(
-                        "E0116", f"const '{node.id}' is used before its declaration",
-                        node.span, "declare it above this line",
-                    ))
+                    self.report(
+                        error(
+                            "E0116",
+                            f"const '{node.id}' is used before its declaration",
+                            node.span,
+                            "declare it above this line",
+                        )
+                    )
 
     def type_annotation(self, dotted: ast.Dotted) -> None:
         head = dotted.parts[0]
@@ -107,18 +128,31 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
             return
         if head in self.res.uses:
             return
-        self.report(error(
-            "E0118", f"unknown type '{dotted.text}'", dotted.span,
-            did_you_mean(head, [*BUILTIN_TYPES, *self.res.uses]),
-        ))
+        self.report(
+            error(
+                "E0118",
+                f"unknown type '{dotted.text}'",
+                dotted.span,
+                did_you_mean(head, [*BUILTIN_TYPES, *self.res.uses]),
+            )
+        )
 
     def assignable(self, ident: ast.Ident) -> None:
         name = ident.id
-        for table, what in ((self.res.consts, "const"), (self.res.uses, "imported name"),
-                            (self.res.decls, "declaration")):
+        for table, what in (
+            (self.res.consts, "const"),
+            (self.res.uses, "imported name"),
+            (self.res.decls, "declaration"),
+        ):
             if name in table:
-                self.report(error("E0111", f"cannot assign to {what} '{name}'", ident.span,
-                                  "choose another name for the variable"))
+                self.report(
+                    error(
+                        "E0111",
+                        f"cannot assign to {what} '{name}'",
+                        ident.span,
+                        "choose another name for the variable",
+                    )
+                )
 
     # ---- statements ------------------------------------------------------
     def block(self, body: Iterable[ast.Stmt], place: Place) -> None:
@@ -137,8 +171,14 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         if stmt.policies:
             self.guard_site(stmt, stmt.policies, place.scope, stmt.name.id, step=False)
             # The policies run the body as one unit (retried whole): control cannot leave it.
-            place = replace(place, loop=None, may_return=False, may_yield=False,
-                            barrier="a stage with policies", saga=False)
+            place = replace(
+                place,
+                loop=None,
+                may_return=False,
+                may_yield=False,
+                barrier="a stage with policies",
+                saga=False,
+            )
         self.block(stmt.body, place)
 
     def stmt_If(self, stmt: ast.If, place: Place) -> None:
@@ -154,11 +194,23 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
                 self.expr(option, place.scope)
         self.fan_out_limit(stmt.limit, place.scope)
         if stmt.limit is not None and not stmt.concurrent:
-            self.report(error("E0114", "`limit` applies only to a parallel `for`",
-                              stmt.limit.span, "write `parallel for` to run items concurrently"))
+            self.report(
+                error(
+                    "E0114",
+                    "`limit` applies only to a parallel `for`",
+                    stmt.limit.span,
+                    "write `parallel for` to run items concurrently",
+                )
+            )
         if has_item_scope(stmt):
-            inner = Place(scope=self._scopes[stmt], loop="item", may_return=False,
-                          may_yield=stmt.into is not None, barrier=None, saga=place.saga)
+            inner = Place(
+                scope=self._scopes[stmt],
+                loop="item",
+                may_return=False,
+                may_yield=stmt.into is not None,
+                barrier=None,
+                saga=place.saga,
+            )
             self.block(stmt.body, inner)
         else:
             self.block(stmt.body, replace(place, loop="loop", barrier=None))
@@ -171,8 +223,14 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         number = value.value
         if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_LIMIT:
             assert expr is not None
-            self.report(error("E0123", f"`limit` must be a whole number from 1 to {MAX_LIMIT:_}",
-                              expr.span, "a limit is how many items run at once"))
+            self.report(
+                error(
+                    "E0123",
+                    f"`limit` must be a whole number from 1 to {MAX_LIMIT:_}",
+                    expr.span,
+                    "a limit is how many items run at once",
+                )
+            )
 
     def stmt_While(self, stmt: ast.While, place: Place) -> None:
         for expr in (stmt.test, stmt.max, stmt.timeout):
@@ -209,8 +267,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
             if expr is not None:
                 self.expr(expr, place.scope)
         self.fan_out_limit(stmt.limit, place.scope)
-        branch = replace(place, loop=None, may_return=False, may_yield=False,
-                         barrier="a parallel block")
+        branch = replace(place, loop=None, may_return=False, may_yield=False, barrier="a parallel block")
         self.block(stmt.body, branch)
 
     def stmt_Try(self, stmt: ast.Try, place: Place) -> None:
@@ -230,10 +287,14 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
 
     def stmt_Yield(self, stmt: ast.Yield, place: Place) -> None:
         if not place.may_yield:
-            self.report(error(
-                "E0106", "`yield` outside a `for` whose result is assigned", stmt.span,
-                "assign the loop's result: `results = for x in items { yield f(x) }`",
-            ))
+            self.report(
+                error(
+                    "E0106",
+                    "`yield` outside a `for` whose result is assigned",
+                    stmt.span,
+                    "assign the loop's result: `results = for x in items { yield f(x) }`",
+                )
+            )
         self.expr(stmt.value, place.scope)
 
     def stmt_Fail(self, stmt: ast.Fail, place: Place) -> None:
@@ -264,10 +325,10 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
     def expr_Name(self, expr: ast.Name, scope: Scope | None) -> None:
         kind = self.lookup(expr.id, scope)
         if kind is None:
-            candidates = [*(scope.visible() if scope else ()), *self.module_names(),
-                          *BUILTIN_FUNCTIONS]
-            self.report(error("E0101", f"unknown name '{expr.id}'", expr.span,
-                              did_you_mean(expr.id, candidates)))
+            candidates = [*(scope.visible() if scope else ()), *self.module_names(), *BUILTIN_FUNCTIONS]
+            self.report(
+                error("E0101", f"unknown name '{expr.id}'", expr.span, did_you_mean(expr.id, candidates))
+            )
             return
         if scope is None and kind is Kind.LOCAL:
             raise AssertionError("module-level code has no locals")
@@ -294,8 +355,14 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
             format(constant, part.spec)
         except (ValueError, TypeError) as exc:
             shown = "null" if constant is None else f"{type(constant).__name__} {value_text(constant)}"
-            self.report(error("E0124", f"format spec '{part.spec}' does not apply to {shown}",
-                              part.span, f"Python's format() says: {exc}"))
+            self.report(
+                error(
+                    "E0124",
+                    f"format spec '{part.spec}' does not apply to {shown}",
+                    part.span,
+                    f"Python's format() says: {exc}",
+                )
+            )
 
     def expr_ListExpr(self, expr: ast.ListExpr, scope: Scope | None) -> None:
         for item in expr.items:
@@ -349,15 +416,27 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
 
     def expr_Guarded(self, expr: ast.Guarded, scope: Scope | None) -> None:
         if not isinstance(expr.call, ast.Call):
-            self.report(error("E0109", "`with` policies apply to a call", expr.call.span,
-                              "call a handler or workflow here, or move the policies to a stage"))
+            self.report(
+                error(
+                    "E0109",
+                    "`with` policies apply to a call",
+                    expr.call.span,
+                    "call a handler or workflow here, or move the policies to a stage",
+                )
+            )
             self.expr(expr.call, scope)
             return
         self.expr(expr.call, scope)
         kind = self.res.calls.get(expr.call)
         if kind is CallKind.BUILTIN:
-            self.report(error("E0109", "`with` policies apply to a handler or workflow call",
-                              expr.call.span, "builtins cannot fail the way policies handle"))
+            self.report(
+                error(
+                    "E0109",
+                    "`with` policies apply to a handler or workflow call",
+                    expr.call.span,
+                    "builtins cannot fail the way policies handle",
+                )
+            )
             return
         target = self.res.step_targets.get(expr.call) or _call_text(expr.call.func)
         self.guard_site(expr, expr.policies, scope, target, step=kind is CallKind.STEP)
@@ -408,21 +487,31 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         params = [param.name.id for param in decl.params]
         name = decl.name.id
         if len(call.args) > len(params):
-            self.report(error("E0119", f"'{name}' takes {len(params)} argument(s), "
-                              f"but {len(call.args)} were given", call.span))
+            self.report(
+                error(
+                    "E0119",
+                    f"'{name}' takes {len(params)} argument(s), but {len(call.args)} were given",
+                    call.span,
+                )
+            )
             return
         given = set(params[: len(call.args)])
         for kw in call.keywords:
             if kw.name not in params:
-                self.report(error("E0119", f"'{name}' has no parameter '{kw.name}'", kw.span,
-                                  did_you_mean(kw.name, params)))
+                self.report(
+                    error(
+                        "E0119",
+                        f"'{name}' has no parameter '{kw.name}'",
+                        kw.span,
+                        did_you_mean(kw.name, params),
+                    )
+                )
             elif kw.name in given:
                 self.report(error("E0119", f"argument '{kw.name}' is given twice", kw.span))
             given.add(kw.name)
         missing = [p.name.id for p in decl.params if p.default is None and p.name.id not in given]
         if missing:
-            self.report(error("E0119", f"missing argument '{missing[0]}' in call to '{name}'",
-                              call.span))
+            self.report(error("E0119", f"missing argument '{missing[0]}' in call to '{name}'", call.span))
 
     def exception_type(self, dotted: ast.Dotted) -> None:
         head = dotted.parts[0]
@@ -433,8 +522,14 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
             kind = Kind.EXCEPTION
         if kind is None or (kind is not Kind.USE and len(dotted.parts) > 1):
             candidates = [*ERROR_NAMES, *PYTHON_EXCEPTIONS, *self.res.uses]
-            self.report(error("E0117", f"unknown exception type '{dotted.text}'", dotted.span,
-                              did_you_mean(head, candidates)))
+            self.report(
+                error(
+                    "E0117",
+                    f"unknown exception type '{dotted.text}'",
+                    dotted.span,
+                    did_you_mean(head, candidates),
+                )
+            )
             return
         self.res.catch_kinds[dotted] = kind
 

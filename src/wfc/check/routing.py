@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..syntax import ast
 from .host import CheckerHost
+from .places import Place, error
 from .policies import dotted_parts
-from .places import Place, error, warning
 from .scopes import Scope
 
 
@@ -30,8 +30,14 @@ class RoutingChecks(CheckerHost):
             self.expr(route.when, scope)
         for option, what in ((route.priority, "priority"), (route.weight, "weight")):
             if option is not None and number(option) is None:
-                self.report(error("E0145", f"a route's {what} must be a number from "
-                                  f"-{MAX_ROUTE_NUMBER:_} to {MAX_ROUTE_NUMBER:_}", option.span))
+                self.report(
+                    error(
+                        "E0145",
+                        f"a route's {what} must be a number from "
+                        f"-{MAX_ROUTE_NUMBER:_} to {MAX_ROUTE_NUMBER:_}",
+                        option.span,
+                    )
+                )
         self.route_weight(decl, route)
         if route.target is not None:
             self.expr(route.target, scope)
@@ -43,8 +49,14 @@ class RoutingChecks(CheckerHost):
 
     def route_weight(self, decl: ast.Router, route: ast.Route) -> None:
         if route.weight is not None and decl.strategy != "weighted":
-            self.report(error("E0143", "`weight` applies only in a weighted router", route.weight.span,
-                              f"declare `router {decl.name.id}(...) weighted`"))
+            self.report(
+                error(
+                    "E0143",
+                    "`weight` applies only in a weighted router",
+                    route.weight.span,
+                    f"declare `router {decl.name.id}(...) weighted`",
+                )
+            )
             return
         weight = 1.0 if route.weight is None else number(route.weight)
         if weight is not None and weight <= 0 and route.weight is not None:
@@ -57,19 +69,32 @@ class RoutingChecks(CheckerHost):
         for route in decl.routes:
             name = self.res.route_names[route]
             if name in seen and route.name is not None:
-                self.report(error("E0132", f"duplicate route name '{name}'", route.name.span,
-                                  f"the first route '{name}' is on line {seen[name].span.line}"))
+                self.report(
+                    error(
+                        "E0132",
+                        f"duplicate route name '{name}'",
+                        route.name.span,
+                        f"the first route '{name}' is on line {seen[name].span.line}",
+                    )
+                )
             seen[name] = route
         order = tuple(sorted(decl.routes, key=lambda r: -(number(r.priority) or 0) if r.priority else 0))
         self.res.route_order[decl] = order
 
     def stmt_Step(self, stmt: ast.Step, place: Place) -> None:
         if not place.saga:
-            self.report(error("E0130", "`step` outside a saga", stmt.span,
-                              "declare the steps in a `saga`, or call the handler directly"))
+            self.report(
+                error(
+                    "E0130",
+                    "`step` outside a saga",
+                    stmt.span,
+                    "declare the steps in a `saga`, or call the handler directly",
+                )
+            )
         elif place.barrier is not None or place.loop == "item":
-            self.report(error("E0131", "a saga step cannot stand in a parallel block or item body",
-                              stmt.span))
+            self.report(
+                error("E0131", "a saga step cannot stand in a parallel block or item body", stmt.span)
+            )
         for call in (stmt.call, stmt.compensate):
             if call is None:
                 continue
@@ -90,8 +115,11 @@ def number(expr: ast.Expr | None) -> float | None:
         inner = number(expr.operand)
         return None if inner is None else -inner
     value = expr.value if isinstance(expr, ast.Literal) else None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) \
-            and -MAX_ROUTE_NUMBER <= value <= MAX_ROUTE_NUMBER:
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and -MAX_ROUTE_NUMBER <= value <= MAX_ROUTE_NUMBER
+    ):
         return float(value)
     return None
 

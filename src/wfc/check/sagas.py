@@ -35,7 +35,7 @@ def _saga(saga: ast.Saga, res: Resolution) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     for number, step in enumerate(steps):
         label = res.step_names.get(step) or step_label(step.call)
-        found.extend(_left_undone(step, label, steps[number + 1:], res))
+        found.extend(_left_undone(step, label, steps[number + 1 :], res))
         if step.compensate is not None:
             found.extend(_repeats_its_step(step, label))
             found.extend(_late_reads(step, label, statements.index(step), first_assigned))
@@ -46,32 +46,48 @@ def _saga(saga: ast.Saga, res: Resolution) -> list[Diagnostic]:
 def _left_undone(step: ast.Step, label: str, later: list[ast.Step], res: Resolution) -> list[Diagnostic]:
     if step.compensate is not None or step.compensate_none or not later:
         return []
-    return [warning(
-        "W0170", f"if `{res.step_names.get(later[0]) or step_label(later[0].call)}` fails, "
-        f"`{label}` is not undone", step.span,
-        "add `compensate CALL` to undo it, or `compensate none` if it has no effect to undo")]
+    return [
+        warning(
+            "W0170",
+            f"if `{res.step_names.get(later[0]) or step_label(later[0].call)}` fails, "
+            f"`{label}` is not undone",
+            step.span,
+            "add `compensate CALL` to undo it, or `compensate none` if it has no effect to undo",
+        )
+    ]
 
 
 def _repeats_its_step(step: ast.Step, label: str) -> list[Diagnostic]:
     assert step.compensate is not None
     if not step_label(step.compensate) == step_label(step.call) != "step":
         return []
-    return [warning(
-        "W0171", f"the compensation of `{label}` calls {step_label(step.call)}, its own "
-        "handler", step.compensate.span,
-        "a compensation undoes the step's effect: call the handler that reverses it")]
+    return [
+        warning(
+            "W0171",
+            f"the compensation of `{label}` calls {step_label(step.call)}, its own handler",
+            step.compensate.span,
+            "a compensation undoes the step's effect: call the handler that reverses it",
+        )
+    ]
 
 
 def _unretried_compensations(saga: ast.Saga, steps: list[ast.Step], res: Resolution) -> list[Diagnostic]:
-    compensated = [step for step in steps if step.compensate is not None]
-    if not compensated or not any(_retries(step.call, res) for step in steps) or any(
-            _retries(step.compensate, res) for step in compensated):  # type: ignore[arg-type]
+    compensations = [step.compensate for step in steps if step.compensate is not None]
+    if (
+        not compensations
+        or not any(_retries(step.call, res) for step in steps)
+        or any(_retries(compensation, res) for compensation in compensations)
+    ):
         return []
-    return [hint(
-        "H0173", f"the steps of saga `{saga.name.id}` retry, its compensations do not",
-        compensated[0].compensate.span,  # type: ignore[union-attr]
-        "a compensation that fails once leaves the effect in place: give it a retry "
-        "(`compensate CALL with retry(...)`)")]
+    return [
+        hint(
+            "H0173",
+            f"the steps of saga `{saga.name.id}` retry, its compensations do not",
+            compensations[0].span,
+            "a compensation that fails once leaves the effect in place: give it a retry "
+            "(`compensate CALL with retry(...)`)",
+        )
+    ]
 
 
 # The statements a saga's body walks through, in source order (not expressions).
@@ -99,20 +115,22 @@ def _assigned(stmt: ast.Node) -> list[str]:
     return []
 
 
-def _late_reads(step: ast.Step, label: str, index: int,
-                first_assigned: dict[str, int]) -> list[Diagnostic]:
+def _late_reads(step: ast.Step, label: str, index: int, first_assigned: dict[str, int]) -> list[Diagnostic]:
     assert step.compensate is not None
     found = []
     reported: set[str] = set()
     for node in ast.walk(step.compensate):
-        if isinstance(node, ast.Name) and first_assigned.get(node.id, -1) > index \
-                and node.id not in reported:
+        if isinstance(node, ast.Name) and first_assigned.get(node.id, -1) > index and node.id not in reported:
             reported.add(node.id)
-            found.append(warning(
-                "W0172", f"the compensation of `{label}` reads `{node.id}`, assigned only after "
-                "the step", node.span,
-                "a compensation sees the variables as they were when its step finished: pass "
-                "what it needs from the step's own result or from values set before it"))
+            found.append(
+                warning(
+                    "W0172",
+                    f"the compensation of `{label}` reads `{node.id}`, assigned only after the step",
+                    node.span,
+                    "a compensation sees the variables as they were when its step finished: pass "
+                    "what it needs from the step's own result or from values set before it",
+                )
+            )
     return found
 
 
@@ -124,7 +142,10 @@ def _retries(call: ast.Expr, res: Resolution) -> bool:
         if use.name.id == "retry":
             return True
         named = res.policies.get(use.name.id)
-        if use.args is None and named is not None and any(
-                inner.name.id == "retry" for inner in named.policies):
+        if (
+            use.args is None
+            and named is not None
+            and any(inner.name.id == "retry" for inner in named.policies)
+        ):
             return True
     return False

@@ -6,8 +6,8 @@ result is assigned, or that runs in parallel, is a scope of its own per item.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from ..syntax import ast
 

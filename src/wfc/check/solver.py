@@ -61,9 +61,14 @@ EMPTY = _Marker("EMPTY")  # an empty map: every field reads as null
 GAVE_UP = _Marker("GAVE_UP")
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-    ">": operator.gt, ">=": operator.ge,
-    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "in": lambda a, b: a in b,
+    "not in": lambda a, b: a not in b,
 }
 _ORDERING = frozenset({"<", "<=", ">", ">="})
 
@@ -160,8 +165,10 @@ class Solver:
         """Whether a comparison is one path against constants, with `in` over a list."""
         if any(paths is None for paths in found) or sum(1 for paths in found if paths) > 1:
             return False  # an opaque operand, or two paths: their relation is not modelled
-        return not any(op in ("in", "not in") and (paths or type(self._constant(right)) is not list)
-                       for op, right, paths in zip(expr.ops, expr.comparators, found[1:]))
+        return not any(
+            op in ("in", "not in") and (paths or type(self._constant(right)) is not list)
+            for op, right, paths in zip(expr.ops, expr.comparators, found[1:])
+        )
 
     def _meet(self, paths: list[Path], constants: list[Any], ordered: bool) -> None:
         for path in paths:
@@ -227,8 +234,9 @@ class Solver:
                 path = self._path(node) if isinstance(node, (ast.Name, ast.Attr, ast.Index)) else None
                 for length in range(1, len(path) + 1 if path else 0):
                     met[path[:length]] = met.get(path[:length], 0) + 1  # type: ignore[index]
-        paths = sorted(self._facts.constants.keys() | self._facts.parents,
-                       key=lambda p: (-met.get(p, 0), len(p)))
+        paths = sorted(
+            self._facts.constants.keys() | self._facts.parents, key=lambda p: (-met.get(p, 0), len(p))
+        )
         return [*paths, *sorted(self._facts.opaque.values())]
 
     def _domain(self, var: Any) -> list[Any]:
@@ -259,8 +267,7 @@ class Solver:
             return GAVE_UP
         return None if found is None else self._fewest(constraints, found)
 
-    def _search(self, undecided: list[Constraint], env: dict[Any, Any],
-                depth: int) -> dict[Any, Any] | None:
+    def _search(self, undecided: list[Constraint], env: dict[Any, Any], depth: int) -> dict[Any, Any] | None:
         self._spent += len(undecided)
         self._allowed -= len(undecided)
         if self._allowed < 0:
@@ -397,8 +404,7 @@ class Solver:
             return held
         built: dict[Any, Any] = {}
         for var in self._variables:
-            if isinstance(var, tuple) and len(var) == len(path) + 1 and var[:-1] == path \
-                    and _in(var, env):
+            if isinstance(var, tuple) and len(var) == len(path) + 1 and var[:-1] == path and _in(var, env):
                 value = self._build(var, env)
                 if value is not None:
                     built[var[-1]] = value

@@ -6,8 +6,15 @@ from ..syntax import ast
 from ..syntax.names import py_literal, py_name
 from .statements import Frame, StmtEmitter
 
-_TYPES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "list": "list",
-          "map": "dict", "any": "object"}
+_TYPES = {
+    "str": "str",
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "list": "list",
+    "map": "dict",
+    "any": "object",
+}
 
 
 def emit_declaration(emitter: StmtEmitter, decl: ast.Declaration) -> None:

@@ -14,12 +14,30 @@ _BINARY = {"+": ADD, "-": ADD, "*": MUL, "/": MUL, "//": MUL, "%": MUL}
 
 # wf builtin -> the Python callable the generated code uses for it.
 BUILTINS = {
-    "len": "len", "str": "str", "int": "int", "float": "float", "bool": "bool",
-    "list": "list", "map": "dict", "range": "range", "min": "min", "max": "max",
-    "sum": "sum", "abs": "abs", "round": "round", "keys": "_wf.keys",
-    "values": "_wf.values", "items": "_wf.items", "lower": "_wf.lower",
-    "upper": "_wf.upper", "strip": "_wf.strip", "split": "_wf.split",
-    "join": "_wf.join", "chunks": "_wf.chunks", "now": "_rt.clock.now", "uuid": "_rt.uuid",
+    "len": "len",
+    "str": "str",
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "list": "list",
+    "map": "dict",
+    "range": "range",
+    "min": "min",
+    "max": "max",
+    "sum": "sum",
+    "abs": "abs",
+    "round": "round",
+    "keys": "_wf.keys",
+    "values": "_wf.values",
+    "items": "_wf.items",
+    "lower": "_wf.lower",
+    "upper": "_wf.upper",
+    "strip": "_wf.strip",
+    "split": "_wf.split",
+    "join": "_wf.join",
+    "chunks": "_wf.chunks",
+    "now": "_rt.clock.now",
+    "uuid": "_rt.uuid",
 }
 
 

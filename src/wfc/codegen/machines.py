@@ -25,14 +25,17 @@ def emit_machine(emitter: StmtEmitter, decl: ast.Machine) -> None:
     out.line()
     entries = [
         f"({py_literal(state)}, {py_literal(event)}): ("
-        + "".join(f"{functions.transition(t)}, " for t in transitions) + ")"
+        + "".join(f"{functions.transition(t)}, " for t in transitions)
+        + ")"
         for (state, event), transitions in transition_table(decl).items()
     ]
     out.line(f"{cls}.transitions = {{{', '.join(entries)}}}")
     for attribute, field in (("enter_actions", "enter"), ("exit_actions", "exit")):
         table = {s.name.id: getattr(s, field) for s in decl.states if getattr(s, field)}
-        entries = [f"{py_literal(state)}: ({''.join(functions.names[a] + ', ' for a in actions)})"
-                   for state, actions in table.items()]
+        entries = [
+            f"{py_literal(state)}: ({''.join(functions.names[a] + ', ' for a in actions)})"
+            for state, actions in table.items()
+        ]
         out.line(f"{cls}.{attribute} = {{{', '.join(entries)}}}")
 
 
@@ -44,7 +47,9 @@ def _class_body(emitter: StmtEmitter, decl: ast.Machine) -> None:
         out.line(py_literal(decl.doc))
     out.line(f"machine = {py_literal(decl.name.id)}")
     out.line(f"initial = {py_literal(decl.initial[0].id)}")
-    out.line(f"finals = frozenset({{{', '.join(map(py_literal, finals))}}})" if finals else "finals = frozenset()")
+    out.line(
+        f"finals = frozenset({{{', '.join(map(py_literal, finals))}}})" if finals else "finals = frozenset()"
+    )
     out.line()
     params = "".join(f", {param_code(emitter, p)}" for p in decl.params)
     out.line(f"def __init__(_wf_self{params}):")
@@ -110,8 +115,9 @@ class MachineFunctions:
             emitter.declare_locals(emitter.res.scope_locals.get(action, ()))
             outer = emitter.frame
             emitter.frame = Frame(kind="action", name=self.decl.name.id)
-            assert action.body is not None or action.call is not None
-            body = action.body if action.body is not None else (
-                ast.ExprStmt(span=action.span, value=action.call),)  # type: ignore[arg-type]
+            body = action.body
+            if body is None:
+                assert action.call is not None
+                body = (ast.ExprStmt(span=action.span, value=action.call),)
             emitter.block(body)
             emitter.frame = outer

@@ -9,15 +9,15 @@ from ..check import Resolution, source_digest
 from ..diagnostics import CompileError, Diagnostic, Span
 from ..syntax import ast
 from ..syntax.names import comment_text, py_literal, py_name
-from .expressions import Temps
 from .declarations import emit_declaration
+from .expressions import Temps
 from .machines import emit_machine
 from .policies import guard_definition, guard_names, shared_definitions, shared_policies
 from .statements import StmtEmitter
 from .writer import Writer
 
-def generate(module: ast.Module, res: Resolution, source: str, version: str,
-             formatted: bool = True) -> str:
+
+def generate(module: ast.Module, res: Resolution, source: str, version: str, formatted: bool = True) -> str:
     """The generated module's text: deterministic for the same input and version.
 
     `formatted=False` skips black, for a module that is imported at once and
@@ -38,8 +38,11 @@ def generate(module: ast.Module, res: Resolution, source: str, version: str,
             emit_machine(emitter, decl)
         elif isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
             emit_declaration(emitter, decl)
-    callables = [py_name(decl.name.id) for decl in module.decls
-                 if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga))]
+    callables = [
+        py_name(decl.name.id)
+        for decl in module.decls
+        if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga))
+    ]
     if callables:
         out.line()
         out.line()
@@ -90,11 +93,19 @@ def within_python_limits(text: str, filename: str) -> None:
     except (SyntaxError, RecursionError, MemoryError) as exc:
         line = getattr(exc, "lineno", None) or 1
         reason = getattr(exc, "msg", None) or type(exc).__name__
-        span = _nearest_location(text.splitlines()[: line], filename)
-        raise CompileError([Diagnostic(
-            severity="error", code="E0003", message=f"this is nested too deeply for Python ({reason})",
-            span=span, help="split the declaration into smaller workflows",
-        )], filename) from None
+        span = _nearest_location(text.splitlines()[:line], filename)
+        raise CompileError(
+            [
+                Diagnostic(
+                    severity="error",
+                    code="E0003",
+                    message=f"this is nested too deeply for Python ({reason})",
+                    span=span,
+                    help="split the declaration into smaller workflows",
+                )
+            ],
+            filename,
+        ) from None
 
 
 def _nearest_location(lines: list[str], filename: str) -> Span:
@@ -103,7 +114,7 @@ def _nearest_location(lines: list[str], filename: str) -> Span:
     for text in reversed(lines):
         text = text.strip()
         if text.startswith(prefix):
-            line, _, column = text[len(prefix):].split(" ")[0].partition(":")
+            line, _, column = text[len(prefix) :].split(" ")[0].partition(":")
             if line.isdigit() and column.isdigit():
                 return Span(0, 0, int(line), int(column), int(line), int(column) + 1)
     return Span(0, 0, 1, 1, 1, 2)

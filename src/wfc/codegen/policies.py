@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from ..check import CallKind, Resolution
 from ..check.resolution import GuardSpec, PolicySpec
@@ -15,8 +14,13 @@ from .expressions import ATOM, ExprEmitter
 from .writer import Writer
 
 # Policy kind -> the runtime class its options build.
-_CLASSES = {"retry": "Retry", "breaker": "Breaker", "limit": "Limit",
-            "idempotent": "Idempotent", "fallback": "Fallback"}
+_CLASSES = {
+    "retry": "Retry",
+    "breaker": "Breaker",
+    "limit": "Limit",
+    "idempotent": "Idempotent",
+    "fallback": "Fallback",
+}
 
 
 def guard_names(module: ast.Module, res: Resolution) -> dict[ast.Node, str]:
@@ -40,8 +44,7 @@ def shared_definitions(shared: dict[PolicySpec, str], exception_code) -> list[st
     return [f"{name} = {_policy_code(policy, exception_code)}" for policy, name in shared.items()]
 
 
-def guard_definition(name: str, spec: GuardSpec, exception_code,
-                     shared: dict[PolicySpec, str]) -> str:
+def guard_definition(name: str, spec: GuardSpec, exception_code, shared: dict[PolicySpec, str]) -> str:
     """`_wf_guardN = _wf.Guard(...)`: the site's policies, built once at import."""
     parts = [py_literal(spec.target), py_literal(spec.location)]
     if not spec.step:
@@ -94,13 +97,20 @@ class PolicyEmitter(ExprEmitter, ABC):
         """A handler call, inline, its result in `dest`."""
 
     @abstractmethod
-    def step_attempt(self, call: ast.Call, codes: list[str], result: str, target: str,
-                     on_error: Callable[[str], None]) -> None:
+    def step_attempt(
+        self, call: ast.Call, codes: list[str], result: str, target: str, on_error: Callable[[str], None]
+    ) -> None:
         """`step.start`, the call and its await; `on_error` writes the except body."""
 
     @abstractmethod
-    def function(self, header: str, kind: str, owner: ast.Node, body: tuple[ast.Stmt, ...],
-                 nonlocal_names: list[str] | None = None) -> None:
+    def function(
+        self,
+        header: str,
+        kind: str,
+        owner: ast.Node,
+        body: tuple[ast.Stmt, ...],
+        nonlocal_names: list[str] | None = None,
+    ) -> None:
         """A nested function for an item or a branch, with its own frame."""
 
     def guarded_into(self, expr: ast.Guarded, dest: str) -> None:
@@ -118,11 +128,12 @@ class PolicyEmitter(ExprEmitter, ABC):
         self.out.line(f"# {self.where(call)}")
         self.out.line(f"{dest} = await {self.guard_names[expr]}.run(_rt, {func}{inputs})")
 
-    def guard_inputs(self, spec: GuardSpec, args: tuple[ast.Expr, ...],
-                     kwargs: tuple[ast.Expr, ...], keywords: list[str]) -> str:
+    def guard_inputs(
+        self, spec: GuardSpec, args: tuple[ast.Expr, ...], kwargs: tuple[ast.Expr, ...], keywords: list[str]
+    ) -> str:
         """`, (args), {kwargs}, key=..., fallback=...`: what `Guard.run` takes after the
         function, computing ahead what must be (arguments first, then the keys)."""
-        keys = spec.keys()
+        keys = spec.site_keys()
         codes = self.hoisted((*args, *kwargs, *(value for _, value in keys)))
         arg_codes, kw_codes = codes[: len(args)], codes[len(args) : len(args) + len(kwargs)]
         parts = [_tuple(arg_codes)] if args or kwargs else []
@@ -150,8 +161,7 @@ class PolicyEmitter(ExprEmitter, ABC):
         inputs = self.guard_inputs(self.res.guards[decl], (), (), [])
         self.out.line(f"return await {self.guard_names[decl]}.run(_rt, {body}{args}{inputs})")
 
-    def retried_step(self, call: ast.Call, codes: list[str], result: str, target: str,
-                     guard: str) -> None:
+    def retried_step(self, call: ast.Call, codes: list[str], result: str, target: str, guard: str) -> None:
         """The attempt in a loop; after a failure `guard.retry_delay` says how long
         to wait, or to give up: the runtime decides, with no coroutine per call."""
         out = self.out

@@ -8,7 +8,7 @@ from ..check import CallKind, Kind, Resolution
 from ..check.scopes import assigned_names
 from ..syntax import ast
 from ..syntax.names import comment_text, py_literal, py_name
-from .expressions import AND, CMP, OR, ExprEmitter, Temps, is_atomic
+from .expressions import AND, CMP, OR, Temps, is_atomic
 from .policies import PolicyEmitter
 from .writer import Writer
 
@@ -75,8 +75,9 @@ class StmtEmitter(PolicyEmitter):
         every non-literal one is, so none is read after another's awaits.
         """
         hoist = not all(is_atomic(value) for value in values)
-        return [self.value_code(value, force=hoist and not isinstance(value, ast.Literal))
-                for value in values]
+        return [
+            self.value_code(value, force=hoist and not isinstance(value, ast.Literal)) for value in values
+        ]
 
     def step_into(self, call: ast.Call, dest: str, retry_guard: str | None = None) -> None:
         """A handler call, inline: arguments first, then events, call, await.
@@ -98,8 +99,7 @@ class StmtEmitter(PolicyEmitter):
             out.line(f"{dest} = {result}")
         out.observed(f'_rt.event("step.end", {target})')
 
-    def step_attempt(self, call: ast.Call, codes: list[str], result: str, target: str,
-                     on_error) -> None:
+    def step_attempt(self, call: ast.Call, codes: list[str], result: str, target: str, on_error) -> None:
         """`step.start`, then the call and its await; `on_error(failed)` ends the except
         block, given the code of the error to raise (`Runtime.step_failed` decides it)."""
         out = self.out
@@ -110,8 +110,10 @@ class StmtEmitter(PolicyEmitter):
             function, arguments = self.sub(call.func, 9), self.arguments(call, codes)
             # In a durable run the journal calls the handler, or replays its outcome.
             journaled = f"{target}, {py_literal(self.res.location(call))}, {function}"
-            out.line(f"{result} = ({function}({arguments}) if _rt.journal is None else "
-                     f"_rt.journal.step({journaled}{', ' if arguments else ''}{arguments}))")
+            out.line(
+                f"{result} = ({function}({arguments}) if _rt.journal is None else "
+                f"_rt.journal.step({journaled}{', ' if arguments else ''}{arguments}))"
+            )
             # A coroutine is by far the common case: test its class before the general check.
             out.line(f"if {result}.__class__ is _wf_coroutine or _wf.isawaitable({result}):")
             with out.indent():
@@ -125,7 +127,7 @@ class StmtEmitter(PolicyEmitter):
         workflow or saga if `workflow` (the declaration itself is being left)."""
         events = [f'_rt.event("stage.end", {py_literal(name)})' for name in reversed(stages)]
         if workflow and self.frame.end_event:
-            events.append(f'_rt.event({py_literal(self.frame.end_event)}, {py_literal(self.frame.name)})')
+            events.append(f"_rt.event({py_literal(self.frame.end_event)}, {py_literal(self.frame.name)})")
         if events:
             self.out.observed(*events)
 
@@ -153,10 +155,13 @@ class StmtEmitter(PolicyEmitter):
             out.line("_wf_saga.completed(None)")
             return
         # Default arguments freeze the variables as they are now, as the spec asks.
-        names = list(dict.fromkeys(
-            node.id for node in ast.walk(stmt.compensate)
-            if isinstance(node, ast.Name) and self.res.names.get(node) is Kind.LOCAL
-        ))
+        names = list(
+            dict.fromkeys(
+                node.id
+                for node in ast.walk(stmt.compensate)
+                if isinstance(node, ast.Name) and self.res.names.get(node) is Kind.LOCAL
+            )
+        )
         undo = self.temps.new("undo")
         params = ", ".join(f"{py_name(name)}={py_name(name)}" for name in names)
         body = (ast.ExprStmt(span=stmt.compensate.span, value=stmt.compensate),)
@@ -296,8 +301,14 @@ class StmtEmitter(PolicyEmitter):
         call = f"await _wf.map_items({', '.join(options)})"
         self.out.line(f"{py_name(stmt.into.id)} = {call}" if stmt.into else call)
 
-    def function(self, header: str, kind: str, owner: ast.Node, body: tuple[ast.Stmt, ...],
-                 nonlocal_names: list[str] | None = None) -> None:
+    def function(
+        self,
+        header: str,
+        kind: str,
+        owner: ast.Node,
+        body: tuple[ast.Stmt, ...],
+        nonlocal_names: list[str] | None = None,
+    ) -> None:
         """A nested function for an item or a branch, with its own frame."""
         outer = self.frame
         self.frame = Frame(kind=kind, name=outer.name)
@@ -328,7 +339,9 @@ class StmtEmitter(PolicyEmitter):
         def loop() -> None:
             if stmt.max is not None:
                 count = self.temps.new("i")
-                self.counted_loop(count, stmt.max, lambda: f"{count} and {self.sub(stmt.until, AND + 1)}", stmt.body)
+                self.counted_loop(
+                    count, stmt.max, lambda: f"{count} and {self.sub(stmt.until, AND + 1)}", stmt.body
+                )
                 return
             first = self.temps.new("first")
             self.out.line(f"{first} = True")
@@ -410,4 +423,3 @@ class StmtEmitter(PolicyEmitter):
         for part in rest:
             code = f"getattr({code}, {py_literal(part)})" if not part.isidentifier() else f"{code}.{part}"
         return code
-

@@ -24,7 +24,9 @@ def quote(text: str, mark: str = '"', braces: bool = False) -> str:
             out.append(char * 2)
         elif not char.isprintable():
             code = ord(char)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+            out.append(
+                f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+            )
         else:
             out.append(char)
     return mark + "".join(out) + mark
@@ -126,6 +128,7 @@ class ExprPrinter:
     def policy(self, policy: ast.PolicyUse) -> str:
         if policy.args is None:
             return policy.name.id
-        args = [f"{arg.name}: {self.text(arg.value)}" if arg.name else self.text(arg.value)
-                for arg in policy.args]
+        args = [
+            f"{arg.name}: {self.text(arg.value)}" if arg.name else self.text(arg.value) for arg in policy.args
+        ]
         return f"{policy.name.id}({', '.join(args)})"

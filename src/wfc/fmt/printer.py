@@ -166,7 +166,8 @@ class Printer:
     def state(self, state: ast.StateDecl) -> None:
         head = f"{'final ' if state.final else ''}state {state.name.id}"
         members: list[ast.Node] = sorted(
-            (*state.transitions, *state.enter, *state.exit), key=lambda n: n.span.start)
+            (*state.transitions, *state.enter, *state.exit), key=lambda n: n.span.start
+        )
         if not members:
             self.line(head)
             self.trailing_comment(state)
@@ -302,16 +303,18 @@ class Printer:
 
     def stmt_If(self, stmt: ast.If) -> None:
         pieces: list[tuple[str, tuple[ast.Stmt, ...], ast.Node]] = [
-            (f"if {self.expr.text(b.test)}", b.body, b) for b in stmt.branches[:1]]
+            (f"if {self.expr.text(b.test)}", b.body, b) for b in stmt.branches[:1]
+        ]
         pieces += [(f"}} elif {self.expr.text(b.test)}", b.body, b) for b in stmt.branches[1:]]
         if stmt.orelse is not None:
             pieces.append(("} else", stmt.orelse, stmt))
         self.chain(pieces, stmt)
 
-    def chain(self, pieces: list[tuple[str, tuple[ast.Stmt, ...], ast.Node]], stmt: ast.Node,
-              tail: str = "") -> None:
+    def chain(
+        self, pieces: list[tuple[str, tuple[ast.Stmt, ...], ast.Node]], stmt: ast.Node, tail: str = ""
+    ) -> None:
         """`if ... } elif ... } else ... }` and `try ... } catch ... }`: blocks joined by `}`."""
-        for position, (head, body, owner) in enumerate(pieces):
+        for position, (head, body, _owner) in enumerate(pieces):
             self.line(f"{head} {{")
             end = pieces[position + 1][2].span.line if position + 1 < len(pieces) else stmt.span.end_line
             self.statements(body, end)
@@ -319,7 +322,9 @@ class Printer:
 
     def stmt_For(self, stmt: ast.For) -> None:
         head = f"{stmt.into.id} = " if stmt.into else ""
-        head += f"{'parallel ' if stmt.concurrent else ''}for {stmt.var.id} in {self.expr.text(stmt.iterable)}"
+        head += (
+            f"{'parallel ' if stmt.concurrent else ''}for {stmt.var.id} in {self.expr.text(stmt.iterable)}"
+        )
         head += self.options(("limit", stmt.limit), ("timeout", stmt.timeout))
         head += " on error skip" if stmt.skip_errors else ""
         self.block(head, stmt.body, stmt)
@@ -328,7 +333,9 @@ class Printer:
         return "".join(f" {word} {self.expr.text(value)}" for word, value in pairs if value is not None)
 
     def stmt_While(self, stmt: ast.While) -> None:
-        head = f"while {self.expr.text(stmt.test)}" + self.options(("max", stmt.max), ("timeout", stmt.timeout))
+        head = f"while {self.expr.text(stmt.test)}" + self.options(
+            ("max", stmt.max), ("timeout", stmt.timeout)
+        )
         self.block(head, stmt.body, stmt)
 
     def stmt_Repeat(self, stmt: ast.Repeat) -> None:

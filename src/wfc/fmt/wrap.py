@@ -49,8 +49,9 @@ def _outer_brackets(line: str) -> list[tuple[int, int, list[int]]]:
     index = 0
     while index < len(line):
         char = line[index]
-        if char in "\"'" or (char == "f" and line[index + 1 : index + 2] in ("\"", "'")
-                             and not _in_name(line, index)):
+        if char in "\"'" or (
+            char == "f" and line[index + 1 : index + 2] in ('"', "'") and not _in_name(line, index)
+        ):
             index = _string_end(line, index + (char == "f"))
             continue
         if char in _OPEN:

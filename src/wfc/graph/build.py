@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..fmt.expressions import ExprPrinter
 from ..syntax import ast
@@ -45,8 +46,9 @@ def _action(action: ast.Action) -> str:
 
 def router_graph(decl: ast.Router) -> Graph:
     graph = Graph(decl.name.id, "flow")
-    start = graph.node(f"router {decl.name.id}({', '.join(p.name.id for p in decl.params)}) {decl.strategy}",
-                       "decision")
+    start = graph.node(
+        f"router {decl.name.id}({', '.join(p.name.id for p in decl.params)}) {decl.strategy}", "decision"
+    )
     routes = sorted(decl.routes, key=lambda r: 0)  # declaration order; labels carry priorities
     for position, route in enumerate(routes):
         name = route.name.id if route.name else f"route_{position}"
@@ -158,8 +160,14 @@ def _step(graph: Graph, stmt: ast.Step, previous: list[str], label: str) -> list
 
 
 _DRAW: dict[type, Callable[[Graph, Any, list[str], str], list[str]]] = {
-    ast.Stage: _stage, ast.If: _if, ast.For: _loop, ast.While: _loop, ast.Repeat: _loop,
-    ast.Parallel: _parallel, ast.Try: _try, ast.Step: _step,
+    ast.Stage: _stage,
+    ast.If: _if,
+    ast.For: _loop,
+    ast.While: _loop,
+    ast.Repeat: _loop,
+    ast.Parallel: _parallel,
+    ast.Try: _try,
+    ast.Step: _step,
 }
 
 
@@ -190,5 +198,9 @@ def _simple_label(stmt: ast.Stmt) -> str:
     return (f"{word} {_text(value)}" if value is not None else word).strip()
 
 
-_BUILDERS: dict[type, Callable[[Any], Graph]] = {ast.Machine: machine_graph, ast.Router: router_graph, ast.Workflow: workflow_graph,
-             ast.Saga: workflow_graph}
+_BUILDERS: dict[type, Callable[[Any], Graph]] = {
+    ast.Machine: machine_graph,
+    ast.Router: router_graph,
+    ast.Workflow: workflow_graph,
+    ast.Saga: workflow_graph,
+}

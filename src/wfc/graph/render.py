@@ -11,8 +11,13 @@ from __future__ import annotations
 
 from .model import Graph
 
-_MERMAID_SHAPES = {"box": '["{}"]', "decision": '{{"{}"}}', "round": '("{}")',
-                   "start": '(["{}"])', "end": '(["{}"])'}
+_MERMAID_SHAPES = {
+    "box": '["{}"]',
+    "decision": '{{"{}"}}',
+    "round": '("{}")',
+    "start": '(["{}"])',
+    "end": '(["{}"])',
+}
 _DOT_SHAPES = {"box": "box", "decision": "diamond", "round": "ellipse", "start": "oval", "end": "oval"}
 _INDENT = "    "
 
@@ -67,8 +72,9 @@ def _mermaid_states(graph: Graph, prefix: str, pad: str) -> list[str]:
 
 
 def _mermaid_flow(graph: Graph, prefix: str, pad: str) -> list[str]:
-    lines = [f"{pad}{prefix}{n.id}{_MERMAID_SHAPES[n.shape].format(mermaid_text(n.label))}"
-             for n in graph.nodes]
+    lines = [
+        f"{pad}{prefix}{n.id}{_MERMAID_SHAPES[n.shape].format(mermaid_text(n.label))}" for n in graph.nodes
+    ]
     for e in graph.edges:
         arrow = "-.->" if e.dashed else "-->"
         label = f'|"{mermaid_text(e.label)}"|' if e.label else ""
@@ -81,8 +87,10 @@ def _mermaid_machine_flow(graph: Graph, prefix: str, pad: str) -> list[str]:
     lines = _mermaid_flow(graph, prefix, pad)
     if graph.initial:
         lines.append(f'{pad}{prefix}start((" ")) --> {prefix}{graph.initial}')
-    lines += [f'{pad}{prefix}{final} --> {prefix}end{number}((("done")))'
-              for number, final in enumerate(graph.finals)]
+    lines += [
+        f'{pad}{prefix}{final} --> {prefix}end{number}((("done")))'
+        for number, final in enumerate(graph.finals)
+    ]
     return lines
 
 

@@ -12,12 +12,11 @@ from ..check import Checked, source_digest
 from ..syntax import ast
 from ..syntax.names import py_name
 from .declarations import RUNNERS
-from .machines import machine_class
 from .frames import Frame
+from .machines import machine_class
 from .statements import Executor
 
 __all__ = ["instantiate"]
-
 
 
 class InterpretedDeclaration:
@@ -28,11 +27,16 @@ class InterpretedDeclaration:
         self._decl = decl
         self._names = {py_name(p.name.id): p.name.id for p in decl.params}
         self.__name__ = self.__qualname__ = py_name(decl.name.id)
-        self.__signature__ = inspect.Signature([
-            inspect.Parameter(py_name(p.name.id), inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                              default=defaults.get(p.name.id, inspect.Parameter.empty))
-            for p in decl.params
-        ])
+        self.__signature__ = inspect.Signature(
+            [
+                inspect.Parameter(
+                    py_name(p.name.id),
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    default=defaults.get(p.name.id, inspect.Parameter.empty),
+                )
+                for p in decl.params
+            ]
+        )
         self.__doc__ = ast.declaration_doc(decl)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -62,8 +66,6 @@ class InterpretedDeclaration:
         return await RUNNERS[type(decl)](executor, decl, Frame(values), runtime.current())
 
 
-
-
 def instantiate(checked: Checked, path: Path, used: dict[str, Any]) -> ModuleType:
     """A module object exposing the same names as the compiled module would.
 
@@ -85,8 +87,9 @@ def instantiate(checked: Checked, path: Path, used: dict[str, Any]) -> ModuleTyp
         setattr(module, py_name(name), value)
     source = (path.name, source_digest(checked.source))
     module.__wf_source__ = source  # type: ignore[attr-defined]
-    runtime.declare(source, *(value for value in globals_.values()
-                              if isinstance(value, InterpretedDeclaration)))
+    runtime.declare(
+        source, *(value for value in globals_.values() if isinstance(value, InterpretedDeclaration))
+    )
     return module
 
 
@@ -94,7 +97,8 @@ def _defaults(executor: Executor, decl: ast.Declaration | ast.Machine) -> dict[s
     """Parameter defaults, computed once when the module loads (as Python does)."""
     return {
         p.name.id: _run_now(executor.evaluate(p.default, None, runtime.current()))
-        for p in decl.params if p.default is not None
+        for p in decl.params
+        if p.default is not None
     }
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from .. import runtime
 from ..runtime import Runtime
@@ -66,11 +67,11 @@ async def run_router(executor: Executor, decl: ast.Router, frame: Frame, rt: Run
     return None
 
 
-async def _all_routes(executor: Executor, decl: ast.Router, order: tuple[ast.Route, ...],
-                      frame: Frame, rt: Runtime) -> list[Any]:
+async def _all_routes(
+    executor: Executor, decl: ast.Router, order: tuple[ast.Route, ...], frame: Frame, rt: Runtime
+) -> list[Any]:
     matched = [route.when is None or await executor.evaluate(route.when, frame, rt) for route in order]
-    results = [await _take(executor, decl, route, frame, rt)
-               for route, hit in zip(order, matched) if hit]
+    results = [await _take(executor, decl, route, frame, rt) for route, hit in zip(order, matched) if hit]
     if decl.default is not None and not any(matched):
         results.append(await _take(executor, decl, decl.default, frame, rt))
     return results
@@ -86,4 +87,8 @@ async def _take(executor: Executor, decl: ast.Router, route: ast.Route, frame: F
     return await run_body(executor, route.body, Frame({n: None for n in names}, frame), rt)
 
 
-RUNNERS: dict[type, Callable[..., Awaitable[Any]]] = {ast.Workflow: run_workflow, ast.Router: run_router, ast.Saga: run_saga}
+RUNNERS: dict[type, Callable[..., Awaitable[Any]]] = {
+    ast.Workflow: run_workflow,
+    ast.Router: run_router,
+    ast.Saga: run_saga,
+}

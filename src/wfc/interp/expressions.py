@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import builtins
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import runtime
 from ..check import CallKind, Kind, Resolution
@@ -15,20 +16,46 @@ from .frames import Frame
 from .policies import build_guard
 
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-    "//": operator.floordiv, "%": operator.mod,
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
 }
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-    ">": operator.gt, ">=": operator.ge,
-    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "in": lambda a, b: a in b,
+    "not in": lambda a, b: a not in b,
 }
 _BUILTINS: dict[str, Any] = {
-    "len": len, "str": str, "int": int, "float": float, "bool": bool, "list": list,
-    "map": dict, "range": range, "min": min, "max": max, "sum": sum, "abs": abs,
-    "round": round, "keys": runtime.keys, "values": runtime.values, "items": runtime.items,
-    "lower": runtime.lower, "upper": runtime.upper, "strip": runtime.strip,
-    "split": runtime.split, "join": runtime.join, "chunks": runtime.chunks,
+    "len": len,
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "list": list,
+    "map": dict,
+    "range": range,
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "abs": abs,
+    "round": round,
+    "keys": runtime.keys,
+    "values": runtime.values,
+    "items": runtime.items,
+    "lower": runtime.lower,
+    "upper": runtime.upper,
+    "strip": runtime.strip,
+    "split": runtime.split,
+    "join": runtime.join,
+    "chunks": runtime.chunks,
 }
 
 
@@ -40,9 +67,24 @@ class Evaluator:
         self.globals = globals_
         self._eval = {
             cls: getattr(self, f"eval_{cls.__name__}")
-            for cls in (ast.Name, ast.Literal, ast.Duration, ast.Rate, ast.FString, ast.ListExpr,
-                        ast.MapExpr, ast.Attr, ast.Index, ast.Call, ast.BinOp, ast.Logical,
-                        ast.Not, ast.Neg, ast.Compare, ast.Guarded)
+            for cls in (
+                ast.Name,
+                ast.Literal,
+                ast.Duration,
+                ast.Rate,
+                ast.FString,
+                ast.ListExpr,
+                ast.MapExpr,
+                ast.Attr,
+                ast.Index,
+                ast.Call,
+                ast.BinOp,
+                ast.Logical,
+                ast.Not,
+                ast.Neg,
+                ast.Compare,
+                ast.Guarded,
+            )
         }
         self._guards: dict[ast.Node, runtime.Guard] = {}
 
@@ -117,7 +159,9 @@ class Evaluator:
             return await function.run(args, kwargs)
         return function(*args, **kwargs)
 
-    async def arguments(self, call: ast.Call, frame: Frame | None, rt: Runtime) -> tuple[list[Any], dict[str, Any]]:
+    async def arguments(
+        self, call: ast.Call, frame: Frame | None, rt: Runtime
+    ) -> tuple[list[Any], dict[str, Any]]:
         args = [await self.evaluate(arg, frame, rt) for arg in call.args]
         kwargs = {kw.name: await self.evaluate(kw.value, frame, rt) for kw in call.keywords}
         return args, kwargs
@@ -130,8 +174,11 @@ class Evaluator:
             rt.event("step.start", target)
         try:
             function = await self.evaluate(call.func, frame, rt)
-            result = (function(*args, **kwargs) if rt.journal is None else
-                      rt.journal.step(target, self.res.location(call), function, *args, **kwargs))
+            result = (
+                function(*args, **kwargs)
+                if rt.journal is None
+                else rt.journal.step(target, self.res.location(call), function, *args, **kwargs)
+            )
             if runtime.isawaitable(result):
                 result = await result
         except BaseException as exc:
@@ -164,7 +211,7 @@ class Evaluator:
     async def guard_options(self, site: ast.Node, frame: Frame | None, rt: Runtime) -> dict[str, Any]:
         """The call site's keys and fallback, evaluated as the compiled code does."""
         spec = self.res.guards[site]
-        options = {keyword: await self.evaluate(value, frame, rt) for keyword, value in spec.keys()}
+        options = {keyword: await self.evaluate(value, frame, rt) for keyword, value in spec.site_keys()}
         fallback = spec.get("fallback")
         if fallback is not None and fallback.fallback is not None:
             if fallback.calls:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import runtime
 from ..syntax import ast
@@ -13,15 +14,21 @@ from .frames import Frame
 from .statements import Executor
 
 
-def machine_class(executor: Executor, decl: ast.Machine, defaults: dict[str, Any],
-                  run_now: Callable[[Any], Any]) -> type[runtime.Machine]:
+def machine_class(
+    executor: Executor, decl: ast.Machine, defaults: dict[str, Any], run_now: Callable[[Any], Any]
+) -> type[runtime.Machine]:
     """A class with the same interface as the compiled one."""
     params = [p.name.id for p in decl.params]
-    signature = inspect.Signature([
-        inspect.Parameter(py_name(name), inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                          default=defaults.get(name, inspect.Parameter.empty))
-        for name in params
-    ])
+    signature = inspect.Signature(
+        [
+            inspect.Parameter(
+                py_name(name),
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=defaults.get(name, inspect.Parameter.empty),
+            )
+            for name in params
+        ]
+    )
 
     def __init__(self: runtime.Machine, *args: Any, **kwargs: Any) -> None:
         bound = signature.bind(*args, **kwargs)
@@ -38,7 +45,9 @@ def machine_class(executor: Executor, decl: ast.Machine, defaults: dict[str, Any
         when = transition.when
         if when is None:
             return None
-        return lambda machine, ctx: run_now(executor.evaluate(when, frame(machine, ctx, transition), runtime.current()))
+        return lambda machine, ctx: run_now(
+            executor.evaluate(when, frame(machine, ctx, transition), runtime.current())
+        )
 
     def action(item: ast.Action | None):
         if item is None:
@@ -57,15 +66,20 @@ def machine_class(executor: Executor, decl: ast.Machine, defaults: dict[str, Any
     for state in decl.states:
         for t in state.transitions:
             transitions.setdefault((state.name.id, t.event.id), []).append(
-                runtime.Transition(t.target.id, guard(t), action(t.action)))
-    return type(py_name(decl.name.id), (runtime.Machine,), {
-        "__init__": __init__,
-        "__signature__": signature,
-        "__doc__": decl.doc,
-        "machine": decl.name.id,
-        "initial": decl.initial[0].id,
-        "finals": frozenset(s.name.id for s in decl.states if s.final),
-        "transitions": {key: tuple(value) for key, value in transitions.items()},
-        "enter_actions": {s.name.id: tuple(map(action, s.enter)) for s in decl.states if s.enter},
-        "exit_actions": {s.name.id: tuple(map(action, s.exit)) for s in decl.states if s.exit},
-    })
+                runtime.Transition(t.target.id, guard(t), action(t.action))
+            )
+    return type(
+        py_name(decl.name.id),
+        (runtime.Machine,),
+        {
+            "__init__": __init__,
+            "__signature__": signature,
+            "__doc__": decl.doc,
+            "machine": decl.name.id,
+            "initial": decl.initial[0].id,
+            "finals": frozenset(s.name.id for s in decl.states if s.final),
+            "transitions": {key: tuple(value) for key, value in transitions.items()},
+            "enter_actions": {s.name.id: tuple(map(action, s.enter)) for s in decl.states if s.enter},
+            "exit_actions": {s.name.id: tuple(map(action, s.exit)) for s in decl.states if s.exit},
+        },
+    )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import runtime
 from ..check.resolution import GuardSpec, PolicySpec
 from ..syntax import ast
 
 _CLASSES: dict[str, Callable[..., Any]] = {
-    "retry": runtime.Retry, "breaker": runtime.Breaker, "limit": runtime.Limit,
+    "retry": runtime.Retry,
+    "breaker": runtime.Breaker,
+    "limit": runtime.Limit,
     "idempotent": runtime.Idempotent,
 }
 
@@ -18,8 +21,13 @@ def build_guard(spec: GuardSpec, exception_type: Callable[[ast.Dotted], Any]) ->
     """The runtime guard of one site, as `codegen.policies.guard_definition` writes it."""
     policies = {policy.kind: _policy(policy, exception_type) for policy in spec.policies}
     return runtime.Guard(
-        spec.target, spec.location, step=spec.step, qualname=spec.qualname,
-        breaker_state=spec.breaker_state, limit_state=spec.limit_state, **policies,
+        spec.target,
+        spec.location,
+        step=spec.step,
+        qualname=spec.qualname,
+        breaker_state=spec.breaker_state,
+        limit_state=spec.limit_state,
+        **policies,
     )
 
 

@@ -46,7 +46,9 @@ class Executor(Evaluator):
         if await self.evaluate(stmt.test, frame, rt):
             return
         default = f"requirement failed: {stmt.source}"
-        message = default if stmt.message is None else (await self.evaluate(stmt.message, frame, rt)) or default
+        message = (
+            default if stmt.message is None else (await self.evaluate(stmt.message, frame, rt)) or default
+        )
         raise runtime.ValidationError(message)
 
     async def exec_Emit(self, stmt: ast.Emit, frame: Frame, rt: Runtime) -> None:
@@ -156,8 +158,13 @@ class Executor(Evaluator):
         limit = None if stmt.limit is None else await self.evaluate(stmt.limit, frame, rt)
         timeout = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
         values = await runtime.map_items(
-            rt, item_body, iterable, concurrent=stmt.concurrent, limit=limit,
-            timeout=timeout, skip_errors=stmt.skip_errors,
+            rt,
+            item_body,
+            iterable,
+            concurrent=stmt.concurrent,
+            limit=limit,
+            timeout=timeout,
+            skip_errors=stmt.skip_errors,
         )
         if stmt.into is not None:
             frame.set(stmt.into.id, values)
@@ -205,12 +212,16 @@ class Executor(Evaluator):
         def branch(inner: ast.Stmt):
             async def run() -> None:
                 await getattr(self, f"exec_{type(inner).__name__}")(inner, frame, rt)
+
             return run
 
         limit = None if stmt.limit is None else await self.evaluate(stmt.limit, frame, rt)
         timeout = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
         failed = await runtime.parallel(
-            rt, [branch(inner) for inner in stmt.body], limit=limit, timeout=timeout,
+            rt,
+            [branch(inner) for inner in stmt.body],
+            limit=limit,
+            timeout=timeout,
             keep_going=stmt.keep_going,
         )
         for inner, did_fail in zip(stmt.body, failed):

@@ -3,8 +3,8 @@
 from inspect import isawaitable
 
 from ._clock import Clock, Deadline, RealClock, VirtualClock, format_seconds
-from ._durable import ReplayRefused, Run, declare, step_key
 from ._concurrency import MAX_LIMIT, map_items, parallel
+from ._durable import ReplayRefused, Run, declare, step_key
 from ._errors import (
     ERROR_TYPES,
     CircuitOpen,
@@ -16,15 +16,15 @@ from ._errors import (
 )
 from ._events import Event, error_fields
 from ._guard import Guard
+from ._machine import Machine, Transition
 from ._policies import Breaker, Fallback, Idempotent, Limit, Retry
 from ._redis import RedisStore, open_store
-from ._sqlite import SqliteStore
-from ._store import MemoryStore, NotStorable, Store, update
-from ._machine import Machine, Transition
 from ._routing import pick_weighted
 from ._runtime import Observer, Runtime, current
 from ._saga import Saga
+from ._sqlite import SqliteStore
 from ._steps import step
+from ._store import MemoryStore, NotStorable, Store, update
 from ._values import (
     attr,
     attr_or_null,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 
 class TimerHandle(Protocol):
@@ -157,9 +158,8 @@ class Deadline:
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self._timer.cancel()
-        if self._fired and exc_type is asyncio.CancelledError:
-            if self._task.uncancel() == 0:
-                raise TimeoutError(f"timed out after {format_seconds(self._seconds)}") from exc
+        if self._fired and exc_type is asyncio.CancelledError and self._task.uncancel() == 0:
+            raise TimeoutError(f"timed out after {format_seconds(self._seconds)}") from exc
 
 
 def format_seconds(seconds: float) -> str:

@@ -10,9 +10,11 @@ items costs three workers, and jobs that never suspend share one.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Iterable, Iterator, Sequence, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
-from ._durable import branch as enter_branch, leave_branch
+from ._durable import branch as enter_branch
+from ._durable import leave_branch
 from ._errors import WorkflowError
 from ._runtime import Runtime
 

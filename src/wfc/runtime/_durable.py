@@ -29,12 +29,13 @@ import functools
 import random
 import time
 import uuid as _uuid
+from collections.abc import Callable
 from inspect import isawaitable
-from typing import Any, Callable
+from typing import Any
 
+from ._clock import format_seconds, settle
 from ._errors import ERROR_TYPES, SagaFailed, WorkflowError
 from ._runtime import Runtime, cancels_run, stray_error
-from ._clock import settle, format_seconds
 from ._store import Encoded, NotStorable, append_all, described, encode, update
 
 # The fan-out path as identities write it: "" at the top, "2.0" in branch 0 of item 2.
@@ -115,8 +116,7 @@ class Journal:
         Nothing outside the run can tell the difference, and a crash before then is a
         crash in the step, which runs again. Raises `NotStorable` here, not later."""
         entry["at"] = time.time()  # for the timeline of `wfc runs show`
-        self._pending.append((self._key(identity), Encoded(encode(entry)) if self._encodes
-                              else entry))
+        self._pending.append((self._key(identity), Encoded(encode(entry)) if self._encodes else entry))
 
     async def flush(self, *last: tuple[str, Any]) -> None:
         """Write what waits to be written, and `last` (a run's end), in one commit
@@ -155,8 +155,9 @@ class Journal:
         if self.check is not None:
             self.check.going_live(_PATH.get())
 
-    async def step(self, target: str, site: str, function: Callable[..., Any], *args: Any,
-                   **kwargs: Any) -> Any:
+    async def step(
+        self, target: str, site: str, function: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
         """Call `function` as the step at `site`, or replay its journaled outcome."""
         identity = self.identity("step", site)
         entry = self.recorded(identity)
@@ -182,16 +183,16 @@ class Journal:
                 # A stray BaseException is this step's error too (`Runtime.step_failed`
                 # raises it as a WorkflowError): journaled as that, so it is not run again.
                 error = exc if isinstance(exc, Exception) else stray_error(exc, target)
-                self.write_later(identity, {"ok": False, "error": error_entry(error),
-                                            "step": target})
+                self.write_later(identity, {"ok": False, "error": error_entry(error), "step": target})
             raise
         finally:
             _STEP_KEY.reset(token)
         try:
             self.write_later(identity, {"ok": True, "value": result, "step": target})
         except NotStorable as exc:
-            raise WorkflowError(f"the result of step {target}, {described(result)}, cannot be "
-                                f"journaled: {exc}") from exc
+            raise WorkflowError(
+                f"the result of step {target}, {described(result)}, cannot be journaled: {exc}"
+            ) from exc
         return result
 
     async def receive(self, signal: str, timeout: float | None) -> Any:
@@ -208,8 +209,9 @@ class Journal:
             raise TimeoutError(f"no signal '{signal}' within {format_seconds(entry['timeout'])}")
         return entry["value"]
 
-    async def _awaited_signal(self, identity: str, signal: str, number: int,
-                              timeout: float | None) -> dict[str, Any]:
+    async def _awaited_signal(
+        self, identity: str, signal: str, number: int, timeout: float | None
+    ) -> dict[str, Any]:
         """Wait (live) for the signal a receive has not journaled yet, and journal it."""
         deadline = None if timeout is None else await self._deadline(signal, timeout)
         if self.check is not None:
@@ -275,8 +277,7 @@ class Journal:
         cancellation arrive, so the action is cut where the first run was cut. Steps
         the journal replays are never cut: they finished before any deadline."""
         path = _PATH.get()
-        due = [timer for timer in self._overdue
-               if timer.deadline <= at and _within(path, timer.path)]
+        due = [timer for timer in self._overdue if timer.deadline <= at and _within(path, timer.path)]
         for timer in due:
             timer.fire()
         if due:
@@ -334,14 +335,12 @@ class ReplayCheck:
 
     def same_step(self, identity: str, journaled: str | None, target: str) -> None:
         if journaled is not None and journaled != target:
-            self.refuse(f"the step at {_site(identity)} calls {target}, where the journal "
-                        f"has {journaled}")
+            self.refuse(f"the step at {_site(identity)} calls {target}, where the journal has {journaled}")
 
     def going_live(self, path: str) -> None:
         if self.refused is not None:
             raise self.refused
-        left = sorted(identity for identity in self._left
-                      if _within(identity.split("|", 1)[0], path))
+        left = sorted(identity for identity in self._left if _within(identity.split("|", 1)[0], path))
         if left:
             self.refuse(f"it does something new where the journal has {_described(left[0])}")
 
@@ -356,8 +355,9 @@ class ReplayCheck:
 
     def refuse(self, reason: str) -> None:
         if self.refused is None:
-            self.refused = ReplayRefused(f"{self._refusal}: {reason}; it is not resumed (resume "
-                                         "it with the source it started under)")
+            self.refused = ReplayRefused(
+                f"{self._refusal}: {reason}; it is not resumed (resume it with the source it started under)"
+            )
             if not self.done.done():
                 self.done.set_exception(self.refused)
         raise self.refused
@@ -385,8 +385,9 @@ class Overdue:
 
     __slots__ = ("_timers", "path", "deadline", "_callback")
 
-    def __init__(self, timers: list[Overdue], path: str, deadline: float,
-                 callback: Callable[[], Any]) -> None:
+    def __init__(
+        self, timers: list[Overdue], path: str, deadline: float, callback: Callable[[], Any]
+    ) -> None:
         self._timers = timers
         self.path = path
         self.deadline = deadline
@@ -490,18 +491,24 @@ class JournaledRandom:
 
 def error_entry(exc: BaseException) -> dict[str, Any]:
     kind = type(exc)
-    entry: dict[str, Any] = {"type": kind.__name__, "module": kind.__module__, "message": str(exc),
-             "notes": list(getattr(exc, "__notes__", ()))}
+    entry: dict[str, Any] = {
+        "type": kind.__name__,
+        "module": kind.__module__,
+        "message": str(exc),
+        "notes": list(getattr(exc, "__notes__", ())),
+    }
     try:  # the arguments rebuild it exactly (str(KeyError("k")) is "'k'", not "k")
         encode(list(exc.args))
         entry["args"] = list(exc.args)
     except NotStorable:
         pass
     if isinstance(exc, SagaFailed):
-        entry["saga"] = {"step": exc.step, "compensated": exc.compensated,
-                         "error": None if exc.error is None else error_entry(exc.error),
-                         "compensation_errors": [[name, error_entry(error)]
-                                                 for name, error in exc.compensation_errors]}
+        entry["saga"] = {
+            "step": exc.step,
+            "compensated": exc.compensated,
+            "error": None if exc.error is None else error_entry(exc.error),
+            "compensation_errors": [[name, error_entry(error)] for name, error in exc.compensation_errors],
+        }
     return entry
 
 
@@ -511,10 +518,13 @@ def rebuilt_error(entry: dict[str, Any]) -> Exception:
     saga = entry.get("saga")
     if saga is not None:
         cause = None if saga["error"] is None else rebuilt_error(saga["error"])
-        failed = SagaFailed(entry["message"], step=saga["step"], error=cause,
-                            compensated=saga["compensated"],
-                            compensation_errors=[(name, rebuilt_error(error))
-                                                 for name, error in saga["compensation_errors"]])
+        failed = SagaFailed(
+            entry["message"],
+            step=saga["step"],
+            error=cause,
+            compensated=saga["compensated"],
+            compensation_errors=[(name, rebuilt_error(error)) for name, error in saga["compensation_errors"]],
+        )
         failed.__cause__ = cause
         return failed
     kind = ERROR_TYPES.get(entry["type"]) if entry["module"].startswith("wfc.") else None
@@ -545,8 +555,9 @@ def new_run_id() -> str:
 class Run:
     """A handle on one durable run: its id, its status, and its outcome."""
 
-    def __init__(self, rt: Runtime, run_id: str, head: dict[str, Any],
-                 task: asyncio.Task[Any] | None = None) -> None:
+    def __init__(
+        self, rt: Runtime, run_id: str, head: dict[str, Any], task: asyncio.Task[Any] | None = None
+    ) -> None:
         self._rt = rt
         self.run_id = run_id
         self._head = head
@@ -563,8 +574,10 @@ class Run:
         if self._task is not None:
             return await asyncio.shield(self._task)
         if self.status == RUNNING:
-            raise RuntimeError(f"run {self.run_id} is unfinished and not running in this process: "
-                               "resume it (Runtime.resume, or wfc runs resume)")
+            raise RuntimeError(
+                f"run {self.run_id} is unfinished and not running in this process: "
+                "resume it (Runtime.resume, or wfc runs resume)"
+            )
         if self.status == COMPLETED:
             return self._head["result"]
         raise rebuilt_error(self._head["error"])
@@ -575,10 +588,10 @@ class Run:
         Signals are journaled in arrival order, so a run waiting for days survives
         restarts; a run in another process sees them within five seconds.
         """
-        seq = await update(self._rt.store, f"wfsigseq:{self.run_id}", self._rt.policy_now(),
-                           _next_number)
-        await self._rt.store.append(f"wfsignal:{self.run_id}:{seq:012d}",
-                                    {"name": name, "value": value, "at": time.time()})
+        seq = await update(self._rt.store, f"wfsigseq:{self.run_id}", self._rt.policy_now(), _next_number)
+        await self._rt.store.append(
+            f"wfsignal:{self.run_id}:{seq:012d}", {"name": name, "value": value, "at": time.time()}
+        )
         if self._journal is not None:
             self._journal.wake()
 
@@ -602,16 +615,24 @@ def run_runtime(parent: Runtime, journal: Journal) -> Runtime:
     return child
 
 
-async def start(rt: Runtime, function: Callable[..., Any], args: tuple, kwargs: dict[str, Any],
-                run_id: str | None) -> Run:
+async def start(
+    rt: Runtime, function: Callable[..., Any], args: tuple, kwargs: dict[str, Any], run_id: str | None
+) -> Run:
     run_id = run_id or new_run_id()
     known = rt.runs.get(run_id)
     if known is not None:
         return known
     filename, digest = source_of(function)
-    head = {"file": filename, "declaration": function.__name__, "source": digest,
-            "wfc": _wfc_version(), "args": list(args), "kwargs": kwargs, "status": RUNNING,
-            "seed": rt.random.getrandbits(64)}
+    head = {
+        "file": filename,
+        "declaration": function.__name__,
+        "source": digest,
+        "wfc": _wfc_version(),
+        "args": list(args),
+        "kwargs": kwargs,
+        "status": RUNNING,
+        "seed": rt.random.getrandbits(64),
+    }
     try:
         written = await rt.store.append(f"wfrun:{run_id}", head)
     except NotStorable as exc:
@@ -649,8 +670,11 @@ async def stored_runs(store: Any) -> dict[str, dict[str, Any]]:
 async def journal_entries(store: Any, run_id: str) -> dict[str, Any]:
     """A run's journal entries by identity (its end left out)."""
     prefix = f"wfjournal:{run_id}:"
-    return {key.removeprefix(prefix): entry for key, entry in (await store.items(prefix)).items()
-            if key != end_key(run_id)}
+    return {
+        key.removeprefix(prefix): entry
+        for key, entry in (await store.items(prefix)).items()
+        if key != end_key(run_id)
+    }
 
 
 async def resume(rt: Runtime, run_id: str) -> Run:
@@ -664,15 +688,19 @@ async def resume(rt: Runtime, run_id: str) -> Run:
         return Run(rt, run_id, head)
     registered = _DECLARATIONS.get((head["file"], head["declaration"]))
     if registered is None:
-        raise LookupError(f"run {run_id} runs {head['declaration']} of {head['file']}, which no "
-                          f"loaded module declares: load or import it before resuming")
+        raise LookupError(
+            f"run {run_id} runs {head['declaration']} of {head['file']}, which no "
+            f"loaded module declares: load or import it before resuming"
+        )
     function, digest = registered
     entries = await rt.store.items(f"wfjournal:{run_id}:")  # an unfinished run: no end among them
     if digest == head["source"]:
         return launch(rt, run_id, function, head, entries)
-    check = ReplayCheck([key.removeprefix(f"wfjournal:{run_id}:") for key in entries],
-                        f"run {run_id} started under source {head['source']} of {head['file']}, "
-                        f"and the loaded source {digest} does not replay its journal")
+    check = ReplayCheck(
+        [key.removeprefix(f"wfjournal:{run_id}:") for key in entries],
+        f"run {run_id} started under source {head['source']} of {head['file']}, "
+        f"and the loaded source {digest} does not replay its journal",
+    )
     run = launch(rt, run_id, function, head, entries, check)
     try:
         await check.done  # the journal replayed: the run goes on under the new source
@@ -693,8 +721,14 @@ async def recover(rt: Runtime) -> list[Run]:
     return [await resume(rt, run_id) for run_id, run in runs.items() if run["status"] == RUNNING]
 
 
-def launch(rt: Runtime, run_id: str, function: Callable[..., Any], head: dict[str, Any],
-           entries: dict[str, Any], check: ReplayCheck | None = None) -> Run:
+def launch(
+    rt: Runtime,
+    run_id: str,
+    function: Callable[..., Any],
+    head: dict[str, Any],
+    entries: dict[str, Any],
+    check: ReplayCheck | None = None,
+) -> Run:
     journal = Journal(rt, run_id, entries, head["seed"])
     journal.check = check
     child = run_runtime(rt, journal)
@@ -706,8 +740,9 @@ def launch(rt: Runtime, run_id: str, function: Callable[..., Any], head: dict[st
             except Exception as exc:
                 if journal.check is not None:
                     journal.check.finished()  # a refused replay ends nothing
-                await finish(rt, run, journal, COMPENSATED if isinstance(exc, SagaFailed)
-                             else FAILED, error=exc)
+                await finish(
+                    rt, run, journal, COMPENSATED if isinstance(exc, SagaFailed) else FAILED, error=exc
+                )
                 raise
             if journal.check is not None:
                 journal.check.finished()
@@ -721,8 +756,14 @@ def launch(rt: Runtime, run_id: str, function: Callable[..., Any], head: dict[st
     return run
 
 
-async def finish(rt: Runtime, run: Run, journal: Journal, status: str, value: Any = None,
-                 error: BaseException | None = None) -> None:
+async def finish(
+    rt: Runtime,
+    run: Run,
+    journal: Journal,
+    status: str,
+    value: Any = None,
+    error: BaseException | None = None,
+) -> None:
     """Write the run's end, in one commit with the entries not yet written."""
     end: dict[str, Any] = {"status": status}
     if error is None:
@@ -732,9 +773,15 @@ async def finish(rt: Runtime, run: Run, journal: Journal, status: str, value: An
     try:
         stored = Encoded(encode(end)) if journal._encodes else end
     except NotStorable as exc:
-        end = {"status": FAILED, "error": {"type": "WorkflowError", "module": "wfc.runtime",
-                                           "message": f"the result, {described(value)}, cannot be "
-                                                      f"stored: {exc}", "notes": []}}
+        end = {
+            "status": FAILED,
+            "error": {
+                "type": "WorkflowError",
+                "module": "wfc.runtime",
+                "message": f"the result, {described(value)}, cannot be stored: {exc}",
+                "notes": [],
+            },
+        }
         stored = end
     await journal.flush((end_key(run.run_id), stored))
     run._head.update(end)

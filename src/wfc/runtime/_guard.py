@@ -8,18 +8,19 @@ one `Guard` per site and call `run`, so the semantics exist once, here.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from inspect import isawaitable
 from types import CoroutineType
-from typing import Any, Callable
+from typing import Any
 
+from ._clock import format_seconds
+from ._durable import error_entry, rebuilt_error
 from ._errors import CircuitOpen, RateLimited, WorkflowError
 from ._events import error_fields
 from ._policies import CLOSED, OPEN, Breaker, Fallback, Idempotent, Limit, Retry
 from ._runtime import Runtime
 from ._steps import step
 from ._store import NotStorable, described, update
-from ._clock import format_seconds
-from ._durable import error_entry, rebuilt_error
 
 # Idempotency records: (PENDING, holder) while the call runs, (DONE, result) after; the
 # holder is the step key of a durable run's step, else None.
@@ -40,14 +41,38 @@ class Guard:
     (`module.target`) with the arguments.
     """
 
-    __slots__ = ("target", "location", "step", "idempotent", "fallback", "retry", "breaker",
-                 "limit", "timeout", "breaker_state", "limit_state", "_idem_prefix", "run")
+    __slots__ = (
+        "target",
+        "location",
+        "step",
+        "idempotent",
+        "fallback",
+        "retry",
+        "breaker",
+        "limit",
+        "timeout",
+        "breaker_state",
+        "limit_state",
+        "_idem_prefix",
+        "run",
+    )
 
-    def __init__(self, target: str, location: str, *, step: bool = True,
-                 idempotent: Idempotent | None = None, fallback: Fallback | None = None,
-                 retry: Retry | None = None, breaker: Breaker | None = None,
-                 limit: Limit | None = None, timeout: float | None = None,
-                 qualname: str = "", breaker_state: str = "", limit_state: str = "") -> None:
+    def __init__(
+        self,
+        target: str,
+        location: str,
+        *,
+        step: bool = True,
+        idempotent: Idempotent | None = None,
+        fallback: Fallback | None = None,
+        retry: Retry | None = None,
+        breaker: Breaker | None = None,
+        limit: Limit | None = None,
+        timeout: float | None = None,
+        qualname: str = "",
+        breaker_state: str = "",
+        limit_state: str = "",
+    ) -> None:
         self.target = target
         self.location = location
         self.step = step
@@ -61,12 +86,26 @@ class Guard:
         self.limit_state = "limit:" + (limit_state or location)
         self._idem_prefix = f"idempotent:{qualname or target}:"
         # `run` is the outermost layer this site has: one coroutine less per call.
-        self.run = (self._run if idempotent is not None or fallback is not None
-                    else self._retried if retry is not None else self._attempt)
+        self.run = (
+            self._run
+            if idempotent is not None or fallback is not None
+            else self._retried
+            if retry is not None
+            else self._attempt
+        )
 
-    async def _run(self, rt: Runtime, fn: Callable[..., Any], args: tuple = (),
-                   kwargs: dict[str, Any] | None = None, *, key: Any = None,
-                   breaker_key: Any = None, limit_key: Any = None, fallback: Any = None) -> Any:
+    async def _run(
+        self,
+        rt: Runtime,
+        fn: Callable[..., Any],
+        args: tuple = (),
+        kwargs: dict[str, Any] | None = None,
+        *,
+        key: Any = None,
+        breaker_key: Any = None,
+        limit_key: Any = None,
+        fallback: Any = None,
+    ) -> Any:
         """`run`: call `fn(*args, **kwargs)` under every policy of this site.
 
         `key` is an explicit idempotency key, `breaker_key` and `limit_key` the
@@ -81,18 +120,25 @@ class Guard:
         return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
 
     # ---- idempotent ------------------------------------------------------
-    async def _once(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
-                    key: Any, breaker_key: Any, limit_key: Any, fallback: Any,
-                    owner: str | None = None) -> Any:
+    async def _once(
+        self,
+        rt: Runtime,
+        fn: Callable[..., Any],
+        args: tuple,
+        kwargs: dict,
+        key: Any,
+        breaker_key: Any,
+        limit_key: Any,
+        fallback: Any,
+        owner: str | None = None,
+    ) -> Any:
         assert self.idempotent is not None
         if rt.journal is not None and owner is None:
             if not self.step:
-                return await self._journaled_once(rt, fn, args, kwargs, key, breaker_key,
-                                                  limit_key, fallback)
+                return await self._journaled_once(rt, fn, args, kwargs, key, breaker_key, limit_key, fallback)
             if rt.journal.replays(self.location):
                 # A replayed durable run repeats its journal, not the idempotency record.
-                return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key,
-                                               fallback)
+                return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
             # A durable run's step holds the key under its step key: when the process died
             # with the call in flight, the resumed run finds its own claim and takes it over.
             owner = rt.journal.next_step_key(self.location)
@@ -114,8 +160,9 @@ class Guard:
             outcome = await self._await_other(rt, store_key)
             if outcome is not None:
                 return outcome[0]
-        return await self._run_once(rt, fn, args, kwargs, store_key, version,
-                                    breaker_key, limit_key, fallback)
+        return await self._run_once(
+            rt, fn, args, kwargs, store_key, version, breaker_key, limit_key, fallback
+        )
 
     def _store_key(self, key: Any, args: tuple, kwargs: dict) -> str:
         assert self.idempotent is not None
@@ -123,9 +170,17 @@ class Guard:
             return "idempotent:" + str(key)
         return self._idem_prefix + _digest(args, kwargs)
 
-    async def _journaled_once(self, rt: Runtime, fn: Callable[..., Any], args: tuple,
-                              kwargs: dict, key: Any, breaker_key: Any, limit_key: Any,
-                              fallback: Any) -> Any:
+    async def _journaled_once(
+        self,
+        rt: Runtime,
+        fn: Callable[..., Any],
+        args: tuple,
+        kwargs: dict,
+        key: Any,
+        breaker_key: Any,
+        limit_key: Any,
+        fallback: Any,
+    ) -> Any:
         """An idempotent workflow or stage in a durable run. Whether its call ran or
         found the key's result is journaled, so a replay repeats that decision instead
         of asking the store again (which the first run has since changed): a call that
@@ -139,10 +194,18 @@ class Guard:
                 return entry["value"]
             return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
         body = _Watched(fn)
-        value = await self._once(rt, body, args, kwargs, key, breaker_key, limit_key, fallback,
-                                 owner=f"{journal.run_id}:{identity}")
-        journal.write_later(identity, {"hit": not body.called,
-                                       "value": None if body.called else value})
+        value = await self._once(
+            rt,
+            body,
+            args,
+            kwargs,
+            key,
+            breaker_key,
+            limit_key,
+            fallback,
+            owner=f"{journal.run_id}:{identity}",
+        )
+        journal.write_later(identity, {"hit": not body.called, "value": None if body.called else value})
         return value
 
     async def _await_other(self, rt: Runtime, store_key: str) -> tuple[Any] | None:
@@ -159,9 +222,18 @@ class Guard:
         self._hit(rt, store_key)
         return (value,)
 
-    async def _run_once(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
-                        store_key: str, version: int, breaker_key: Any, limit_key: Any,
-                        fallback: Any) -> Any:
+    async def _run_once(
+        self,
+        rt: Runtime,
+        fn: Callable[..., Any],
+        args: tuple,
+        kwargs: dict,
+        store_key: str,
+        version: int,
+        breaker_key: Any,
+        limit_key: Any,
+        fallback: Any,
+    ) -> Any:
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         rt.in_flight[store_key] = future
         outcome: tuple[bool | None, Any] = (None, None)
@@ -169,8 +241,9 @@ class Guard:
             if self.fallback is not None:
                 result = await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
             else:
-                result = await self._retried(rt, fn, args, kwargs, breaker_key=breaker_key,
-                                             limit_key=limit_key)
+                result = await self._retried(
+                    rt, fn, args, kwargs, breaker_key=breaker_key, limit_key=limit_key
+                )
             outcome = (True, result)
         except Exception as exc:
             outcome = (False, exc)
@@ -185,8 +258,9 @@ class Guard:
             raise outcome[1]
         return result
 
-    async def _settle(self, rt: Runtime, store_key: str, version: int,
-                      outcome: tuple[bool | None, Any]) -> tuple[bool | None, Any]:
+    async def _settle(
+        self, rt: Runtime, store_key: str, version: int, outcome: tuple[bool | None, Any]
+    ) -> tuple[bool | None, Any]:
         """Store a success for later callers; a failure, or a cancellation, stores
         nothing, so a later call runs again. A result the store cannot hold fails
         the call (with an error naming the step), never silently."""
@@ -196,8 +270,10 @@ class Guard:
                 await rt.store.put(store_key, (DONE, outcome[1]), version, ttl_end)
                 return outcome
             except NotStorable as exc:
-                error = WorkflowError(f"the result of idempotent step {self.target}, "
-                                      f"{described(outcome[1])}, cannot be stored: {exc}")
+                error = WorkflowError(
+                    f"the result of idempotent step {self.target}, "
+                    f"{described(outcome[1])}, cannot be stored: {exc}"
+                )
                 error.__cause__ = exc
                 outcome = (False, error)
         await rt.store.delete(store_key, version)
@@ -208,11 +284,18 @@ class Guard:
             rt.event("idempotent.hit", self.target, {"key": store_key})
 
     # ---- fallback --------------------------------------------------------
-    async def _or_fallback(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict,
-                           breaker_key: Any, limit_key: Any, fallback: Any) -> Any:
+    async def _or_fallback(
+        self,
+        rt: Runtime,
+        fn: Callable[..., Any],
+        args: tuple,
+        kwargs: dict,
+        breaker_key: Any,
+        limit_key: Any,
+        fallback: Any,
+    ) -> Any:
         try:
-            return await self._retried(rt, fn, args, kwargs, breaker_key=breaker_key,
-                                       limit_key=limit_key)
+            return await self._retried(rt, fn, args, kwargs, breaker_key=breaker_key, limit_key=limit_key)
         except Exception as exc:
             if rt.observers:
                 rt.event("fallback", self.target, error_fields(exc))
@@ -222,16 +305,23 @@ class Guard:
         return await result if isawaitable(result) else result
 
     # ---- retry -----------------------------------------------------------
-    async def _retried(self, rt: Runtime, fn: Callable[..., Any], args: tuple = (),
-                       kwargs: dict | None = None, *, breaker_key: Any = None,
-                       limit_key: Any = None, **_: Any) -> Any:
+    async def _retried(
+        self,
+        rt: Runtime,
+        fn: Callable[..., Any],
+        args: tuple = (),
+        kwargs: dict | None = None,
+        *,
+        breaker_key: Any = None,
+        limit_key: Any = None,
+        **_: Any,
+    ) -> Any:
         if self.retry is None:
             return await self._attempt(rt, fn, args, kwargs, breaker_key=breaker_key, limit_key=limit_key)
         attempt = 1
         while True:
             try:
-                return await self._attempt(rt, fn, args, kwargs, breaker_key=breaker_key,
-                                           limit_key=limit_key)
+                return await self._attempt(rt, fn, args, kwargs, breaker_key=breaker_key, limit_key=limit_key)
             except Exception as exc:
                 delay = self.retry_delay(rt, exc, attempt)
                 if delay is None:
@@ -252,9 +342,18 @@ class Guard:
         return delay
 
     # ---- one attempt: breaker, limit, timeout, the call ------------------
-    async def _attempt(self, rt: Runtime, fn: Callable[..., Any], args: tuple = (),
-                       kwargs: dict | None = None, *, breaker_key: Any = None,
-                       limit_key: Any = None, counted: bool = False, **_: Any) -> Any:
+    async def _attempt(
+        self,
+        rt: Runtime,
+        fn: Callable[..., Any],
+        args: tuple = (),
+        kwargs: dict | None = None,
+        *,
+        breaker_key: Any = None,
+        limit_key: Any = None,
+        counted: bool = False,
+        **_: Any,
+    ) -> Any:
         """One attempt: admission by the breaker, a permit from the limiter, the call
         (within the timeout), and the outcome recorded for the breaker. The store's
         synchronous operations, where it has them, keep awaits off this hot path.
@@ -385,8 +484,15 @@ class Guard:
             return self.limit_state, None
         return f"{self.limit_state}:{limit_key}", self.limit.idle_at  # type: ignore[union-attr]
 
-    async def _counted_once(self, rt: Runtime, fn: Callable[..., Any], args: tuple,
-                            kwargs: dict | None, breaker_key: Any, limit_key: Any) -> Any:
+    async def _counted_once(
+        self,
+        rt: Runtime,
+        fn: Callable[..., Any],
+        args: tuple,
+        kwargs: dict | None,
+        breaker_key: Any,
+        limit_key: Any,
+    ) -> Any:
         """An attempt of a guarded workflow or stage in a durable run. Its end is
         journaled, so a replay that meets an attempt the first run finished (and so
         admitted and counted) runs its body again, whose steps the journal replays,
@@ -405,17 +511,18 @@ class Guard:
             return await result if isawaitable(result) else result
         body = _Watched(fn)
         try:
-            result = await self._attempt(rt, body, args, kwargs, breaker_key=breaker_key,
-                                         limit_key=limit_key, counted=True)
+            result = await self._attempt(
+                rt, body, args, kwargs, breaker_key=breaker_key, limit_key=limit_key, counted=True
+            )
         except Exception as exc:
-            journal.write_later(identity, {"ok": False} if body.called
-                                else {"refused": error_entry(exc)})
+            journal.write_later(identity, {"ok": False} if body.called else {"refused": error_entry(exc)})
             raise
         journal.write_later(identity, {"ok": True})
         return result
 
-    async def _record(self, rt: Runtime, admission: _Admission, failed: bool | None,
-                      breaker_key: Any = None) -> None:
+    async def _record(
+        self, rt: Runtime, admission: _Admission, failed: bool | None, breaker_key: Any = None
+    ) -> None:
         """Count an attempt's outcome for the breaker: a success (`failed` False), a
         failure, or a cancellation (None)."""
         breaker = self.breaker
@@ -424,9 +531,11 @@ class Guard:
         idle_at = breaker.idle_at if breaker_key is not None and failed is False else None
         store, now = rt.store, rt.policy_now()
         update_now = getattr(store, "update_now", None)
-        event = (update_now(key, now, breaker.record, admitted, epoch, failed, idle_at=idle_at)
-                 if update_now is not None
-                 else await update(store, key, now, breaker.record, admitted, epoch, failed, idle_at=idle_at))
+        event = (
+            update_now(key, now, breaker.record, admitted, epoch, failed, idle_at=idle_at)
+            if update_now is not None
+            else await update(store, key, now, breaker.record, admitted, epoch, failed, idle_at=idle_at)
+        )
         if event is not None:
             self._breaker_event(rt, event, key)
 
@@ -443,8 +552,9 @@ class Guard:
             rt.event("limit.wait", self.target, {"delay": wait})
         await _live(rt.clock).sleep(wait)
 
-    async def _invoke_within(self, rt: Runtime, fn: Callable[..., Any], args: tuple,
-                             kwargs: dict, seconds: float) -> Any:
+    async def _invoke_within(
+        self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict, seconds: float
+    ) -> Any:
         deadline = rt.timeout(seconds)
         try:
             async with deadline:
@@ -494,8 +604,10 @@ def _live(clock: Any) -> Any:
 def _refusal(target: str, limit: Limit, wait: float) -> str:
     if not limit.wait or limit.max_wait is None:
         return f"rate limit of {target} reached"
-    return (f"rate limit of {target} reached: a permit is {format_seconds(round(wait, 3))} away, "
-            f"more than max_wait {format_seconds(limit.max_wait)}")
+    return (
+        f"rate limit of {target} reached: a permit is {format_seconds(round(wait, 3))} away, "
+        f"more than max_wait {format_seconds(limit.max_wait)}"
+    )
 
 
 def _digest(args: tuple, kwargs: dict[str, Any]) -> str:

@@ -7,7 +7,8 @@ interpreter makes the same kind of subclass at load time.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, ClassVar, NamedTuple
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, NamedTuple
 
 from ._runtime import current
 
@@ -139,8 +140,12 @@ class Machine:
 
     def snapshot(self) -> dict[str, Any]:
         """State, history and parameters: JSON-serialisable when the parameters are."""
-        return {"machine": self.machine, "state": self.state,
-                "history": [list(entry) for entry in self.history], "params": dict(self.params)}
+        return {
+            "machine": self.machine,
+            "state": self.state,
+            "history": [list(entry) for entry in self.history],
+            "params": dict(self.params),
+        }
 
     @classmethod
     def restore(cls, snapshot: dict[str, Any]) -> Machine:

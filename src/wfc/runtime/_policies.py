@@ -9,8 +9,9 @@ methods here compute the next state from the last one and a clock reading.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from random import Random
-from typing import Any, Callable
+from typing import Any
 
 from ._errors import CircuitOpen
 
@@ -31,9 +32,16 @@ class Retry:
 
     __slots__ = ("attempts", "backoff", "delay", "max_delay", "factor", "jitter", "on")
 
-    def __init__(self, attempts: int = 3, backoff: str = "exponential", delay: float = 1.0,
-                 max_delay: float = 60.0, factor: float = 2.0, jitter: float = 0.0,
-                 on: tuple[type[BaseException], ...] | None = None) -> None:
+    def __init__(
+        self,
+        attempts: int = 3,
+        backoff: str = "exponential",
+        delay: float = 1.0,
+        max_delay: float = 60.0,
+        factor: float = 2.0,
+        jitter: float = 0.0,
+        on: tuple[type[BaseException], ...] | None = None,
+    ) -> None:
         self.attempts = attempts
         self.backoff = backoff
         self.delay = delay
@@ -86,8 +94,14 @@ class Breaker:
 
     INITIAL = (CLOSED, 0, 0, 0.0, 0, 0)
 
-    def __init__(self, failures: int = 5, reset: float = 60.0, half_open: int = 1,
-                 successes: int = 1, on: tuple[type[BaseException], ...] | None = None) -> None:
+    def __init__(
+        self,
+        failures: int = 5,
+        reset: float = 60.0,
+        half_open: int = 1,
+        successes: int = 1,
+        on: tuple[type[BaseException], ...] | None = None,
+    ) -> None:
         self.failures = failures
         self.reset = reset
         self.half_open = half_open
@@ -119,8 +133,9 @@ class Breaker:
         """A closed breaker with no failures is as good as none: it may expire at once."""
         return float("-inf") if state[0] == CLOSED and state[1] == 0 else None
 
-    def record(self, state: Any, now: float, admitted: int, at_epoch: int,
-               failed: bool | None) -> tuple[Any, str | None]:
+    def record(
+        self, state: Any, now: float, admitted: int, at_epoch: int, failed: bool | None
+    ) -> tuple[Any, str | None]:
         """The outcome of an admitted call: the new state, and the transition made.
 
         `failed` is None for a call that was cancelled: it frees its half-open slot
@@ -129,8 +144,7 @@ class Breaker:
         """
         # An absent record is a closed breaker with no failures (one that went idle
         # expires): it keeps the epoch the call was admitted in.
-        mode, failures, successes, opened_at, in_flight, epoch = state or (
-            CLOSED, 0, 0, 0.0, 0, at_epoch)
+        mode, failures, successes, opened_at, in_flight, epoch = state or (CLOSED, 0, 0, 0.0, 0, at_epoch)
         if epoch != at_epoch or mode != admitted:
             return state, None  # the breaker moved on while the call ran
         if failed is None:
@@ -162,12 +176,27 @@ class Limit:
     never take more than the algorithm allows, and they go in arrival order.
     """
 
-    __slots__ = ("permits", "period", "burst", "algorithm", "wait", "max_wait", "rate",
-                 "_capacity", "acquire")
+    __slots__ = (
+        "permits",
+        "period",
+        "burst",
+        "algorithm",
+        "wait",
+        "max_wait",
+        "rate",
+        "_capacity",
+        "acquire",
+    )
 
-    def __init__(self, permits: float, period: float = 1.0, burst: int | None = None,
-                 algorithm: str = "token_bucket", wait: bool = True,
-                 max_wait: float | None = None) -> None:
+    def __init__(
+        self,
+        permits: float,
+        period: float = 1.0,
+        burst: int | None = None,
+        algorithm: str = "token_bucket",
+        wait: bool = True,
+        max_wait: float | None = None,
+    ) -> None:
         self.permits = permits
         self.period = period
         self.burst = burst if burst is not None else max(1, int(permits / period))
@@ -179,8 +208,7 @@ class Limit:
         # `acquire(state, now)` reserves a permit: the new state and `(granted, seconds
         # to wait)`. A refused permit (`wait: false` and a wait due, more than
         # `max_wait`, or a full leaky bucket) leaves the state unchanged.
-        self.acquire: Callable[[Any, float], tuple[Any, tuple[bool, float]]] = getattr(
-            self, f"_{algorithm}")
+        self.acquire: Callable[[Any, float], tuple[Any, tuple[bool, float]]] = getattr(self, f"_{algorithm}")
 
     def idle_at(self, state: Any) -> float:
         """When `state` will be as good as absent (full bucket, windows passed)."""

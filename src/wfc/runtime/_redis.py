@@ -90,8 +90,7 @@ class RedisStore:
     async def put(self, key: str, value: Any, version: int, expires: float | None = None) -> int:
         text = encode(value)
         expiry = "" if expires is None else repr(max(float(expires), -1e308))
-        written = await self._put(keys=[self._prefix + key, self._counter],
-                                  args=[text, str(version), expiry])
+        written = await self._put(keys=[self._prefix + key, self._counter], args=[text, str(version), expiry])
         return int(written)
 
     async def delete(self, key: str, version: int) -> bool:
@@ -111,8 +110,9 @@ class RedisStore:
 
     async def append_many(self, items: list[tuple[str, Any]]) -> None:
         """Append each (key, value) unless present: one script, so all at once."""
-        await self._append_many(keys=[self._prefix + key for key, _ in items],
-                                args=[encode(value) for _, value in items])
+        await self._append_many(
+            keys=[self._prefix + key for key, _ in items], args=[encode(value) for _, value in items]
+        )
 
     async def close(self) -> None:
         await self._redis.aclose()

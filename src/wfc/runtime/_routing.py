@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ._runtime import Runtime
 
@@ -25,4 +25,3 @@ def pick_weighted(rt: Runtime, weights: Sequence[float]) -> int | None:
             if point < 0:
                 break
     return chosen
-

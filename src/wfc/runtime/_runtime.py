@@ -6,8 +6,9 @@ import asyncio
 import contextvars
 import random
 import uuid as _uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ._clock import Clock, Deadline, RealClock
 from ._errors import WorkflowError
@@ -25,8 +26,17 @@ class Runtime:
     `uuid()` draw from the seeded random source.
     """
 
-    __slots__ = ("clock", "random", "store", "observers", "in_flight", "policy_now", "journal",
-                 "runs", "_subscribers")
+    __slots__ = (
+        "clock",
+        "random",
+        "store",
+        "observers",
+        "in_flight",
+        "policy_now",
+        "journal",
+        "runs",
+        "_subscribers",
+    )
 
     def __init__(
         self,
@@ -79,7 +89,11 @@ class Runtime:
             self._forget(observer)
             logging.getLogger("wfc.runtime").warning(
                 "observer %r raised %s: %s on a %s event; it was removed and sees no more events",
-                observer, type(exc).__name__, exc, record.kind)
+                observer,
+                type(exc).__name__,
+                exc,
+                record.kind,
+            )
 
     def _forget(self, observer: Observer) -> None:
         if observer in self.observers:
@@ -109,8 +123,9 @@ class Runtime:
             self.event(kind, name, error_fields(exc))
 
     # -- durable runs --------------------------------------------------------
-    async def start(self, function: Callable[..., Any], *args: Any, run_id: str | None = None,
-                    **kwargs: Any) -> Any:
+    async def start(
+        self, function: Callable[..., Any], *args: Any, run_id: str | None = None, **kwargs: Any
+    ) -> Any:
         """Start `function(*args, **kwargs)` (a workflow, router or saga) as a durable
         run journaled in this runtime's store; its `Run`. A `run_id` already in use
         gives the existing run, never a second one."""
@@ -128,8 +143,10 @@ class Runtime:
         """`receive SIGNAL [timeout D]`: the value of the next signal of that name sent
         to the durable run; `TimeoutError` when none comes within `timeout` seconds."""
         if self.journal is None:
-            raise WorkflowError(f"receive {signal}: only a durable run can be sent signals; start "
-                                f"the workflow with Runtime.start (or wfc run --store)")
+            raise WorkflowError(
+                f"receive {signal}: only a durable run can be sent signals; start "
+                f"the workflow with Runtime.start (or wfc run --store)"
+            )
         return await self.journal.receive(signal, timeout)
 
     async def recover(self) -> list[Any]:
@@ -203,7 +220,7 @@ def stray_error(exc: BaseException, target: str) -> WorkflowError:
 
 
 # With nothing activated, a process-wide default applies (real clock, in-memory).
-_ACTIVE: contextvars.ContextVar[Runtime] = contextvars.ContextVar("wfc_runtime", default=Runtime())
+_ACTIVE: contextvars.ContextVar[Runtime] = contextvars.ContextVar("wfc_runtime", default=Runtime())  # noqa: B039 - one shared default runtime, by design
 
 current: Callable[[], Runtime] = _ACTIVE.get
 """The runtime in force: the activated one, else the process-wide default.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable, NoReturn
+from collections.abc import Awaitable, Callable
+from typing import NoReturn
 
 from ._errors import SagaFailed
 from ._events import error_fields
@@ -79,9 +80,11 @@ class Saga:
         where = f" at step {failed_step}" if failed_step else ""
         failure = SagaFailed(
             f"saga {self.name} failed{where}: {type(error).__name__}: {error}",
-            step=failed_step, error=error, compensated=compensated, compensation_errors=errors,
+            step=failed_step,
+            error=error,
+            compensated=compensated,
+            compensation_errors=errors,
         )
         if rt.observers:
             rt.event("saga.failed", self.name, {"step": failed_step, **error_fields(error)})
         return failure
-

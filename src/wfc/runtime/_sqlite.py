@@ -44,16 +44,16 @@ class SqliteStore:
         import sqlite3  # stdlib, but only durable runtimes need it
 
         self.path = str(path)
-        self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                   check_same_thread=False)
+        self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
         _wal_mode(self._db, timeout)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._batch: list[tuple[str, str, asyncio.Future[bool]]] = []
 
     async def get(self, key: str, now: float) -> tuple[Any, int] | None:
-        row = self._db.execute("SELECT value, version, expires FROM wfc_records WHERE key = ?",
-                               (key,)).fetchone()
+        row = self._db.execute(
+            "SELECT value, version, expires FROM wfc_records WHERE key = ?", (key,)
+        ).fetchone()
         if row is None:
             return None
         value, version, expires = row
@@ -74,10 +74,12 @@ class SqliteStore:
             (new_version,) = db.execute(
                 "UPDATE wfc_counters SET value = value + 1 WHERE name = 'version' RETURNING value"
             ).fetchone()
-            db.execute("INSERT INTO wfc_records (key, value, version, expires) VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-                       "version = excluded.version, expires = excluded.expires",
-                       (key, text, new_version, _finite(expires)))
+            db.execute(
+                "INSERT INTO wfc_records (key, value, version, expires) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                "version = excluded.version, expires = excluded.expires",
+                (key, text, new_version, _finite(expires)),
+            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -85,13 +87,13 @@ class SqliteStore:
         return new_version
 
     async def delete(self, key: str, version: int) -> bool:
-        cursor = self._db.execute("DELETE FROM wfc_records WHERE key = ? AND version = ?",
-                                  (key, version))
+        cursor = self._db.execute("DELETE FROM wfc_records WHERE key = ? AND version = ?", (key, version))
         return cursor.rowcount > 0
 
     async def items(self, prefix: str) -> dict[str, Any]:
-        rows = self._db.execute("SELECT key, value FROM wfc_records WHERE key >= ? AND key < ?",
-                                (prefix, prefix + "\U0010ffff"))
+        rows = self._db.execute(
+            "SELECT key, value FROM wfc_records WHERE key >= ? AND key < ?", (prefix, prefix + "\U0010ffff")
+        )
         return {key: decode(value) for key, value in rows}
 
     async def append(self, key: str, value: Any, *, batched: bool = False) -> bool:
@@ -140,8 +142,7 @@ class SqliteStore:
         db = self._db
         try:
             db.execute("BEGIN")
-            results = [db.execute(_APPEND, (key, text)).rowcount > 0
-                       for key, text, _ in batch]
+            results = [db.execute(_APPEND, (key, text)).rowcount > 0 for key, text, _ in batch]
             db.execute("COMMIT")
         except BaseException as exc:
             if db.in_transaction:

@@ -6,8 +6,9 @@ does the same thing, in the same order, where inlining is not possible.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from inspect import isawaitable
-from typing import Any, Callable
+from typing import Any
 
 from ._runtime import Runtime
 
@@ -30,8 +31,11 @@ async def step(
         rt.event("step.start", target)
     try:
         function = lookup()
-        result = (function(*args, **kwargs) if rt.journal is None
-                  else rt.journal.step(target, location, function, *args, **kwargs))
+        result = (
+            function(*args, **kwargs)
+            if rt.journal is None
+            else rt.journal.step(target, location, function, *args, **kwargs)
+        )
         if isawaitable(result):
             result = await result
     except BaseException as exc:

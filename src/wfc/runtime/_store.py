@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import functools
 import heapq
-from typing import Any, Callable, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 Result = TypeVar("Result")
 
@@ -162,8 +163,14 @@ class MemoryStore:
         self._records[key] = (value, 0, None)
         return True
 
-    def update_now(self, key: str, now: float, decide: Callable[..., tuple[Any, Result]],
-                   *extra: Any, idle_at: Callable[[Any], float | None] | None = None) -> Result:
+    def update_now(
+        self,
+        key: str,
+        now: float,
+        decide: Callable[..., tuple[Any, Result]],
+        *extra: Any,
+        idle_at: Callable[[Any], float | None] | None = None,
+    ) -> Result:
         """`update` without awaiting: nothing can write in between in one thread."""
         record = self._records.get(key)
         state = None

@@ -5,9 +5,9 @@ Both backends call these, so `a.b` means the same thing compiled and interpreted
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from inspect import isawaitable
-from typing import Any, Iterable
+from typing import Any
 
 
 def attr(value: Any, name: str) -> Any:

@@ -7,7 +7,7 @@ so that checker side tables keyed by node stay cheap. Compare trees with `dump`.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, TypeVar, Union, dataclass_transform
+from typing import Any, TypeVar, dataclass_transform
 
 from ..diagnostics import Span
 
@@ -154,10 +154,24 @@ class Guarded(Node):
     policies: tuple[PolicyUse, ...]
 
 
-Expr = Union[
-    Name, Literal, Duration, Rate, FString, ListExpr, MapExpr, Attr, Index, Call,
-    BinOp, Logical, Not, Neg, Compare, Guarded,
-]
+Expr = (
+    Name
+    | Literal
+    | Duration
+    | Rate
+    | FString
+    | ListExpr
+    | MapExpr
+    | Attr
+    | Index
+    | Call
+    | BinOp
+    | Logical
+    | Not
+    | Neg
+    | Compare
+    | Guarded
+)
 
 
 # ---- policies ------------------------------------------------------------------
@@ -320,10 +334,27 @@ class Step(Node):
     compensate_none: bool = False  # `compensate none`: the step has no effect to undo
 
 
-Stmt = Union[
-    Assign, ExprStmt, Stage, If, For, While, Repeat, Break, Continue, Parallel, Try,
-    Return, Yield, Fail, Require, Emit, Wait, Receive, Step,
-]
+Stmt = (
+    Assign
+    | ExprStmt
+    | Stage
+    | If
+    | For
+    | While
+    | Repeat
+    | Break
+    | Continue
+    | Parallel
+    | Try
+    | Return
+    | Yield
+    | Fail
+    | Require
+    | Emit
+    | Wait
+    | Receive
+    | Step
+)
 
 
 # ---- declarations ----------------------------------------------------------------
@@ -431,8 +462,8 @@ class Machine(Node):
     doc: str | None = None
 
 
-Declaration = Union[Workflow, Router, Saga]  # what can be called
-Decl = Union[Use, ConstDecl, PolicyDecl, Workflow, Router, Saga, Machine]
+Declaration = Workflow | Router | Saga  # what can be called
+Decl = Use | ConstDecl | PolicyDecl | Workflow | Router | Saga | Machine
 
 
 @node
@@ -464,7 +495,11 @@ def declaration_doc(decl: Declaration | Machine) -> str | None:
 def docstring(body: tuple[Stmt, ...]) -> str | None:
     """The docstring a body starts with (a string literal standing alone), or None."""
     first = body[0] if body else None
-    if isinstance(first, ExprStmt) and isinstance(first.value, Literal) and isinstance(first.value.value, str):
+    if (
+        isinstance(first, ExprStmt)
+        and isinstance(first.value, Literal)
+        and isinstance(first.value.value, str)
+    ):
         return first.value.value
     return None
 
@@ -484,6 +519,7 @@ def walk(tree: Any):
 def node_classes() -> list[type[Node]]:
     """Every concrete node class, for tests that check each has a handler."""
     return [
-        cls for cls in globals().values()
+        cls
+        for cls in globals().values()
         if isinstance(cls, type) and issubclass(cls, Node) and cls is not Node
     ]

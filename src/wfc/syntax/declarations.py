@@ -23,9 +23,14 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
         if len(defaults) > 1:
             raise SyntaxProblem("a router has at most one `default`", defaults[1].span)
         return ast.Router(
-            span=span_of(meta), name=self._ident(name), params=params or (),
-            strategy=strategy or "first", policies=policies or (), routes=routes,
-            default=defaults[0] if defaults else None, doc=doc,
+            span=span_of(meta),
+            name=self._ident(name),
+            params=params or (),
+            strategy=strategy or "first",
+            policies=policies or (),
+            routes=routes,
+            default=defaults[0] if defaults else None,
+            doc=doc,
         )
 
     def strategy(self, meta, tokens):
@@ -42,9 +47,12 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
         name, params, *items = children
         doc, items = _leading_doc([item for item in items if item is not None])
         return ast.Machine(
-            span=span_of(meta), name=self._ident(name), params=params or (),
+            span=span_of(meta),
+            name=self._ident(name),
+            params=params or (),
             initial=tuple(item for item in items if isinstance(item, ast.Ident)),
-            states=tuple(item for item in items if isinstance(item, ast.StateDecl)), doc=doc,
+            states=tuple(item for item in items if isinstance(item, ast.StateDecl)),
+            doc=doc,
         )
 
     def doc_string(self, meta, children):
@@ -58,7 +66,9 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
         items = [item for item in items if item is not None]
         actions = [item for item in items if isinstance(item, tuple)]  # ("enter" | "exit", Action)
         return ast.StateDecl(
-            span=span_of(meta), name=self._ident(name), final=final is not None,
+            span=span_of(meta),
+            name=self._ident(name),
+            final=final is not None,
             transitions=tuple(item for item in items if isinstance(item, ast.Transition)),
             enter=tuple(action for kind, action in actions if kind == "enter"),
             exit=tuple(action for kind, action in actions if kind == "exit"),
@@ -66,8 +76,9 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
 
     def transition(self, meta, children):
         event, target, when, action = children
-        return ast.Transition(span=span_of(meta), event=self._ident(event),
-                              target=self._ident(target), when=when, action=action)
+        return ast.Transition(
+            span=span_of(meta), event=self._ident(event), target=self._ident(target), when=when, action=action
+        )
 
     def enter_action(self, meta, children):
         return ("enter", children[0])
@@ -92,8 +103,11 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
     def saga_decl(self, meta, children):
         name, params, policies, body = children
         return ast.Saga(
-            span=span_of(meta), name=self._ident(name), params=params or (),
-            policies=policies or (), body=body,
+            span=span_of(meta),
+            name=self._ident(name),
+            params=params or (),
+            policies=policies or (),
+            body=body,
         )
 
     def step_stmt(self, meta, children):
@@ -101,16 +115,26 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
         # `compensate none` reads as the name `none`, which is never a call: it says
         # that the step has nothing to undo (`none` is no keyword anywhere else).
         nothing = isinstance(compensate, ast.Name) and compensate.id == "none"
-        return ast.Step(span=span_of(meta), name=name and self._ident(name), call=call,
-                        compensate=None if nothing else compensate, compensate_none=nothing)
+        return ast.Step(
+            span=span_of(meta),
+            name=name and self._ident(name),
+            call=call,
+            compensate=None if nothing else compensate,
+            compensate_none=nothing,
+        )
 
 
 def _route(meta, name, when, priority, weight, target) -> ast.Route:
     """A route; `target` is an expression (`-> EXPR`) or a block (`do { }`)."""
     is_block = isinstance(target, tuple)
     return ast.Route(
-        span=span_of(meta), name=name, when=when, priority=priority, weight=weight,
-        target=None if is_block else target, body=target if is_block else None,
+        span=span_of(meta),
+        name=name,
+        when=when,
+        priority=priority,
+        weight=weight,
+        target=None if is_block else target,
+        body=target if is_block else None,
     )
 
 
@@ -130,6 +154,9 @@ def _leading_doc(items: list) -> tuple[str | None, list]:
         doc, items = str(items[0].literal.value), items[1:]
     for item in items:
         if isinstance(item, _Doc):
-            raise SyntaxProblem("a docstring must come first in its declaration", item.literal.span,
-                                "move the string to the top, or delete it")
+            raise SyntaxProblem(
+                "a docstring must come first in its declaration",
+                item.literal.span,
+                "move the string to the top, or delete it",
+            )
     return doc, items

@@ -7,23 +7,75 @@ keywords must never be names, so the postlexer rejects them here.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from lark import Token
 
 RESERVED = frozenset(
-    """use as const policy workflow stage router route saga step compensate machine
-    state on do when parallel for in while repeat until break continue yield return
-    fail require else if elif try catch with emit wait and or not true false null""".split()
+    [
+        "use",
+        "as",
+        "const",
+        "policy",
+        "workflow",
+        "stage",
+        "router",
+        "route",
+        "saga",
+        "step",
+        "compensate",
+        "machine",
+        "state",
+        "on",
+        "do",
+        "when",
+        "parallel",
+        "for",
+        "in",
+        "while",
+        "repeat",
+        "until",
+        "break",
+        "continue",
+        "yield",
+        "return",
+        "fail",
+        "require",
+        "else",
+        "if",
+        "elif",
+        "try",
+        "catch",
+        "with",
+        "emit",
+        "wait",
+        "and",
+        "or",
+        "not",
+        "true",
+        "false",
+        "null",
+    ]
 )
 # After these a `{` opens a block; anywhere else it opens a map literal.
 _ENDS_OPERAND = frozenset(
-    {"NAME", "NUMBER", "DURATION", "RATE", "STRING", "FSTRING", "RPAR", "RSQB", "RBRACE",
-     "TRUE", "FALSE", "NULL"}
+    {
+        "NAME",
+        "NUMBER",
+        "DURATION",
+        "RATE",
+        "STRING",
+        "FSTRING",
+        "RPAR",
+        "RSQB",
+        "RBRACE",
+        "TRUE",
+        "FALSE",
+        "NULL",
+    }
 )
 _BLOCK_KEYWORDS = frozenset(
-    {"ELSE", "TRY", "DO", "REPEAT", "PARALLEL", "CATCH", "CONTINUE", "SKIP", "ALL",
-     "FIRST", "WEIGHTED"}
+    {"ELSE", "TRY", "DO", "REPEAT", "PARALLEL", "CATCH", "CONTINUE", "SKIP", "ALL", "FIRST", "WEIGHTED"}
 )
 
 
@@ -74,9 +126,7 @@ def _track(brackets: list[str], prev: Token | None, token: Token) -> None:
     if kind in ("LPAR", "LSQB"):
         brackets.append(kind)
     elif kind == "LBRACE":
-        opens_block = prev is not None and (
-            prev.type in _ENDS_OPERAND or prev.type in _BLOCK_KEYWORDS
-        )
+        opens_block = prev is not None and (prev.type in _ENDS_OPERAND or prev.type in _BLOCK_KEYWORDS)
         brackets.append("block" if opens_block else "map")
     elif kind in ("RPAR", "RSQB", "RBRACE") and brackets:
         brackets.pop()

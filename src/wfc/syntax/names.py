@@ -19,12 +19,34 @@ PYTHON_EXCEPTIONS = frozenset(
 
 # Builtins the generated code calls by name; a wf name equal to one is renamed.
 _USED_BUILTINS = frozenset(
-    "len str int float bool list dict range min max sum abs round format isinstance "
-    "getattr object Exception BaseException".split()
+    [
+        "len",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "list",
+        "dict",
+        "range",
+        "min",
+        "max",
+        "sum",
+        "abs",
+        "round",
+        "format",
+        "isinstance",
+        "getattr",
+        "object",
+        "Exception",
+        "BaseException",
+    ]
 )
 _RESERVED = (
-    frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | _USED_BUILTINS
-    | PYTHON_EXCEPTIONS | {"_rt", "_obs"}  # locals of every generated function
+    frozenset(keyword.kwlist)
+    | frozenset(keyword.softkwlist)
+    | _USED_BUILTINS
+    | PYTHON_EXCEPTIONS
+    | {"_rt", "_obs"}  # locals of every generated function
 )
 GENERATED_PREFIX = "_wf"
 

@@ -13,19 +13,45 @@ from . import ast
 from .lexing import RESERVED, PostLexer, ReservedWord
 from .transform import SyntaxProblem, ToAst, span_of
 
-_EXPRESSION_START = {"NAME", "NUMBER", "STRING", "FSTRING", "DURATION", "TRUE", "FALSE",
-                     "NULL", "LPAR", "LSQB", "LBRACE", "MINUS", "NOT"}
-_WORDS = {"_NL": "a new line", "$END": "the end of the file", "NAME": "a name",
-          "NUMBER": "a number", "STRING": "a string", "RATE": "a rate like 10/s",
-          "DURATION": "a duration like 5s"}
+_EXPRESSION_START = {
+    "NAME",
+    "NUMBER",
+    "STRING",
+    "FSTRING",
+    "DURATION",
+    "TRUE",
+    "FALSE",
+    "NULL",
+    "LPAR",
+    "LSQB",
+    "LBRACE",
+    "MINUS",
+    "NOT",
+}
+_WORDS = {
+    "_NL": "a new line",
+    "$END": "the end of the file",
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": "a string",
+    "RATE": "a rate like 10/s",
+    "DURATION": "a duration like 5s",
+}
 
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
     return Lark.open_from_package(
-        "wfc", "wf.lark", ("grammar",), parser="lalr", lexer="contextual",
-        postlex=PostLexer(), propagate_positions=True, maybe_placeholders=True,
-        start=["module", "expr"], cache=True,
+        "wfc",
+        "wf.lark",
+        ("grammar",),
+        parser="lalr",
+        lexer="contextual",
+        postlex=PostLexer(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+        start=["module", "expr"],
+        cache=True,
     )
 
 
@@ -66,8 +92,7 @@ def _without_declaration_at(text: str, line: int) -> str:
     lines = text.split("\n")
     starts = [number for number, content in enumerate(lines) if _TOP_LEVEL.match(content)]
     first = max((number for number in starts if number <= line - 1), default=0)
-    after = min((number for number in starts if number > line - 1 and number > first),
-                default=len(lines))
+    after = min((number for number in starts if number > line - 1 and number > first), default=len(lines))
     return "\n".join([*lines[:first], *[""] * (after - first), *lines[after:]])
 
 
@@ -110,10 +135,14 @@ def _check_depth(tree: Tree) -> None:
     while stack:
         node, nesting, depth = stack.pop()
         if nesting > MAX_DEPTH or depth > MAX_TREE_DEPTH:
-            message = (f"this is nested more than {MAX_DEPTH} levels deep" if nesting > MAX_DEPTH
-                       else f"this chains more than {MAX_TREE_DEPTH} operators or calls")
-            raise _SyntaxFailure(_error(message, span_of(node.meta),
-                                        "split the expression or block into named steps", "E0003"))
+            message = (
+                f"this is nested more than {MAX_DEPTH} levels deep"
+                if nesting > MAX_DEPTH
+                else f"this chains more than {MAX_TREE_DEPTH} operators or calls"
+            )
+            raise _SyntaxFailure(
+                _error(message, span_of(node.meta), "split the expression or block into named steps", "E0003")
+            )
         for position, child in enumerate(node.children):
             if isinstance(child, Tree):
                 chained = position == 0 and node.data in _CHAINS and child.data in _CHAINS
@@ -128,10 +157,13 @@ def _from_problem(exc: BaseException, source: str) -> _SyntaxFailure:
         return _SyntaxFailure(_error(exc.args[0], exc.span, exc.help))
     if isinstance(exc, ReservedWord):
         word = exc.token.value
-        return _SyntaxFailure(_error(
-            f"'{word}' is a reserved word and cannot be used as a name", span_of(exc.token),
-            f"choose another name, such as '{word}_'",
-        ))
+        return _SyntaxFailure(
+            _error(
+                f"'{word}' is a reserved word and cannot be used as a name",
+                span_of(exc.token),
+                f"choose another name, such as '{word}_'",
+            )
+        )
     if isinstance(exc, UnexpectedCharacters):
         return _SyntaxFailure(_unexpected_character(exc, source))
     if isinstance(exc, UnexpectedToken):
@@ -182,19 +214,61 @@ def _describe_token(token: Token) -> str:
     return f"'{token}'"
 
 
-_STATEMENT_START = {"RETURN", "BREAK", "CONTINUE", "STAGE", "IF", "FOR", "WHILE", "REPEAT",
-                    "PARALLEL", "TRY", "YIELD", "FAIL", "REQUIRE", "EMIT", "WAIT", "STEP", "RECEIVE"}
+_STATEMENT_START = {
+    "RETURN",
+    "BREAK",
+    "CONTINUE",
+    "STAGE",
+    "IF",
+    "FOR",
+    "WHILE",
+    "REPEAT",
+    "PARALLEL",
+    "TRY",
+    "YIELD",
+    "FAIL",
+    "REQUIRE",
+    "EMIT",
+    "WAIT",
+    "STEP",
+    "RECEIVE",
+}
 _DECLARATION_START = {"USE", "CONST", "POLICY", "WORKFLOW", "ROUTER", "SAGA", "MACHINE"}
-_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "DSLASH", "PERCENT", "AND", "OR", "DOT",
-              "LPAR", "LSQB", "IN", "NOT", "EQUAL", "LESSTHAN", "MORETHAN", "__ANON_0",
-              "__ANON_1", "__ANON_2", "__ANON_3", "__ANON_4", "__ANON_5", "__ANON_6"}
+_OPERATORS = {
+    "PLUS",
+    "MINUS",
+    "STAR",
+    "SLASH",
+    "DSLASH",
+    "PERCENT",
+    "AND",
+    "OR",
+    "DOT",
+    "LPAR",
+    "LSQB",
+    "IN",
+    "NOT",
+    "EQUAL",
+    "LESSTHAN",
+    "MORETHAN",
+    "__ANON_0",
+    "__ANON_1",
+    "__ANON_2",
+    "__ANON_3",
+    "__ANON_4",
+    "__ANON_5",
+    "__ANON_6",
+}
 
 
 def _describe_expected(expected: set[str]) -> str:
     names = set(expected)
     words: list[str] = []
-    for group, word in ((_DECLARATION_START, "a declaration"), (_STATEMENT_START, "a statement"),
-                        (_EXPRESSION_START, "an expression")):
+    for group, word in (
+        (_DECLARATION_START, "a declaration"),
+        (_STATEMENT_START, "a statement"),
+        (_EXPRESSION_START, "an expression"),
+    ):
         if len(group & names) >= 3:
             words.append(word)
             names -= group

@@ -11,12 +11,26 @@ _ESCAPE = re.compile(
     r"|U([0-9a-fA-F]{8})|N\{([^}]*)\}|(.))",
     re.S,
 )
-_SIMPLE = {"\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b", "f": "\f",
-           "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_SIMPLE = {
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+}
 
 
-_TRUNCATED = {"x": "2 hex digits, as in '\\x41'", "u": "4 hex digits, as in '\\u00e9'",
-              "U": "8 hex digits, as in '\\U0001f600'", "N": "a character name, as in '\\N{BULLET}'"}
+_TRUNCATED = {
+    "x": "2 hex digits, as in '\\x41'",
+    "u": "4 hex digits, as in '\\u00e9'",
+    "U": "8 hex digits, as in '\\U0001f600'",
+    "N": "a character name, as in '\\N{BULLET}'",
+}
 
 
 class StringError(Exception):
@@ -118,7 +132,7 @@ def _field_end(body: str, start: int) -> tuple[int, int | None]:
         elif char in ")]}" and depth:
             depth -= 1
         elif char == "}":
-            if not body[start:colon if colon is not None else i].strip():
+            if not body[start : colon if colon is not None else i].strip():
                 raise StringError("empty expression in f-string", start - 1)
             return i, colon
         elif char == ":" and depth == 0 and colon is None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from lark import Token, v_args
 
@@ -53,8 +53,11 @@ class ToAst(DeclarationBuilder):
     def workflow_decl(self, meta, children):
         name, params, policies, body = children
         return ast.Workflow(
-            span=span_of(meta), name=self._ident(name), params=params or (),
-            policies=policies or (), body=body,
+            span=span_of(meta),
+            name=self._ident(name),
+            params=params or (),
+            policies=policies or (),
+            body=body,
         )
 
     def params(self, meta, children):
@@ -115,8 +118,11 @@ class ToAst(DeclarationBuilder):
     def stage(self, meta, children):
         name, policies, when, body = children
         return ast.Stage(
-            span=span_of(meta), name=self._ident(name), policies=policies or (),
-            when=when, body=body,
+            span=span_of(meta),
+            name=self._ident(name),
+            policies=policies or (),
+            when=when,
+            body=body,
         )
 
     def if_stmt(self, meta, children):
@@ -135,9 +141,15 @@ class ToAst(DeclarationBuilder):
     def for_loop(self, meta, children):
         concurrent, var, iterable, limit, timeout, skip, body = children
         return ast.For(
-            span=span_of(meta), var=self._ident(var), iterable=iterable, body=body,
-            concurrent=concurrent is not None, limit=limit, timeout=timeout,
-            skip_errors=bool(skip), into=None,
+            span=span_of(meta),
+            var=self._ident(var),
+            iterable=iterable,
+            body=body,
+            concurrent=concurrent is not None,
+            limit=limit,
+            timeout=timeout,
+            skip_errors=bool(skip),
+            into=None,
         )
 
     def skip_errors(self, meta, children):
@@ -163,8 +175,11 @@ class ToAst(DeclarationBuilder):
     def parallel_stmt(self, meta, children):
         _, limit, timeout, keep_going, body = children
         return ast.Parallel(
-            span=span_of(meta), limit=limit, timeout=timeout,
-            keep_going=bool(keep_going), body=body,
+            span=span_of(meta),
+            limit=limit,
+            timeout=timeout,
+            keep_going=bool(keep_going),
+            body=body,
         )
 
     def try_stmt(self, meta, children):
@@ -173,9 +188,7 @@ class ToAst(DeclarationBuilder):
 
     def catch_clause(self, meta, children):
         types, name, body = children
-        return ast.Catch(
-            span=span_of(meta), types=types or (), name=name and self._ident(name), body=body
-        )
+        return ast.Catch(span=span_of(meta), types=types or (), name=name and self._ident(name), body=body)
 
     def catch_types(self, meta, children):
         return tuple(children)
@@ -203,8 +216,12 @@ class ToAst(DeclarationBuilder):
 
     def receive_stmt(self, meta, children):
         target, signal, timeout = children
-        return ast.Receive(span=span_of(meta), target=None if target is None else self._ident(target),
-                           signal=self._ident(signal), timeout=timeout)
+        return ast.Receive(
+            span=span_of(meta),
+            target=None if target is None else self._ident(target),
+            signal=self._ident(signal),
+            timeout=timeout,
+        )
 
     # ---- expressions -----------------------------------------------------
     def coalesce(self, meta, children):
@@ -221,8 +238,10 @@ class ToAst(DeclarationBuilder):
 
     def compare(self, meta, children):
         return ast.Compare(
-            span=span_of(meta), left=children[0],
-            ops=tuple(children[1::2]), comparators=tuple(children[2::2]),
+            span=span_of(meta),
+            left=children[0],
+            ops=tuple(children[1::2]),
+            comparators=tuple(children[2::2]),
         )
 
     def comp_op(self, meta, tokens):
@@ -244,7 +263,8 @@ class ToAst(DeclarationBuilder):
                 keywords.append(arg)
             elif keywords:
                 raise SyntaxProblem(
-                    "positional argument after a keyword argument", arg.span,
+                    "positional argument after a keyword argument",
+                    arg.span,
                     "move the positional arguments before the keyword arguments",
                 )
             else:
@@ -278,8 +298,11 @@ class ToAst(DeclarationBuilder):
         unit = "ms" if text.endswith("ms") else text[-1]
         seconds = float_value(text[: -len(unit)], span_of(meta)) * _UNIT_SECONDS[unit]
         if math.isinf(seconds):
-            raise SyntaxProblem("this duration is too long to represent", span_of(meta),
-                                "a duration must be finite; leave out the timeout or wait instead")
+            raise SyntaxProblem(
+                "this duration is too long to represent",
+                span_of(meta),
+                "a duration must be finite; leave out the timeout or wait instead",
+            )
         return ast.Duration(span=span_of(meta), seconds=seconds, text=text)
 
     def string(self, meta, children):
@@ -355,13 +378,17 @@ def number_value(text: str, span: Span) -> int | float:
     if any(mark in digits for mark in ".eE"):
         value = float(digits)
         if math.isinf(value):
-            raise SyntaxProblem("this number is too large: it would be infinity", span,
-                                "write a smaller number")
+            raise SyntaxProblem(
+                "this number is too large: it would be infinity", span, "write a smaller number"
+            )
         return value
     if len(digits) > _MAX_INT_DIGITS:
-        raise SyntaxProblem(f"this integer has {len(digits)} digits, more than the "
-                            f"{_MAX_INT_DIGITS} Python allows in a literal", span,
-                            "keep very large numbers in a handler, or as text")
+        raise SyntaxProblem(
+            f"this integer has {len(digits)} digits, more than the "
+            f"{_MAX_INT_DIGITS} Python allows in a literal",
+            span,
+            "keep very large numbers in a handler, or as text",
+        )
     return int(digits)
 
 
@@ -395,11 +422,20 @@ def _shifted(value: Any, offset: int, line: int, columns: int) -> Any:
     """`value` (a node, a tuple of them, or a leaf), parsed alone from one line,
     with its spans moved `offset` characters on, to `line`, `columns` to the right."""
     if isinstance(value, ast.Node):
-        changes = {name: _shifted(getattr(value, name), offset, line, columns)
-                   for name in value.__dataclass_fields__ if name != "span"}
+        changes = {
+            name: _shifted(getattr(value, name), offset, line, columns)
+            for name in value.__dataclass_fields__
+            if name != "span"
+        }
         span = value.span
-        moved = Span(span.start + offset, span.end + offset, line, span.column + columns,
-                     line, span.end_column + columns)
+        moved = Span(
+            span.start + offset,
+            span.end + offset,
+            line,
+            span.column + columns,
+            line,
+            span.end_column + columns,
+        )
         return replace(value, span=moved, **changes)
     if isinstance(value, tuple):
         return tuple(_shifted(item, offset, line, columns) for item in value)
