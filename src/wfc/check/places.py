@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from ..diagnostics import Diagnostic, Span
 from .scopes import Scope
@@ -14,15 +15,29 @@ def error(
     return Diagnostic(severity="error", code=code, message=message, span=span, help=help, witness=witness)
 
 
+class Loop(Enum):
+    """The loop a statement stands in, innermost."""
+
+    LOOP = "loop"  # `break` and `continue` act on it
+    ITEM = "item"  # an item body of a parallel or assigned `for`: `continue` only
+
+
+class Barrier(Enum):
+    """What control cannot leave (the value reads in a message: "cannot leave ...")."""
+
+    PARALLEL = "a parallel block"
+    STAGE = "a stage with policies"
+
+
 @dataclass(frozen=True, slots=True)
 class Place:
     """Where a statement stands: what `break`, `continue`, `return`, `yield` may do."""
 
     scope: Scope
-    loop: str | None = None  # "loop", "item" or None
+    loop: Loop | None = None
     may_return: bool = True
     may_yield: bool = False
-    barrier: str | None = None  # why control cannot leave: "a parallel block"
+    barrier: Barrier | None = None  # why control cannot leave
     saga: bool = False  # saga steps may stand here
 
 

@@ -11,7 +11,7 @@ from ..runtime import MAX_LIMIT
 from ..syntax import ast
 from ..syntax.names import PYTHON_EXCEPTIONS
 from .machines import MachineChecks
-from .places import Place, error
+from .places import Barrier, Loop, Place, error
 from .policies import PolicyChecks, dotted_parts
 from .resolution import (
     BUILTIN_FUNCTIONS,
@@ -176,7 +176,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
                 loop=None,
                 may_return=False,
                 may_yield=False,
-                barrier="a stage with policies",
+                barrier=Barrier.STAGE,
                 saga=False,
             )
         self.block(stmt.body, place)
@@ -205,7 +205,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         if has_item_scope(stmt):
             inner = Place(
                 scope=self._scopes[stmt],
-                loop="item",
+                loop=Loop.ITEM,
                 may_return=False,
                 may_yield=stmt.into is not None,
                 barrier=None,
@@ -213,7 +213,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
             )
             self.block(stmt.body, inner)
         else:
-            self.block(stmt.body, replace(place, loop="loop", barrier=None))
+            self.block(stmt.body, replace(place, loop=Loop.LOOP, barrier=None))
 
     def fan_out_limit(self, expr: ast.Expr | None, scope: Scope) -> None:
         """A constant `limit` must be a whole number in the runtime's range."""
@@ -236,21 +236,21 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         for expr in (stmt.test, stmt.max, stmt.timeout):
             if expr is not None:
                 self.expr(expr, place.scope)
-        self.block(stmt.body, replace(place, loop="loop", barrier=None))
+        self.block(stmt.body, replace(place, loop=Loop.LOOP, barrier=None))
 
     def stmt_Repeat(self, stmt: ast.Repeat, place: Place) -> None:
         for expr in (stmt.max, stmt.timeout):
             if expr is not None:
                 self.expr(expr, place.scope)
-        self.block(stmt.body, replace(place, loop="loop", barrier=None))
+        self.block(stmt.body, replace(place, loop=Loop.LOOP, barrier=None))
         self.expr(stmt.until, place.scope)
 
     def stmt_Break(self, stmt: ast.Break, place: Place) -> None:
-        if place.loop == "loop":
+        if place.loop is Loop.LOOP:
             return
         if place.barrier:
-            message = f"`break` cannot leave {place.barrier}"
-        elif place.loop == "item":
+            message = f"`break` cannot leave {place.barrier.value}"
+        elif place.loop is Loop.ITEM:
             message = "`break` cannot end a parallel or assigned `for`"
         else:
             message = "`break` outside a loop"
@@ -259,7 +259,9 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
     def stmt_Continue(self, stmt: ast.Continue, place: Place) -> None:
         if place.loop is not None:
             return
-        message = f"`continue` cannot leave {place.barrier}" if place.barrier else "`continue` outside a loop"
+        message = (
+            f"`continue` cannot leave {place.barrier.value}" if place.barrier else "`continue` outside a loop"
+        )
         self.report(error("E0105", message, stmt.span))
 
     def stmt_Parallel(self, stmt: ast.Parallel, place: Place) -> None:
@@ -267,7 +269,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
             if expr is not None:
                 self.expr(expr, place.scope)
         self.fan_out_limit(stmt.limit, place.scope)
-        branch = replace(place, loop=None, may_return=False, may_yield=False, barrier="a parallel block")
+        branch = replace(place, loop=None, may_return=False, may_yield=False, barrier=Barrier.PARALLEL)
         self.block(stmt.body, branch)
 
     def stmt_Try(self, stmt: ast.Try, place: Place) -> None:
@@ -279,7 +281,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
 
     def stmt_Return(self, stmt: ast.Return, place: Place) -> None:
         if not place.may_return:
-            where = place.barrier or "the body of a parallel or assigned `for`"
+            where = place.barrier.value if place.barrier else "the body of a parallel or assigned `for`"
             help = _RETURN_HELP.get(place.barrier) if place.barrier else "use `yield` for an item's value"
             self.report(error("E0107", f"`return` inside {where}", stmt.span, help))
         if stmt.value is not None:
@@ -534,7 +536,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         self.res.catch_kinds[dotted] = kind
 
 
-_RETURN_HELP = {"a stage with policies": "set a variable in the stage and `return` after it"}
+_RETURN_HELP = {Barrier.STAGE: "set a variable in the stage and `return` after it"}
 
 
 def _call_text(func: ast.Expr) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..syntax import ast
 from .host import CheckerHost
-from .places import Place, error
+from .places import Loop, Place, error
 from .policies import dotted_parts
 from .scopes import Scope
 
@@ -91,7 +91,7 @@ class RoutingChecks(CheckerHost):
                     "declare the steps in a `saga`, or call the handler directly",
                 )
             )
-        elif place.barrier is not None or place.loop == "item":
+        elif place.barrier is not None or place.loop is Loop.ITEM:
             self.report(
                 error("E0131", "a saga step cannot stand in a parallel block or item body", stmt.span)
             )

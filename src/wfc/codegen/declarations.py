@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..syntax import ast
 from ..syntax.names import py_literal, py_name
-from .statements import Frame, StmtEmitter
+from .functions import FunctionKind, GeneratedFunction
+from .statements import StmtEmitter
 
 _TYPES = {
     "str": "str",
@@ -42,7 +43,7 @@ def emit_guarded_entry(emitter: StmtEmitter, decl: ast.Declaration, params: str)
     out.line(f"async def {py_name(decl.name.id)}({params}):")
     with out.indent():
         prologue(emitter, decl, getattr(decl, "body", ()), with_locals=False)
-        emitter.frame = Frame(kind="workflow", name=decl.name.id)
+        emitter.frame = GeneratedFunction(kind=FunctionKind.WORKFLOW, name=decl.name.id)
         emitter.guarded_entry(decl, body)
     out.line()
     out.line()
@@ -67,7 +68,7 @@ def prologue(emitter: StmtEmitter, decl: ast.Declaration, body, with_locals: boo
 def emit_workflow(emitter: StmtEmitter, decl: ast.Workflow, body: tuple[ast.Stmt, ...]) -> None:
     out = emitter.out
     name = py_literal(decl.name.id)
-    emitter.frame = Frame(kind="workflow", name=decl.name.id, end_event="workflow.end")
+    emitter.frame = GeneratedFunction(kind=FunctionKind.WORKFLOW, name=decl.name.id, end_event="workflow.end")
     out.line("try:")
     with out.indent():
         out.observed(f'_rt.event("workflow.start", {name})')
@@ -82,7 +83,7 @@ def emit_workflow(emitter: StmtEmitter, decl: ast.Workflow, body: tuple[ast.Stmt
 
 def emit_saga(emitter: StmtEmitter, decl: ast.Saga, body: tuple[ast.Stmt, ...]) -> None:
     out = emitter.out
-    emitter.frame = Frame(kind="saga", name=decl.name.id, end_event="saga.end")
+    emitter.frame = GeneratedFunction(kind=FunctionKind.SAGA, name=decl.name.id, end_event="saga.end")
     out.line(f"_wf_saga = _wf.Saga(_rt, {py_literal(decl.name.id)})")
     out.line("try:")
     with out.indent():
@@ -98,7 +99,7 @@ def emit_saga(emitter: StmtEmitter, decl: ast.Saga, body: tuple[ast.Stmt, ...]) 
 def emit_router(emitter: StmtEmitter, decl: ast.Router) -> None:
     out = emitter.out
     prologue(emitter, decl, ())
-    emitter.frame = Frame(kind="router", name=decl.name.id)
+    emitter.frame = GeneratedFunction(kind=FunctionKind.ROUTER, name=decl.name.id)
     order = emitter.res.route_order[decl]
     if decl.strategy == "all":
         emit_all_routes(emitter, decl, order)
@@ -172,7 +173,7 @@ def emit_route_value(emitter: StmtEmitter, decl: ast.Router, route: ast.Route, u
     else:
         assert route.body is not None
         function = emitter.temps.new("route")
-        emitter.function(f"async def {function}():", "route", route, route.body)
+        emitter.function(f"async def {function}():", FunctionKind.ROUTE, route, route.body)
         code = f"await {function}()"
     out.line(f"{use}{code}" if use.endswith(" ") else f"{use}({code})")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..syntax import ast
 from ..syntax.names import py_literal, py_name
 from .declarations import param_code
-from .statements import Frame, StmtEmitter
+from .functions import FunctionKind, GeneratedFunction
+from .statements import StmtEmitter
 
 
 def emit_machine(emitter: StmtEmitter, decl: ast.Machine) -> None:
@@ -114,7 +115,7 @@ class MachineFunctions:
             self.prelude(action)
             emitter.declare_locals(emitter.res.scope_locals.get(action, ()))
             outer = emitter.frame
-            emitter.frame = Frame(kind="action", name=self.decl.name.id)
+            emitter.frame = GeneratedFunction(kind=FunctionKind.ACTION, name=self.decl.name.id)
             body = action.body
             if body is None:
                 assert action.call is not None

@@ -11,6 +11,7 @@ from ..check.scopes import assigned_names
 from ..syntax import ast
 from ..syntax.names import py_literal, py_name
 from .expressions import ATOM, ExprEmitter
+from .functions import FunctionKind
 from .writer import Writer
 
 # Policy kind -> the runtime class its options build.
@@ -106,7 +107,7 @@ class PolicyEmitter(ExprEmitter, ABC):
     def function(
         self,
         header: str,
-        kind: str,
+        kind: FunctionKind,
         owner: ast.Node,
         body: tuple[ast.Stmt, ...],
         nonlocal_names: list[str] | None = None,
@@ -150,7 +151,7 @@ class PolicyEmitter(ExprEmitter, ABC):
         """The body as a function the guard can run (and re-run); it sets the
         declaration's variables, and the checker keeps control flow inside it."""
         body = self.temps.new("stage")
-        self.function(f"async def {body}():", "stage", stmt, stmt.body, assigned_names(stmt.body))
+        self.function(f"async def {body}():", FunctionKind.STAGE, stmt, stmt.body, assigned_names(stmt.body))
         inputs = self.guard_inputs(self.res.guards[stmt], (), (), [])
         self.out.line(f"await {self.guard_names[stmt]}.run(_rt, {body}{inputs})")
 

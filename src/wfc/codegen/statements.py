@@ -2,43 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..check import CallKind, Kind, Resolution
 from ..check.scopes import assigned_names
 from ..syntax import ast
 from ..syntax.names import comment_text, py_literal, py_name
 from .expressions import AND, CMP, OR, Temps, is_atomic
+from .functions import FunctionKind, GeneratedFunction
 from .policies import PolicyEmitter
 from .writer import Writer
-
-
-@dataclass(slots=True)
-class Frame:
-    """One generated function: a workflow, a parallel branch or a map item."""
-
-    kind: str  # "workflow", "saga", "router", "branch", "item", "route" or "undo"
-    name: str  # the declaration's name, for its end event
-    end_event: str | None = None  # "workflow.end" or "saga.end" where `return` ends one
-    stages: list[str] = field(default_factory=list)  # stages open in this function
-    loop_marks: list[int] = field(default_factory=list)  # len(stages) at each loop
-    try_depth: int = 0  # how many `try` bodies of this function enclose the code
-
-    def may_observe_failed_assignment(self) -> bool:
-        """Whether code could read a variable after a step assigning it failed.
-
-        Only a `catch` in this function, a concurrently running parallel
-        branch, or the next attempt of a stage with policies could; elsewhere a
-        step may assign its variable directly.
-        """
-        return self.try_depth > 0 or self.kind in ("branch", "stage")
 
 
 class StmtEmitter(PolicyEmitter):
     def __init__(self, res: Resolution, temps: Temps, out: Writer) -> None:
         super().__init__(res, temps)
         self.out = out
-        self.frame = Frame(kind="workflow", name="", end_event="workflow.end")
+        self.frame = GeneratedFunction(kind=FunctionKind.WORKFLOW, name="", end_event="workflow.end")
         self.guard_names = {}  # sites with policies -> their `_wf.Guard`
 
     def block(self, body: tuple[ast.Stmt, ...]) -> None:
@@ -165,7 +143,7 @@ class StmtEmitter(PolicyEmitter):
         undo = self.temps.new("undo")
         params = ", ".join(f"{py_name(name)}={py_name(name)}" for name in names)
         body = (ast.ExprStmt(span=stmt.compensate.span, value=stmt.compensate),)
-        self.function(f"async def {undo}({params}):", "undo", stmt, body)
+        self.function(f"async def {undo}({params}):", FunctionKind.UNDO, stmt, body)
         out.line(f"_wf_saga.completed({undo})")
 
     def emit_Return(self, stmt: ast.Return) -> None:
@@ -288,7 +266,7 @@ class StmtEmitter(PolicyEmitter):
 
     def map_items(self, stmt: ast.For) -> None:
         function = self.temps.new("item")
-        self.function(f"async def {function}({py_name(stmt.var.id)}):", "item", stmt, stmt.body)
+        self.function(f"async def {function}({py_name(stmt.var.id)}):", FunctionKind.ITEM, stmt, stmt.body)
         options = [f"_rt, {function}, {self.expr(stmt.iterable)}"]
         if stmt.concurrent:
             options.append("concurrent=True")
@@ -304,14 +282,14 @@ class StmtEmitter(PolicyEmitter):
     def function(
         self,
         header: str,
-        kind: str,
+        kind: FunctionKind,
         owner: ast.Node,
         body: tuple[ast.Stmt, ...],
         nonlocal_names: list[str] | None = None,
     ) -> None:
         """A nested function for an item or a branch, with its own frame."""
         outer = self.frame
-        self.frame = Frame(kind=kind, name=outer.name)
+        self.frame = GeneratedFunction(kind=kind, name=outer.name)
         self.out.line(header)
         with self.out.indent():
             if nonlocal_names:
@@ -376,7 +354,7 @@ class StmtEmitter(PolicyEmitter):
         for branch in stmt.body:
             names = assigned_names((branch,))
             function = self.temps.new("branch")
-            self.function(f"async def {function}():", "branch", branch, (branch,), names)
+            self.function(f"async def {function}():", FunctionKind.BRANCH, branch, (branch,), names)
             functions.append(function)
             assigned.append(names)
         options = [f"_rt, ({', '.join(functions)}{',' if len(functions) == 1 else ''})"]

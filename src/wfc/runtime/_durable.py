@@ -602,17 +602,9 @@ class Run:
 def run_runtime(parent: Runtime, journal: Journal) -> Runtime:
     """The runtime a run executes under: the parent's store, observers and bus,
     with the journaled clock and random source."""
-    child = Runtime.__new__(Runtime)  # not __init__: it would make a clock, a source, a store
-    child.clock = JournaledClock(parent.clock, journal)
-    child.random = JournaledRandom(journal.seed, journal, parent.random)  # type: ignore[assignment]
-    child.store = parent.store
-    child.policy_now = parent.policy_now
-    child.observers = parent.observers
-    child.in_flight = parent.in_flight
-    child._subscribers = parent._subscribers
-    child.journal = journal
-    child.runs = parent.runs
-    return child
+    return parent.for_run(
+        JournaledClock(parent.clock, journal), JournaledRandom(journal.seed, journal, parent.random), journal
+    )
 
 
 async def start(

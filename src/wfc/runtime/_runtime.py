@@ -60,6 +60,21 @@ class Runtime:
         self.journal: Any = None
         self.runs: dict[str, Any] = {}  # durable runs started or resumed here, by id
 
+    def for_run(self, clock: Clock, random_source: Any, journal: Any) -> Runtime:
+        """The runtime one durable run executes under: this one's store, observers,
+        bus and runs, with the run's own (journaled) clock and random source."""
+        child = Runtime.__new__(Runtime)  # not __init__: it would make a clock, a source, a store
+        child.clock = clock
+        child.random = random_source
+        child.store = self.store
+        child.policy_now = self.policy_now
+        child.observers = self.observers
+        child.in_flight = self.in_flight
+        child._subscribers = self._subscribers
+        child.journal = journal
+        child.runs = self.runs
+        return child
+
     # -- observation -------------------------------------------------------
     def observe(self, observer: Observer) -> Callable[[], None]:
         """Call `observer(event)` for every lifecycle event; returns an undo.
