@@ -215,3 +215,10 @@ def test_error_recovery_stops_at_its_limit_and_never_repeats_itself() -> None:
     assert len({(d.line, d.column) for d in diagnostics}) == MAX_SYNTAX_ERRORS
     _, unclosed = parse("workflow a() {\n    return 1\n\nworkflow b() {\n    return 2\n")
     assert [d.line for d in unclosed] == sorted({d.line for d in unclosed})  # forward only
+
+
+def test_every_terminal_has_a_name() -> None:
+    """Messages name what was expected; lark's `__ANON_n` names would leak into them."""
+    from wfc.syntax.parser import _lark
+
+    assert [t.name for t in _lark().terminals if t.name.startswith("__ANON")] == []

@@ -251,13 +251,13 @@ _OPERATORS = {
     "EQUAL",
     "LESSTHAN",
     "MORETHAN",
-    "__ANON_0",
-    "__ANON_1",
-    "__ANON_2",
-    "__ANON_3",
-    "__ANON_4",
-    "__ANON_5",
-    "__ANON_6",
+    "ARROW",
+    "SAFEDOT",
+    "COALESCE",
+    "EQEQ",
+    "NOTEQ",
+    "LESSEQ",
+    "MOREEQ",
 }
 
 
