@@ -15,6 +15,12 @@ def errors(source: str) -> list[tuple[str, str, int, int, str | None]]:
     return [(d.code, d.message, d.line, d.column, d.help) for d in info.value.diagnostics]
 
 
+def check_errors(source: str) -> list:
+    with pytest.raises(CompileError) as info:
+        analyze(source, "t.wf")
+    return info.value.diagnostics
+
+
 def ok(source: str):
     return analyze(source, "t.wf")
 
@@ -31,9 +37,10 @@ def test_all_errors_are_reported_sorted_by_position() -> None:
 
 
 def test_duplicate_declarations() -> None:
-    assert errors("const A = 1\nworkflow A() { }") == [
-        ("E0102", "'A' is declared twice", 2, 10, "the first declaration is on line 1")
-    ]
+    assert errors("const A = 1\nworkflow A() { }") == [("E0102", "'A' is declared twice", 2, 10, "rename one of them")]
+    [found] = check_errors("const A = 1\nworkflow A() { }")
+    [label] = found.labels
+    assert (label.span.line, label.span.column, label.message) == (1, 7, "first declared here")
 
 
 def test_recursion_through_the_call_graph() -> None:

@@ -42,7 +42,8 @@ def test_a_route_covered_by_the_routes_before_it_is_an_error_naming_them() -> No
                     'route large when x > 50 -> 3')
     [found] = [d for d in findings(source) if d.code == "E0146"]
     assert (found.severity, found.line, found.message) == ("error", 5, "route 'large' can never be chosen")
-    assert "routes 'big', 'medium' before it take every input it matches" in found.help
+    assert "routes 'big', 'medium' before it take every input it matches" in found.notes[0]
+    assert [(label.span.line, label.message) for label in found.labels] == [(3, "tried first"), (4, "tried first")]
     witness = json.loads(found.witness)
     assert 50 < witness["x"] and (witness["x"] > 100 or witness["x"] > 10)
 
@@ -85,7 +86,7 @@ def test_routes_that_can_be_chosen_are_not_reported(routes) -> None:
 def test_a_condition_that_never_holds_in_an_all_router() -> None:
     source = 'router r(x) all {\n    route a when x > 3 and x < 2 -> 1\n    route b when x -> 2\n}\n'
     [found] = findings(source)
-    assert (found.code, found.help) == ("E0146", "its condition never holds")
+    assert (found.code, found.notes) == ("E0146", ("its condition never holds",))
 
 
 # ---- overlapping routes at one priority (W0147) -----------------------------------------
@@ -118,7 +119,7 @@ def test_a_default_that_can_never_run_warns() -> None:
 def test_a_router_without_default_shows_an_input_no_route_takes(backend) -> None:
     source = router('route low when x < 5 -> 1', 'route high when x > 7 -> 2', default=None)
     [found] = findings(source)
-    assert found.code == "W0142" and "no route takes x = 6" in found.help
+    assert found.code == "W0142" and "no route takes x = 6" in found.notes[0]
     assert json.loads(found.witness) == {"x": 6}
     assert run_source(source, backend, "r", 6).value is None
 
@@ -178,7 +179,8 @@ def test_a_transition_the_guards_before_it_cover_is_never_taken() -> None:
     source = machine("on go -> b when ctx.amount > 100", "on go -> c when ctx.amount > 500")
     [found] = findings(source)
     assert (found.code, found.line) == ("W0158", 5)
-    assert found.help == "the transition on line 4 before it takes every `send` it would"
+    assert found.notes == ("the transition on line 4 before it takes every `send` it would",)
+    assert [(label.span.line, label.message) for label in found.labels] == [(4, "tried first")]
 
 
 def test_guarded_transitions_that_overlap_warn_with_a_context(backend) -> None:
@@ -221,4 +223,4 @@ def test_an_all_router_evaluates_every_condition_so_a_failing_one_hides_the_rest
     source = 'router r(x) all {\n    route a when x == null -> 1\n    route b when x < 3 -> 2\n}\n'
     [found] = [d for d in findings(source) if d.code == "E0146"]
     assert found.message == "route 'a' can never be chosen"  # null < 3 fails whenever x is null
-    assert "another route's fails with an error" in found.help
+    assert "another route's fails with an error" in found.notes[0]

@@ -34,3 +34,19 @@ def test_diagnostics_match_markers_and_snapshot(case: Path, update_golden: bool)
     if update_golden:
         snapshot.write_text(rendered, encoding="utf-8")
     assert rendered == snapshot.read_text(encoding="utf-8")
+
+
+def test_labels_and_notes_are_data_in_json() -> None:
+    import json
+
+    from wfc.diagnostics import render_json
+
+    source = "router r(x) {\n    route a -> 1\n    route b when x -> 2\n}\n"
+    try:
+        analyze(source, "r.wf")
+    except CompileError as error:
+        found = error.diagnostics
+    [shown] = json.loads(render_json(found, "r.wf"))
+    assert shown["code"] == "E0146"
+    assert shown["labels"] == [{"line": 2, "column": 5, "end_line": 2, "end_column": 17, "message": "tried first"}]
+    assert shown["notes"] == ["route 'a' before it takes every input it matches (x = true goes to 'a')"]

@@ -90,7 +90,9 @@ async def test_route_findings_reach_the_editor(client: LanguageClient) -> None:
     found = {d.code: d for d in client.diagnostics[uri]}
     assert set(found) == {"E0146", "W0147"}
     assert found["E0146"].range.start == lsp.Position(line=3, character=4)
-    assert "routes 'big', 'mid' before it take every input it matches" in found["E0146"].message
+    assert "note: routes 'big', 'mid' before it take every input it matches" in found["E0146"].message
+    related = found["E0146"].related_information
+    assert [(r.location.range.start.line, r.message) for r in related] == [(1, "tried first"), (2, "tried first")]
 
 
 @pytest.mark.asyncio

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Severity = Literal["error", "warning", "hint"]
 
@@ -25,13 +25,26 @@ class Span:
     end_column: int
 
 
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A secondary place a diagnostic points at, with what is there ("first declared here")."""
+
+    span: Span
+    message: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Diagnostic:
+    """One finding: where (`span`, and `labels` elsewhere), what, a fix (`help`), and
+    facts that are not fixes (`notes`). Made by `diagnostic` and its three partials."""
+
     severity: Severity
     code: str
     message: str
     span: Span
     help: str | None = None
+    labels: tuple[Label, ...] = ()
+    notes: tuple[str, ...] = ()
     witness: str | None = None  # JSON of the input a finding is about (route analysis)
 
     @property
@@ -44,6 +57,43 @@ class Diagnostic:
 
     def sort_key(self) -> tuple[int, int, str]:
         return (self.span.line, self.span.column, self.code)
+
+
+def diagnostic(
+    severity: Severity,
+    code: str,
+    message: str,
+    span: Span,
+    help: str | None = None,
+    *,
+    labels: Iterable[Label] = (),
+    notes: Iterable[str] = (),
+    witness: str | None = None,
+) -> Diagnostic:
+    """The one constructor of diagnostics (`error`, `warning` and `hint` fix the severity)."""
+    return Diagnostic(
+        severity=severity,
+        code=code,
+        message=message,
+        span=span,
+        help=help,
+        labels=tuple(labels),
+        notes=tuple(notes),
+        witness=witness,
+    )
+
+
+def error(code: str, message: str, span: Span, help: str | None = None, **extra: Any) -> Diagnostic:
+    return diagnostic("error", code, message, span, help, **extra)
+
+
+def warning(code: str, message: str, span: Span, help: str | None = None, **extra: Any) -> Diagnostic:
+    return diagnostic("warning", code, message, span, help, **extra)
+
+
+def hint(code: str, message: str, span: Span, help: str | None = None, **extra: Any) -> Diagnostic:
+    """A suggestion, weaker than a warning: the code may well be right as it is."""
+    return diagnostic("hint", code, message, span, help, **extra)
 
 
 class CompileError(Exception):
@@ -71,19 +121,33 @@ def render_text(diagnostics: Iterable[Diagnostic], source: str, filename: str) -
 def _render_one(diag: Diagnostic, lines: list[str], filename: str) -> str:
     span = diag.span
     out = [f"{filename}:{span.line}:{span.column}: {diag.severity}[{diag.code}]: {diag.message}\n"]
+    shown = [label for label in diag.labels if 1 <= label.span.line <= len(lines)]
+    width = len(str(max([span.line, *(label.span.line for label in shown)])))
+    gutter = " " * width
     if 1 <= span.line <= len(lines):
-        text = lines[span.line - 1].expandtabs(1)
-        gutter = " " * len(str(span.line))
-        last = span.end_column if span.end_line == span.line else len(text) + 1
-        text, start, end = _window(text, span.column - 1, max(span.column, last - 1))
         out.append(f" {gutter} |\n")
-        out.append(f" {span.line} | {text}\n")
-        out.append(f" {gutter} | {' ' * start}{'^' * max(1, end - start)}\n")
-        if diag.help:
-            out.append(f" {gutter} = help: {diag.help}\n")
-    elif diag.help:
-        out.append(f"  = help: {diag.help}\n")
+        out.extend(_marked(lines, span, "^", "", width))
+    for label in shown:
+        out.extend(_marked(lines, label.span, "-", f" {label.message}", width))
+    if not shown and not 1 <= span.line <= len(lines):
+        gutter = ""
+    for note in diag.notes:
+        out.append(f" {gutter} = note: {note}\n")
+    if diag.help:
+        out.append(f" {gutter} = help: {diag.help}\n")
     return "".join(out)
+
+
+def _marked(lines: list[str], span: Span, mark: str, message: str, width: int) -> list[str]:
+    """A source line in the gutter and the marks under `span` (`^` the primary place,
+    `-` a label, followed by its message)."""
+    text = lines[span.line - 1].expandtabs(1)
+    last = span.end_column if span.end_line == span.line else len(text) + 1
+    text, start, end = _window(text, span.column - 1, max(span.column, last - 1))
+    return [
+        f" {span.line:>{width}} | {text}\n",
+        f" {' ' * width} | {' ' * start}{mark * max(1, end - start)}{message}\n",
+    ]
 
 
 _SHOWN = 120  # columns of a source line shown; a longer one is cut around the span
@@ -119,6 +183,17 @@ def _as_dict(diag: Diagnostic, filename: str) -> dict[str, object]:
         "end_line": span.end_line,
         "end_column": span.end_column,
         "help": diag.help,
+        "notes": list(diag.notes),
+        "labels": [
+            {
+                "line": label.span.line,
+                "column": label.span.column,
+                "end_line": label.span.end_line,
+                "end_column": label.span.end_column,
+                "message": label.message,
+            }
+            for label in diag.labels
+        ],
         **({"witness": json.loads(diag.witness)} if diag.witness is not None else {}),
     }
 

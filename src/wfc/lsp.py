@@ -144,20 +144,29 @@ def to_range(span: Span) -> lsp.Range:
     )
 
 
-def to_lsp(diagnostic: Diagnostic) -> lsp.Diagnostic:
-    message = diagnostic.message + (f"\nhelp: {diagnostic.help}" if diagnostic.help else "")
+def to_lsp(diagnostic: Diagnostic, uri: str) -> lsp.Diagnostic:
+    """The editor's form: notes and help follow the message; labels are related places."""
+    message = diagnostic.message + "".join(f"\nnote: {note}" for note in diagnostic.notes)
+    message += f"\nhelp: {diagnostic.help}" if diagnostic.help else ""
+    related = [
+        lsp.DiagnosticRelatedInformation(
+            location=lsp.Location(uri=uri, range=to_range(label.span)), message=label.message
+        )
+        for label in diagnostic.labels
+    ]
     return lsp.Diagnostic(
         range=to_range(diagnostic.span),
         message=message,
         source="wfc",
         code=diagnostic.code,
         severity=SEVERITY[diagnostic.severity],
+        related_information=related or None,
     )
 
 
 def publish(ls: LanguageServer, uri: str) -> None:
     source = ls.workspace.get_text_document(uri).source
-    ls.publish_diagnostics(uri, [to_lsp(d) for d in analyze(uri, source)])
+    ls.publish_diagnostics(uri, [to_lsp(d, uri) for d in analyze(uri, source)])
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)

@@ -9,6 +9,7 @@ from ..syntax import ast
 from .budget import check_budgets
 from .callgraph import check_cycles
 from .coverage import check_coverage
+from .places import Label
 from .resolution import CallKind, Kind, Resolution
 from .resolver import Resolver, error, python_keyword
 from .sagas import check_sagas
@@ -61,7 +62,7 @@ def check(module: ast.Module, filename: str, source: str = "") -> tuple[Resoluti
 
 
 def _declare(module: ast.Module, res: Resolution, resolver: Resolver, diagnostics: list[Diagnostic]) -> None:
-    first: dict[str, ast.Node] = {}
+    first: dict[str, ast.Decl] = {}
     for order, decl in enumerate(module.decls):
         name, ident = _declared_name(decl)
         if name in first:
@@ -70,7 +71,8 @@ def _declare(module: ast.Module, res: Resolution, resolver: Resolver, diagnostic
                     "E0102",
                     f"'{name}' is declared twice",
                     ident.span,
-                    f"the first declaration is on line {first[name].span.line}",
+                    "rename one of them",
+                    labels=[Label(_declared_name(first[name])[1].span, "first declared here")],
                 )
             )
             continue

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..syntax import ast
-from .places import error, warning
+from .places import Label, error, warning
 from .resolution import Resolution
 from .routing import number
 from .solver import GAVE_UP, UNKNOWN, Constraint, Solver
@@ -146,19 +146,23 @@ class _Router:
         self.never.add(position)
         route = self.routes[position]
         message = f"route '{self.name(position)}' can never be chosen"
+        fix = "fix its condition, or remove the route"
         if self.branches.never_holds(position):
-            return error("E0146", message, route.span, "its condition never holds")
+            return error("E0146", message, route.span, fix, notes=["its condition never holds"])
         if not first:
             return error(
                 "E0146",
                 message,
                 route.span,
-                "whenever its condition holds, another "
-                "route's fails with an error, and this router evaluates every condition first",
+                fix,
+                notes=[
+                    "whenever its condition holds, another route's fails with an error, and this "
+                    "router evaluates every condition first"
+                ],
             )
         coverers = self.branches.coverers(position)
         names = ", ".join(f"'{self.name(earlier)}'" for earlier in coverers)
-        help = (
+        note = (
             f"{'route' if len(coverers) == 1 else 'routes'} {names} before it "
             f"take{'s' if len(coverers) == 1 else ''} every input it matches"
         )
@@ -167,11 +171,21 @@ class _Router:
         if isinstance(example, dict) and self.branches.exact(position):
             taker = self.branches.first_holding(example, position)
             if taker is not None:
-                help += f" ({self.branches.witness(example)} goes to '{self.name(taker)}')"
+                note += f" ({self.branches.witness(example)} goes to '{self.name(taker)}')"
                 witness = self.branches.as_json(example)
+        notes = [note]
         if self.routes != list(self.decl.routes):
-            help += "; routes are tried by priority, then in the order written"
-        return error("E0146", message, route.span, help, witness)
+            notes.append("routes are tried by priority, then in the order written")
+        labels = [Label(self.routes[earlier].span, "tried first") for earlier in coverers]
+        return error(
+            "E0146",
+            message,
+            route.span,
+            "reorder the routes, give this one a higher `priority`, or narrow the ones before it",
+            labels=labels,
+            notes=notes,
+            witness=witness,
+        )
 
     def overlaps(self) -> list[Diagnostic]:
         found = []
@@ -193,9 +207,10 @@ class _Router:
                             f"routes '{self.name(earlier)}' and '{self.name(later)}' both match "
                             f"{self.branches.witness(env)}",
                             self.routes[later].span,
-                            f"'{self.name(earlier)}' wins because it is written first; give the route "
-                            "that should win a higher `priority`, or make the conditions exclusive",
-                            self.branches.as_json(env),
+                            "give the route that should win a higher `priority`, or make the "
+                            "conditions exclusive",
+                            labels=[Label(self.routes[earlier].span, "wins: it is written first")],
+                            witness=self.branches.as_json(env),
                         )
                     )
                     break
@@ -217,24 +232,25 @@ class _Router:
                         "W0148",
                         f"the default of router '{self.decl.name.id}' can never run",
                         default.span,
-                        "every input matches one of its routes",
+                        "remove it, or narrow the routes that were meant to leave inputs to it",
+                        notes=["every input matches one of its routes"],
                     )
                 ]
             return []
         if self.decl.strategy != "first" or env is None:
             return []
-        witness = None
+        witness, notes = None, ["without one, the router returns null when no route matches"]
         if isinstance(env, dict) and self.routes and self.branches.exact(len(self.routes) - 1):
-            help = (
-                f"no route takes {self.branches.witness(env)}: add `default -> ...`, or the "
-                "router returns null for it"
-            )
+            notes = [f"no route takes {self.branches.witness(env)}: the router returns null for it"]
             witness = self.branches.as_json(env)
-        else:
-            help = "add `default -> ...`; without one the router returns null when no route matches"
         return [
             warning(
-                "W0142", f"router '{self.decl.name.id}' has no default", self.decl.name.span, help, witness
+                "W0142",
+                f"router '{self.decl.name.id}' has no default",
+                self.decl.name.span,
+                "add `default -> ...`",
+                notes=notes,
+                witness=witness,
             )
         ]
 
@@ -263,7 +279,12 @@ def _event(transitions: list[ast.Transition], res: Resolution) -> list[Diagnosti
                     "W0158",
                     f"this transition on '{transition.event.id}' is never taken",
                     transition.span,
-                    _shadowed_help(branches, transitions, position),
+                    "reorder the transitions, or narrow the guards before it",
+                    labels=[
+                        Label(transitions[earlier].span, "tried first")
+                        for earlier in branches.coverers(position)
+                    ],
+                    notes=[_shadowed_note(branches, transitions, position)],
                 )
             )
             continue
@@ -283,15 +304,16 @@ def _event(transitions: list[ast.Transition], res: Resolution) -> list[Diagnosti
                         f"{transitions[earlier].span.line} and {transition.span.line} both match "
                         f"{branches.witness(env)}",
                         transition.span,
-                        "the one written first wins; make the guards exclusive",
-                        branches.as_json(env),
+                        "make the guards exclusive",
+                        labels=[Label(transitions[earlier].span, "wins: it is written first")],
+                        witness=branches.as_json(env),
                     )
                 )
                 break
     return found
 
 
-def _shadowed_help(branches: _Branches, transitions: list[ast.Transition], position: int) -> str:
+def _shadowed_note(branches: _Branches, transitions: list[ast.Transition], position: int) -> str:
     if branches.never_holds(position):
         return "its guard never holds"
     coverers = [transitions[earlier] for earlier in branches.coverers(position)]
@@ -311,23 +333,36 @@ def _if_chain(stmt: ast.If, res: Resolution) -> list[Diagnostic]:
     found = []
     for position, branch in enumerate(stmt.branches):
         if branches.taken(position) is None:
-            help = (
-                "its condition never holds"
-                if branches.never_holds(position)
-                else "the conditions before it hold whenever it does"
-            )
+            never = branches.never_holds(position)
             found.append(
                 warning(
                     "W0149",
                     f"this {'if' if position == 0 else 'elif'} branch is never taken",
                     branch.test.span,
-                    help,
+                    "fix the condition, or remove the branch" if never else "reorder the branches",
+                    labels=[]
+                    if never
+                    else [
+                        Label(stmt.branches[earlier].test.span, "tried first")
+                        for earlier in branches.coverers(position)
+                    ],
+                    notes=[
+                        "its condition never holds"
+                        if never
+                        else "the conditions before it hold whenever it does"
+                    ],
                 )
             )
     if stmt.orelse is not None and branches.none_taken() is None:
         where = stmt.orelse[0].span if stmt.orelse else stmt.span
         found.append(
-            warning("W0148", "this `else` never runs", where, "one of the conditions before it always holds")
+            warning(
+                "W0148",
+                "this `else` never runs",
+                where,
+                "remove it, or fix the conditions",
+                notes=["one of the conditions before it always holds"],
+            )
         )
     return found
 

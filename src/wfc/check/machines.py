@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..diagnostics import did_you_mean
 from ..syntax import ast
 from .host import CheckerHost
-from .places import Place, error, warning
+from .places import Label, Place, error, warning
 from .resolution import CallKind
 from .scopes import Scope
 
@@ -35,7 +35,8 @@ class MachineChecks(CheckerHost):
                         "E0153",
                         f"duplicate state '{name}'",
                         state.name.span,
-                        f"the first state '{name}' is on line {states[name].span.line}",
+                        "rename one of the states, or merge them",
+                        labels=[Label(states[name].name.span, "first declared here")],
                     )
                 )
                 continue

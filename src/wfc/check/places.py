@@ -1,18 +1,14 @@
-"""Where a statement stands, and the helpers that make diagnostics."""
+"""Where a statement stands (and, for the checker's modules, the diagnostic makers)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
 
-from ..diagnostics import Diagnostic, Span
+from ..diagnostics import Label, error, hint, warning
 from .scopes import Scope
 
-
-def error(
-    code: str, message: str, span: Span, help: str | None = None, witness: str | None = None
-) -> Diagnostic:
-    return Diagnostic(severity="error", code=code, message=message, span=span, help=help, witness=witness)
+__all__ = ["Barrier", "Label", "Loop", "Place", "error", "hint", "warning"]
 
 
 class Loop(Enum):
@@ -39,14 +35,3 @@ class Place:
     may_yield: bool = False
     barrier: Barrier | None = None  # why control cannot leave
     saga: bool = False  # saga steps may stand here
-
-
-def warning(
-    code: str, message: str, span: Span, help: str | None = None, witness: str | None = None
-) -> Diagnostic:
-    return Diagnostic(severity="warning", code=code, message=message, span=span, help=help, witness=witness)
-
-
-def hint(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
-    """A suggestion, weaker than a warning: the code may well be right as it is."""
-    return Diagnostic(severity="hint", code=code, message=message, span=span, help=help)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..syntax import ast
 from .host import CheckerHost
-from .places import Loop, Place, error
+from .places import Label, Loop, Place, error
 from .policies import dotted_parts
 from .scopes import Scope
 
@@ -74,7 +74,8 @@ class RoutingChecks(CheckerHost):
                         "E0132",
                         f"duplicate route name '{name}'",
                         route.name.span,
-                        f"the first route '{name}' is on line {seen[name].span.line}",
+                        "route names appear in `route` events: give each route its own",
+                        labels=[Label((seen[name].name or seen[name]).span, "first used here")],
                     )
                 )
             seen[name] = route

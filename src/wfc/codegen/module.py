@@ -6,7 +6,7 @@ import gc
 import hashlib
 
 from ..check import Resolution, source_digest
-from ..diagnostics import CompileError, Diagnostic, Span
+from ..diagnostics import CompileError, Span, error
 from ..syntax import ast
 from ..syntax.names import comment_text, py_literal, py_name
 from .declarations import emit_declaration
@@ -96,12 +96,11 @@ def within_python_limits(text: str, filename: str) -> None:
         span = _nearest_location(text.splitlines()[:line], filename)
         raise CompileError(
             [
-                Diagnostic(
-                    severity="error",
-                    code="E0003",
-                    message=f"this is nested too deeply for Python ({reason})",
-                    span=span,
-                    help="split the declaration into smaller workflows",
+                error(
+                    "E0003",
+                    f"this is nested too deeply for Python ({reason})",
+                    span,
+                    "split the declaration into smaller workflows",
                 )
             ],
             filename,

@@ -8,7 +8,7 @@ from functools import lru_cache
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
-from ..diagnostics import Diagnostic, Span
+from ..diagnostics import Diagnostic, Span, error
 from . import ast
 from .lexing import RESERVED, PostLexer, ReservedWord
 from .transform import SyntaxProblem, ToAst, span_of
@@ -172,7 +172,7 @@ def _from_problem(exc: BaseException, source: str) -> _SyntaxFailure:
 
 
 def _error(message: str, span: Span, help: str | None = None, code: str = "E0001") -> Diagnostic:
-    return Diagnostic(severity="error", code=code, message=message, span=span, help=help)
+    return error(code, message, span, help)
 
 
 def _point(source: str, pos: int, line: int, column: int, width: int = 1) -> Span:
