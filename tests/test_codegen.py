@@ -67,10 +67,10 @@ def test_names_that_collide_are_renamed() -> None:
     source = ("workflow w(_wf, __init__, class, class_, len) {\n"
               " _rt = 1\n return [_wf, __init__, class, class_, len, _rt]\n}")
     modules = load_both(source)
-    signature = "(_wfu__wf, _wfu___init__, class_, class__, len_)"
+    signature = "(_wfu__wf: Any, _wfu___init__: Any, class_: Any, class__: Any, len_: Any) -> Any"
     import inspect
     for module in modules.values():
-        assert str(inspect.signature(module.w)).replace(" ", "") == signature.replace(" ", "")
+        assert str(inspect.signature(module.w)) == signature  # the same on both backends
         assert run(module, "w", 1, 2, 3, 4, 5).value == [1, 2, 3, 4, 5, 1]
 
 
@@ -141,3 +141,14 @@ def test_formatting_per_definition_equals_black_on_the_whole_module() -> None:
             codegen_module.format_python = original
         assert len(codegen_module.top_level_chunks(raw[0])) > 1
         assert codegen_module.format_python(raw[0]) == black.format_str(raw[0], mode=mode)
+
+
+def test_both_backends_give_the_same_typed_signature() -> None:
+    import inspect
+
+    modules = load_both("workflow w(a: str, b: list, c: map, d: any, e = 2) {\n return e\n}\n"
+                        "machine M(n: int) {\n initial s\n final state s\n}")
+    signatures = {name: (str(inspect.signature(m.w)), str(inspect.signature(m.M))) for name, m in modules.items()}
+    assert len(set(signatures.values())) == 1, signatures
+    assert signatures["compiled"][0] == (
+        "(a: str, b: list[typing.Any], c: dict[str, typing.Any], d: Any, e: Any = 2) -> Any")

@@ -12,9 +12,9 @@ _TYPES = {
     "int": "int",
     "float": "float",
     "bool": "bool",
-    "list": "list",
-    "map": "dict",
-    "any": "object",
+    "list": "list[_wf.Value]",
+    "map": "dict[str, _wf.Value]",
+    "any": "_wf.Value",
 }
 
 
@@ -24,7 +24,7 @@ def emit_declaration(emitter: StmtEmitter, decl: ast.Declaration) -> None:
     name = py_name(decl.name.id)
     if decl in emitter.guard_names:
         name = emit_guarded_entry(emitter, decl, params)
-    out.line(f"async def {name}({params}):")
+    out.line(f"async def {name}({params}) -> _wf.Value:")
     with out.indent():
         body = decl.routes if isinstance(decl, ast.Router) else decl.body
         if isinstance(decl, ast.Router):
@@ -40,7 +40,7 @@ def emit_guarded_entry(emitter: StmtEmitter, decl: ast.Declaration, params: str)
     returns the name of the function that holds the body."""
     out = emitter.out
     body = f"_wf_body_{py_name(decl.name.id)}"
-    out.line(f"async def {py_name(decl.name.id)}({params}):")
+    out.line(f"async def {py_name(decl.name.id)}({params}) -> _wf.Value:")
     with out.indent():
         prologue(emitter, decl, getattr(decl, "body", ()), with_locals=False)
         emitter.frame = GeneratedFunction(kind=FunctionKind.WORKFLOW, name=decl.name.id)
@@ -173,7 +173,7 @@ def emit_route_value(emitter: StmtEmitter, decl: ast.Router, route: ast.Route, u
     else:
         assert route.body is not None
         function = emitter.temps.new("route")
-        emitter.function(f"async def {function}():", FunctionKind.ROUTE, route, route.body)
+        emitter.function(f"async def {function}() -> _wf.Value:", FunctionKind.ROUTE, route, route.body)
         code = f"await {function}()"
     out.line(f"{use}{code}" if use.endswith(" ") else f"{use}({code})")
 
@@ -184,10 +184,11 @@ def ends_with_return(body: tuple[ast.Stmt, ...]) -> bool:
 
 def param_code(emitter: StmtEmitter, param: ast.Param) -> str:
     code = py_name(param.name.id)
+    annotation = "_wf.Value"
     if param.type is not None:
         head, *rest = param.type.parts
-        annotation = _TYPES.get(head) if not rest else None
-        code += f": {annotation or '.'.join([py_name(head), *rest])}"
+        annotation = (_TYPES.get(head) if not rest else None) or ".".join([py_name(head), *rest])
+    code += f": {annotation}"
     if param.default is not None:
-        code += f" = {emitter.expr(param.default)}" if param.type else f"={emitter.expr(param.default)}"
+        code += f" = {emitter.expr(param.default)}"
     return code

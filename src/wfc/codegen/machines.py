@@ -53,7 +53,7 @@ def _class_body(emitter: StmtEmitter, decl: ast.Machine) -> None:
     )
     out.line()
     params = "".join(f", {param_code(emitter, p)}" for p in decl.params)
-    out.line(f"def __init__(_wf_self{params}):")
+    out.line(f"def __init__(_wf_self{params}) -> None:")
     with out.indent():
         names = ", ".join(f"{py_literal(py_name(p.name.id))}: {py_name(p.name.id)}" for p in decl.params)
         out.line(f"super().__init__({{{names}}})")
@@ -96,7 +96,7 @@ class MachineFunctions:
         name = self.emitter.temps.new("guard")
         self.names[transition] = f"{py_name(self.decl.name.id)}.{name}"
         out.line()
-        out.line(f"def {name}(_wf_self, ctx):")
+        out.line(f"def {name}(_wf_self, ctx: _wf.Value) -> _wf.Value:")
         with out.indent():
             self.prelude(transition.when)
             out.line(f"return {self.emitter.expr(transition.when)}")
@@ -108,7 +108,7 @@ class MachineFunctions:
         name = emitter.temps.new("action")
         self.names[action] = f"{py_name(self.decl.name.id)}.{name}"
         out.line()
-        out.line(f"async def {name}(_wf_self, ctx):")
+        out.line(f"async def {name}(_wf_self, ctx: _wf.Value) -> None:")
         with out.indent():
             out.line("_rt = _wf.current()")
             out.line("_obs = _rt.observers")

@@ -151,7 +151,13 @@ class PolicyEmitter(ExprEmitter, ABC):
         """The body as a function the guard can run (and re-run); it sets the
         declaration's variables, and the checker keeps control flow inside it."""
         body = self.temps.new("stage")
-        self.function(f"async def {body}():", FunctionKind.STAGE, stmt, stmt.body, assigned_names(stmt.body))
+        self.function(
+            f"async def {body}() -> _wf.Value:",
+            FunctionKind.STAGE,
+            stmt,
+            stmt.body,
+            assigned_names(stmt.body),
+        )
         inputs = self.guard_inputs(self.res.guards[stmt], (), (), [])
         self.out.line(f"await {self.guard_names[stmt]}.run(_rt, {body}{inputs})")
 

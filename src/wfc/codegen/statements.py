@@ -141,9 +141,9 @@ class StmtEmitter(PolicyEmitter):
             )
         )
         undo = self.temps.new("undo")
-        params = ", ".join(f"{py_name(name)}={py_name(name)}" for name in names)
+        params = ", ".join(f"{py_name(name)}: _wf.Value = {py_name(name)}" for name in names)
         body = (ast.ExprStmt(span=stmt.compensate.span, value=stmt.compensate),)
-        self.function(f"async def {undo}({params}):", FunctionKind.UNDO, stmt, body)
+        self.function(f"async def {undo}({params}) -> _wf.Value:", FunctionKind.UNDO, stmt, body)
         out.line(f"_wf_saga.completed({undo})")
 
     def emit_Return(self, stmt: ast.Return) -> None:
@@ -266,7 +266,12 @@ class StmtEmitter(PolicyEmitter):
 
     def map_items(self, stmt: ast.For) -> None:
         function = self.temps.new("item")
-        self.function(f"async def {function}({py_name(stmt.var.id)}):", FunctionKind.ITEM, stmt, stmt.body)
+        self.function(
+            f"async def {function}({py_name(stmt.var.id)}: _wf.Value) -> _wf.Value:",
+            FunctionKind.ITEM,
+            stmt,
+            stmt.body,
+        )
         options = [f"_rt, {function}, {self.expr(stmt.iterable)}"]
         if stmt.concurrent:
             options.append("concurrent=True")
@@ -299,8 +304,9 @@ class StmtEmitter(PolicyEmitter):
         self.frame = outer
 
     def declare_locals(self, names: tuple[str, ...]) -> None:
-        if names:
-            self.out.line(" = ".join(py_name(name) for name in names) + " = None")
+        """Every variable, first null; a wf variable may hold any value in turn."""
+        for name in names:
+            self.out.line(f"{py_name(name)}: _wf.Value = None")
 
     def emit_While(self, stmt: ast.While) -> None:
         def loop() -> None:
@@ -354,7 +360,9 @@ class StmtEmitter(PolicyEmitter):
         for branch in stmt.body:
             names = assigned_names((branch,))
             function = self.temps.new("branch")
-            self.function(f"async def {function}():", FunctionKind.BRANCH, branch, (branch,), names)
+            self.function(
+                f"async def {function}() -> _wf.Value:", FunctionKind.BRANCH, branch, (branch,), names
+            )
             functions.append(function)
             assigned.append(names)
         options = [f"_rt, ({', '.join(functions)}{',' if len(functions) == 1 else ''})"]

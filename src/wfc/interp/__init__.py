@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -14,6 +13,7 @@ from ..syntax.names import py_name
 from .declarations import RUNNERS
 from .frames import Frame
 from .machines import machine_class
+from .signatures import signature_of
 from .statements import Executor
 
 __all__ = ["instantiate"]
@@ -27,16 +27,7 @@ class InterpretedDeclaration:
         self._decl = decl
         self._names = {py_name(p.name.id): p.name.id for p in decl.params}
         self.__name__ = self.__qualname__ = py_name(decl.name.id)
-        self.__signature__ = inspect.Signature(
-            [
-                inspect.Parameter(
-                    py_name(p.name.id),
-                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                    default=defaults.get(p.name.id, inspect.Parameter.empty),
-                )
-                for p in decl.params
-            ]
-        )
+        self.__signature__ = signature_of(decl.params, defaults)
         self.__doc__ = ast.declaration_doc(decl)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ from ..syntax import ast
 from ..syntax.names import py_name
 from .declarations import run_body
 from .frames import Frame
+from .signatures import signature_of
 from .statements import Executor
 
 
@@ -19,16 +19,7 @@ def machine_class(
 ) -> type[runtime.Machine]:
     """A class with the same interface as the compiled one."""
     params = [p.name.id for p in decl.params]
-    signature = inspect.Signature(
-        [
-            inspect.Parameter(
-                py_name(name),
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                default=defaults.get(name, inspect.Parameter.empty),
-            )
-            for name in params
-        ]
-    )
+    signature = signature_of(decl.params, defaults, returns=None)
 
     def __init__(self: runtime.Machine, *args: Any, **kwargs: Any) -> None:
         bound = signature.bind(*args, **kwargs)

@@ -1,6 +1,7 @@
 """wfc's runtime: what generated code and the interpreter run on (stdlib only)."""
 
 from inspect import isawaitable
+from typing import Any, TypeAlias
 
 from ._clock import Clock, Deadline, RealClock, VirtualClock, format_seconds
 from ._concurrency import MAX_LIMIT, map_items, parallel
@@ -41,7 +42,12 @@ from ._values import (
     values,
 )
 
+Value: TypeAlias = Any
+"""What a wf value is to Python's type checkers: anything. Generated modules annotate
+parameters, results and variables with it, so they pass `mypy --strict`."""
+
 __all__ = [
+    "Value",
     "ERROR_TYPES",
     "MAX_LIMIT",
     "Breaker",

@@ -1,0 +1,46 @@
+"""The Python signature of an interpreted workflow, router, saga or machine: the same
+names, defaults and annotations as the compiled one's, so callers cannot tell them apart."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ..syntax import ast
+from ..syntax.names import py_name
+
+# A declared parameter type as the compiled code annotates it (`codegen.declarations._TYPES`);
+# a dotted type (a class of a handler module) is annotated Any here.
+_TYPES: dict[str, Any] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "list": list[Any],
+    "map": dict[str, Any],
+    "any": Any,
+}
+
+
+def signature_of(
+    params: tuple[ast.Param, ...], defaults: dict[str, Any], returns: Any = Any
+) -> inspect.Signature:
+    """`defaults` holds the evaluated default of each parameter that has one, by wf name."""
+    return inspect.Signature(
+        [
+            inspect.Parameter(
+                py_name(param.name.id),
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=defaults.get(param.name.id, inspect.Parameter.empty),
+                annotation=_annotation(param.type),
+            )
+            for param in params
+        ],
+        return_annotation=returns,
+    )
+
+
+def _annotation(declared: ast.Dotted | None) -> Any:
+    if declared is None or len(declared.parts) > 1:
+        return Any
+    return _TYPES.get(declared.parts[0], Any)
