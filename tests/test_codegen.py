@@ -11,6 +11,8 @@ from hypothesis import given, strategies as st
 
 import wfc
 from conftest import EXAMPLES, ROOT, load_both, run
+from wfc.api import analyze, compile_source
+from wfc.diagnostics import CompileError
 from wfc.syntax.names import py_literal, py_name
 
 
@@ -67,7 +69,7 @@ def test_names_that_collide_are_renamed() -> None:
     source = ("workflow w(_wf, __init__, class, class_, len) {\n"
               " _rt = 1\n return [_wf, __init__, class, class_, len, _rt]\n}")
     modules = load_both(source)
-    signature = "(_wfu__wf: Any, _wfu___init__: Any, class_: Any, class__: Any, len_: Any) -> Any"
+    signature = "(_wfu__wf: Any, _wfu___init__: Any, class_: Any, class__: Any, len_: Any) -> list[typing.Any]"
     import inspect
     for module in modules.values():
         assert str(inspect.signature(module.w)) == signature  # the same on both backends
@@ -152,3 +154,30 @@ def test_both_backends_give_the_same_typed_signature() -> None:
     assert len(set(signatures.values())) == 1, signatures
     assert signatures["compiled"][0] == (
         "(a: str, b: list[typing.Any], c: dict[str, typing.Any], d: Any, e: Any = 2) -> Any")
+
+
+@pytest.mark.parametrize("header, body, annotation", [
+    ("workflow w(x) -> int", "return x", "int"),  # declared wins
+    ("workflow w(x: str)", "return x", "str"),  # a parameter's declared type
+    ("workflow w(x)", 'if x {\n return "a"\n }\n return f"b{x}"', "str"),
+    ("workflow w(x)", "if x {\n return {a: 1}\n }", "dict[str, typing.Any] | None"),  # or falls off
+    ("workflow w(x)", "emit done(x)", "None"),
+    ("workflow w(x)", "if x {\n return 1\n }\n return \"a\"", "Any"),  # they disagree
+    ("router w(x) all", "route a when x -> 1", "list[typing.Any]"),
+])
+def test_return_annotations_are_declared_or_inferred(header, body, annotation) -> None:
+    import inspect
+
+    source = f"{header} {{\n {body}\n}}\n"
+    for module in load_both(source).values():
+        assert str(inspect.signature(module.w)).rsplit(" -> ", 1)[1] == annotation
+
+
+def test_a_declared_return_type_is_checked_and_formatted() -> None:
+    from wfc.api import format_text
+
+    with pytest.raises(CompileError) as raised:
+        analyze("workflow w() -> strr {\n return 1\n}\n", "t.wf")
+    assert raised.value.diagnostics[0].message.startswith("unknown type 'strr'")
+    assert format_text("workflow   w( x )->int  {\nreturn x\n}\n") == "workflow w(x) -> int {\n    return x\n}\n"
+    assert "async def w(x: _wf.Value) -> int:" in compile_source("workflow w(x) -> int {\n return x\n}\n")

@@ -159,4 +159,4 @@ def test_router_checks(source, expected) -> None:
 
 def test_warnings_do_not_stop_compilation() -> None:
     text = wfc.compile_source("router r(x) { route a when x -> 1 }", "r.wf")
-    assert "async def r(x: _wf.Value) -> _wf.Value:" in text
+    assert "async def r(x: _wf.Value) -> int | None:" in text

@@ -118,7 +118,8 @@ def _declaration(decl: ast.Workflow | ast.Saga | ast.Router, res: Resolution, it
     kind = type(decl).__name__.lower()
     name = decl.name.id
     with_policies = f" with {_TEXT.policies(decl.policies)}" if decl.policies else ""
-    items[f"{kind} {name}"] = f"({_params(decl.params)}){with_policies}"
+    returns = f" -> {decl.returns.text}" if decl.returns is not None else ""
+    items[f"{kind} {name}"] = f"({_params(decl.params)}){returns}{with_policies}"
     if isinstance(decl, ast.Router):
         items[f"strategy of {name}"] = decl.strategy
         routes = [*decl.routes, *([decl.default] if decl.default else [])]

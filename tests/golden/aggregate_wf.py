@@ -12,7 +12,9 @@ __wf_source__ = ("aggregate.wf", "35b9c003ae4643b2")
 SOURCES = ["web", "news", "papers", "forums", "wiki"]
 
 
-async def aggregate(query: str, concurrency: int = 3, top: int = 5) -> _wf.Value:
+async def aggregate(
+    query: str, concurrency: int = 3, top: int = 5
+) -> dict[str, _wf.Value]:
     "Search every source concurrently and return the best hits."
     _rt = _wf.current()
     _obs = _rt.observers  # the live list: observers added later are seen

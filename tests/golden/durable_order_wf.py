@@ -12,7 +12,9 @@ import payments
 __wf_source__ = ("durable_order.wf", "ed3ca2da437f072b")
 
 
-async def place_order(product_id: str, quantity: int, customer: str) -> _wf.Value:
+async def place_order(
+    product_id: str, quantity: int, customer: str
+) -> dict[str, _wf.Value]:
     "Hold stock, charge the customer exactly once, create the order; undo on failure."
     _rt = _wf.current()
     _obs = _rt.observers  # the live list: observers added later are seen

@@ -53,7 +53,7 @@ _wf_guard3 = _wf.Guard(
 )
 
 
-async def forecast(city: str) -> _wf.Value:
+async def forecast(city: str) -> dict[str, _wf.Value]:
     "Today's forecast: live when the service answers, the last known one when not."
     _rt = _wf.current()
     _obs = _rt.observers  # the live list: observers added later are seen

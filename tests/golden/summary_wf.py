@@ -16,7 +16,7 @@ STYLES = ["concise", "detailed", "bullets"]
 
 async def summarize(
     content: str, max_length: int = MAX_LEN, style: str = "concise"
-) -> _wf.Value:
+) -> dict[str, _wf.Value]:
     "Summarise an article with an LLM, with validation before and after."
     _rt = _wf.current()
     _obs = _rt.observers  # the live list: observers added later are seen

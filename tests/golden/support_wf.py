@@ -103,7 +103,7 @@ async def complaints(ticket: _wf.Value) -> _wf.Value:
     return _wf_r8
 
 
-async def inquiries(ticket: _wf.Value) -> _wf.Value:
+async def inquiries(ticket: _wf.Value) -> list[_wf.Value]:
     _rt = _wf.current()
     _obs = _rt.observers  # the live list: observers added later are seen
     _wf_matched9 = "how" in _wf.lower(_wf.attr(ticket, "text"))
@@ -249,7 +249,7 @@ async def orders(ticket: _wf.Value) -> _wf.Value:
     return _wf_r22
 
 
-async def greeting(customer: _wf.Value) -> _wf.Value:
+async def greeting(customer: _wf.Value) -> str | None:
     _rt = _wf.current()
     _obs = _rt.observers  # the live list: observers added later are seen
     _wf_choice23 = _wf.pick_weighted(_rt, [80.0, 20.0])

@@ -12,6 +12,7 @@ from .coverage import check_coverage
 from .places import Label
 from .resolution import CallKind, Kind, Resolution
 from .resolver import Resolver, error, python_keyword
+from .returns import return_type
 from .sagas import check_sagas
 
 __all__ = ["CallKind", "Checked", "Kind", "Resolution", "check"]
@@ -52,6 +53,9 @@ def check(module: ast.Module, filename: str, source: str = "") -> tuple[Resoluti
             resolver.machine(decl)
         elif isinstance(decl, ast.PolicyDecl):
             resolver.named_policy(decl.name.id)
+    for decl in module.decls:
+        if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
+            res.return_types[decl] = return_type(decl, res)
     diagnostics.extend(check_cycles(res))
     diagnostics.extend(check_sagas(module, res))
     diagnostics.extend(check_coverage(module, res))

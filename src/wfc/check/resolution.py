@@ -127,6 +127,9 @@ class Resolution:
     route_order: dict[ast.Router, tuple[ast.Route, ...]] = field(default_factory=dict)
     route_names: dict[ast.Route, str] = field(default_factory=dict)
     route_weights: dict[ast.Route, float] = field(default_factory=dict)
+    # A workflow, router or saga -> what it returns: a wf type (`str`, `map?` when it may
+    # be null, `any`) or a dotted type as written (check/returns.py).
+    return_types: dict[ast.Node, str] = field(default_factory=dict)
     step_names: dict[ast.Step, str] = field(default_factory=dict)
     machines: dict[str, ast.Machine] = field(default_factory=dict)
     policies: dict[str, ast.PolicyDecl] = field(default_factory=dict)

@@ -56,6 +56,8 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
                 self.type_annotation(param.type)
             if param.default is not None:
                 self.constant(param.default, None)
+        if not isinstance(decl, ast.Machine) and decl.returns is not None:
+            self.type_annotation(decl.returns)
         self.parameter_order(decl.params)
         return scope
 

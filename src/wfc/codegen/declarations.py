@@ -15,6 +15,7 @@ _TYPES = {
     "list": "list[_wf.Value]",
     "map": "dict[str, _wf.Value]",
     "any": "_wf.Value",
+    "none": "None",
 }
 
 
@@ -24,7 +25,7 @@ def emit_declaration(emitter: StmtEmitter, decl: ast.Declaration) -> None:
     name = py_name(decl.name.id)
     if decl in emitter.guard_names:
         name = emit_guarded_entry(emitter, decl, params)
-    out.line(f"async def {name}({params}) -> _wf.Value:")
+    out.line(f"async def {name}({params}) -> {returns_code(emitter, decl)}:")
     with out.indent():
         body = decl.routes if isinstance(decl, ast.Router) else decl.body
         if isinstance(decl, ast.Router):
@@ -40,7 +41,7 @@ def emit_guarded_entry(emitter: StmtEmitter, decl: ast.Declaration, params: str)
     returns the name of the function that holds the body."""
     out = emitter.out
     body = f"_wf_body_{py_name(decl.name.id)}"
-    out.line(f"async def {py_name(decl.name.id)}({params}) -> _wf.Value:")
+    out.line(f"async def {py_name(decl.name.id)}({params}) -> {returns_code(emitter, decl)}:")
     with out.indent():
         prologue(emitter, decl, getattr(decl, "body", ()), with_locals=False)
         emitter.frame = GeneratedFunction(kind=FunctionKind.WORKFLOW, name=decl.name.id)
@@ -182,13 +183,22 @@ def ends_with_return(body: tuple[ast.Stmt, ...]) -> bool:
     return bool(body) and isinstance(body[-1], ast.Return)
 
 
+def type_code(declared: str) -> str:
+    """A wf type as the annotation Python's type checkers read: `map?` is
+    `dict[str, _wf.Value] | None`; a dotted type names the class."""
+    optional = declared.endswith("?")
+    head, *rest = declared.rstrip("?").split(".")
+    code = (_TYPES.get(head) if not rest else None) or ".".join([py_name(head), *rest])
+    return f"{code} | None" if optional else code
+
+
+def returns_code(emitter: StmtEmitter, decl: ast.Declaration) -> str:
+    return type_code(emitter.res.return_types.get(decl, "any"))
+
+
 def param_code(emitter: StmtEmitter, param: ast.Param) -> str:
     code = py_name(param.name.id)
-    annotation = "_wf.Value"
-    if param.type is not None:
-        head, *rest = param.type.parts
-        annotation = (_TYPES.get(head) if not rest else None) or ".".join([py_name(head), *rest])
-    code += f": {annotation}"
+    code += f": {type_code(param.type.text) if param.type is not None else '_wf.Value'}"
     if param.default is not None:
         code += f" = {emitter.expr(param.default)}"
     return code

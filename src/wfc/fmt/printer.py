@@ -105,8 +105,9 @@ class Printer:
 
     def header(self, keyword: str, decl: ast.Declaration, extra: str = "") -> str:
         params = ", ".join(self.param(p) for p in decl.params)
+        returns = f" -> {decl.returns.text}" if decl.returns is not None else ""
         policies = f" with {self.expr.policies(decl.policies)}" if decl.policies else ""
-        return f"{keyword} {decl.name.id}({params}){extra}{policies}"
+        return f"{keyword} {decl.name.id}({params}){returns}{extra}{policies}"
 
     def param(self, param: ast.Param) -> str:
         text = param.name.id

@@ -13,7 +13,7 @@ from ..syntax.names import py_name
 from .declarations import RUNNERS
 from .frames import Frame
 from .machines import machine_class
-from .signatures import signature_of
+from .signatures import annotation_of, signature_of
 from .statements import Executor
 
 __all__ = ["instantiate"]
@@ -27,7 +27,8 @@ class InterpretedDeclaration:
         self._decl = decl
         self._names = {py_name(p.name.id): p.name.id for p in decl.params}
         self.__name__ = self.__qualname__ = py_name(decl.name.id)
-        self.__signature__ = signature_of(decl.params, defaults)
+        returns = annotation_of(executor.res.return_types.get(decl, "any"))
+        self.__signature__ = signature_of(decl.params, defaults, returns)
         self.__doc__ = ast.declaration_doc(decl)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -19,7 +19,15 @@ _TYPES: dict[str, Any] = {
     "list": list[Any],
     "map": dict[str, Any],
     "any": Any,
+    "none": None,
 }
+
+
+def annotation_of(declared: str) -> Any:
+    """A wf type (`str`, `map?`, a dotted type) as the compiled code's annotation evaluates."""
+    optional = declared.endswith("?")
+    base = Any if "." in declared else _TYPES.get(declared.rstrip("?"), Any)
+    return base | None if optional and base is not Any else base
 
 
 def signature_of(
@@ -41,6 +49,4 @@ def signature_of(
 
 
 def _annotation(declared: ast.Dotted | None) -> Any:
-    if declared is None or len(declared.parts) > 1:
-        return Any
-    return _TYPES.get(declared.parts[0], Any)
+    return Any if declared is None else annotation_of(declared.text)

@@ -393,6 +393,7 @@ class Workflow(Node):
     params: tuple[Param, ...]
     policies: tuple[PolicyUse, ...]
     body: tuple[Stmt, ...]
+    returns: Dotted | None = None  # `-> TYPE`: what it returns, for Python's type checkers
 
 
 @node
@@ -416,6 +417,7 @@ class Router(Node):
     routes: tuple[Route, ...]
     default: Route | None
     doc: str | None = None
+    returns: Dotted | None = None
 
 
 @node
@@ -424,6 +426,7 @@ class Saga(Node):
     params: tuple[Param, ...]
     policies: tuple[PolicyUse, ...]
     body: tuple[Stmt, ...]
+    returns: Dotted | None = None
 
 
 @node

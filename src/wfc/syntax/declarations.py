@@ -16,7 +16,7 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
     """
 
     def router_decl(self, meta, children):
-        name, params, strategy, policies, *items = children
+        name, params, returns, strategy, policies, *items = children
         doc, items = _leading_doc(items)
         routes = tuple(item for item in items if isinstance(item, ast.Route))
         defaults = [item[1] for item in items if isinstance(item, tuple)]
@@ -31,6 +31,7 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
             routes=routes,
             default=defaults[0] if defaults else None,
             doc=doc,
+            returns=returns,
         )
 
     def strategy(self, meta, tokens):
@@ -101,13 +102,14 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
         return call if policies is None else ast.Guarded(span=span_of(meta), call=call, policies=policies)
 
     def saga_decl(self, meta, children):
-        name, params, policies, body = children
+        name, params, returns, policies, body = children
         return ast.Saga(
             span=span_of(meta),
             name=self._ident(name),
             params=params or (),
             policies=policies or (),
             body=body,
+            returns=returns,
         )
 
     def step_stmt(self, meta, children):
