@@ -121,29 +121,39 @@ def _declaration(decl: ast.Workflow | ast.Saga | ast.Router, res: Resolution, it
     returns = f" -> {decl.returns.text}" if decl.returns is not None else ""
     items[f"{kind} {name}"] = f"({_params(decl.params)}){returns}{with_policies}"
     if isinstance(decl, ast.Router):
-        items[f"strategy of {name}"] = decl.strategy
-        routes = [*decl.routes, *([decl.default] if decl.default else [])]
-        for route in routes:
-            items[f"route {res.route_names.get(route, '?')} of {name}"] = _route(route)
-        items[f"order of routes of {name}"] = ", ".join(res.route_names.get(r, "?") for r in routes)
+        _router(decl, res, items)
         return
     if isinstance(decl, ast.Saga):
-        steps = [node for node in ast.walk(decl.body) if isinstance(node, ast.Step)]
-        for step in steps:
-            undo = (
-                "none"
-                if step.compensate_none
-                else "-"
-                if step.compensate is None
-                else _TEXT.text(step.compensate)
-            )
-            items[f"step {res.step_names.get(step) or step_label(step.call)} of {name}"] = (
-                f"{_TEXT.text(step.call)} compensate {undo}"
-            )
-        items[f"order of steps of {name}"] = ", ".join(
-            res.step_names.get(step) or step_label(step.call) for step in steps
-        )
+        _saga_steps(decl, res, items)
     items[f"body of {kind} {name}"] = f"{len(decl.body)} statements, {_digest(decl.body)}"
+
+
+def _router(decl: ast.Router, res: Resolution, items: dict[str, str]) -> None:
+    name = decl.name.id
+    items[f"strategy of {name}"] = decl.strategy
+    routes = [*decl.routes, *([decl.default] if decl.default else [])]
+    for route in routes:
+        items[f"route {res.route_names.get(route, '?')} of {name}"] = _route(route)
+    items[f"order of routes of {name}"] = ", ".join(res.route_names.get(r, "?") for r in routes)
+
+
+def _saga_steps(decl: ast.Saga, res: Resolution, items: dict[str, str]) -> None:
+    name = decl.name.id
+    steps = [node for node in ast.walk(decl.body) if isinstance(node, ast.Step)]
+    for step in steps:
+        undo = (
+            "none"
+            if step.compensate_none
+            else "-"
+            if step.compensate is None
+            else _TEXT.text(step.compensate)
+        )
+        items[f"step {res.step_names.get(step) or step_label(step.call)} of {name}"] = (
+            f"{_TEXT.text(step.call)} compensate {undo}"
+        )
+    items[f"order of steps of {name}"] = ", ".join(
+        res.step_names.get(step) or step_label(step.call) for step in steps
+    )
 
 
 def _machine(decl: ast.Machine, items: dict[str, str]) -> None:

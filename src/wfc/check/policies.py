@@ -17,7 +17,6 @@ from .places import error
 from .resolution import POLICY_ORDER, CallKind, GuardSpec, Kind, PolicySpec
 from .scopes import Scope
 
-_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 _WINDOWS = ("fixed_window", "sliding_window")
 _MISSING = object()
 
@@ -354,11 +353,11 @@ def _rate(self, expr, scope, named):
     if not isinstance(expr, ast.Rate):
         self.report(error("E0162", "expected a rate", expr.span, "write a rate such as `10/s` or `600/m`"))
         return _MISSING
-    count, unit = expr.text.replace("_", "").split("/")
-    if float(count) <= 0:
+    count = expr.count
+    if count <= 0:
         self.report(error("E0163", "a rate must be more than 0", expr.span))
         return _MISSING
-    if float(count) > MAX_RATE_COUNT:
+    if count > MAX_RATE_COUNT:
         self.report(
             error(
                 "E0163",
@@ -368,7 +367,7 @@ def _rate(self, expr, scope, named):
             )
         )
         return _MISSING
-    return float(count), _UNIT_SECONDS[unit]
+    return count, expr.period
 
 
 def _choice(*options: str) -> Check:

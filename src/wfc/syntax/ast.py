@@ -63,8 +63,15 @@ class Duration(Node):
 
 @node
 class Rate(Node):
-    per_second: float
+    """`10/s`, `600/m`: `count` calls per `period` seconds, parsed once."""
+
+    count: float
+    period: float
     text: str
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.period
 
 
 @node

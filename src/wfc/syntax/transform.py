@@ -95,8 +95,8 @@ class ToAst(DeclarationBuilder):
     def rate(self, meta, children):
         text = str(children[0])
         number, unit = text.split("/")
-        per_second = float_value(number, span_of(meta)) / _UNIT_SECONDS[unit]
-        return ast.Rate(span=span_of(meta), per_second=per_second, text=text)
+        count = float_value(number, span_of(meta))
+        return ast.Rate(span=span_of(meta), count=count, period=_UNIT_SECONDS[unit], text=text)
 
     # ---- statements ------------------------------------------------------
     def block(self, meta, statements):
