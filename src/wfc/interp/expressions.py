@@ -167,25 +167,18 @@ class Evaluator:
         return args, kwargs
 
     async def step(self, call: ast.Call, frame: Frame | None, rt: Runtime) -> Any:
-        """A handler call: arguments, `step.start`, look up, call, await, `step.end`."""
+        """A handler call: its arguments, then the runtime's step (events, look up, call,
+        await, error note), the one the compiled code inlines."""
         args, kwargs = await self.arguments(call, frame, rt)
-        target = self.res.step_targets[call]
-        if rt.observers:
-            rt.event("step.start", target)
-        try:
-            function = await self.evaluate(call.func, frame, rt)
-            result = (
-                function(*args, **kwargs)
-                if rt.journal is None
-                else rt.journal.step(target, self.res.location(call), function, *args, **kwargs)
-            )
-            if runtime.isawaitable(result):
-                result = await result
-        except BaseException as exc:
-            raise rt.step_failed(exc, target, self.res.location(call))
-        if rt.observers:
-            rt.event("step.end", target)
-        return result
+        target, location = self.res.step_targets[call], self.res.location(call)
+        return await runtime.step(rt, target, location, lambda: self.handler(call.func), *args, **kwargs)
+
+    def handler(self, func: ast.Expr) -> Any:
+        """A step's handler: a `use`d name, or an attribute chain of one (getattr)."""
+        if isinstance(func, ast.Attr):
+            return getattr(self.handler(func.value), func.name)
+        assert isinstance(func, ast.Name)
+        return self.globals[func.id]
 
     # ---- policies --------------------------------------------------------
     def guard(self, site: ast.Node) -> runtime.Guard:
