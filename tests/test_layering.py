@@ -80,7 +80,7 @@ def test_runtime_public_surface_is_pinned() -> None:
     assert sorted(wfc.runtime.__all__) == sorted([
         "ERROR_TYPES", "MAX_LIMIT", "Breaker", "CircuitOpen", "Clock", "Deadline", "Event", "Fallback", "Guard",
         "Idempotent", "Limit", "Machine", "MemoryStore", "Observer", "RateLimited", "RealClock",
-        "Retry", "Runtime", "Saga", "SagaFailed", "Store", "NotStorable", "RedisStore", "SqliteStore", "open_store", "ReplayRefused", "Run", "declare", "step_key", "Transition", "ValidationError", "Value",
+        "Retry", "Runtime", "Saga", "SagaFailed", "Store", "NotStorable", "RedisStore", "SqliteStore", "open_store", "ReplayRefused", "Run", "declare", "step_key", "Timeout", "Transition", "ValidationError", "Value",
         "VirtualClock", "WorkflowError", "WorkflowFailed", "attr", "attr_or_null", "call", "chunks",
         "current", "error_fields", "format_seconds", "index", "isawaitable", "items", "join", "keys",
         "lower", "map_items", "parallel", "pick_weighted", "split", "step", "strip", "update", "upper",

@@ -23,14 +23,15 @@ _wf_policy_upstream_breaker = _wf.Breaker(
     failures=3, reset=30.0, half_open=1, successes=2
 )
 _wf_policy_upstream_limit = _wf.Limit(permits=5.0, period=1.0, burst=5)
+_wf_policy_upstream_timeout = _wf.Timeout(seconds=2.0)
 _wf_guard1 = _wf.Guard(
     "api.forecast",
     "resilient_api.wf:28:18",
-    fallback=_wf.Fallback(),
+    fallback=_wf.Fallback(calls=True),
     retry=_wf_policy_upstream_retry,
     breaker=_wf_policy_upstream_breaker,
     limit=_wf_policy_upstream_limit,
-    timeout=2.0,
+    timeout=_wf_policy_upstream_timeout,
     breaker_state="resilient_api.upstream",
     limit_state="resilient_api.upstream",
 )
@@ -46,7 +47,7 @@ _wf_guard3 = _wf.Guard(
     retry=_wf_policy_upstream_retry,
     breaker=_wf_policy_upstream_breaker,
     limit=_wf_policy_upstream_limit,
-    timeout=2.0,
+    timeout=_wf_policy_upstream_timeout,
     qualname="resilient_api.api.book",
     breaker_state="resilient_api.upstream",
     limit_state="resilient_api.upstream",

@@ -493,7 +493,11 @@ def build_spec(kind: str, values: dict[str, Any], named: str | None) -> PolicySp
     if kind == "fallback":
         calls = "handler" in values
         return PolicySpec(
-            kind=kind, fallback=values.get("handler" if calls else "value"), calls=calls, shared=named
+            kind=kind,
+            options=(("calls", calls),),
+            fallback=values.get("handler" if calls else "value"),
+            calls=calls,
+            shared=named,
         )
     if kind == "timeout":
         return PolicySpec(kind=kind, options=(("seconds", values["duration"]),), shared=named)

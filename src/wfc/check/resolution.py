@@ -75,12 +75,28 @@ class PolicySpec:
     """
 
     kind: str
-    options: tuple[tuple[str, Any], ...] = ()
+    options: tuple[tuple[str, Any], ...] = ()  # the runtime class's keyword arguments
     exceptions: tuple[ast.Dotted, ...] | None = None
     key: ast.Expr | None = None
     fallback: ast.Expr | None = None
     calls: bool = True
     shared: str | None = None
+
+    @property
+    def runtime_class(self) -> str:
+        """The `wfc.runtime` class both backends build with `options` (and `on=`)."""
+        return RUNTIME_CLASSES[self.kind]
+
+
+# Each policy kind's class in `wfc.runtime`: the one table of them.
+RUNTIME_CLASSES = {
+    "idempotent": "Idempotent",
+    "fallback": "Fallback",
+    "retry": "Retry",
+    "breaker": "Breaker",
+    "limit": "Limit",
+    "timeout": "Timeout",
+}
 
 
 @dataclass(frozen=True, slots=True)

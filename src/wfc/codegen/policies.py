@@ -14,15 +14,6 @@ from .expressions import ATOM, ExprEmitter
 from .functions import FunctionKind
 from .writer import Writer
 
-# Policy kind -> the runtime class its options build.
-_CLASSES = {
-    "retry": "Retry",
-    "breaker": "Breaker",
-    "limit": "Limit",
-    "idempotent": "Idempotent",
-    "fallback": "Fallback",
-}
-
 
 def guard_names(module: ast.Module, res: Resolution) -> dict[ast.Node, str]:
     """A name for every site with policies, numbered in source order."""
@@ -36,7 +27,7 @@ def shared_policies(sites: Iterable[GuardSpec]) -> dict[PolicySpec, str]:
     names: dict[PolicySpec, str] = {}
     for spec in sites:
         for policy in spec.policies:
-            if policy.shared is not None and policy.kind in _CLASSES and policy.kind != "fallback":
+            if policy.shared is not None and policy.kind != "fallback":
                 names.setdefault(policy, f"_wf_policy_{py_name(policy.shared)}_{policy.kind}")
     return names
 
@@ -63,15 +54,12 @@ def guard_definition(name: str, spec: GuardSpec, exception_code, shared: dict[Po
 
 
 def _policy_code(policy: PolicySpec, exception_code) -> str:
-    if policy.kind == "timeout":
-        return py_literal(dict(policy.options)["seconds"])
-    if policy.kind == "fallback":
-        return "_wf.Fallback()" if policy.calls else "_wf.Fallback(calls=False)"
+    """`_wf.Retry(attempts=3, ...)`: the class and arguments the checker lowered it to."""
     options = [f"{name}={py_literal(value)}" for name, value in policy.options]
     if policy.exceptions is not None:
         types = [exception_code(dotted) for dotted in policy.exceptions]
         options.append(f"on=({', '.join(types)}{',' if len(types) == 1 else ''})")
-    return f"_wf.{_CLASSES[policy.kind]}({', '.join(options)})"
+    return f"_wf.{policy.runtime_class}({', '.join(options)})"
 
 
 def _tuple(codes: list[str]) -> str:

@@ -9,13 +9,6 @@ from .. import runtime
 from ..check.resolution import GuardSpec, PolicySpec
 from ..syntax import ast
 
-_CLASSES: dict[str, Callable[..., Any]] = {
-    "retry": runtime.Retry,
-    "breaker": runtime.Breaker,
-    "limit": runtime.Limit,
-    "idempotent": runtime.Idempotent,
-}
-
 
 def build_guard(spec: GuardSpec, exception_type: Callable[[ast.Dotted], Any]) -> runtime.Guard:
     """The runtime guard of one site, as `codegen.policies.guard_definition` writes it."""
@@ -32,11 +25,8 @@ def build_guard(spec: GuardSpec, exception_type: Callable[[ast.Dotted], Any]) ->
 
 
 def _policy(policy: PolicySpec, exception_type: Callable[[ast.Dotted], Any]) -> Any:
-    if policy.kind == "timeout":
-        return dict(policy.options)["seconds"]
-    if policy.kind == "fallback":
-        return runtime.Fallback(calls=policy.calls)
+    """The runtime class and arguments the checker lowered the policy to."""
     options = dict(policy.options)
     if policy.exceptions is not None:
         options["on"] = tuple(exception_type(dotted) for dotted in policy.exceptions)
-    return _CLASSES[policy.kind](**options)
+    return getattr(runtime, policy.runtime_class)(**options)

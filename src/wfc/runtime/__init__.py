@@ -18,7 +18,7 @@ from ._errors import (
 from ._events import Event, error_fields
 from ._guard import Guard
 from ._machine import Machine, Transition
-from ._policies import Breaker, Fallback, Idempotent, Limit, Retry
+from ._policies import Breaker, Fallback, Idempotent, Limit, Retry, Timeout
 from ._redis import RedisStore, open_store
 from ._routing import pick_weighted
 from ._runtime import Observer, Runtime, current
@@ -74,6 +74,7 @@ __all__ = [
     "SagaFailed",
     "SqliteStore",
     "Store",
+    "Timeout",
     "Transition",
     "ValidationError",
     "VirtualClock",

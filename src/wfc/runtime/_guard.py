@@ -17,7 +17,7 @@ from ._clock import format_seconds
 from ._durable import error_entry, rebuilt_error
 from ._errors import CircuitOpen, RateLimited, WorkflowError
 from ._events import error_fields
-from ._policies import CLOSED, OPEN, Breaker, Fallback, Idempotent, Limit, Retry
+from ._policies import CLOSED, OPEN, Breaker, Fallback, Idempotent, Limit, Retry, Timeout
 from ._runtime import Runtime
 from ._steps import step
 from ._store import NotStorable, described, update
@@ -68,7 +68,7 @@ class Guard:
         retry: Retry | None = None,
         breaker: Breaker | None = None,
         limit: Limit | None = None,
-        timeout: float | None = None,
+        timeout: Timeout | float | None = None,
         qualname: str = "",
         breaker_state: str = "",
         limit_state: str = "",
@@ -81,7 +81,8 @@ class Guard:
         self.retry = retry
         self.breaker = breaker
         self.limit = limit
-        self.timeout = timeout
+        # Seconds: the hot path reads a number (a bare number is accepted too).
+        self.timeout = timeout.seconds if isinstance(timeout, Timeout) else timeout
         self.breaker_state = "breaker:" + (breaker_state or location)
         self.limit_state = "limit:" + (limit_state or location)
         self._idem_prefix = f"idempotent:{qualname or target}:"

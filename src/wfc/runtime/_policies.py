@@ -285,6 +285,15 @@ class Idempotent:
         self.explicit = explicit
 
 
+class Timeout:
+    """`timeout(D)`: each attempt is cancelled after `seconds` (raising `TimeoutError`)."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+
 class Fallback:
     """`fallback(callable)` or `fallback(value: V)`: what a failed call gives instead.
 
