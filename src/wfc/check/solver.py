@@ -30,12 +30,11 @@ undecided ones are evaluated again.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..runtime._values import attr, attr_or_null, index
+from ..runtime._values import COMPARISONS, attr, attr_or_null, index
 from ..syntax import ast
 from .resolution import Kind, Resolution
 
@@ -60,16 +59,6 @@ MAP = _Marker("MAP")  # a path whose fields are their own variables (a non-empty
 EMPTY = _Marker("EMPTY")  # an empty map: every field reads as null
 GAVE_UP = _Marker("GAVE_UP")
 
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "in": lambda a, b: a in b,
-    "not in": lambda a, b: a not in b,
-}
 _ORDERING = frozenset({"<", "<=", ">", ">="})
 
 
@@ -381,7 +370,7 @@ class Solver:
             if isinstance(right, _Marker):
                 return right
             try:
-                outcome = _COMPARE[op](left, right)
+                outcome = COMPARISONS[op](left, right)
             except Exception:
                 return RAISES
             if not outcome:

@@ -10,6 +10,7 @@ from typing import Any
 from .. import runtime
 from ..check import CallKind, Kind, Resolution
 from ..runtime import Runtime
+from ..runtime._values import COMPARISONS
 from ..syntax import ast
 from ..syntax.names import py_name
 from .frames import Frame
@@ -22,16 +23,6 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "/": operator.truediv,
     "//": operator.floordiv,
     "%": operator.mod,
-}
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "in": lambda a, b: a in b,
-    "not in": lambda a, b: a not in b,
 }
 _BUILTINS: dict[str, Any] = {
     "len": len,
@@ -237,7 +228,7 @@ class Evaluator:
         result: Any = True
         for op, item in zip(expr.ops, expr.comparators):
             right = await self.evaluate(item, frame, rt)
-            result = _COMPARE[op](left, right)
+            result = COMPARISONS[op](left, right)
             if not result:
                 return result
             left = right

@@ -5,9 +5,23 @@ Both backends call these, so `a.b` means the same thing compiled and interpreted
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from inspect import isawaitable
 from typing import Any
+
+COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "in": lambda a, b: a in b,
+    "not in": lambda a, b: a not in b,
+}
+"""wf's comparison operators, Python's own (the interpreter and the route solver use them;
+compiled code writes the operators)."""
 
 
 def attr(value: Any, name: str) -> Any:
