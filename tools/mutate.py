@@ -16,6 +16,7 @@ import argparse
 import ast
 import os
 import random
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -131,6 +132,8 @@ def _forget_bytecode(module: str) -> None:
 
 
 def main() -> int:
+    # Stopped from outside, it still puts the module back (the `finally` in `killed`).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     parser = argparse.ArgumentParser()
     parser.add_argument("--modules", default=",".join(TESTS))
     parser.add_argument("--sample", type=int, default=0, help="test N random mutants per module (0: all)")
