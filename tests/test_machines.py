@@ -154,3 +154,20 @@ def test_workflows_can_drive_machines(backend) -> None:
     source = ("machine Door() { initial shut\n state shut { on open -> open }\n state open { on shut -> shut } }\n"
               "workflow main() { d = Door()\n ok = d.send('open')\n return [ok, d.state] }")
     assert run_source(source, backend).value == [True, "open"]
+
+
+def test_history_keeps_the_most_recent_thousand_transitions(backend) -> None:
+    from wfc.api import load_source
+
+    module = load_source("machine Toggle() {\n    initial dark\n    state dark { on flip -> lit }\n"
+                         "    state lit { on flip -> dark }\n}\n", f"toggle_{backend}.wf", backend=backend)
+    toggle = module.Toggle()
+
+    async def flips():
+        for _ in range(1001):
+            await toggle.send("flip")
+
+    asyncio.run(flips())
+    assert len(toggle.history) == 1000
+    assert toggle.history[0] == ("lit", "flip", "dark")  # the first, dark -> lit, is gone
+    assert toggle.history[-1] == ("dark", "flip", "lit")

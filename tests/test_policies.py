@@ -535,3 +535,75 @@ def test_keyed_states_go_when_idle_so_memory_does_not_grow_with_keys() -> None:
 
     assert run(rt, scenario) == [["ConnectionError"], ["ConnectionError"]]
     assert len(store) <= 2  # the last user's bucket, and the breaker counting 2 failures
+
+
+# ---- found by tools/mutate.py: behaviour no test pinned ------------------------------
+def test_a_success_after_a_single_failure_resets_the_count() -> None:
+    rt, _ = runtime()
+    guard = Guard("svc", "t.wf:1:1", breaker=Breaker(failures=2, reset=10.0))
+    got = run(rt, lambda: outcomes(rt, guard, [bad, ok, bad, ok]))
+    assert got == ["ConnectionError", "ok", "ConnectionError", "ok"]  # never two in a row
+
+
+def test_a_failure_from_before_the_breaker_reopened_and_closed_does_not_count() -> None:
+    """A call admitted while closed, at epoch 0, fails after the breaker opened, half-opened
+    and closed again (epoch 3): the state is closed as when it was admitted, but it moved
+    on since, so the late failure must not open it."""
+    rt, events = runtime()
+    guard = Guard("svc", "t.wf:1:1", breaker=Breaker(failures=1, reset=1.0, successes=1))
+    slow_bad = Flaky(failures=1, delay=5.0)
+
+    async def scenario():
+        slow = asyncio.ensure_future(guard.run(rt, slow_bad))
+        await rt.clock.sleep(0.1)
+        first = await outcomes(rt, guard, [bad])  # opens
+        await rt.clock.sleep(1.0)
+        probe = await outcomes(rt, guard, [ok])  # half-open, then closed
+        late = await asyncio.gather(slow, return_exceptions=True)
+        after = await outcomes(rt, guard, [ok])
+        return first, probe, [type(e).__name__ for e in late], after
+
+    first, probe, late, after = run(rt, scenario)
+    assert (first, probe, late, after) == (["ConnectionError"], ["ok"], ["ConnectionError"], ["ok"])
+    assert [kind for kind, _ in kinds(events, "breaker")] == [
+        "breaker.open", "breaker.half_open", "breaker.close"]
+
+
+def test_a_cancelled_half_open_probe_frees_only_its_slot() -> None:
+    rt, _ = runtime()
+    guard = Guard("svc", "t.wf:1:1", breaker=Breaker(failures=1, reset=1.0, half_open=2, successes=5))
+    hanging = Flaky(failures=0, delay=100.0)
+
+    async def scenario():
+        await outcomes(rt, guard, [bad])  # open
+        await rt.clock.sleep(1.0)
+        probes = [asyncio.ensure_future(guard.run(rt, hanging)) for _ in range(2)]  # both slots
+        await rt.clock.sleep(0.1)
+        probes[0].cancel()
+        await asyncio.gather(probes[0], return_exceptions=True)
+        third = asyncio.ensure_future(guard.run(rt, hanging))  # takes the freed slot
+        await rt.clock.sleep(0.1)
+        fourth = await outcomes(rt, guard, [ok])  # both slots held again: rejected
+        for task in (probes[1], third):
+            task.cancel()
+        await asyncio.gather(probes[1], third, return_exceptions=True)
+        return third.cancelled(), fourth
+
+    assert run(rt, scenario) == (True, ["CircuitOpen"])
+
+
+def test_a_keyed_breaker_keeps_its_failures_while_idle() -> None:
+    rt, _ = runtime()
+    guard = Guard("svc", "t.wf:1:1", breaker=Breaker(failures=2, reset=10.0))
+
+    async def scenario():
+        results = []
+        for _ in range(3):
+            try:
+                results.append(await guard.run(rt, bad, breaker_key="user-1"))
+            except Exception as exc:  # noqa: BLE001 - the outcome is what is compared
+                results.append(type(exc).__name__)
+            await rt.clock.sleep(1.0)
+        return results
+
+    assert run(rt, scenario) == ["ConnectionError", "ConnectionError", "CircuitOpen"]
