@@ -109,10 +109,12 @@ class _Branches:
         return json.dumps(self.solver.inputs(env), ensure_ascii=False, sort_keys=True)
 
     def first_holding(self, env: dict[Any, Any], before: int) -> int | None:
+        """The branch before `before` that takes the input `env`, if it is known."""
         for position in range(before):
-            if self.solver.truth(self.tests[position], env) is True:
+            truth = self.solver.truth(self.tests[position], env)
+            if truth is True:
                 return position
-            if self.solver.truth(self.tests[position], env) is UNKNOWN:
+            if truth is UNKNOWN:
                 return None
         return None
 
