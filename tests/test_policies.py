@@ -607,3 +607,12 @@ def test_a_keyed_breaker_keeps_its_failures_while_idle() -> None:
         return results
 
     assert run(rt, scenario) == ["ConnectionError", "ConnectionError", "CircuitOpen"]
+
+
+def test_a_wait_of_exactly_max_wait_is_waited_and_a_full_leaky_bucket_takes_exactly_burst() -> None:
+    """Boundaries the mutation run found unpinned: `max_wait` is the longest wait allowed
+    (not one less), and a leaky bucket queues `burst` calls behind the one leaving."""
+    times = permit_times(Limit(1, 1.0, max_wait=1.0), [0.0] * 3)
+    assert times == pytest.approx([0, 1, None])  # the second waits exactly 1s
+    times = permit_times(Limit(1, 1.0, burst=1, algorithm="leaky_bucket"), [0.0] * 3)
+    assert times == pytest.approx([0, 1, None])  # one leaving, one queued: the third overflows
