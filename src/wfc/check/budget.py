@@ -323,22 +323,12 @@ class Budgets:
         return cost + widest, parts
 
     def _stmt_Wait(self, stmt: ast.Wait) -> tuple[Cost, list[Budget]]:
-        seconds = _duration(stmt.duration)
-        cost = (
-            Cost.of(seconds)
-            if seconds is not None
-            else Cost.unbounded(f"`wait {self._text(stmt.duration)}` waits for a computed duration")
-        )
-        return cost, [Budget(f"wait {self._text(stmt.duration)}", stmt.span.line, cost)]
+        label = f"wait {self._text(stmt.duration)}"
+        return _waiting(label, stmt, stmt.duration, f"`{label}` waits for a computed duration")
 
     def _stmt_Receive(self, stmt: ast.Receive) -> tuple[Cost, list[Budget]]:
-        seconds = _duration(stmt.timeout)
-        cost = (
-            Cost.of(seconds)
-            if seconds is not None
-            else Cost.unbounded(f"`receive {stmt.signal.id}` waits for its signal without a timeout")
-        )
-        return cost, [Budget(f"receive {stmt.signal.id}", stmt.span.line, cost)]
+        label = f"receive {stmt.signal.id}"
+        return _waiting(label, stmt, stmt.timeout, f"`{label}` waits for its signal without a timeout")
 
     def _stmt_Step(self, stmt: ast.Step) -> tuple[Cost, list[Budget]]:
         cost, parts = self._exprs([stmt.call])
@@ -517,6 +507,13 @@ def _limit_wait(spec: PolicySpec) -> Cost:
     if options.get("max_wait") is not None:
         return Cost.of(float(options["max_wait"]))
     return Cost.unbounded("a `limit` without `max_wait` waits as long as other callers hold the permits")
+
+
+def _waiting(label: str, stmt: ast.Stmt, duration: ast.Expr | None, why: str) -> tuple[Cost, list[Budget]]:
+    """A statement that waits as long as a literal duration, else unbounded for `why`."""
+    seconds = _duration(duration)
+    cost = Cost.of(seconds) if seconds is not None else Cost.unbounded(why)
+    return cost, [Budget(label, stmt.span.line, cost)]
 
 
 def _duration(expr: ast.Expr | None) -> float | None:

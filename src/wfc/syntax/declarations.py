@@ -102,8 +102,15 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
         return call if policies is None else ast.Guarded(span=span_of(meta), call=call, policies=policies)
 
     def saga_decl(self, meta, children):
+        return self.body_declaration(ast.Saga, meta, children)
+
+    def workflow_decl(self, meta, children):
+        return self.body_declaration(ast.Workflow, meta, children)
+
+    def body_declaration(self, cls, meta, children):
+        """A workflow or a saga: a name, parameters, a return type, policies and a body."""
         name, params, returns, policies, body = children
-        return ast.Saga(
+        return cls(
             span=span_of(meta),
             name=self._ident(name),
             params=params or (),

@@ -50,17 +50,6 @@ class ToAst(DeclarationBuilder):
         name, *policies = children
         return ast.PolicyDecl(span=span_of(meta), name=self._ident(name), policies=_items(policies))
 
-    def workflow_decl(self, meta, children):
-        name, params, returns, policies, body = children
-        return ast.Workflow(
-            span=span_of(meta),
-            name=self._ident(name),
-            params=params or (),
-            policies=policies or (),
-            body=body,
-            returns=returns,
-        )
-
     def returns(self, meta, children):
         return children[0]
 
