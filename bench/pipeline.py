@@ -1,35 +1,63 @@
-"""Benchmark: a 10-stage pipeline of handler calls, three ways, in one run.
+"""Benchmark: a 10-stage pipeline and a loop, hand-written, compiled and interpreted.
 
     python bench/pipeline.py [--calls N] [--rounds R]
 
-Prints the median time per pipeline run for the hand-written asyncio version,
-the wfc-compiled version and the interpreter, and the ratios to hand-written.
-Rounds are interleaved so that machine noise hits every contender alike.
+Each round runs `calls` sequential calls of every contender (bench/harness.py:
+interleaved, order reversed every other round, ratios per round).
+Targets: compiled <= 1.3x hand-written on the pipeline; the interpreter <= 8x
+compiled on the pipeline and on the loop; a handler call inside an expression
+costs what the same call costs as a statement (ratio <= 1.1x).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_handlers as h  # noqa: E402
+from harness import Row, async_timer, interleaved, per_round_ratio, print_rows  # noqa: E402
 
-import wfc  # noqa: E402
+from wfc.api import load_source  # noqa: E402
 
 STAGES = ["parse", "validate", "enrich", "score", "tag", "dedupe", "rank", "format_", "store", "notify"]
-SOURCE = "use bench_handlers as h\n\nworkflow pipeline(x) {\n" + "".join(
-    f"    stage {name} {{\n        x = h.{name}(x)\n    }}\n" for name in STAGES
-) + "    return x\n}\n"
+SOURCE = (
+    "use bench_handlers as h\n\nworkflow pipeline(x) {\n"
+    + "".join(f"    stage {name} {{\n        x = h.{name}(x)\n    }}\n" for name in STAGES)
+    + "    return x\n}\n"
+    + """
+workflow loop(n) {
+    total = 0
+    for i in range(20) {
+        if i % 4 == 0 {
+            total = total + h.work(i)
+        } elif i % 4 == 1 {
+            continue
+        } else {
+            total = total + i * 2
+        }
+    }
+    return total + n
+}
+
+workflow in_statement(x) {
+    y = h.work(x)
+    z = h.work(1 + y)
+    return 1 + z
+}
+
+workflow in_expression(x) {
+    return 1 + h.work(1 + h.work(x))
+}
+"""
+)
 
 
-async def hand_written(x):
+async def hand_pipeline(x):
     """What a careful developer writes by hand: ten awaits, nothing else."""
     x = await h.parse(x)
     x = await h.validate(x)
@@ -44,43 +72,60 @@ async def hand_written(x):
     return x
 
 
-async def time_calls(pipeline, calls: int) -> float:
-    """Seconds per call of `pipeline`, over `calls` sequential calls."""
-    started = time.perf_counter()
-    for n in range(calls):
-        await pipeline(n)
-    return (time.perf_counter() - started) / calls
+async def hand_loop(n):
+    total = 0
+    for i in range(20):
+        if i % 4 == 0:
+            total = total + await h.work(i)
+        elif i % 4 == 1:
+            continue
+        else:
+            total = total + i * 2
+    return total + n
 
 
-async def measure(contenders: dict, calls: int, rounds: int) -> dict[str, float]:
-    samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for name, pipeline in contenders.items():  # warm up
-        await time_calls(pipeline, calls // 10 or 1)
-    for _ in range(rounds):
-        for name, pipeline in contenders.items():
-            samples[name].append(await time_calls(pipeline, calls))
-    return {name: statistics.median(values) for name, values in samples.items()}
+def rows(calls: int = 20_000, rounds: int = 7) -> list[Row]:
+    compiled = load_source(SOURCE, "pipeline_bench.wf", backend="compiled")
+    interpreted = load_source(SOURCE, "pipeline_bench.wf", backend="interp")
+    contenders = {
+        "hand pipeline": hand_pipeline,
+        "compiled pipeline": compiled.pipeline,
+        "interpreted pipeline": interpreted.pipeline,
+        "hand loop": hand_loop,
+        "compiled loop": compiled.loop,
+        "interpreted loop": interpreted.loop,
+        "call in statement": compiled.in_statement,
+        "call in expression": compiled.in_expression,
+    }
+    loop = asyncio.new_event_loop()
+    try:
+        for kind in ("pipeline", "loop"):
+            results = {loop.run_until_complete(contenders[f"{who} {kind}"](7)) for who in
+                       ("hand", "compiled", "interpreted")}
+            assert len(results) == 1, (kind, results)
+        timers = {name: async_timer(loop, function, calls) for name, function in contenders.items()}
+        samples = interleaved(timers, rounds)
+    finally:
+        loop.close()
+    return [
+        Row("pipeline: compiled / hand-written", per_round_ratio(samples, "compiled pipeline", "hand pipeline"),
+            at_most=1.3),
+        Row("pipeline: interpreter / compiled",
+            per_round_ratio(samples, "interpreted pipeline", "compiled pipeline"), at_most=8),
+        Row("loop: compiled / hand-written", per_round_ratio(samples, "compiled loop", "hand loop"), at_most=1.3),
+        Row("loop: interpreter / compiled", per_round_ratio(samples, "interpreted loop", "compiled loop"),
+            at_most=8),
+        Row("two calls in expressions / the same in statements",
+            per_round_ratio(samples, "call in expression", "call in statement"), at_most=1.1),
+    ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    wf_file = HERE / "pipeline.wf"
-    wf_file.write_text(SOURCE, encoding="utf-8")
-    compiled = wfc.load(wf_file, backend="compiled")
-    interpreted = wfc.load(wf_file, backend="interp")
-    contenders = {"hand-written": hand_written, "wfc compiled": compiled.pipeline,
-                  "wfc interpreter": interpreted.pipeline}
-    results = asyncio.run(measure(contenders, args.calls, args.rounds))
-    check = {name: asyncio.run(pipeline(7)) for name, pipeline in contenders.items()}
-    assert len(set(check.values())) == 1, check
-    base = results["hand-written"]
-    print(f"10-stage pipeline, {args.calls} calls x {args.rounds} rounds (median per call)")
-    for name, seconds in results.items():
-        print(f"  {name:16} {seconds * 1e6:8.2f} us   {seconds / base:5.2f}x hand-written")
-    print("target: compiled <= 1.30x hand-written")
+    print_rows(f"pipeline and loop, {args.calls} calls x {args.rounds} rounds", rows(args.calls, args.rounds))
 
 
 if __name__ == "__main__":

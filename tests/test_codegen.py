@@ -181,3 +181,32 @@ def test_a_declared_return_type_is_checked_and_formatted() -> None:
     assert raised.value.diagnostics[0].message.startswith("unknown type 'strr'")
     assert format_text("workflow   w( x )->int  {\nreturn x\n}\n") == "workflow w(x) -> int {\n    return x\n}\n"
     assert "async def w(x: _wf.Value) -> int:" in compile_source("workflow w(x) -> int {\n return x\n}\n")
+
+
+INLINE_CASES = [
+    # (the expression, whether each step in it is emitted inline ahead of its line)
+    ("1 + t.double(x)", True),
+    ("t.double(1 + t.double(x))", True),
+    ("[x, t.double(x)]", True),
+    ('f"{t.double(x)}!"', True),
+    ("t.double(x) < t.double(x + 1)", True),
+    ("x.missing + t.double(x)", False),  # the attribute fails first, before any call
+    ("x and t.double(x)", False),  # the call runs only sometimes
+    ("x < 1 < t.double(x)", False),  # so does the second comparison
+    ('f"{x:d}{t.double(x)}"', False),  # formatting `x` may fail before the call
+]
+
+
+@pytest.mark.parametrize(("expression", "inline"), INLINE_CASES)
+def test_steps_inside_expressions_are_inline_only_where_order_allows(expression: str, inline: bool) -> None:
+    """A step inside an expression is emitted inline when nothing evaluated before it is
+    left to run after it (codegen/inline.py); both backends still agree, errors included."""
+    source = f"use backend_handlers as t\n\nworkflow w(x) {{\n    y = {expression}\n    return y\n}}\n"
+    generated = compile_source(source, "inline.wf")
+    assert ("_wf.step(" not in generated) is inline
+    backends = load_both(source)
+    for argument in (3, 0, "s"):
+        runs = [run(module, "w", argument) for module in backends.values()]
+        assert [r.value for r in runs][0] == runs[1].value
+        assert repr(runs[0].error) == repr(runs[1].error)
+        assert [e.kind for e in runs[0].events] == [e.kind for e in runs[1].events]

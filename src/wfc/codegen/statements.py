@@ -6,8 +6,9 @@ from ..check import CallKind, Kind, Resolution
 from ..check.scopes import assigned_names
 from ..syntax import ast
 from ..syntax.names import comment_text, py_literal, py_name
-from .expressions import AND, CMP, OR, Temps, is_atomic
+from .expressions import AND, ATOM, CMP, OR, Temps, is_atomic
 from .functions import FunctionKind, GeneratedFunction
+from .inline import inline_steps
 from .policies import PolicyEmitter
 from .writer import Writer
 
@@ -18,6 +19,7 @@ class StmtEmitter(PolicyEmitter):
         self.out = out
         self.frame = GeneratedFunction(kind=FunctionKind.WORKFLOW, name="", end_event="workflow.end")
         self.guard_names = {}  # sites with policies -> their `_wf.Guard`
+        self.inline_calls: set[ast.Call] = set()  # steps in expressions emitted ahead of their line
 
     def block(self, body: tuple[ast.Stmt, ...]) -> None:
         for stmt in body:
@@ -36,7 +38,20 @@ class StmtEmitter(PolicyEmitter):
         elif self.is_step(expr):
             self.step_into(expr, dest)  # type: ignore[arg-type]
         else:
-            self.out.line(f"{dest} = {self.expr(expr)}")
+            self.out.line(f"{dest} = {self.line_expr(expr)}")
+
+    def line_expr(self, expr: ast.Expr) -> str:
+        """Code for the value of a line of its own: its steps that may be are emitted
+        inline ahead of it (codegen/inline.py), each into a temporary."""
+        self.inline_calls |= inline_steps(expr, self.is_step)
+        return self.expr(expr)
+
+    def emit_Call(self, expr: ast.Call) -> tuple[str, int]:
+        if expr not in self.inline_calls:
+            return super().emit_Call(expr)
+        temp = self.temps.new("r")
+        self.step_into(expr, temp)
+        return temp, ATOM
 
     def value_code(self, expr: ast.Expr, force: bool = False) -> str:
         """Code for `expr`'s value, after emitting what must run first."""
@@ -119,7 +134,7 @@ class StmtEmitter(PolicyEmitter):
         elif self.is_step(stmt.value):
             self.step_into(stmt.value, self.temps.new("r"))  # type: ignore[arg-type]
         else:
-            self.out.line(self.expr(stmt.value))
+            self.out.line(self.line_expr(stmt.value))
 
     def emit_Step(self, stmt: ast.Step) -> None:
         """A saga step: run it, then record its compensation with today's variables."""

@@ -1,0 +1,111 @@
+"""The one way every bench measures: contenders side by side, paired per round.
+
+Each round times every contender once, in a fixed order that is reversed every
+other round, so drift and noise hit all of them alike. A ratio is taken inside
+each round (paired) and summarised by its median and range over the rounds; an
+overhead is a per-round difference, never a difference of two medians. No
+denominator is clamped: a ratio whose denominator is not positive is reported
+as not measurable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+Timer = Callable[[], float]  # runs one sample of a contender; the seconds it took
+
+
+def interleaved(timers: dict[str, Timer], rounds: int, warmup: int = 1) -> dict[str, list[float]]:
+    """`rounds` samples of every timer, the order reversed every other round."""
+    names = list(timers)
+    for _ in range(warmup):
+        for name in names:
+            timers[name]()
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for number in range(rounds):
+        for name in names if number % 2 == 0 else reversed(names):
+            samples[name].append(timers[name]())
+    return samples
+
+
+def per_round_ratio(samples: dict[str, list[float]], top: str, bottom: str) -> list[float]:
+    return [a / b if b > 0 else float("nan") for a, b in zip(samples[top], samples[bottom])]
+
+
+def per_round_overhead(samples: dict[str, list[float]], name: str, base: str) -> list[float]:
+    return [a - b for a, b in zip(samples[name], samples[base])]
+
+
+@dataclass
+class Row:
+    """One measured figure and, if it has one, its target: `value <= at_most` or `>= at_least`."""
+
+    what: str
+    values: list[float]
+    unit: str = "x"
+    at_most: float | None = None
+    at_least: float | None = None
+    note: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    @property
+    def holds(self) -> bool | None:
+        if self.at_most is None and self.at_least is None:
+            return None
+        if any(v != v for v in self.values):  # NaN: a denominator was not positive
+            return False
+        if self.at_most is not None and self.median > self.at_most:
+            return False
+        return not (self.at_least is not None and self.median < self.at_least)
+
+    def target(self) -> str:
+        if self.at_most is not None:
+            return f"<= {_number(self.at_most)}{self.unit}"
+        if self.at_least is not None:
+            return f">= {_number(self.at_least)}{self.unit}"
+        return ""
+
+    def line(self, width: int = 58) -> str:
+        low, high = min(self.values), max(self.values)
+        spread = f"{_number(low)}-{_number(high)}" if len(self.values) > 1 else ""
+        verdict = {None: "", True: "holds", False: "MISSED"}[self.holds]
+        return (f"  {self.what:{width}} {_number(self.median):>9}{self.unit:<5} {spread:>17}  "
+                f"{self.target():>12}  {verdict}")
+
+
+def _number(value: float) -> str:
+    if value != value:
+        return "n/a"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def print_rows(title: str, rows: list[Row]) -> None:
+    print(title)
+    print(f"  {'what':58} {'median':>9}{'':5} {'range':>17}  {'target':>12}")
+    for row in rows:
+        print(row.line(), flush=True)
+
+
+def async_timer(loop: asyncio.AbstractEventLoop, function: Callable[[int], Awaitable[object]],
+                calls: int) -> Timer:
+    """A timer of `calls` sequential awaits of `function(n)`: seconds per call."""
+
+    async def run() -> float:
+        started = time.perf_counter()
+        for n in range(calls):
+            await function(n)
+        return (time.perf_counter() - started) / calls
+
+    return lambda: loop.run_until_complete(run())
