@@ -105,7 +105,7 @@ def test_every_node_has_a_codegen_and_an_interpreter_method() -> None:
     expressions = [c for c in wf.Expr.__args__ if c is not wf.Guarded]
     for cls in statements:
         assert hasattr(StmtEmitter, f"emit_{cls.__name__}"), cls
-        assert hasattr(Executor, f"exec_{cls.__name__}"), cls
+        assert hasattr(Executor, f"compile_{cls.__name__}"), cls
     for cls in expressions:
         assert hasattr(StmtEmitter, f"emit_{cls.__name__}"), cls
-        assert hasattr(Executor, f"eval_{cls.__name__}"), cls
+        assert hasattr(Executor, f"compile_{cls.__name__}"), cls

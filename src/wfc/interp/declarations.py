@@ -8,17 +8,14 @@ from typing import Any
 from .. import runtime
 from ..runtime import Runtime
 from ..syntax import ast
-from .frames import Frame, ReturnSignal
+from .frames import Frame, Return
 from .statements import Executor
 
 
 async def run_body(executor: Executor, body: tuple[ast.Stmt, ...], frame: Frame, rt: Runtime) -> Any:
     """Run statements until they end or `return`; the returned value."""
-    try:
-        await executor.block(body, frame, rt)
-    except ReturnSignal as signal:
-        return signal.value
-    return None
+    signal = await executor.block(body, frame, rt)
+    return signal.value if isinstance(signal, Return) else None
 
 
 async def run_workflow(executor: Executor, decl: ast.Workflow, frame: Frame, rt: Runtime) -> Any:

@@ -1,11 +1,17 @@
-"""Evaluating expressions: the same order and operations as the compiled code."""
+"""Expressions, compiled once into closures: the same order and operations as the compiled code.
+
+Each expression node becomes a `Code`: a function of `(frame, rt)` and whether it
+suspends. One that cannot suspend (no handler, workflow or dynamic call inside) is
+a plain function, so evaluating it costs no coroutine; one that can is a coroutine
+function. A node's code is built on first use and kept.
+"""
 
 from __future__ import annotations
 
 import builtins
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import runtime
 from ..check import CallKind, Kind, Resolution
@@ -50,126 +56,195 @@ _BUILTINS: dict[str, Any] = {
 }
 
 
+class Code(NamedTuple):
+    """A compiled node: `fn(frame, rt)` gives its value (awaited first if `suspends`)."""
+
+    fn: Callable[[Any, Runtime], Any]
+    suspends: bool
+
+
 class Evaluator:
-    """Evaluates expressions of one module; `globals` holds consts, uses, decls."""
+    """Compiles and evaluates expressions of one module; `globals` holds consts, uses, decls."""
 
     def __init__(self, res: Resolution, globals_: dict[str, Any]) -> None:
         self.res = res
         self.globals = globals_
-        self._eval = {
-            cls: getattr(self, f"eval_{cls.__name__}")
-            for cls in (
-                ast.Name,
-                ast.Literal,
-                ast.Duration,
-                ast.Rate,
-                ast.FString,
-                ast.ListExpr,
-                ast.MapExpr,
-                ast.Attr,
-                ast.Index,
-                ast.Call,
-                ast.BinOp,
-                ast.Logical,
-                ast.Not,
-                ast.Neg,
-                ast.Compare,
-                ast.Guarded,
-            )
-        }
+        self._codes: dict[ast.Node, Code] = {}
         self._guards: dict[ast.Node, runtime.Guard] = {}
 
     async def evaluate(self, expr: ast.Expr, frame: Frame | None, rt: Runtime) -> Any:
-        return await self._eval[type(expr)](expr, frame, rt)
+        fn, suspends = self.code(expr)
+        return await fn(frame, rt) if suspends else fn(frame, rt)
 
-    async def eval_Name(self, expr: ast.Name, frame: Frame | None, rt: Runtime) -> Any:
-        kind = self.res.names[expr]
+    def code(self, expr: ast.Expr) -> Code:
+        code = self._codes.get(expr)
+        if code is None:
+            code = self._codes[expr] = getattr(self, f"compile_{type(expr).__name__}")(expr)
+        return code
+
+    def strict(self, operands: list[ast.Expr], apply: Callable[..., Any]) -> Code:
+        """`apply` of the operands' values, evaluated left to right, all of them."""
+        codes = [self.code(operand) for operand in operands]
+        if any(code.suspends for code in codes):
+
+            async def run(frame: Frame, rt: Runtime) -> Any:
+                values = []
+                for fn, suspends in codes:
+                    values.append(await fn(frame, rt) if suspends else fn(frame, rt))
+                return apply(*values)
+
+            return Code(run, True)
+        fns = [code.fn for code in codes]
+        if len(fns) == 1:
+            (only,) = fns
+            return Code(lambda frame, rt: apply(only(frame, rt)), False)
+        if len(fns) == 2:
+            return Code(self.pair(operands[0], operands[1], fns[0], fns[1], apply), False)
+        return Code(lambda frame, rt: apply(*[fn(frame, rt) for fn in fns]), False)
+
+    def pair(self, left: ast.Expr, right: ast.Expr, first: Any, second: Any, apply: Any) -> Any:
+        """`apply(left, right)` with the commonest operands, a local and a literal, read in
+        place: `i % 4 == 0` costs two calls, not five."""
+        if isinstance(right, ast.Literal):
+            constant = right.value
+            if self._is_local(left):
+                name = left.id  # type: ignore[attr-defined]
+                return lambda frame, rt: apply(
+                    frame.vars[name] if name in frame.vars else frame.get(name), constant
+                )
+            return lambda frame, rt: apply(first(frame, rt), constant)
+        if self._is_local(left):
+            name = left.id  # type: ignore[attr-defined]
+            return lambda frame, rt: apply(
+                frame.vars[name] if name in frame.vars else frame.get(name), second(frame, rt)
+            )
+        return lambda frame, rt: apply(first(frame, rt), second(frame, rt))
+
+    def _is_local(self, expr: ast.Expr) -> bool:
+        return isinstance(expr, ast.Name) and self.res.names[expr] is Kind.LOCAL
+
+    # ---- atoms -----------------------------------------------------------
+    def compile_Name(self, expr: ast.Name) -> Code:
+        kind, name = self.res.names[expr], expr.id
         if kind is Kind.LOCAL:
-            assert frame is not None
-            return frame.get(expr.id)
+            return Code(lambda frame, rt: frame.vars[name] if name in frame.vars else frame.get(name), False)
+        if kind is Kind.BUILTIN and name in ("now", "uuid"):
+            if name == "now":
+                return Code(lambda frame, rt: rt.clock.now, False)
+            return Code(lambda frame, rt: rt.uuid, False)
         if kind is Kind.BUILTIN:
-            if expr.id == "now":
-                return rt.clock.now
-            if expr.id == "uuid":
-                return rt.uuid
-            return _BUILTINS[expr.id]
+            return _constant(_BUILTINS[name])
         if kind is Kind.ERROR:
-            return runtime.ERROR_TYPES[expr.id]
+            return _constant(runtime.ERROR_TYPES[name])
         if kind is Kind.EXCEPTION:
-            return getattr(builtins, expr.id)
-        return self.globals[expr.id]
+            return _constant(getattr(builtins, name))
+        globals_ = self.globals  # filled as the module loads: looked up when run
+        return Code(lambda frame, rt: globals_[name], False)
 
-    async def eval_Literal(self, expr: ast.Literal, frame: Frame | None, rt: Runtime) -> Any:
-        return expr.value
+    def compile_Literal(self, expr: ast.Literal) -> Code:
+        return _constant(expr.value)
 
-    async def eval_Duration(self, expr: ast.Duration, frame: Frame | None, rt: Runtime) -> Any:
-        return expr.seconds
+    def compile_Duration(self, expr: ast.Duration) -> Code:
+        return _constant(expr.seconds)
 
-    async def eval_Rate(self, expr: ast.Rate, frame: Frame | None, rt: Runtime) -> Any:
-        return expr.per_second
+    def compile_Rate(self, expr: ast.Rate) -> Code:
+        return _constant(expr.per_second)
 
-    async def eval_FString(self, expr: ast.FString, frame: Frame | None, rt: Runtime) -> Any:
-        text = ""
-        for part in expr.parts:
-            if isinstance(part, str):
-                text += part
-            else:
-                value = await self.evaluate(part.value, frame, rt)
-                text += format(value, part.spec)
-        return text
+    def compile_FString(self, expr: ast.FString) -> Code:
+        """Each field is evaluated, then formatted, before the next one is evaluated."""
+        parts = [
+            (part, None) if isinstance(part, str) else (part.spec, self.code(part.value))
+            for part in expr.parts
+        ]
 
-    async def eval_ListExpr(self, expr: ast.ListExpr, frame: Frame | None, rt: Runtime) -> Any:
-        return [await self.evaluate(item, frame, rt) for item in expr.items]
+        async def run(frame: Frame, rt: Runtime) -> Any:
+            text = ""
+            for piece, code in parts:
+                if code is None:
+                    text += piece
+                else:
+                    value = await code.fn(frame, rt) if code.suspends else code.fn(frame, rt)
+                    text += format(value, piece)
+            return text
 
-    async def eval_MapExpr(self, expr: ast.MapExpr, frame: Frame | None, rt: Runtime) -> Any:
-        return {key: await self.evaluate(value, frame, rt) for key, value in zip(expr.keys, expr.values)}
+        if any(code is not None and code.suspends for _, code in parts):
+            return Code(run, True)
 
-    async def eval_Attr(self, expr: ast.Attr, frame: Frame | None, rt: Runtime) -> Any:
-        base = await self.evaluate(expr.value, frame, rt)
+        def run_now(frame: Frame, rt: Runtime) -> Any:
+            text = ""
+            for piece, code in parts:
+                text += piece if code is None else format(code.fn(frame, rt), piece)
+            return text
+
+        return Code(run_now, False)
+
+    def compile_ListExpr(self, expr: ast.ListExpr) -> Code:
+        return self.strict(list(expr.items), lambda *items: list(items))
+
+    def compile_MapExpr(self, expr: ast.MapExpr) -> Code:
+        keys = expr.keys
+        return self.strict(list(expr.values), lambda *values: dict(zip(keys, values)))
+
+    def compile_Attr(self, expr: ast.Attr) -> Code:
+        name = expr.name
         if expr in self.res.handler_attrs:
-            return getattr(base, expr.name)
+            return self.strict([expr.value], lambda base: getattr(base, name))
         if expr.safe:
-            return runtime.attr_or_null(base, expr.name)
-        return runtime.attr(base, expr.name)
+            return self.strict([expr.value], lambda base: runtime.attr_or_null(base, name))
+        return self.strict([expr.value], lambda base: runtime.attr(base, name))
 
-    async def eval_Index(self, expr: ast.Index, frame: Frame | None, rt: Runtime) -> Any:
-        base = await self.evaluate(expr.value, frame, rt)
-        return runtime.index(base, await self.evaluate(expr.index, frame, rt))
+    def compile_Index(self, expr: ast.Index) -> Code:
+        return self.strict([expr.value, expr.index], runtime.index)
 
-    async def eval_Call(self, expr: ast.Call, frame: Frame | None, rt: Runtime) -> Any:
+    # ---- calls -----------------------------------------------------------
+    def compile_Call(self, expr: ast.Call) -> Code:
         kind = self.res.calls[expr]
+        values = [*expr.args, *(keyword.value for keyword in expr.keywords)]
+        split = _splitter(len(expr.args), [keyword.name for keyword in expr.keywords])
+        if kind is CallKind.BUILTIN:
+            return self.strict([expr.func, *values], lambda fn, *vals: _apply(fn, *split(vals)))
+        arguments = self.strict(values, lambda *vals: split(vals))
         if kind is CallKind.STEP:
-            return await self.step(expr, frame, rt)
-        if kind is CallKind.DYNAMIC:
-            function = await self.evaluate(expr.func, frame, rt)
-            args, kwargs = await self.arguments(expr, frame, rt)
-            return await runtime.call(function, *args, **kwargs)
-        function = await self.evaluate(expr.func, frame, rt)
-        args, kwargs = await self.arguments(expr, frame, rt)
-        if kind is CallKind.DECL:
-            return await function.run(args, kwargs)
-        return function(*args, **kwargs)
+            return self.step(expr, arguments)
+        function = self.code(expr.func)
 
-    async def arguments(
-        self, call: ast.Call, frame: Frame | None, rt: Runtime
-    ) -> tuple[list[Any], dict[str, Any]]:
-        args = [await self.evaluate(arg, frame, rt) for arg in call.args]
-        kwargs = {kw.name: await self.evaluate(kw.value, frame, rt) for kw in call.keywords}
-        return args, kwargs
+        async def declaration(frame: Frame, rt: Runtime) -> Any:
+            fn = await function.fn(frame, rt) if function.suspends else function.fn(frame, rt)
+            args, kwargs = await arguments.fn(frame, rt) if arguments.suspends else arguments.fn(frame, rt)
+            return await fn.run(list(args), kwargs)
 
-    async def step(self, call: ast.Call, frame: Frame | None, rt: Runtime) -> Any:
+        async def dynamic(frame: Frame, rt: Runtime) -> Any:
+            fn = await function.fn(frame, rt) if function.suspends else function.fn(frame, rt)
+            args, kwargs = await arguments.fn(frame, rt) if arguments.suspends else arguments.fn(frame, rt)
+            return await runtime.call(fn, *args, **kwargs)
+
+        return Code(declaration if kind is CallKind.DECL else dynamic, True)
+
+    def step(self, call: ast.Call, arguments: Code) -> Code:
         """A handler call: its arguments, then the runtime's step (events, look up, call,
         await, error note), the one the compiled code inlines."""
-        args, kwargs = await self.arguments(call, frame, rt)
-        target, location = self.res.step_targets[call], self.res.location(call)
-        return await runtime.step(rt, target, location, lambda: self.handler(call.func), *args, **kwargs)
+        target, location, lookup = (
+            self.res.step_targets[call],
+            self.res.location(call),
+            self.handler(call.func),
+        )
+        step = runtime.step
+        argument_fn, suspends = arguments
 
-    def handler(self, func: ast.Expr) -> Any:
-        """A step's handler: a `use`d name, or an attribute chain of one (getattr)."""
+        async def run(frame: Frame, rt: Runtime) -> Any:
+            args, kwargs = await argument_fn(frame, rt) if suspends else argument_fn(frame, rt)
+            return await step(rt, target, location, lookup, *args, **kwargs)
+
+        return Code(run, True)
+
+    def handler(self, func: ast.Expr) -> Callable[[], Any]:
+        """A step's handler lookup: a `use`d name, or an attribute chain of one (getattr)."""
         if isinstance(func, ast.Attr):
-            return getattr(self.handler(func.value), func.name)
+            base, name = self.handler(func.value), func.name
+            return lambda: getattr(base(), name)
         assert isinstance(func, ast.Name)
-        return self.globals[func.id]
+        globals_, name = self.globals, func.id
+        return lambda: globals_[name]
 
     # ---- policies --------------------------------------------------------
     def guard(self, site: ast.Node) -> runtime.Guard:
@@ -182,15 +257,21 @@ class Evaluator:
     def exception_type(self, dotted: ast.Dotted) -> Any:
         raise NotImplementedError  # the Executor knows the module's exception types
 
-    async def eval_Guarded(self, expr: ast.Guarded, frame: Frame | None, rt: Runtime) -> Any:
+    def compile_Guarded(self, expr: ast.Guarded) -> Code:
         call = expr.call
         assert isinstance(call, ast.Call)
-        args, kwargs = await self.arguments(call, frame, rt)
-        if self.res.calls[call] is CallKind.DECL:
-            kwargs = {py_name(name): value for name, value in kwargs.items()}
-        options = await self.guard_options(expr, frame, rt)
-        function = await self.evaluate(call.func, frame, rt)
-        return await self.guard(expr).run(rt, function, tuple(args), kwargs, **options)
+        rename = self.res.calls[call] is CallKind.DECL
+
+        async def run(frame: Frame, rt: Runtime) -> Any:
+            args = [await self.evaluate(arg, frame, rt) for arg in call.args]
+            kwargs = {kw.name: await self.evaluate(kw.value, frame, rt) for kw in call.keywords}
+            if rename:
+                kwargs = {py_name(name): value for name, value in kwargs.items()}
+            options = await self.guard_options(expr, frame, rt)
+            function = await self.evaluate(call.func, frame, rt)
+            return await self.guard(expr).run(rt, function, tuple(args), kwargs, **options)
+
+        return Code(run, True)
 
     async def guard_options(self, site: ast.Node, frame: Frame | None, rt: Runtime) -> dict[str, Any]:
         """The call site's keys and fallback, evaluated as the compiled code does."""
@@ -205,31 +286,88 @@ class Evaluator:
                 options["fallback"] = lambda: self.evaluate(value, frame, rt)
         return options
 
-    async def eval_BinOp(self, expr: ast.BinOp, frame: Frame | None, rt: Runtime) -> Any:
-        left = await self.evaluate(expr.left, frame, rt)
-        return _BINARY[expr.op](left, await self.evaluate(expr.right, frame, rt))
+    # ---- operators -------------------------------------------------------
+    def compile_BinOp(self, expr: ast.BinOp) -> Code:
+        return self.strict([expr.left, expr.right], _BINARY[expr.op])
 
-    async def eval_Logical(self, expr: ast.Logical, frame: Frame | None, rt: Runtime) -> Any:
-        left = await self.evaluate(expr.left, frame, rt)
-        if expr.op == "??":
-            return left if left is not None else await self.evaluate(expr.right, frame, rt)
-        if expr.op == "and":
-            return await self.evaluate(expr.right, frame, rt) if left else left
-        return left if left else await self.evaluate(expr.right, frame, rt)
+    def compile_Logical(self, expr: ast.Logical) -> Code:
+        (left, left_suspends), (right, right_suspends) = self.code(expr.left), self.code(expr.right)
+        decide = _LOGICAL[expr.op]
+        if left_suspends or right_suspends:
 
-    async def eval_Not(self, expr: ast.Not, frame: Frame | None, rt: Runtime) -> Any:
-        return not await self.evaluate(expr.operand, frame, rt)
+            async def run(frame: Frame, rt: Runtime) -> Any:
+                value = await left(frame, rt) if left_suspends else left(frame, rt)
+                if decide(value):
+                    return value
+                return await right(frame, rt) if right_suspends else right(frame, rt)
 
-    async def eval_Neg(self, expr: ast.Neg, frame: Frame | None, rt: Runtime) -> Any:
-        return -(await self.evaluate(expr.operand, frame, rt))
+            return Code(run, True)
 
-    async def eval_Compare(self, expr: ast.Compare, frame: Frame | None, rt: Runtime) -> Any:
-        left = await self.evaluate(expr.left, frame, rt)
-        result: Any = True
-        for op, item in zip(expr.ops, expr.comparators):
-            right = await self.evaluate(item, frame, rt)
-            result = COMPARISONS[op](left, right)
-            if not result:
-                return result
-            left = right
-        return result
+        def run_now(frame: Frame, rt: Runtime) -> Any:
+            value = left(frame, rt)
+            return value if decide(value) else right(frame, rt)
+
+        return Code(run_now, False)
+
+    def compile_Not(self, expr: ast.Not) -> Code:
+        return self.strict([expr.operand], operator.not_)
+
+    def compile_Neg(self, expr: ast.Neg) -> Code:
+        return self.strict([expr.operand], operator.neg)
+
+    def compile_Compare(self, expr: ast.Compare) -> Code:
+        """`a < b < c`: each comparator evaluated only while the chain holds."""
+        left = self.code(expr.left)
+        chain = [(COMPARISONS[op], self.code(item)) for op, item in zip(expr.ops, expr.comparators)]
+        if len(chain) == 1:
+            return self.strict([expr.left, expr.comparators[0]], chain[0][0])
+
+        async def run(frame: Frame, rt: Runtime) -> Any:
+            value = await left.fn(frame, rt) if left.suspends else left.fn(frame, rt)
+            result: Any = True
+            for compare, (fn, suspends) in chain:
+                right = await fn(frame, rt) if suspends else fn(frame, rt)
+                result = compare(value, right)
+                if not result:
+                    return result
+                value = right
+            return result
+
+        if left.suspends or any(code.suspends for _, code in chain):
+            return Code(run, True)
+
+        def run_now(frame: Frame, rt: Runtime) -> Any:
+            value = left.fn(frame, rt)
+            result: Any = True
+            for compare, (fn, _) in chain:
+                right = fn(frame, rt)
+                result = compare(value, right)
+                if not result:
+                    return result
+                value = right
+            return result
+
+        return Code(run_now, False)
+
+
+# `a op b` returns `a` when this holds of it, else `b`
+_LOGICAL: dict[str, Callable[[Any], bool]] = {
+    "??": lambda value: value is not None,
+    "and": operator.not_,
+    "or": bool,
+}
+
+
+def _constant(value: Any) -> Code:
+    return Code(lambda frame, rt: value, False)
+
+
+def _splitter(positional: int, names: list[str]) -> Callable[[tuple], tuple[tuple, dict[str, Any]]]:
+    """Evaluated call values -> (positional arguments, keyword arguments)."""
+    if not names:
+        return lambda values: (values, {})
+    return lambda values: (values[:positional], dict(zip(names, values[positional:])))
+
+
+def _apply(function: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+    return function(*args, **kwargs)

@@ -27,23 +27,35 @@ class Frame:
         self.vars[name] = value
 
 
-class Signal(BaseException):
-    """Control flow, not an error: never caught by `catch`, never an error event."""
+class Signal:
+    """Control flow, not an error: what a statement returns to end its block early
+    (a statement that runs to its end returns None). Returned, never raised: a
+    `catch` cannot see it, and the common case costs no exception."""
+
+    __slots__ = ()
 
 
-class ReturnSignal(Signal):
+class Return(Signal):
+    __slots__ = ("value",)
+
     def __init__(self, value: Any) -> None:
         self.value = value
 
 
-class YieldSignal(Signal):
+class Yield(Signal):
+    __slots__ = ("value",)
+
     def __init__(self, value: Any) -> None:
         self.value = value
 
 
-class BreakSignal(Signal):
-    pass
+class Break(Signal):
+    __slots__ = ()
 
 
-class ContinueSignal(Signal):
-    pass
+class Continue(Signal):
+    __slots__ = ()
+
+
+BREAK = Break()
+CONTINUE = Continue()

@@ -1,8 +1,14 @@
-"""Executing statements: one `exec_<Node>` per statement kind."""
+"""Statements, compiled once into closures: one `compile_<Node>` per statement kind.
+
+A statement's code, run on a frame, returns None when it runs to its end, or the
+`Signal` (return, yield, break, continue) that ends its block early. As with
+expressions (expressions.py), a statement that cannot suspend is a plain function.
+"""
 
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from typing import Any
 
 from .. import runtime
@@ -10,238 +16,372 @@ from ..check import Kind
 from ..check.scopes import assigned_names
 from ..runtime import Runtime
 from ..syntax import ast
-from .expressions import Evaluator
-from .frames import BreakSignal, ContinueSignal, Frame, ReturnSignal, Signal, YieldSignal
+from .expressions import Code, Evaluator
+from .frames import BREAK, CONTINUE, Break, Continue, Frame, Return, Signal, Yield
 
 
 class Executor(Evaluator):
-    async def block(self, body: tuple[ast.Stmt, ...], frame: Frame, rt: Runtime) -> None:
-        for stmt in body:
-            await getattr(self, f"exec_{type(stmt).__name__}")(stmt, frame, rt)
+    async def block(self, body: tuple[ast.Stmt, ...], frame: Frame, rt: Runtime) -> Signal | None:
+        """Run statements; the signal that ended them early, if one did."""
+        fn, suspends = self.block_code(body)
+        return await fn(frame, rt) if suspends else fn(frame, rt)
 
-    # ---- simple statements -----------------------------------------------
-    async def exec_Assign(self, stmt: ast.Assign, frame: Frame, rt: Runtime) -> None:
-        frame.set(stmt.target.id, await self.evaluate(stmt.value, frame, rt))
+    def block_code(self, body: tuple[ast.Stmt, ...]) -> Code:
+        key = _BodyKey(body)
+        code = self._codes.get(key)  # type: ignore[call-overload]
+        if code is None:
+            code = self._codes[key] = self._compile_block(body)  # type: ignore[index]
+        return code
 
-    async def exec_ExprStmt(self, stmt: ast.ExprStmt, frame: Frame, rt: Runtime) -> None:
-        await self.evaluate(stmt.value, frame, rt)
+    def _compile_block(self, body: tuple[ast.Stmt, ...]) -> Code:
+        codes = [self.code(stmt) for stmt in body]  # type: ignore[arg-type]
+        if len(codes) == 1:
+            return codes[0]
+        if any(code.suspends for code in codes):
 
-    async def exec_Return(self, stmt: ast.Return, frame: Frame, rt: Runtime) -> None:
-        value = None if stmt.value is None else await self.evaluate(stmt.value, frame, rt)
-        raise ReturnSignal(value)
-
-    async def exec_Yield(self, stmt: ast.Yield, frame: Frame, rt: Runtime) -> None:
-        raise YieldSignal(await self.evaluate(stmt.value, frame, rt))
-
-    async def exec_Break(self, stmt: ast.Break, frame: Frame, rt: Runtime) -> None:
-        raise BreakSignal()
-
-    async def exec_Continue(self, stmt: ast.Continue, frame: Frame, rt: Runtime) -> None:
-        raise ContinueSignal()
-
-    async def exec_Fail(self, stmt: ast.Fail, frame: Frame, rt: Runtime) -> None:
-        raise runtime.WorkflowFailed(str(await self.evaluate(stmt.value, frame, rt)))
-
-    async def exec_Require(self, stmt: ast.Require, frame: Frame, rt: Runtime) -> None:
-        if await self.evaluate(stmt.test, frame, rt):
-            return
-        default = f"requirement failed: {stmt.source}"
-        message = (
-            default if stmt.message is None else (await self.evaluate(stmt.message, frame, rt)) or default
-        )
-        raise runtime.ValidationError(message)
-
-    async def exec_Emit(self, stmt: ast.Emit, frame: Frame, rt: Runtime) -> None:
-        value = None if stmt.value is None else await self.evaluate(stmt.value, frame, rt)
-        await rt.publish(stmt.topic.text, value)
-
-    async def exec_Wait(self, stmt: ast.Wait, frame: Frame, rt: Runtime) -> None:
-        await rt.sleep(await self.evaluate(stmt.duration, frame, rt))
-
-    async def exec_Receive(self, stmt: ast.Receive, frame: Frame, rt: Runtime) -> None:
-        timeout = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
-        value = await rt.receive(stmt.signal.id, timeout)
-        if stmt.target is not None:
-            frame.set(stmt.target.id, value)
-
-    async def exec_Step(self, stmt: ast.Step, frame: Frame, rt: Runtime) -> None:
-        saga = frame.saga
-        saga.step = self.res.step_names[stmt]
-        value = await self.evaluate(stmt.call, frame, rt)
-        if stmt.name is not None:
-            frame.set(stmt.name.id, value)
-        if stmt.compensate is None:
-            saga.completed(None)
-            return
-        frozen = Frame(dict(frame.vars))  # the variables as they are when the step completed
-        compensate = stmt.compensate
-
-        async def undo() -> None:
-            await self.evaluate(compensate, frozen, rt)
-
-        saga.completed(undo)
-
-    # ---- compound statements ---------------------------------------------
-    async def exec_Stage(self, stmt: ast.Stage, frame: Frame, rt: Runtime) -> None:
-        name = stmt.name.id
-        if stmt.when is not None and not await self.evaluate(stmt.when, frame, rt):
-            if rt.observers:
-                rt.event("stage.skip", name)
-            return
-        if rt.observers:
-            rt.event("stage.start", name)
-        try:
-            if stmt in self.res.guards:
-                options = await self.guard_options(stmt, frame, rt)
-                await self.guard(stmt).run(rt, lambda: self.block(stmt.body, frame, rt), **options)
-            else:
-                await self.block(stmt.body, frame, rt)
-        except Signal:
-            if rt.observers:
-                rt.event("stage.end", name)
-            raise
-        except Exception as exc:
-            rt.failed("stage.error", name, exc)
-            raise
-        if rt.observers:
-            rt.event("stage.end", name)
-
-    async def exec_If(self, stmt: ast.If, frame: Frame, rt: Runtime) -> None:
-        for branch in stmt.branches:
-            if await self.evaluate(branch.test, frame, rt):
-                await self.block(branch.body, frame, rt)
-                return
-        if stmt.orelse is not None:
-            await self.block(stmt.orelse, frame, rt)
-
-    async def loop_body(self, body: tuple[ast.Stmt, ...], frame: Frame, rt: Runtime) -> bool:
-        """Run one iteration; False when the loop must stop (`break`)."""
-        try:
-            await self.block(body, frame, rt)
-        except BreakSignal:
-            return False
-        except ContinueSignal:
-            pass
-        return True
-
-    async def exec_For(self, stmt: ast.For, frame: Frame, rt: Runtime) -> None:
-        if stmt in self.res.item_scopes:
-            await self.map_items(stmt, frame, rt)
-            return
-        iterable = await self.evaluate(stmt.iterable, frame, rt)
-        deadline = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
-        for item in iterable:
-            frame.set(stmt.var.id, item)
-            if deadline is None:
-                going = await self.loop_body(stmt.body, frame, rt)
-            else:
-                async with rt.timeout(deadline):
-                    going = await self.loop_body(stmt.body, frame, rt)
-            if not going:
-                break
-
-    async def map_items(self, stmt: ast.For, frame: Frame, rt: Runtime) -> None:
-        names = self.res.scope_locals.get(stmt, ())
-
-        async def item_body(item: Any) -> Any:
-            inner = Frame({name: None for name in names}, frame)
-            inner.vars[stmt.var.id] = item
-            try:
-                await self.block(stmt.body, inner, rt)
-            except YieldSignal as signal:
-                return signal.value
-            except ContinueSignal:
+            async def run(frame: Frame, rt: Runtime) -> Signal | None:
+                for fn, suspends in codes:
+                    signal = await fn(frame, rt) if suspends else fn(frame, rt)
+                    if signal is not None:
+                        return signal
                 return None
+
+            return Code(run, True)
+        fns = [code.fn for code in codes]
+
+        def run_now(frame: Frame, rt: Runtime) -> Signal | None:
+            for fn in fns:
+                signal = fn(frame, rt)
+                if signal is not None:
+                    return signal
             return None
 
-        iterable = await self.evaluate(stmt.iterable, frame, rt)
-        limit = None if stmt.limit is None else await self.evaluate(stmt.limit, frame, rt)
-        timeout = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
-        values = await runtime.map_items(
-            rt,
-            item_body,
-            iterable,
-            concurrent=stmt.concurrent,
-            limit=limit,
-            timeout=timeout,
-            skip_errors=stmt.skip_errors,
-        )
-        if stmt.into is not None:
-            frame.set(stmt.into.id, values)
+        return Code(run_now, False)
 
-    async def exec_While(self, stmt: ast.While, frame: Frame, rt: Runtime) -> None:
-        async def loop() -> None:
+    def then(self, operands: list[ast.Expr], finish: Callable[..., Any]) -> Code:
+        """A statement that evaluates `operands` left to right, then `finish(frame, rt, *values)`."""
+        codes = [self.code(operand) for operand in operands]
+        if any(code.suspends for code in codes):
+
+            async def run(frame: Frame, rt: Runtime) -> Any:
+                values = []
+                for fn, suspends in codes:
+                    values.append(await fn(frame, rt) if suspends else fn(frame, rt))
+                return finish(frame, rt, *values)
+
+            return Code(run, True)
+        if len(codes) == 1:
+            only = codes[0].fn
+            return Code(lambda frame, rt: finish(frame, rt, only(frame, rt)), False)
+        fns = [code.fn for code in codes]
+        return Code(lambda frame, rt: finish(frame, rt, *[fn(frame, rt) for fn in fns]), False)
+
+    # ---- simple statements -----------------------------------------------
+    def compile_Assign(self, stmt: ast.Assign) -> Code:
+        name = stmt.target.id
+        value, suspends = self.code(stmt.value)
+        if suspends:
+
+            async def run(frame: Frame, rt: Runtime) -> None:
+                frame.vars[name] = await value(frame, rt)
+
+            return Code(run, True)
+
+        def run_now(frame: Frame, rt: Runtime) -> None:
+            frame.vars[name] = value(frame, rt)
+
+        return Code(run_now, False)
+
+    def compile_ExprStmt(self, stmt: ast.ExprStmt) -> Code:
+        return self.then([stmt.value], _nothing)
+
+    def compile_Return(self, stmt: ast.Return) -> Code:
+        if stmt.value is None:
+            return _constant(Return(None))
+        return self.then([stmt.value], lambda frame, rt, value: Return(value))
+
+    def compile_Yield(self, stmt: ast.Yield) -> Code:
+        return self.then([stmt.value], lambda frame, rt, value: Yield(value))
+
+    def compile_Break(self, stmt: ast.Break) -> Code:
+        return _constant(BREAK)
+
+    def compile_Continue(self, stmt: ast.Continue) -> Code:
+        return _constant(CONTINUE)
+
+    def compile_Fail(self, stmt: ast.Fail) -> Code:
+        return self.then([stmt.value], _fail)
+
+    def compile_Require(self, stmt: ast.Require) -> Code:
+        default, message = f"requirement failed: {stmt.source}", stmt.message
+
+        async def run(frame: Frame, rt: Runtime) -> None:
+            if await self.evaluate(stmt.test, frame, rt):
+                return
+            text = default if message is None else (await self.evaluate(message, frame, rt)) or default
+            raise runtime.ValidationError(text)
+
+        if self.code(stmt.test).suspends or (message is not None and self.code(message).suspends):
+            return Code(run, True)
+        test = self.code(stmt.test).fn
+        words = None if message is None else self.code(message).fn
+
+        def run_now(frame: Frame, rt: Runtime) -> None:
+            if test(frame, rt):
+                return
+            raise runtime.ValidationError(default if words is None else words(frame, rt) or default)
+
+        return Code(run_now, False)
+
+    def compile_Emit(self, stmt: ast.Emit) -> Code:
+        topic, value = stmt.topic.text, stmt.value
+
+        async def run(frame: Frame, rt: Runtime) -> None:
+            await rt.publish(topic, None if value is None else await self.evaluate(value, frame, rt))
+
+        return Code(run, True)
+
+    def compile_Wait(self, stmt: ast.Wait) -> Code:
+        async def run(frame: Frame, rt: Runtime) -> None:
+            await rt.sleep(await self.evaluate(stmt.duration, frame, rt))
+
+        return Code(run, True)
+
+    def compile_Receive(self, stmt: ast.Receive) -> Code:
+        async def run(frame: Frame, rt: Runtime) -> None:
+            timeout = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
+            value = await rt.receive(stmt.signal.id, timeout)
+            if stmt.target is not None:
+                frame.set(stmt.target.id, value)
+
+        return Code(run, True)
+
+    def compile_Step(self, stmt: ast.Step) -> Code:
+        name = self.res.step_names[stmt]
+
+        async def run(frame: Frame, rt: Runtime) -> None:
+            saga = frame.saga
+            saga.step = name
+            value = await self.evaluate(stmt.call, frame, rt)
+            if stmt.name is not None:
+                frame.set(stmt.name.id, value)
+            if stmt.compensate is None:
+                saga.completed(None)
+                return
+            frozen = Frame(dict(frame.vars))  # the variables as they are when the step completed
+            compensate = stmt.compensate
+
+            async def undo() -> None:
+                await self.evaluate(compensate, frozen, rt)
+
+            saga.completed(undo)
+
+        return Code(run, True)
+
+    # ---- compound statements ---------------------------------------------
+    def compile_Stage(self, stmt: ast.Stage) -> Code:
+        name, when = stmt.name.id, stmt.when
+        body, suspends = self.block_code(stmt.body)
+        guarded = stmt in self.res.guards
+
+        async def run(frame: Frame, rt: Runtime) -> Signal | None:
+            if when is not None and not await self.evaluate(when, frame, rt):
+                if rt.observers:
+                    rt.event("stage.skip", name)
+                return None
+            if rt.observers:
+                rt.event("stage.start", name)
+            try:
+                if guarded:
+                    options = await self.guard_options(stmt, frame, rt)
+                    signal = await self.guard(stmt).run(
+                        rt, lambda: self.block(stmt.body, frame, rt), **options
+                    )
+                else:
+                    signal = await body(frame, rt) if suspends else body(frame, rt)
+            except Exception as exc:
+                rt.failed("stage.error", name, exc)
+                raise
+            if rt.observers:
+                rt.event("stage.end", name)
+            return signal
+
+        return Code(run, True)
+
+    def compile_If(self, stmt: ast.If) -> Code:
+        branches = [(self.code(branch.test), self.block_code(branch.body)) for branch in stmt.branches]
+        orelse = None if stmt.orelse is None else self.block_code(stmt.orelse)
+        parts = [code for pair in branches for code in pair] + ([orelse] if orelse else [])
+        if any(code.suspends for code in parts):
+
+            async def run(frame: Frame, rt: Runtime) -> Signal | None:
+                for (test, test_suspends), (body, body_suspends) in branches:
+                    if await test(frame, rt) if test_suspends else test(frame, rt):
+                        return await body(frame, rt) if body_suspends else body(frame, rt)
+                if orelse is None:
+                    return None
+                return await orelse.fn(frame, rt) if orelse.suspends else orelse.fn(frame, rt)
+
+            return Code(run, True)
+        plain = [(test.fn, body.fn) for test, body in branches]
+        otherwise = None if orelse is None else orelse.fn
+
+        def run_now(frame: Frame, rt: Runtime) -> Signal | None:
+            for test, body in plain:
+                if test(frame, rt):
+                    return body(frame, rt)
+            return None if otherwise is None else otherwise(frame, rt)
+
+        return Code(run_now, False)
+
+    def compile_For(self, stmt: ast.For) -> Code:
+        if stmt in self.res.item_scopes:
+            return self.map_items(stmt)
+        name, timeout = stmt.var.id, stmt.timeout
+        (iterable, iterable_suspends), (body, body_suspends) = (
+            self.code(stmt.iterable),
+            self.block_code(stmt.body),
+        )
+
+        async def run(frame: Frame, rt: Runtime) -> Signal | None:
+            items = await iterable(frame, rt) if iterable_suspends else iterable(frame, rt)
+            deadline = None if timeout is None else await self.evaluate(timeout, frame, rt)
+            for item in items:
+                frame.vars[name] = item
+                if deadline is None:
+                    signal = await body(frame, rt) if body_suspends else body(frame, rt)
+                else:
+                    async with rt.timeout(deadline):
+                        signal = await body(frame, rt) if body_suspends else body(frame, rt)
+                if signal is not None and signal is not CONTINUE:
+                    return None if signal is BREAK else signal
+            return None
+
+        if iterable_suspends or body_suspends or timeout is not None:
+            return Code(run, True)
+
+        def run_now(frame: Frame, rt: Runtime) -> Signal | None:
+            variables = frame.vars
+            for item in iterable(frame, rt):
+                variables[name] = item
+                signal = body(frame, rt)
+                if signal is not None and signal is not CONTINUE:
+                    return None if signal is BREAK else signal
+            return None
+
+        return Code(run_now, False)
+
+    def map_items(self, stmt: ast.For) -> Code:
+        names, var = self.res.scope_locals.get(stmt, ()), stmt.var.id
+        body, suspends = self.block_code(stmt.body)
+
+        async def item_body(frame: Frame, rt: Runtime, item: Any) -> Any:
+            inner = Frame({name: None for name in names}, frame)
+            inner.vars[var] = item
+            signal = await body(inner, rt) if suspends else body(inner, rt)
+            return signal.value if isinstance(signal, Yield) else None
+
+        async def run(frame: Frame, rt: Runtime) -> None:
+            iterable = await self.evaluate(stmt.iterable, frame, rt)
+            limit = None if stmt.limit is None else await self.evaluate(stmt.limit, frame, rt)
+            timeout = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
+            values = await runtime.map_items(
+                rt,
+                lambda item: item_body(frame, rt, item),
+                iterable,
+                concurrent=stmt.concurrent,
+                limit=limit,
+                timeout=timeout,
+                skip_errors=stmt.skip_errors,
+            )
+            if stmt.into is not None:
+                frame.set(stmt.into.id, values)
+
+        return Code(run, True)
+
+    def compile_While(self, stmt: ast.While) -> Code:
+        body = self.block_code(stmt.body)
+
+        async def loop(frame: Frame, rt: Runtime) -> Signal | None:
             if stmt.max is None:
                 while await self.evaluate(stmt.test, frame, rt):
-                    if not await self.loop_body(stmt.body, frame, rt):
-                        return
-                return
+                    signal = await _run(body, frame, rt)
+                    if signal is not None and signal is not CONTINUE:
+                        return None if signal is BREAK else signal
+                return None
             for _ in range(await self.evaluate(stmt.max, frame, rt)):
                 if not await self.evaluate(stmt.test, frame, rt):
-                    return
-                if not await self.loop_body(stmt.body, frame, rt):
-                    return
+                    return None
+                signal = await _run(body, frame, rt)
+                if signal is not None and signal is not CONTINUE:
+                    return None if signal is BREAK else signal
+            return None
 
-        await self.with_deadline(stmt.timeout, loop, frame, rt)
+        return self.with_deadline(stmt.timeout, loop)
 
-    async def exec_Repeat(self, stmt: ast.Repeat, frame: Frame, rt: Runtime) -> None:
-        async def loop() -> None:
-            if stmt.max is None:
-                first = True
-                while first or not await self.evaluate(stmt.until, frame, rt):
-                    first = False
-                    if not await self.loop_body(stmt.body, frame, rt):
-                        return
-                return
-            for count in range(await self.evaluate(stmt.max, frame, rt)):
+    def compile_Repeat(self, stmt: ast.Repeat) -> Code:
+        body = self.block_code(stmt.body)
+
+        async def loop(frame: Frame, rt: Runtime) -> Signal | None:
+            count = 0
+            bound = None if stmt.max is None else await self.evaluate(stmt.max, frame, rt)
+            while bound is None or count < bound:
                 if count and await self.evaluate(stmt.until, frame, rt):
-                    return
-                if not await self.loop_body(stmt.body, frame, rt):
-                    return
+                    return None
+                count += 1
+                signal = await _run(body, frame, rt)
+                if signal is not None and signal is not CONTINUE:
+                    return None if signal is BREAK else signal
+            return None
 
-        await self.with_deadline(stmt.timeout, loop, frame, rt)
+        return self.with_deadline(stmt.timeout, loop)
 
-    async def with_deadline(self, timeout: ast.Expr | None, loop, frame: Frame, rt: Runtime) -> None:
+    def with_deadline(self, timeout: ast.Expr | None, loop: Callable[[Frame, Runtime], Any]) -> Code:
         if timeout is None:
-            await loop()
-            return
-        async with rt.timeout(await self.evaluate(timeout, frame, rt)):
-            await loop()
+            return Code(loop, True)
 
-    async def exec_Parallel(self, stmt: ast.Parallel, frame: Frame, rt: Runtime) -> None:
-        def branch(inner: ast.Stmt):
-            async def run() -> None:
-                await getattr(self, f"exec_{type(inner).__name__}")(inner, frame, rt)
+        async def run(frame: Frame, rt: Runtime) -> Signal | None:
+            async with rt.timeout(await self.evaluate(timeout, frame, rt)):
+                return await loop(frame, rt)
 
-            return run
+        return Code(run, True)
 
-        limit = None if stmt.limit is None else await self.evaluate(stmt.limit, frame, rt)
-        timeout = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
-        failed = await runtime.parallel(
-            rt,
-            [branch(inner) for inner in stmt.body],
-            limit=limit,
-            timeout=timeout,
-            keep_going=stmt.keep_going,
-        )
-        for inner, did_fail in zip(stmt.body, failed):
-            if did_fail:
-                for name in assigned_names((inner,)):
-                    frame.set(name, None)
+    def compile_Parallel(self, stmt: ast.Parallel) -> Code:
+        branches = [self.code(inner) for inner in stmt.body]  # type: ignore[arg-type]
 
-    async def exec_Try(self, stmt: ast.Try, frame: Frame, rt: Runtime) -> None:
-        try:
-            await self.block(stmt.body, frame, rt)
-        except Signal:
-            raise
-        except BaseException as exc:
-            for handler in stmt.handlers:
-                if isinstance(exc, self.caught_types(handler)):
-                    if handler.name is not None:
-                        frame.set(handler.name.id, exc)
-                    await self.block(handler.body, frame, rt)
-                    return
-            raise
+        async def run(frame: Frame, rt: Runtime) -> None:
+            limit = None if stmt.limit is None else await self.evaluate(stmt.limit, frame, rt)
+            timeout = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
+            failed = await runtime.parallel(
+                rt,
+                [_bound(code, frame, rt) for code in branches],
+                limit=limit,
+                timeout=timeout,
+                keep_going=stmt.keep_going,
+            )
+            for inner, did_fail in zip(stmt.body, failed):
+                if did_fail:
+                    for name in assigned_names((inner,)):
+                        frame.set(name, None)
+
+        return Code(run, True)
+
+    def compile_Try(self, stmt: ast.Try) -> Code:
+        body = self.block_code(stmt.body)
+        handlers = [(handler, self.block_code(handler.body)) for handler in stmt.handlers]
+
+        async def run(frame: Frame, rt: Runtime) -> Signal | None:
+            try:
+                return await _run(body, frame, rt)
+            except BaseException as exc:
+                for handler, handler_body in handlers:
+                    if isinstance(exc, self.caught_types(handler)):
+                        if handler.name is not None:
+                            frame.set(handler.name.id, exc)
+                        return await _run(handler_body, frame, rt)
+                raise
+
+        return Code(run, True)
 
     def caught_types(self, handler: ast.Catch) -> tuple[type[BaseException], ...]:
         if not handler.types:
@@ -259,3 +399,44 @@ class Executor(Evaluator):
         for part in rest:
             value = getattr(value, part)
         return value
+
+
+class _BodyKey:
+    """A statement list as a key of the code cache: by identity, like the nodes."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: tuple[ast.Stmt, ...]) -> None:
+        self.body = body
+
+    def __hash__(self) -> int:
+        return id(self.body)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _BodyKey) and other.body is self.body
+
+
+async def _run(code: Code, frame: Frame, rt: Runtime) -> Any:
+    return await code.fn(frame, rt) if code.suspends else code.fn(frame, rt)
+
+
+def _bound(code: Code, frame: Frame, rt: Runtime) -> Callable[[], Any]:
+    async def run() -> None:
+        await _run(code, frame, rt)
+
+    return run
+
+
+def _constant(value: Any) -> Code:
+    return Code(lambda frame, rt: value, False)
+
+
+def _nothing(frame: Frame, rt: Runtime, value: Any) -> None:
+    return None
+
+
+def _fail(frame: Frame, rt: Runtime, value: Any) -> None:
+    raise runtime.WorkflowFailed(str(value))
+
+
+__all__ = ["Break", "Continue", "Executor", "Return", "Yield"]
