@@ -102,19 +102,19 @@ class Evaluator:
             return Code(self.pair(operands[0], operands[1], fns[0], fns[1], apply), False)
         return Code(lambda frame, rt: apply(*[fn(frame, rt) for fn in fns]), False)
 
-    def pair(self, left: ast.Expr, right: ast.Expr, first: Any, second: Any, apply: Any) -> Any:
+    def pair(self, left: Any, right: ast.Expr, first: Any, second: Any, apply: Any) -> Any:
         """`apply(left, right)` with the commonest operands, a local and a literal, read in
         place: `i % 4 == 0` costs two calls, not five."""
         if isinstance(right, ast.Literal):
             constant = right.value
             if self._is_local(left):
-                name = left.id  # type: ignore[attr-defined]
+                name = left.id
                 return lambda frame, rt: apply(
                     frame.vars[name] if name in frame.vars else frame.get(name), constant
                 )
             return lambda frame, rt: apply(first(frame, rt), constant)
         if self._is_local(left):
-            name = left.id  # type: ignore[attr-defined]
+            name = left.id
             return lambda frame, rt: apply(
                 frame.vars[name] if name in frame.vars else frame.get(name), second(frame, rt)
             )
