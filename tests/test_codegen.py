@@ -116,35 +116,6 @@ def test_compile_error_has_sorted_diagnostics() -> None:
     assert "bad.wf:2:6" in str(info.value)
 
 
-def test_formatting_per_definition_equals_black_on_the_whole_module() -> None:
-    """format_python formats each top-level definition alone: the text must be
-    byte for byte what black makes of the whole module."""
-    import sys
-
-    import black
-
-    from wfc.api import analyze
-    from wfc.codegen import module as codegen_module
-
-    sys.path.insert(0, str(ROOT / "bench"))
-    from scale_source import make_source
-
-    mode = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=88)
-    sources = [path.read_text(encoding="utf-8") for path in sorted(EXAMPLES.glob("*.wf"))]
-    sources.append(make_source(300))
-    for source in sources:
-        checked = analyze(source, "same.wf")
-        raw: list[str] = []
-        original = codegen_module.format_python
-        codegen_module.format_python = lambda text: raw.append(text) or text
-        try:
-            codegen_module.generate(checked.module, checked.resolution, source, "0")
-        finally:
-            codegen_module.format_python = original
-        assert len(codegen_module.top_level_chunks(raw[0])) > 1
-        assert codegen_module.format_python(raw[0]) == black.format_str(raw[0], mode=mode)
-
-
 def test_both_backends_give_the_same_typed_signature() -> None:
     import inspect
 

@@ -61,7 +61,9 @@ def cli() -> None:
 
 @cli.command("compile")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write (one input only).")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Where to write (one input only; `-` for stdout)."
+)
 @click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if an output is stale.")
 @click.option("--force", is_flag=True, help="Overwrite an output file that wfc did not generate.")
 def compile_command(files: tuple[Path, ...], output: Path | None, check_only: bool, force: bool) -> None:
@@ -70,6 +72,10 @@ def compile_command(files: tuple[Path, ...], output: Path | None, check_only: bo
 
     if output is not None and len(files) > 1:
         raise click.UsageError("-o/--output takes a single input file")
+    if output == Path("-"):
+        if check_only:
+            raise click.UsageError("--check compares files: it cannot check stdout")
+        sys.exit(_each_file(files, compile_source, lambda path, source, text: _echo(text)))
     sys.exit(
         _each_file(
             files,
@@ -77,6 +83,11 @@ def compile_command(files: tuple[Path, ...], output: Path | None, check_only: bo
             lambda path, source, text: _write_output(output or output_path(path), text, check_only, force),
         )
     )
+
+
+def _echo(text: str) -> int:
+    click.echo(text, nl=False)
+    return 0
 
 
 def _each_file(files: tuple[Path, ...], transform: Any, use: Any) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 
 from ..check import Resolution, source_digest
@@ -11,6 +10,7 @@ from ..syntax import ast
 from ..syntax.names import comment_text, py_literal, py_name
 from .declarations import emit_declaration
 from .expressions import Temps
+from .formatting import format_python
 from .machines import emit_machine
 from .policies import guard_definition, guard_names, shared_definitions, shared_policies
 from .statements import StmtEmitter
@@ -128,49 +128,3 @@ def import_line(decl: ast.Use) -> str:
     if not package:
         return f"import {name}{alias}"
     return f"from {'.'.join(package)} import {name}{alias}"
-
-
-def format_python(text: str) -> str:
-    """Format with black, pinned to Python 3.11 and 88 columns (black is slow to import).
-
-    Each top-level definition is formatted on its own, joined by the two blank
-    lines black puts between them (tests/test_codegen.py proves the result equal
-    to black on the whole text): black's cost and memory stay proportional to
-    the largest definition, not the module. The cyclic GC is paused while black
-    runs, and only the young garbage of each definition is collected: black
-    runs 2-3x faster, with memory still bounded.
-    """
-    import black
-
-    mode = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=88)
-    was_enabled = gc.isenabled()
-    gc.freeze()  # what exists already is never scanned while black runs
-    gc.disable()
-    try:
-        parts = []
-        for chunk in top_level_chunks(text):
-            parts.append(black.format_str(chunk, mode=mode).strip("\n"))
-            gc.collect(0)
-    finally:
-        gc.unfreeze()
-        if was_enabled:
-            gc.enable()
-    return "\n\n\n".join(part for part in parts if part) + "\n"
-
-
-def top_level_chunks(text: str) -> list[str]:
-    """`text` cut before each top-level `def`, `async def` and `class` (with the
-    comment lines right above it)."""
-    chunks: list[str] = []
-    current: list[str] = []
-    for line in text.splitlines(keepends=True):
-        if line.startswith(("def ", "async def ", "class ")) and current:
-            attached = 0
-            while attached < len(current) and current[-1 - attached].startswith("#"):
-                attached += 1
-            cut = len(current) - attached
-            chunks.append("".join(current[:cut]))
-            current = current[cut:]
-        current.append(line)
-    chunks.append("".join(current))
-    return chunks

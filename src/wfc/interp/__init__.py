@@ -26,12 +26,19 @@ class InterpretedDeclaration:
         self._executor = executor
         self._decl = decl
         self._names = {py_name(p.name.id): p.name.id for p in decl.params}
+        self._params = tuple(p.name.id for p in decl.params)
+        self._locals = tuple(
+            name for name in executor.res.scope_locals.get(decl, ()) if name not in self._params
+        )
+        self._runner = RUNNERS[type(decl)]
         self.__name__ = self.__qualname__ = py_name(decl.name.id)
         returns = annotation_of(executor.res.return_types.get(decl, "any"))
         self.__signature__ = signature_of(decl.params, defaults, returns)
         self.__doc__ = ast.declaration_doc(decl)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs and len(args) == len(self._params):  # every argument given, in order
+            return self._execute(dict(zip(self._params, args)))
         bound = self.__signature__.bind(*args, **kwargs)
         bound.apply_defaults()
         values = {self._names[name]: value for name, value in bound.arguments.items()}
@@ -52,10 +59,10 @@ class InterpretedDeclaration:
     async def _body(self, *args: Any) -> Any:
         """One run of the declaration's body, given its arguments in order."""
         decl, executor = self._decl, self._executor
-        values = {param.name.id: value for param, value in zip(decl.params, args)}
-        for name in executor.res.scope_locals.get(decl, ()):
-            values.setdefault(name, None)
-        return await RUNNERS[type(decl)](executor, decl, Frame(values), runtime.current())
+        values = dict(zip(self._params, args))
+        for name in self._locals:
+            values[name] = None
+        return await self._runner(executor, decl, Frame(values), runtime.current())
 
 
 def instantiate(checked: Checked, path: Path, used: dict[str, Any]) -> ModuleType:

@@ -71,6 +71,8 @@ class Evaluator:
         self.globals = globals_
         self._codes: dict[ast.Node, Code] = {}
         self._guards: dict[ast.Node, runtime.Guard] = {}
+        # an `if`'s code -> its branch chooser (statements.Executor._branching)
+        self._choosers: dict[Callable[..., Any], Callable[..., Any]] = {}
 
     async def evaluate(self, expr: ast.Expr, frame: Frame | None, rt: Runtime) -> Any:
         fn, suspends = self.code(expr)
@@ -85,6 +87,14 @@ class Evaluator:
     def strict(self, operands: list[ast.Expr], apply: Callable[..., Any]) -> Code:
         """`apply` of the operands' values, evaluated left to right, all of them."""
         codes = [self.code(operand) for operand in operands]
+        if len(codes) == 2 and not codes[0].suspends and codes[1].suspends:
+            (first, _), (second, _) = codes  # `total + h.f(x)`
+
+            async def then_await(frame: Frame, rt: Runtime) -> Any:
+                value = first(frame, rt)
+                return apply(value, await second(frame, rt))
+
+            return Code(then_await, True)
         if any(code.suspends for code in codes):
 
             async def run(frame: Frame, rt: Runtime) -> Any:
@@ -103,8 +113,8 @@ class Evaluator:
         return Code(lambda frame, rt: apply(*[fn(frame, rt) for fn in fns]), False)
 
     def pair(self, left: Any, right: ast.Expr, first: Any, second: Any, apply: Any) -> Any:
-        """`apply(left, right)` with the commonest operands, a local and a literal, read in
-        place: `i % 4 == 0` costs two calls, not five."""
+        """`apply(left, right)` with the commonest operands read in place: a local, a
+        literal, or an operation on a local and a literal (`i % 4 == 0` is one call)."""
         if isinstance(right, ast.Literal):
             constant = right.value
             if self._is_local(left):
@@ -112,13 +122,47 @@ class Evaluator:
                 return lambda frame, rt: apply(
                     frame.vars[name] if name in frame.vars else frame.get(name), constant
                 )
+            inner = self._local_op_literal(left)
+            if inner is not None:
+                op, inner_name, inner_constant = inner
+                return lambda frame, rt: apply(
+                    op(
+                        frame.vars[inner_name] if inner_name in frame.vars else frame.get(inner_name),
+                        inner_constant,
+                    ),
+                    constant,
+                )
             return lambda frame, rt: apply(first(frame, rt), constant)
         if self._is_local(left):
             name = left.id
+            inner = self._local_op_literal(right)
+            if inner is not None:  # `total + i * 2`
+                op, inner_name, inner_constant = inner
+                return lambda frame, rt: apply(
+                    frame.vars[name] if name in frame.vars else frame.get(name),
+                    op(
+                        frame.vars[inner_name] if inner_name in frame.vars else frame.get(inner_name),
+                        inner_constant,
+                    ),
+                )
             return lambda frame, rt: apply(
                 frame.vars[name] if name in frame.vars else frame.get(name), second(frame, rt)
             )
         return lambda frame, rt: apply(first(frame, rt), second(frame, rt))
+
+    def _local_op_literal(self, expr: ast.Expr) -> tuple[Callable[[Any, Any], Any], str, Any] | None:
+        """`(op, name, value)` if `expr` is `name op value` (a binary operation or one comparison)."""
+        if isinstance(expr, ast.BinOp):
+            op, operands = _BINARY[expr.op], (expr.left, expr.right)
+        elif isinstance(expr, ast.Compare) and len(expr.ops) == 1:
+            op, operands = COMPARISONS[expr.ops[0]], (expr.left, expr.comparators[0])
+        else:
+            return None
+        left, right = operands
+        if self._is_local(left) and isinstance(right, ast.Literal):
+            assert isinstance(left, ast.Name)
+            return op, left.id, right.value
+        return None
 
     def _is_local(self, expr: ast.Expr) -> bool:
         return isinstance(expr, ast.Name) and self.res.names[expr] is Kind.LOCAL
@@ -203,7 +247,7 @@ class Evaluator:
         split = _splitter(len(expr.args), [keyword.name for keyword in expr.keywords])
         if kind is CallKind.BUILTIN:
             return self.strict([expr.func, *values], lambda fn, *vals: _apply(fn, *split(vals)))
-        arguments = self.strict(values, lambda *vals: split(vals))
+        arguments = self.arguments(expr)
         if kind is CallKind.STEP:
             return self.step(expr, arguments)
         function = self.code(expr.func)
@@ -220,25 +264,46 @@ class Evaluator:
 
         return Code(declaration if kind is CallKind.DECL else dynamic, True)
 
-    def step(self, call: ast.Call, arguments: Code) -> Code:
+    def arguments(self, call: ast.Call) -> Code:
+        """A call's values as `(positional, keywords)`."""
+        split = _splitter(len(call.args), [keyword.name for keyword in call.keywords])
+        values = [*call.args, *(keyword.value for keyword in call.keywords)]
+        return self.strict(values, lambda *vals: split(vals))
+
+    def step(self, call: ast.Call, arguments: Code, into: str | None = None) -> Code:
         """A handler call: its arguments, then the runtime's step (events, look up, call,
-        await, error note), the one the compiled code inlines."""
-        target, location, lookup = (
-            self.res.step_targets[call],
-            self.res.location(call),
-            self.handler(call.func),
-        )
-        step = runtime.step
+        await, error note), the one the compiled code inlines. With `into`, the statement
+        `into = call` in one coroutine."""
+        target, location = self.res.step_targets[call], self.res.location(call)
+        lookup, step = self.handler(call.func), runtime.step
+        if not arguments.suspends and not call.keywords and len(call.args) == 1:
+            only = self.code(call.args[0]).fn  # the commonest step: one argument
+
+            async def one(frame: Frame, rt: Runtime) -> Any:
+                result = await step(rt, target, location, lookup, only(frame, rt))
+                if into is None:
+                    return result
+                frame.vars[into] = result
+                return None
+
+            return Code(one, True)
         argument_fn, suspends = arguments
 
         async def run(frame: Frame, rt: Runtime) -> Any:
             args, kwargs = await argument_fn(frame, rt) if suspends else argument_fn(frame, rt)
-            return await step(rt, target, location, lookup, *args, **kwargs)
+            result = await step(rt, target, location, lookup, *args, **kwargs)
+            if into is None:
+                return result
+            frame.vars[into] = result
+            return None
 
         return Code(run, True)
 
     def handler(self, func: ast.Expr) -> Callable[[], Any]:
         """A step's handler lookup: a `use`d name, or an attribute chain of one (getattr)."""
+        if isinstance(func, ast.Attr) and isinstance(func.value, ast.Name):
+            module, attribute, globals_ = func.value.id, func.name, self.globals
+            return lambda: getattr(globals_[module], attribute)
         if isinstance(func, ast.Attr):
             base, name = self.handler(func.value), func.name
             return lambda: getattr(base(), name)

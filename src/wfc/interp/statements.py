@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import runtime
-from ..check import Kind
+from ..check import CallKind, Kind
 from ..check.scopes import assigned_names
 from ..runtime import Runtime
 from ..syntax import ast
@@ -79,6 +79,8 @@ class Executor(Evaluator):
     # ---- simple statements -----------------------------------------------
     def compile_Assign(self, stmt: ast.Assign) -> Code:
         name = stmt.target.id
+        if isinstance(stmt.value, ast.Call) and self.res.calls[stmt.value] is CallKind.STEP:
+            return self.step(stmt.value, self.arguments(stmt.value), into=name)
         value, suspends = self.code(stmt.value)
         if suspends:
 
@@ -213,6 +215,8 @@ class Executor(Evaluator):
         orelse = None if stmt.orelse is None else self.block_code(stmt.orelse)
         parts = [code for pair in branches for code in pair] + ([orelse] if orelse else [])
         if any(code.suspends for code in parts):
+            if not any(test.suspends for test, _ in branches):
+                return self._branching(branches, orelse)
 
             async def run(frame: Frame, rt: Runtime) -> Signal | None:
                 for (test, test_suspends), (body, body_suspends) in branches:
@@ -234,6 +238,26 @@ class Executor(Evaluator):
 
         return Code(run_now, False)
 
+    def _branching(self, branches: list[tuple[Code, Code]], orelse: Code | None) -> Code:
+        """An `if` whose tests cannot suspend but a body can. Its `choose` picks the body
+        without a coroutine: a loop around the `if` runs the body itself (compile_For)."""
+        tests = [(test.fn, body) for test, body in branches]
+
+        def choose(frame: Frame, rt: Runtime) -> Code | None:
+            for test, body in tests:
+                if test(frame, rt):
+                    return body
+            return orelse
+
+        async def run(frame: Frame, rt: Runtime) -> Signal | None:
+            chosen = choose(frame, rt)
+            if chosen is None:
+                return None
+            return await chosen.fn(frame, rt) if chosen.suspends else chosen.fn(frame, rt)
+
+        self._choosers[run] = choose
+        return Code(run, True)
+
     def compile_For(self, stmt: ast.For) -> Code:
         if stmt in self.res.item_scopes:
             return self.map_items(stmt)
@@ -242,6 +266,22 @@ class Executor(Evaluator):
             self.code(stmt.iterable),
             self.block_code(stmt.body),
         )
+
+        choose = self._choosers.get(body)
+        if choose is not None and timeout is None and not iterable_suspends:
+
+            async def branching(frame: Frame, rt: Runtime) -> Signal | None:
+                for item in iterable(frame, rt):
+                    frame.vars[name] = item
+                    chosen = choose(frame, rt)
+                    if chosen is None:
+                        continue
+                    signal = await chosen.fn(frame, rt) if chosen.suspends else chosen.fn(frame, rt)
+                    if signal is not None and signal is not CONTINUE:
+                        return None if signal is BREAK else signal
+                return None
+
+            return Code(branching, True)
 
         async def run(frame: Frame, rt: Runtime) -> Signal | None:
             items = await iterable(frame, rt) if iterable_suspends else iterable(frame, rt)

@@ -1,0 +1,93 @@
+"""The generated module's formatting: black's bytes, by ruff where it is installed.
+
+codegen/formatting.py lets ruff format only because these tests prove its output
+byte-identical to black's on what wfc generates; the random programs of
+tests/properties/test_fuzz.py prove it again on every run of the slow tier.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import black
+import pytest
+
+from conftest import EXAMPLES, ROOT
+from wfc.api import _generate as generate
+from wfc.api import analyze, compile_source
+from wfc.codegen import formatting
+
+sys.path.insert(0, str(ROOT / "bench"))
+from scale_source import make_source  # noqa: E402
+
+MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=88)
+SOURCES = {path.name: path.read_text(encoding="utf-8") for path in sorted(EXAMPLES.glob("*.wf"))}
+SOURCES["scale_300.wf"] = make_source(300)
+
+
+def raw_module(source: str, name: str = "same.wf") -> str:
+    """The generated module before formatting."""
+    return generate(analyze(source, name), formatted=False)
+
+
+@pytest.fixture(autouse=True)
+def ruff_is_installed() -> None:
+    if formatting.ruff_binary() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("ruff is missing: the test extra installs it")
+        pytest.skip("ruff is not installed (pip install -e '.[test]')")
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_ruff_formats_exactly_as_black(name: str) -> None:
+    raw = raw_module(SOURCES[name], name)
+    assert formatting.format_with_ruff(raw) == black.format_str(raw, mode=MODE)
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_black_per_definition_equals_black_on_the_whole_module(name: str) -> None:
+    """format_with_black formats each top-level definition alone: the text must be
+    byte for byte what black makes of the whole module."""
+    raw = raw_module(SOURCES[name], name)
+    assert len(formatting.top_level_chunks(raw)) > 1
+    assert formatting.format_with_black(raw) == black.format_str(raw, mode=MODE)
+
+
+@pytest.mark.slow
+def test_ruff_formats_a_large_module_exactly_as_black() -> None:
+    raw = raw_module(make_source(10_000))
+    assert formatting.format_with_ruff(raw) == formatting.format_with_black(raw)
+
+
+def test_black_is_used_without_ruff_or_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = SOURCES["order_saga.wf"]
+    expected = compile_source(source, "order_saga.wf")
+    calls: list[str] = []
+    original = formatting.format_with_black
+
+    def counted(text: str) -> str:
+        calls.append("black")
+        return original(text)
+
+    monkeypatch.setattr(formatting, "format_with_black", counted)
+    monkeypatch.setenv("WFC_FORMATTER", "black")
+    assert compile_source(source, "order_saga.wf") == expected
+    assert calls == ["black"]
+    monkeypatch.delenv("WFC_FORMATTER")
+    monkeypatch.setattr(formatting, "ruff_binary", lambda: None)
+    assert compile_source(source, "order_saga.wf") == expected
+    assert calls == ["black", "black"]
+
+
+def test_a_failing_ruff_falls_back_to_black(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """A ruff that exits with an error (or cannot run) never leaves the text unformatted."""
+    failing = tmp_path / "ruff"
+    failing.write_text("#!/bin/sh\nexit 2\n")
+    failing.chmod(0o755)
+    source = SOURCES["order_saga.wf"]
+    expected = compile_source(source, "order_saga.wf")
+    monkeypatch.setattr(formatting, "ruff_binary", lambda: str(failing))
+    assert compile_source(source, "order_saga.wf") == expected
+    monkeypatch.setattr(formatting, "ruff_binary", lambda: str(tmp_path / "missing"))
+    assert compile_source(source, "order_saga.wf") == expected
