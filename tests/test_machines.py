@@ -107,6 +107,60 @@ def test_concurrent_sends_are_handled_one_at_a_time_in_order(backend) -> None:
     assert results == [True, True, False] and order.state == "cancelled"
 
 
+SLOW_CYCLE = """use backend_handlers as t
+
+machine Cycle() {
+    initial a
+    state a {
+        on go -> b
+    }
+    state b {
+        enter do t.slow(1, 0.05)
+        on go -> c
+    }
+    state c {
+        on go -> a
+    }
+}
+"""
+
+
+def test_a_send_without_actions_still_waits_behind_one_in_progress(backend) -> None:
+    """`b -> c` needs no await, yet it waits until the slow `a -> b` has run b's enter
+    action (the state is already b by then): one send at a time, in arrival order,
+    however cheap a send is."""
+    module = wfc.api.load_source(SLOW_CYCLE, f"cycle_{backend}.wf", backend=backend)
+
+    async def main():
+        cycle = module.Cycle()
+        results = await asyncio.gather(cycle.send("go"), cycle.send("go"), cycle.send("go"))
+        return cycle, results
+
+    cycle, results = asyncio.run(main())
+    assert results == [True, True, True]
+    assert cycle.history == [("a", "go", "b"), ("b", "go", "c"), ("c", "go", "a")]
+
+
+def test_a_cancelled_waiting_send_hands_its_turn_on(backend) -> None:
+    module = wfc.api.load_source(SLOW_CYCLE, f"cycle_cancel_{backend}.wf", backend=backend)
+
+    async def main():
+        cycle = module.Cycle()
+        first = asyncio.ensure_future(cycle.send("go"))
+        second = asyncio.ensure_future(cycle.send("go"))
+        third = asyncio.ensure_future(cycle.send("go"))
+        await asyncio.sleep(0.01)
+        second.cancel()
+        results = await asyncio.gather(first, second, third, return_exceptions=True)
+        fourth = await asyncio.wait_for(cycle.send("go"), 1)  # the machine is free again
+        return cycle, results, fourth
+
+    cycle, results, fourth = asyncio.run(main())
+    assert results[0] is True and isinstance(results[1], asyncio.CancelledError) and results[2] is True
+    assert fourth is True
+    assert cycle.history == [("a", "go", "b"), ("b", "go", "c"), ("c", "go", "a")]
+
+
 def test_snapshot_and_restore(backend) -> None:
     order, _, _ = drive(backend, [("pay", None), ("process", {"payment_verified": True})])
     snapshot = json.loads(json.dumps(order.snapshot()))

@@ -7,6 +7,7 @@ interpreter makes the same kind of subclass at load time.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, NamedTuple
 
@@ -43,7 +44,9 @@ class Machine:
         self.params = params
         self.state = self.initial
         self.history: list[tuple[str, str, str]] = []
-        self._lock: asyncio.Lock | None = None
+        self._moves = _plain_moves(type(self))
+        self._busy = False  # a send is in progress
+        self._waiters: deque[asyncio.Future[None]] | None = None  # sends waiting, in arrival order
         self._stored: tuple[Any, str, int] | None = None  # (store, key, version) once opened
 
     @classmethod
@@ -89,13 +92,58 @@ class Machine:
         return None
 
     async def send(self, event: str, ctx: dict | None = None) -> bool:
-        """Handle `event`; True if a transition was taken."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
+        """Handle `event`; True if a transition was taken.
+
+        One send at a time: a send that finds none in progress takes its turn at
+        once (no lock object, no await); others wait in arrival order (`_wait_turn`)
+        and each finished send hands the turn straight to the first of them.
+        """
+        if not self._busy and self._stored is None:
+            source = self.state
+            target = self._moves.get((source, event))
+            if target is not None:  # no guard, no action: done without awaiting, so no turn to take
+                self._moved(source, event, target)
+                return True
+        if self._busy:
+            await self._wait_turn()
+        else:
+            self._busy = True
+        try:
+            source = self.state
+            if ctx is None:
+                ctx = {}
             if self._stored is not None:
-                return await self._send_stored(event, {} if ctx is None else ctx)
-            return await self._send(event, {} if ctx is None else ctx)
+                return await self._send_stored(event, ctx)
+            return await self._take(event, ctx, source, self._chosen(event, ctx))
+        finally:
+            if self._waiters:
+                self._hand_over()
+            else:
+                self._busy = False
+
+    async def _wait_turn(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = deque()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._hand_over()  # the turn came as this send was cancelled: pass it on
+            elif waiter in self._waiters:
+                self._waiters.remove(waiter)
+            raise
+
+    def _hand_over(self) -> None:
+        """End a turn: the first waiting send takes it, or the machine is free."""
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._busy = False
 
     async def _send_stored(self, event: str, ctx: dict) -> bool:
         rt = current()
@@ -118,25 +166,39 @@ class Machine:
             await store.delete(record_key + ":lease", lease)
 
     async def _send(self, event: str, ctx: dict) -> bool:
-        rt = current()
         source = self.state
-        transition = self._chosen(event, ctx)
+        return await self._take(event, ctx, source, self._chosen(event, ctx))
+
+    async def _take(self, event: str, ctx: dict, source: str, transition: Transition | None) -> bool:
+        """Take the chosen transition (None: the event is rejected), running its actions."""
         if transition is None:
+            rt = current()
             if rt.observers:
                 rt.event("transition.rejected", self.machine, {"from": source, "event": event})
             return False
-        for action in self.exit_actions.get(source, ()):
-            await action(self, ctx)
+        exits, enters = self.exit_actions.get(source), self.enter_actions.get(transition.target)
+        if exits:
+            for action in exits:
+                await action(self, ctx)
         if transition.action is not None:
             await transition.action(self, ctx)
         self.state = transition.target
-        for action in self.enter_actions.get(transition.target, ()):
-            await action(self, ctx)
-        self.history.append((source, event, transition.target))
-        del self.history[:-HISTORY_LIMIT]
-        if rt.observers:
-            rt.event("transition", self.machine, {"from": source, "event": event, "to": transition.target})
+        if enters:
+            for action in enters:
+                await action(self, ctx)
+        self._moved(source, event, transition.target)
         return True
+
+    def _moved(self, source: str, event: str, target: str) -> None:
+        """The transition is done: state, history, event."""
+        self.state = target
+        history = self.history
+        history.append((source, event, target))
+        if len(history) > HISTORY_LIMIT:
+            del history[:-HISTORY_LIMIT]
+        rt = current()
+        if rt.observers:
+            rt.event("transition", self.machine, {"from": source, "event": event, "to": target})
 
     def snapshot(self) -> dict[str, Any]:
         """State, history and parameters: JSON-serialisable when the parameters are."""
@@ -159,6 +221,25 @@ class Machine:
 
     def __repr__(self) -> str:
         return f"<{self.machine} state={self.state!r}>"
+
+
+def _plain_moves(cls: type[Machine]) -> dict[tuple[str, str], str]:
+    """(state, event) -> target, for the moves whose only transition has no guard and
+    no action and whose states have no exit or enter actions: a `send` takes them
+    with no coroutine. Built once per machine class, on its first send."""
+    moves = cls.__dict__.get("_plain_moves")
+    if moves is None:
+        moves = {
+            key: options[0].target
+            for key, options in cls.transitions.items()
+            if len(options) == 1
+            and options[0].guard is None
+            and options[0].action is None
+            and key[0] not in cls.exit_actions
+            and options[0].target not in cls.enter_actions
+        }
+        cls._plain_moves = moves  # type: ignore[attr-defined]
+    return moves
 
 
 LEASE_SECONDS = 60.0  # how long a crashed sender can hold a stored machine
