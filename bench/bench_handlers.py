@@ -55,3 +55,10 @@ async def work(x):
 async def tick(x):
     """The durable benchmark's step: as small as a step gets."""
     return x + 1
+
+
+async def ship(x):
+    """The saga benchmark's last step: refuses negative values, so the saga unwinds."""
+    if x < 0:
+        raise ValueError("cannot ship")
+    return x

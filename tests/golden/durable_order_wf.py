@@ -21,11 +21,14 @@ async def place_order(
     hold: _wf.Value = None
     charge: _wf.Value = None
     order: _wf.Value = None
-    _wf_saga = _wf.Saga(_rt, "place_order")
+    _wf_done: list[_wf.Compensation] = []  # (step, compensation, its arguments)
+    _wf_step: str | None = None  # the step in progress
+    if _obs:
+        _rt.event("saga.start", "place_order")
     try:
         if not (quantity > 0):
             raise _wf.ValidationError("quantity must be positive")
-        _wf_saga.step = "hold"
+        _wf_step = "hold"
         if _obs:
             _rt.event("step.start", "shop.validate_inventory")
         # durable_order.wf:10:17
@@ -49,34 +52,9 @@ async def place_order(
             )
         if _obs:
             _rt.event("step.end", "shop.validate_inventory")
-
-        async def _wf_undo1(hold: _wf.Value = hold) -> _wf.Value:
-            _wf_r3 = _wf.attr(hold, "hold_id")
-            if _obs:
-                _rt.event("step.start", "shop.release_hold")
-            # durable_order.wf:11:20
-            try:
-                _wf_r2 = (
-                    shop.release_hold(_wf_r3)
-                    if _rt.journal is None
-                    else _rt.journal.step(
-                        "shop.release_hold",
-                        "durable_order.wf:11:20",
-                        shop.release_hold,
-                        _wf_r3,
-                    )
-                )
-                if _wf_r2.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r2):
-                    _wf_r2 = await _wf_r2
-            except BaseException as _wf_e:
-                raise _rt.step_failed(
-                    _wf_e, "shop.release_hold", "durable_order.wf:11:20"
-                )
-            if _obs:
-                _rt.event("step.end", "shop.release_hold")
-
-        _wf_saga.completed(_wf_undo1)
-        _wf_saga.step = "charge"
+        _wf_done.append(("hold", _wf_undo1, (_rt, hold)))
+        _wf_step = None
+        _wf_step = "charge"
         _wf_r4 = customer
         _wf_r5 = quantity * 25
         if _obs:
@@ -100,34 +78,9 @@ async def place_order(
             raise _rt.step_failed(_wf_e, "payments.charge", "durable_order.wf:12:19")
         if _obs:
             _rt.event("step.end", "payments.charge")
-
-        async def _wf_undo6(charge: _wf.Value = charge) -> _wf.Value:
-            _wf_r8 = _wf.attr(charge, "charge_id")
-            if _obs:
-                _rt.event("step.start", "payments.refund")
-            # durable_order.wf:13:20
-            try:
-                _wf_r7 = (
-                    payments.refund(_wf_r8)
-                    if _rt.journal is None
-                    else _rt.journal.step(
-                        "payments.refund",
-                        "durable_order.wf:13:20",
-                        payments.refund,
-                        _wf_r8,
-                    )
-                )
-                if _wf_r7.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r7):
-                    _wf_r7 = await _wf_r7
-            except BaseException as _wf_e:
-                raise _rt.step_failed(
-                    _wf_e, "payments.refund", "durable_order.wf:13:20"
-                )
-            if _obs:
-                _rt.event("step.end", "payments.refund")
-
-        _wf_saga.completed(_wf_undo6)
-        _wf_saga.step = "order"
+        _wf_done.append(("charge", _wf_undo6, (_rt, charge)))
+        _wf_step = None
+        _wf_step = "order"
         if _obs:
             _rt.event("step.start", "shop.create_order")
         # durable_order.wf:14:18
@@ -150,33 +103,8 @@ async def place_order(
             raise _rt.step_failed(_wf_e, "shop.create_order", "durable_order.wf:14:18")
         if _obs:
             _rt.event("step.end", "shop.create_order")
-
-        async def _wf_undo9(order: _wf.Value = order) -> _wf.Value:
-            _wf_r11 = _wf.attr(order, "order_id")
-            if _obs:
-                _rt.event("step.start", "shop.cancel_order")
-            # durable_order.wf:15:20
-            try:
-                _wf_r10 = (
-                    shop.cancel_order(_wf_r11)
-                    if _rt.journal is None
-                    else _rt.journal.step(
-                        "shop.cancel_order",
-                        "durable_order.wf:15:20",
-                        shop.cancel_order,
-                        _wf_r11,
-                    )
-                )
-                if _wf_r10.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r10):
-                    _wf_r10 = await _wf_r10
-            except BaseException as _wf_e:
-                raise _rt.step_failed(
-                    _wf_e, "shop.cancel_order", "durable_order.wf:15:20"
-                )
-            if _obs:
-                _rt.event("step.end", "shop.cancel_order")
-
-        _wf_saga.completed(_wf_undo9)
+        _wf_done.append(("order", _wf_undo9, (_rt, order)))
+        _wf_step = None
         _wf_r12 = {
             "customer": customer,
             "charge": _wf.attr(charge, "charge_id"),
@@ -186,8 +114,77 @@ async def place_order(
             _rt.event("saga.end", "place_order")
         return _wf_r12
     except BaseException as _wf_e:  # cancellations unwind too
-        await _wf_saga.unwind(_wf_e)
+        await _wf.Saga(_rt, "place_order", _wf_step, _wf_done).unwind(_wf_e)
         raise  # not reached: unwind raises
+
+
+async def _wf_undo1(_rt: _wf.Runtime, hold: _wf.Value) -> _wf.Value:
+    _obs = _rt.observers
+    _wf_r3 = _wf.attr(hold, "hold_id")
+    if _obs:
+        _rt.event("step.start", "shop.release_hold")
+    # durable_order.wf:11:20
+    try:
+        _wf_r2 = (
+            shop.release_hold(_wf_r3)
+            if _rt.journal is None
+            else _rt.journal.step(
+                "shop.release_hold", "durable_order.wf:11:20", shop.release_hold, _wf_r3
+            )
+        )
+        if _wf_r2.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r2):
+            _wf_r2 = await _wf_r2
+    except BaseException as _wf_e:
+        raise _rt.step_failed(_wf_e, "shop.release_hold", "durable_order.wf:11:20")
+    if _obs:
+        _rt.event("step.end", "shop.release_hold")
+
+
+async def _wf_undo6(_rt: _wf.Runtime, charge: _wf.Value) -> _wf.Value:
+    _obs = _rt.observers
+    _wf_r8 = _wf.attr(charge, "charge_id")
+    if _obs:
+        _rt.event("step.start", "payments.refund")
+    # durable_order.wf:13:20
+    try:
+        _wf_r7 = (
+            payments.refund(_wf_r8)
+            if _rt.journal is None
+            else _rt.journal.step(
+                "payments.refund", "durable_order.wf:13:20", payments.refund, _wf_r8
+            )
+        )
+        if _wf_r7.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r7):
+            _wf_r7 = await _wf_r7
+    except BaseException as _wf_e:
+        raise _rt.step_failed(_wf_e, "payments.refund", "durable_order.wf:13:20")
+    if _obs:
+        _rt.event("step.end", "payments.refund")
+
+
+async def _wf_undo9(_rt: _wf.Runtime, order: _wf.Value) -> _wf.Value:
+    _obs = _rt.observers
+    _wf_r11 = _wf.attr(order, "order_id")
+    if _obs:
+        _rt.event("step.start", "shop.cancel_order")
+    # durable_order.wf:15:20
+    try:
+        _wf_r10 = (
+            shop.cancel_order(_wf_r11)
+            if _rt.journal is None
+            else _rt.journal.step(
+                "shop.cancel_order",
+                "durable_order.wf:15:20",
+                shop.cancel_order,
+                _wf_r11,
+            )
+        )
+        if _wf_r10.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r10):
+            _wf_r10 = await _wf_r10
+    except BaseException as _wf_e:
+        raise _rt.step_failed(_wf_e, "shop.cancel_order", "durable_order.wf:15:20")
+    if _obs:
+        _rt.event("step.end", "shop.cancel_order")
 
 
 # What a durable run's journal names, so that a restarted process can resume it.

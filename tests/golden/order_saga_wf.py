@@ -17,11 +17,14 @@ async def place_order(product_id: str, quantity: int, customer: str) -> _wf.Valu
     _obs = _rt.observers  # the live list: observers added later are seen
     hold: _wf.Value = None
     order: _wf.Value = None
-    _wf_saga = _wf.Saga(_rt, "place_order")
+    _wf_done: list[_wf.Compensation] = []  # (step, compensation, its arguments)
+    _wf_step: str | None = None  # the step in progress
+    if _obs:
+        _rt.event("saga.start", "place_order")
     try:
         if not (quantity > 0):
             raise _wf.ValidationError("quantity must be positive")
-        _wf_saga.step = "hold"
+        _wf_step = "hold"
         if _obs:
             _rt.event("step.start", "shop.validate_inventory")
         # order_saga.wf:9:17
@@ -45,32 +48,9 @@ async def place_order(product_id: str, quantity: int, customer: str) -> _wf.Valu
             )
         if _obs:
             _rt.event("step.end", "shop.validate_inventory")
-
-        async def _wf_undo1(hold: _wf.Value = hold) -> _wf.Value:
-            _wf_r3 = _wf.attr(hold, "hold_id")
-            if _obs:
-                _rt.event("step.start", "shop.release_hold")
-            # order_saga.wf:10:20
-            try:
-                _wf_r2 = (
-                    shop.release_hold(_wf_r3)
-                    if _rt.journal is None
-                    else _rt.journal.step(
-                        "shop.release_hold",
-                        "order_saga.wf:10:20",
-                        shop.release_hold,
-                        _wf_r3,
-                    )
-                )
-                if _wf_r2.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r2):
-                    _wf_r2 = await _wf_r2
-            except BaseException as _wf_e:
-                raise _rt.step_failed(_wf_e, "shop.release_hold", "order_saga.wf:10:20")
-            if _obs:
-                _rt.event("step.end", "shop.release_hold")
-
-        _wf_saga.completed(_wf_undo1)
-        _wf_saga.step = "order"
+        _wf_done.append(("hold", _wf_undo1, (_rt, hold)))
+        _wf_step = None
+        _wf_step = "order"
         if _obs:
             _rt.event("step.start", "shop.create_order")
         # order_saga.wf:11:18
@@ -93,32 +73,9 @@ async def place_order(product_id: str, quantity: int, customer: str) -> _wf.Valu
             raise _rt.step_failed(_wf_e, "shop.create_order", "order_saga.wf:11:18")
         if _obs:
             _rt.event("step.end", "shop.create_order")
-
-        async def _wf_undo4(order: _wf.Value = order) -> _wf.Value:
-            _wf_r6 = _wf.attr(order, "order_id")
-            if _obs:
-                _rt.event("step.start", "shop.cancel_order")
-            # order_saga.wf:12:20
-            try:
-                _wf_r5 = (
-                    shop.cancel_order(_wf_r6)
-                    if _rt.journal is None
-                    else _rt.journal.step(
-                        "shop.cancel_order",
-                        "order_saga.wf:12:20",
-                        shop.cancel_order,
-                        _wf_r6,
-                    )
-                )
-                if _wf_r5.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r5):
-                    _wf_r5 = await _wf_r5
-            except BaseException as _wf_e:
-                raise _rt.step_failed(_wf_e, "shop.cancel_order", "order_saga.wf:12:20")
-            if _obs:
-                _rt.event("step.end", "shop.cancel_order")
-
-        _wf_saga.completed(_wf_undo4)
-        _wf_saga.step = "shop.deduct_inventory"
+        _wf_done.append(("order", _wf_undo4, (_rt, order)))
+        _wf_step = None
+        _wf_step = "shop.deduct_inventory"
         if _obs:
             _rt.event("step.start", "shop.deduct_inventory")
         # order_saga.wf:13:10
@@ -140,34 +97,11 @@ async def place_order(product_id: str, quantity: int, customer: str) -> _wf.Valu
             raise _rt.step_failed(_wf_e, "shop.deduct_inventory", "order_saga.wf:13:10")
         if _obs:
             _rt.event("step.end", "shop.deduct_inventory")
-
-        async def _wf_undo8(
-            product_id: _wf.Value = product_id, quantity: _wf.Value = quantity
-        ) -> _wf.Value:
-            if _obs:
-                _rt.event("step.start", "shop.restock")
-            # order_saga.wf:14:20
-            try:
-                _wf_r9 = (
-                    shop.restock(product_id, quantity)
-                    if _rt.journal is None
-                    else _rt.journal.step(
-                        "shop.restock",
-                        "order_saga.wf:14:20",
-                        shop.restock,
-                        product_id,
-                        quantity,
-                    )
-                )
-                if _wf_r9.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r9):
-                    _wf_r9 = await _wf_r9
-            except BaseException as _wf_e:
-                raise _rt.step_failed(_wf_e, "shop.restock", "order_saga.wf:14:20")
-            if _obs:
-                _rt.event("step.end", "shop.restock")
-
-        _wf_saga.completed(_wf_undo8)
-        _wf_saga.step = "shop.send_notification"
+        _wf_done.append(
+            ("shop.deduct_inventory", _wf_undo8, (_rt, product_id, quantity))
+        )
+        _wf_step = None
+        _wf_step = "shop.send_notification"
         _wf_r11 = customer
         _wf_r12 = _wf.attr(order, "order_id")
         if _obs:
@@ -193,41 +127,114 @@ async def place_order(product_id: str, quantity: int, customer: str) -> _wf.Valu
             )
         if _obs:
             _rt.event("step.end", "shop.send_notification")
-
-        async def _wf_undo13(
-            customer: _wf.Value = customer, order: _wf.Value = order
-        ) -> _wf.Value:
-            _wf_r15 = customer
-            _wf_r16 = _wf.attr(order, "order_id")
-            if _obs:
-                _rt.event("step.start", "shop.send_apology")
-            # order_saga.wf:16:20
-            try:
-                _wf_r14 = (
-                    shop.send_apology(_wf_r15, _wf_r16)
-                    if _rt.journal is None
-                    else _rt.journal.step(
-                        "shop.send_apology",
-                        "order_saga.wf:16:20",
-                        shop.send_apology,
-                        _wf_r15,
-                        _wf_r16,
-                    )
-                )
-                if _wf_r14.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r14):
-                    _wf_r14 = await _wf_r14
-            except BaseException as _wf_e:
-                raise _rt.step_failed(_wf_e, "shop.send_apology", "order_saga.wf:16:20")
-            if _obs:
-                _rt.event("step.end", "shop.send_apology")
-
-        _wf_saga.completed(_wf_undo13)
+        _wf_done.append(("shop.send_notification", _wf_undo13, (_rt, customer, order)))
+        _wf_step = None
         if _obs:
             _rt.event("saga.end", "place_order")
         return order
     except BaseException as _wf_e:  # cancellations unwind too
-        await _wf_saga.unwind(_wf_e)
+        await _wf.Saga(_rt, "place_order", _wf_step, _wf_done).unwind(_wf_e)
         raise  # not reached: unwind raises
+
+
+async def _wf_undo1(_rt: _wf.Runtime, hold: _wf.Value) -> _wf.Value:
+    _obs = _rt.observers
+    _wf_r3 = _wf.attr(hold, "hold_id")
+    if _obs:
+        _rt.event("step.start", "shop.release_hold")
+    # order_saga.wf:10:20
+    try:
+        _wf_r2 = (
+            shop.release_hold(_wf_r3)
+            if _rt.journal is None
+            else _rt.journal.step(
+                "shop.release_hold", "order_saga.wf:10:20", shop.release_hold, _wf_r3
+            )
+        )
+        if _wf_r2.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r2):
+            _wf_r2 = await _wf_r2
+    except BaseException as _wf_e:
+        raise _rt.step_failed(_wf_e, "shop.release_hold", "order_saga.wf:10:20")
+    if _obs:
+        _rt.event("step.end", "shop.release_hold")
+
+
+async def _wf_undo4(_rt: _wf.Runtime, order: _wf.Value) -> _wf.Value:
+    _obs = _rt.observers
+    _wf_r6 = _wf.attr(order, "order_id")
+    if _obs:
+        _rt.event("step.start", "shop.cancel_order")
+    # order_saga.wf:12:20
+    try:
+        _wf_r5 = (
+            shop.cancel_order(_wf_r6)
+            if _rt.journal is None
+            else _rt.journal.step(
+                "shop.cancel_order", "order_saga.wf:12:20", shop.cancel_order, _wf_r6
+            )
+        )
+        if _wf_r5.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r5):
+            _wf_r5 = await _wf_r5
+    except BaseException as _wf_e:
+        raise _rt.step_failed(_wf_e, "shop.cancel_order", "order_saga.wf:12:20")
+    if _obs:
+        _rt.event("step.end", "shop.cancel_order")
+
+
+async def _wf_undo8(
+    _rt: _wf.Runtime, product_id: _wf.Value, quantity: _wf.Value
+) -> _wf.Value:
+    _obs = _rt.observers
+    if _obs:
+        _rt.event("step.start", "shop.restock")
+    # order_saga.wf:14:20
+    try:
+        _wf_r9 = (
+            shop.restock(product_id, quantity)
+            if _rt.journal is None
+            else _rt.journal.step(
+                "shop.restock",
+                "order_saga.wf:14:20",
+                shop.restock,
+                product_id,
+                quantity,
+            )
+        )
+        if _wf_r9.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r9):
+            _wf_r9 = await _wf_r9
+    except BaseException as _wf_e:
+        raise _rt.step_failed(_wf_e, "shop.restock", "order_saga.wf:14:20")
+    if _obs:
+        _rt.event("step.end", "shop.restock")
+
+
+async def _wf_undo13(
+    _rt: _wf.Runtime, customer: _wf.Value, order: _wf.Value
+) -> _wf.Value:
+    _obs = _rt.observers
+    _wf_r15 = customer
+    _wf_r16 = _wf.attr(order, "order_id")
+    if _obs:
+        _rt.event("step.start", "shop.send_apology")
+    # order_saga.wf:16:20
+    try:
+        _wf_r14 = (
+            shop.send_apology(_wf_r15, _wf_r16)
+            if _rt.journal is None
+            else _rt.journal.step(
+                "shop.send_apology",
+                "order_saga.wf:16:20",
+                shop.send_apology,
+                _wf_r15,
+                _wf_r16,
+            )
+        )
+        if _wf_r14.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r14):
+            _wf_r14 = await _wf_r14
+    except BaseException as _wf_e:
+        raise _rt.step_failed(_wf_e, "shop.send_apology", "order_saga.wf:16:20")
+    if _obs:
+        _rt.event("step.end", "shop.send_apology")
 
 
 # What a durable run's journal names, so that a restarted process can resume it.

@@ -85,7 +85,9 @@ def emit_workflow(emitter: StmtEmitter, decl: ast.Workflow, body: tuple[ast.Stmt
 def emit_saga(emitter: StmtEmitter, decl: ast.Saga, body: tuple[ast.Stmt, ...]) -> None:
     out = emitter.out
     emitter.frame = GeneratedFunction(kind=FunctionKind.SAGA, name=decl.name.id, end_event="saga.end")
-    out.line(f"_wf_saga = _wf.Saga(_rt, {py_literal(decl.name.id)})")
+    out.line("_wf_done: list[_wf.Compensation] = []  # (step, compensation, its arguments)")
+    out.line("_wf_step: str | None = None  # the step in progress")
+    out.observed(f'_rt.event("saga.start", {py_literal(decl.name.id)})')
     out.line("try:")
     with out.indent():
         emitter.block(body)
@@ -93,7 +95,7 @@ def emit_saga(emitter: StmtEmitter, decl: ast.Saga, body: tuple[ast.Stmt, ...]) 
             emitter.exit_events([], workflow=True)
     out.line("except BaseException as _wf_e:  # cancellations unwind too")
     with out.indent():
-        out.line("await _wf_saga.unwind(_wf_e)")
+        out.line(f"await _wf.Saga(_rt, {py_literal(decl.name.id)}, _wf_step, _wf_done).unwind(_wf_e)")
         out.line("raise  # not reached: unwind raises")
 
 

@@ -38,6 +38,12 @@ def generate(module: ast.Module, res: Resolution, source: str, version: str, for
             emit_machine(emitter, decl)
         elif isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
             emit_declaration(emitter, decl)
+        for function in emitter.deferred:
+            out.line()
+            out.line()
+            for line in function.rstrip("\n").split("\n"):
+                out.line(line)
+        emitter.deferred.clear()
     callables = [
         py_name(decl.name.id)
         for decl in module.decls

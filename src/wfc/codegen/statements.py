@@ -20,6 +20,7 @@ class StmtEmitter(PolicyEmitter):
         self.frame = GeneratedFunction(kind=FunctionKind.WORKFLOW, name="", end_event="workflow.end")
         self.guard_names = {}  # sites with policies -> their `_wf.Guard`
         self.inline_calls: set[ast.Call] = set()  # steps in expressions emitted ahead of their line
+        self.deferred: list[str] = []  # module-level functions to write after the declaration
 
     def block(self, body: tuple[ast.Stmt, ...]) -> None:
         for stmt in body:
@@ -137,29 +138,51 @@ class StmtEmitter(PolicyEmitter):
             self.out.line(self.line_expr(stmt.value))
 
     def emit_Step(self, stmt: ast.Step) -> None:
-        """A saga step: run it, then record its compensation with today's variables."""
-        out = self.out
-        out.line(f"_wf_saga.step = {py_literal(self.res.step_names[stmt])}")
+        """A saga step: run it, then record its compensation with today's variables.
+
+        The compensation is a module-level function (`deferred`, written after the
+        saga) called with the runtime and the variables it reads, as they are now:
+        recording it costs a tuple, not a closure.
+        """
+        assert self.frame.kind is FunctionKind.SAGA, "the checker keeps steps in the saga's own body"
+        out, name = self.out, py_literal(self.res.step_names[stmt])
+        out.line(f"_wf_step = {name}")
         if stmt.name is not None:
             self.assign_value(py_name(stmt.name.id), stmt.call)
         else:
             self.emit_ExprStmt(ast.ExprStmt(span=stmt.span, value=stmt.call))
-        if stmt.compensate is None:
-            out.line("_wf_saga.completed(None)")
-            return
-        # Default arguments freeze the variables as they are now, as the spec asks.
-        names = list(
-            dict.fromkeys(
-                node.id
-                for node in ast.walk(stmt.compensate)
-                if isinstance(node, ast.Name) and self.res.names.get(node) is Kind.LOCAL
+        if stmt.compensate is not None:
+            names = list(
+                dict.fromkeys(
+                    node.id
+                    for node in ast.walk(stmt.compensate)
+                    if isinstance(node, ast.Name) and self.res.names.get(node) is Kind.LOCAL
+                )
             )
-        )
-        undo = self.temps.new("undo")
-        params = ", ".join(f"{py_name(name)}: _wf.Value = {py_name(name)}" for name in names)
-        body = (ast.ExprStmt(span=stmt.compensate.span, value=stmt.compensate),)
-        self.function(f"async def {undo}({params}) -> _wf.Value:", FunctionKind.UNDO, stmt, body)
-        out.line(f"_wf_saga.completed({undo})")
+            undo = self.temps.new("undo")
+            self.undo_function(undo, stmt, names)
+            arguments = ", ".join(["_rt", *(py_name(variable) for variable in names)])
+            out.line(f"_wf_done.append(({name}, {undo}, ({arguments}{',' if not names else ''})))")
+        out.line("_wf_step = None")
+
+    def undo_function(self, undo: str, stmt: ast.Step, names: list[str]) -> None:
+        """`async def undo(_rt, *names)`: the step's compensation, at module level."""
+        assert stmt.compensate is not None
+        writer, self.out = self.out, Writer()
+        try:
+            params = "".join(f", {py_name(variable)}: _wf.Value" for variable in names)
+            body = (ast.ExprStmt(span=stmt.compensate.span, value=stmt.compensate),)
+            self.out.line(f"async def {undo}(_rt: _wf.Runtime{params}) -> _wf.Value:")
+            with self.out.indent():
+                self.out.line("_obs = _rt.observers")
+            outer = self.frame
+            self.frame = GeneratedFunction(kind=FunctionKind.UNDO, name=outer.name)
+            with self.out.indent():
+                self.block(body)
+            self.frame = outer
+            self.deferred.append(self.out.text())
+        finally:
+            self.out = writer
 
     def emit_Return(self, stmt: ast.Return) -> None:
         code = "None" if stmt.value is None else self.value_code(stmt.value)

@@ -34,6 +34,7 @@ async def run_workflow(executor: Executor, decl: ast.Workflow, frame: Frame, rt:
 
 async def run_saga(executor: Executor, decl: ast.Saga, frame: Frame, rt: Runtime) -> Any:
     saga = frame.saga = runtime.Saga(rt, decl.name.id)
+    runtime.Saga.started(rt, decl.name.id)
     try:
         result = await run_body(executor, decl.body, frame, rt)
     except BaseException as exc:  # cancellations unwind too

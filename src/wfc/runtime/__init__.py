@@ -22,7 +22,7 @@ from ._policies import Breaker, Fallback, Idempotent, Limit, Retry, Timeout
 from ._redis import RedisStore, open_store
 from ._routing import pick_weighted
 from ._runtime import Observer, Runtime, current
-from ._saga import Saga
+from ._saga import Compensation, Saga
 from ._sqlite import SqliteStore
 from ._steps import step
 from ._store import MemoryStore, NotStorable, Store, update
@@ -52,6 +52,7 @@ __all__ = [
     "MAX_LIMIT",
     "Breaker",
     "CircuitOpen",
+    "Compensation",
     "Clock",
     "Deadline",
     "Event",

@@ -3,36 +3,45 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import NoReturn
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any, NoReturn, TypeAlias
 
 from ._errors import SagaFailed
 from ._events import error_fields
 from ._runtime import Runtime
 
-Compensation = Callable[[], Awaitable[object]]
+Compensation: TypeAlias = tuple[str, Callable[..., Awaitable[Any]], tuple[Any, ...]]
+"""A completed step's name, its compensation, and the arguments to call it with."""
 
 
 class Saga:
     """One run of a saga: which step is running, and what completed steps undo.
 
-    `step` names the step in progress (None between steps); `completed(undo)`
-    records that it finished, with its compensation (or None: nothing to undo).
+    `step` names the step in progress (None between steps); `done` lists the
+    completed steps' compensations in completion order. The interpreter records
+    them with `completed(undo)`; compiled code keeps `step` and `done` in locals
+    (no object on the success path) and makes a Saga of them only to unwind.
     """
 
-    __slots__ = ("_rt", "name", "step", "_done")
+    __slots__ = ("_rt", "name", "step", "done")
 
-    def __init__(self, rt: Runtime, name: str) -> None:
+    def __init__(
+        self, rt: Runtime, name: str, step: str | None = None, done: list[Compensation] | None = None
+    ) -> None:
         self._rt = rt
         self.name = name
-        self.step: str | None = None
-        self._done: list[tuple[str, Compensation]] = []
+        self.step = step
+        self.done: list[Compensation] = [] if done is None else done
+
+    @staticmethod
+    def started(rt: Runtime, name: str) -> None:
         if rt.observers:
             rt.event("saga.start", name)
 
-    def completed(self, undo: Compensation | None) -> None:
+    def completed(self, undo: Callable[..., Awaitable[Any]] | None, *args: Any) -> None:
+        """The step in progress finished; `undo(*args)` compensates it (None: nothing to undo)."""
         if undo is not None and self.step is not None:
-            self._done.append((self.step, undo))
+            self.done.append((self.step, undo, args))
         self.step = None
 
     async def unwind(self, error: BaseException) -> NoReturn:
@@ -41,20 +50,28 @@ class Saga:
         An error raises `SagaFailed` from it; a cancellation (the saga's own
         timeout, an enclosing one, a failed sibling branch, `task.cancel()`)
         unwinds too and then goes on as the cancellation it was, so timeouts
-        still surface as `TimeoutError`. Unwinding runs in its own task behind
-        a shield: cancelling the saga again while it unwinds does not skip
-        compensations; the cancellation is raised once they have all run.
+        still surface as `TimeoutError`. Compensations run in place as long as
+        none of them waits (nothing can cancel code that does not wait); from the
+        first that waits on, in a task of their own behind a shield: cancelling
+        the saga again while it unwinds does not skip compensations; the
+        cancellation is raised once they have all run.
         """
         if not isinstance(error, (Exception, asyncio.CancelledError)):
             raise error  # KeyboardInterrupt, SystemExit, GeneratorExit: nothing may be awaited
-        unwinding = asyncio.ensure_future(self._compensate(error))
+        compensating = self._compensate(error)
         interrupted = False
-        while True:
-            try:
-                failure = await asyncio.shield(unwinding)
-                break
-            except asyncio.CancelledError:
-                interrupted = True
+        try:
+            waiting_on = compensating.send(None)
+        except StopIteration as finished:
+            failure = finished.value
+        else:
+            unwinding = asyncio.ensure_future(_Resumed(compensating, waiting_on).run())
+            while True:
+                try:
+                    failure = await asyncio.shield(unwinding)
+                    break
+                except asyncio.CancelledError:
+                    interrupted = True
         if isinstance(error, asyncio.CancelledError):
             raise error
         if interrupted:  # cancelled while unwinding an error: the cancellation goes on
@@ -65,11 +82,11 @@ class Saga:
         rt, failed_step = self._rt, self.step
         compensated: list[str] = []
         errors: list[tuple[str, BaseException]] = []
-        for step, undo in reversed(self._done):
+        for step, undo, args in reversed(self.done):
             if rt.observers:
                 rt.event("compensate.start", step)
             try:
-                await undo()
+                await undo(*args)
             except Exception as exc:  # recorded; the other compensations still run
                 errors.append((step, exc))
                 rt.failed("compensate.error", step, exc)
@@ -88,3 +105,33 @@ class Saga:
         if rt.observers:
             rt.event("saga.failed", self.name, {"step": failed_step, **error_fields(error)})
         return failure
+
+
+class _Resumed:
+    """A coroutine that has started and is waiting on `waiting_on`, made awaitable
+    again, so that a task can drive the rest of it. It passes what it yields to
+    the task and what the task sends or throws back: exactly what the task would
+    have done had it run the coroutine from the start."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], waiting_on: Any) -> None:
+        self._coroutine = coroutine
+        self._waiting_on = waiting_on
+
+    async def run(self) -> Any:
+        return await self
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coroutine, yielded = self._coroutine, self._waiting_on
+        while True:
+            try:
+                sent = yield yielded
+            except BaseException as exc:  # the task throws in what the awaited future raised
+                try:
+                    yielded = coroutine.throw(exc)
+                except StopIteration as finished:
+                    return finished.value
+            else:
+                try:
+                    yielded = coroutine.send(sent)
+                except StopIteration as finished:
+                    return finished.value
