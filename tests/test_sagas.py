@@ -129,3 +129,45 @@ def test_saga_checks(source, code) -> None:
     with pytest.raises(CompileError) as info:
         analyze(source, "s.wf")
     assert code in [d.code for d in info.value.diagnostics]
+
+
+def test_compensations_that_wait_continue_in_a_task_with_the_same_outcome() -> None:
+    """Unwinding runs compensations in place until one waits; the rest runs in a task
+    that resumes it (runtime/_saga.py `_Resumed`): values sent back, errors thrown back,
+    order and records kept as if it had run in the task from the start."""
+    import asyncio
+
+    from wfc.runtime import Runtime, Saga
+
+    calls: list[str] = []
+
+    async def undo_now(name: str) -> None:
+        calls.append(name)
+
+    async def undo_later(name: str) -> None:
+        await asyncio.sleep(0.001)
+        calls.append(name)
+
+    async def undo_failing_later(name: str) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, lambda: None)
+        calls.append(name)
+        raise ValueError(f"{name} could not be undone")
+
+    async def main() -> SagaFailed:
+        rt = Runtime()
+        saga = Saga(rt, "s")
+        for name, undo in (("a", undo_now), ("b", undo_failing_later), ("c", undo_later), ("d", undo_now)):
+            saga.step = name
+            saga.completed(undo, name)
+        saga.step = "e"
+        try:
+            await saga.unwind(RuntimeError("boom"))
+        except SagaFailed as failure:
+            return failure
+        raise AssertionError("unwind always raises")
+
+    failure = asyncio.run(main())
+    assert calls == ["d", "c", "b", "a"]
+    assert failure.step == "e" and failure.compensated == ["d", "c", "a"]
+    assert [(step, str(error)) for step, error in failure.compensation_errors] == [("b", "b could not be undone")]
+    assert isinstance(failure.__cause__, RuntimeError)

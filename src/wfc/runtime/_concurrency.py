@@ -91,13 +91,17 @@ async def map_items(
         results[position] = value
 
     def numbered() -> Iterator[tuple[int, Any]]:
-        for item in iterable:
-            results.append(None)
-            yield len(results) - 1, item
+        append = results.append
+        for position, item in enumerate(iterable):
+            append(None)
+            yield position, item
 
     if concurrent:
         width = DEFAULT_MAP_LIMIT if limit is None else _check_limit(limit)
-        await _bounded(rt, numbered(), width, run, None)
+        if rt.journal is None and timeout is None and not skip_errors:
+            await _pool(numbered(), width, body, store=results)  # nothing to do around the body
+        else:
+            await _bounded(rt, numbered(), width, run, None)
     else:
         for position, item in numbered():
             await run(position, item)
@@ -130,8 +134,12 @@ async def _bounded(
 async def _pool(
     jobs: Iterator[tuple[int, Job]],
     width: int,
-    run: Callable[[int, Job], Awaitable[None]],
+    run: Callable[..., Awaitable[Any]],
+    store: list[Any] | None = None,
 ) -> None:
+    """Run `run(position, job)` for every job, at most `width` at a time; with `store`,
+    `store[position] = await run(job)` instead. Workers start only as the running
+    ones wait: jobs that never wait run on one worker, with no task per job."""
     if width <= 0:
         return
     loop = asyncio.get_running_loop()
@@ -153,7 +161,10 @@ async def _pool(
             idle -= 1
             if idle == 0 and len(workers) < width:
                 start()  # every worker is busy: one more may take the next job
-            await run(position, job)
+            if store is None:
+                await run(position, job)
+            else:
+                store[position] = await run(job)
             idle += 1
         idle -= 1
 
