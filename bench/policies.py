@@ -1,19 +1,24 @@
 """Benchmark: per-call overhead of retry, breaker and limit on the success path.
 
-    python bench/policies.py [--calls N] [--rounds R]
+    python bench/policies.py [--calls N] [--rounds R]      (peers: pip install -e '.[bench]')
 
-Everyone wraps the same trivial async handler. A peer's overhead is its time
-per call minus a bare `await` of the handler; wfc's is a compiled workflow
-with the policy minus the same workflow without it. Hand-written inline
-versions (what a careful developer writes in place) are measured the same way.
-Rounds are interleaved so machine noise hits every contender alike. Needs the
-peers: `pip install -e '.[bench]'`.
+Everyone wraps the same trivial async handler. A peer's overhead is its time per
+call minus a bare `await` of the handler; wfc's is a compiled workflow with the
+policy minus the same workflow without it; hand-written inline versions (what a
+careful developer writes in place) are measured like the peers. Every overhead
+is a difference taken inside one round, and every ratio a ratio of two such
+differences in the same round (bench/harness.py); a ratio whose denominator is
+not positive in a round is reported as not measurable, never clamped.
+Targets: breaker overhead <= 3x the hand-written closed/open/half-open breaker's,
+and purgatory's >= 5x wfc's; aiolimiter's >= 2x wfc's limiter; wfc's retry costs
+at most 50 ns more than the inline loop.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,9 +27,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_handlers as h  # noqa: E402
-from pipeline import measure  # noqa: E402  (the same interleaved rounds as the pipeline bench)
+from harness import Row, async_timer, interleaved, per_round_overhead, print_rows  # noqa: E402
 
-import wfc  # noqa: E402
+from wfc.api import load_source  # noqa: E402
 from wfc.runtime import Runtime  # noqa: E402
 
 SOURCE = """use bench_handlers as h
@@ -92,21 +97,27 @@ async def inline_retry(x):
 
 
 class _BreakerState:
+    state = "closed"  # closed, open or half-open
     failures = 0
     opened_at = 0.0
 
 
-async def inline_breaker(x, state=_BreakerState, monotonic=time.monotonic):
-    """A hand-written closed/open breaker (no half-open bookkeeping), in place."""
-    if state.failures >= 5 and monotonic() - state.opened_at < 30:
-        raise RuntimeError("open")
+async def inline_breaker(x, breaker=_BreakerState, monotonic=time.monotonic):
+    """A hand-written closed/open/half-open breaker, in place: after `reset` one trial
+    call is let through; its success closes the breaker, its failure opens it again."""
+    if breaker.state != "closed":
+        if breaker.state == "half-open" or monotonic() - breaker.opened_at < 30:
+            raise RuntimeError("open")
+        breaker.state = "half-open"
     try:
         result = await h.work(x)
     except Exception:
-        state.failures += 1
-        state.opened_at = monotonic()
+        breaker.failures += 1
+        if breaker.state == "half-open" or breaker.failures >= 5:
+            breaker.state, breaker.opened_at = "open", monotonic()
         raise
-    state.failures = 0
+    breaker.failures = 0
+    breaker.state = "closed"
     return result
 
 
@@ -126,41 +137,54 @@ async def inline_limit(x, bucket=_Bucket, monotonic=time.monotonic):
     return await h.work(x)
 
 
+def _ratio_of_overheads(samples: dict, top: tuple[str, str], bottom: tuple[str, str]) -> list[float]:
+    """Per round: (top - its base) / (bottom - its base); NaN where the denominator is not positive."""
+    tops, bottoms = per_round_overhead(samples, *top), per_round_overhead(samples, *bottom)
+    return [a / b if b > 0 else float("nan") for a, b in zip(tops, bottoms)]
+
+
+def rows(calls: int = 20_000, rounds: int = 9) -> list[Row]:
+    compiled = load_source(SOURCE, "policies_bench.wf", backend="compiled")
+    contenders = {
+        "bare await": bare_await, "hand inline retry": inline_retry,
+        "hand inline breaker": inline_breaker, "hand inline limit": inline_limit, **peers(),
+        "wfc bare": compiled.bare, "wfc retry": compiled.retried,
+        "wfc breaker": compiled.broken, "wfc limit": compiled.limited, "wfc all four": compiled.all_four,
+    }
+    loop = asyncio.new_event_loop()
+    try:
+        with Runtime().activate():
+            samples = interleaved({name: async_timer(loop, fn, calls) for name, fn in contenders.items()}, rounds)
+    finally:
+        loop.close()
+    wfc = {kind: ("wfc " + kind, "wfc bare") for kind in ("retry", "breaker", "limit", "all four")}
+    hand = {kind: (f"hand inline {kind}", "bare await") for kind in ("retry", "breaker", "limit")}
+    retry_extra = [(a - b) * 1e9 for a, b in zip(per_round_overhead(samples, *wfc["retry"]),
+                                                 per_round_overhead(samples, *hand["retry"]))]
+    return [
+        Row("retry: wfc overhead beyond the inline loop's", retry_extra, unit=" ns", at_most=50),
+        Row("breaker: wfc overhead / hand-written breaker's",
+            _ratio_of_overheads(samples, wfc["breaker"], hand["breaker"]), at_most=3),
+        Row("breaker: purgatory overhead / wfc's",
+            _ratio_of_overheads(samples, ("purgatory breaker", "bare await"), wfc["breaker"]), at_least=5),
+        Row("limit: aiolimiter overhead / wfc's",
+            _ratio_of_overheads(samples, ("aiolimiter limit", "bare await"), wfc["limit"]), at_least=2),
+        Row("limit: wfc overhead / hand-written token bucket's",
+            _ratio_of_overheads(samples, wfc["limit"], hand["limit"])),
+        Row("retry: tenacity overhead / wfc's",
+            _ratio_of_overheads(samples, ("tenacity retry", "bare await"), wfc["retry"])),
+        Row("retry+breaker+limit+timeout: wfc overhead",
+            [value * 1e9 for value in per_round_overhead(samples, *wfc["all four"])], unit=" ns"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
-    wf_file = HERE / "policies.wf"
-    wf_file.write_text(SOURCE, encoding="utf-8")
-    compiled = wfc.load(wf_file, backend="compiled")
-    contenders = {
-        "bare await": bare_await, "hand inline retry": inline_retry,
-        "hand inline breaker": inline_breaker, "hand inline limit": inline_limit, **peers(),
-        "wfc workflow, no policy": compiled.bare, "wfc retry": compiled.retried,
-        "wfc breaker": compiled.broken, "wfc limit": compiled.limited,
-        "wfc retry+breaker+limit+timeout": compiled.all_four,
-    }
-    with Runtime().activate():
-        results = asyncio.run(measure(contenders, args.calls, args.rounds))
-    bare, workflow = results["bare await"], results["wfc workflow, no policy"]
-    overhead = {name: seconds - (workflow if name.startswith("wfc ") else bare)
-                for name, seconds in results.items()}
-    print(f"policy overhead per call on the success path, {args.calls} calls x {args.rounds} rounds")
-    print(f"  bare await {bare * 1e9:7.0f} ns; a wfc workflow without policies {workflow * 1e9:7.0f} ns")
-    for name in results:
-        if name not in ("bare await", "wfc workflow, no policy"):
-            print(f"  {name:32} {overhead[name] * 1e9:9.0f} ns overhead")
-    print("ratios (overhead; lower is better for wfc):")
-    for kind, peer, hand in (("retry", "tenacity retry", "hand inline retry"),
-                             ("breaker", "purgatory breaker", "hand inline breaker"),
-                             ("limit", "aiolimiter limit", "hand inline limit")):
-        ours = max(overhead[f"wfc {kind}"], 1e-12)
-        print(f"  {kind:8} {peer} / wfc = {overhead[peer] / ours:6.1f}x   "
-              f"wfc / hand inline = {ours / max(overhead[hand], 1e-12):6.1f}x   "
-              f"total per call: wfc {results[f'wfc {kind}'] * 1e9:5.0f} ns "
-              f"vs hand {(results[hand] + workflow - bare) * 1e9:5.0f} ns in a workflow")
-    print("targets: peer / wfc >= 10x; wfc within 2x of hand-written")
+    print_rows(f"policy overhead per call on the success path, {args.calls} calls x {args.rounds} rounds",
+               rows(args.calls, args.rounds))
 
 
 if __name__ == "__main__":

@@ -136,6 +136,7 @@ def test_compensations_that_wait_continue_in_a_task_with_the_same_outcome() -> N
     that resumes it (runtime/_saga.py `_Resumed`): values sent back, errors thrown back,
     order and records kept as if it had run in the task from the start."""
     import asyncio
+    import contextvars
 
     from wfc.runtime import Runtime, Saga
 
@@ -144,8 +145,12 @@ def test_compensations_that_wait_continue_in_a_task_with_the_same_outcome() -> N
     async def undo_now(name: str) -> None:
         calls.append(name)
 
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="")
+
     async def undo_later(name: str) -> None:
+        token = marker.set(name)  # set before the wait, reset after it (as a journaled step does)
         await asyncio.sleep(0.001)
+        marker.reset(token)
         calls.append(name)
 
     async def undo_failing_later(name: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, NoReturn, TypeAlias
 
@@ -60,12 +61,16 @@ class Saga:
             raise error  # KeyboardInterrupt, SystemExit, GeneratorExit: nothing may be awaited
         compensating = self._compensate(error)
         interrupted = False
+        # One context of its own from the start (as a task would have had): a step that
+        # sets a context variable before it waits resets it in the same context after.
+        context = contextvars.copy_context()
         try:
-            waiting_on = compensating.send(None)
+            waiting_on = context.run(compensating.send, None)
         except StopIteration as finished:
             failure = finished.value
         else:
-            unwinding = asyncio.ensure_future(_Resumed(compensating, waiting_on).run())
+            resumed = _Resumed(compensating, waiting_on).run()
+            unwinding = asyncio.get_running_loop().create_task(resumed, context=context)
             while True:
                 try:
                     failure = await asyncio.shield(unwinding)
