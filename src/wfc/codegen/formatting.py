@@ -1,30 +1,56 @@
 """Formatting the generated module: black's layout, pinned to Python 3.11 and 88 columns.
 
 black is the formatter of record. `ruff format` produces the same bytes on the code
-wfc generates, 100-400x faster: when ruff is installed (`pip install wfc-lang[fast]`)
-it formats, and black is used otherwise, or when `WFC_FORMATTER=black` is set. The
-tests prove the two agree byte for byte on every golden module, on a 10,000-line
-generated source and on random programs (tests/test_formatting.py); a ruff that fails
-for any reason falls back to black, never to unformatted text.
+wfc generates, 100-400x faster, with one known exception: black 24+ lays out
+conditional expressions (`a if c else b`, which `??` and weighted routes generate)
+its own way. So when ruff is installed (`pip install wfc-lang[fast]`) it formats the
+module, and black re-formats each top-level definition that holds a conditional
+expression; black formats everything when ruff is missing, fails, or
+`WFC_FORMATTER=black` is set. The tests prove the result byte-identical to black's
+on every golden module, on a 10,000-line generated source and on random programs
+(tests/test_formatting.py, tests/properties/test_fuzz.py).
 """
 
 from __future__ import annotations
 
+import ast
 import gc
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 FORMATTERS = ("ruff", "black")
 _RUFF_ARGUMENTS = ["format", "--isolated", "--line-length", "88", "--target-version", "py311", "-"]
 
 
 def format_python(text: str) -> str:
-    """`text` formatted as black formats it (by ruff where available)."""
-    if os.environ.get("WFC_FORMATTER", "ruff") != "black":
-        formatted = format_with_ruff(text)
-        if formatted is not None:
-            return formatted
-    return format_with_black(text)
+    """`text` formatted as black formats it (by ruff where that is the same)."""
+    if os.environ.get("WFC_FORMATTER", "ruff") == "black":
+        return format_with_black(text)
+    formatted = format_with_ruff(text)
+    if formatted is None:
+        return format_with_black(text)
+    raw_chunks, done_chunks = top_level_chunks(text), top_level_chunks(formatted)
+    if len(raw_chunks) != len(done_chunks):  # never seen; black is always right
+        return format_with_black(text)
+    redo = [has_conditional_expression(chunk) for chunk in raw_chunks]
+    if not any(redo):
+        return formatted
+    with _black_mode() as format_chunk:
+        parts = [
+            format_chunk(raw) if again else done.strip("\n")
+            for raw, done, again in zip(raw_chunks, done_chunks, redo)
+        ]
+    return "\n\n\n".join(part for part in parts if part) + "\n"
+
+
+def has_conditional_expression(chunk: str) -> bool:
+    """Whether `chunk` (whole top-level statements) holds `a if c else b`."""
+    if " else " not in chunk:
+        return False
+    return any(isinstance(node, ast.IfExp) for node in ast.walk(ast.parse(chunk)))
 
 
 def ruff_binary() -> str | None:
@@ -63,22 +89,33 @@ def format_with_black(text: str) -> str:
     runs, and only the young garbage of each definition is collected: black
     runs 2-3x faster, with memory still bounded.
     """
+    with _black_mode() as format_chunk:
+        parts = [format_chunk(chunk) for chunk in top_level_chunks(text)]
+    return "\n\n\n".join(part for part in parts if part) + "\n"
+
+
+@contextmanager
+def _black_mode() -> Iterator[Any]:
+    """A function formatting one chunk with black (stripped of blank lines around it),
+    with the cyclic GC paused meanwhile and only each chunk's young garbage collected."""
     import black
 
     mode = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=88)
+
+    def format_chunk(chunk: str) -> str:
+        formatted = black.format_str(chunk, mode=mode).strip("\n")
+        gc.collect(0)
+        return formatted
+
     was_enabled = gc.isenabled()
     gc.freeze()  # what exists already is never scanned while black runs
     gc.disable()
     try:
-        parts = []
-        for chunk in top_level_chunks(text):
-            parts.append(black.format_str(chunk, mode=mode).strip("\n"))
-            gc.collect(0)
+        yield format_chunk
     finally:
         gc.unfreeze()
         if was_enabled:
             gc.enable()
-    return "\n\n\n".join(part for part in parts if part) + "\n"
 
 
 def top_level_chunks(text: str) -> list[str]:
