@@ -15,7 +15,6 @@ checker without them on every example.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import time
@@ -24,6 +23,10 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from harness import Row, interleaved, per_round_ratio, print_rows  # noqa: E402
+
 COMMAND_TARGET = 0.5
 RATIO_TARGET = 1.5  # examples only: the stress file shows the cost of large routers
 
@@ -65,14 +68,20 @@ def timed(source: str, name: str, off: bool) -> float:
     return time.perf_counter() - started
 
 
-def paired(source: str, name: str, rounds: int) -> tuple[list[float], list[float]]:
-    ratios, times = [], []
-    for number in range(rounds):
-        order = (False, True) if number % 2 == 0 else (True, False)
-        measured = {off: timed(source, name, off) for off in order}
-        ratios.append(measured[False] / measured[True])
-        times.append(measured[False])
-    return ratios, times
+def rows(rounds: int = 15) -> list[Row]:
+    cases = [(path.name, path.read_text(encoding="utf-8")) for path in sorted((ROOT / "examples").glob("*.wf"))]
+    cases.append(("stress (5 x 30 routes, 20 elifs)", stress_source()))
+    result = []
+    for name, source in cases:
+        timers = {"with": lambda: timed(source, name, False), "without": lambda: timed(source, name, True)}
+        samples = interleaved(timers, rounds)
+        example = not name.startswith("stress")
+        result.append(Row(f"check {name}: with analyses / without", per_round_ratio(samples, "with", "without"),
+                          at_most=RATIO_TARGET if example else None))
+    for path in sorted((ROOT / "examples").glob("*.wf")):
+        result.append(Row(f"wfc check {path.name}, a fresh process", command(path, max(3, rounds // 3)),
+                          unit=" s", at_most=COMMAND_TARGET))
+    return result
 
 
 def command(path: Path, rounds: int) -> list[float]:
@@ -88,28 +97,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
-    cases = [(path.name, path.read_text(encoding="utf-8")) for path in sorted((ROOT / "examples").glob("*.wf"))]
-    cases.append(("stress (5 x 30 routes, 20 elifs)", stress_source()))
-    held = True
-    print(f"{'source':36} {'with / without analyses':>26} {'ms with':>9}")
-    for name, source in cases:
-        timed(source, name, False)  # warm caches and imports
-        ratios, times = paired(source, name, args.rounds)
-        median = statistics.median(ratios)
-        example = not name.startswith("stress")
-        ok = median <= RATIO_TARGET or not example
-        held &= ok
-        print(f"{name:36} {median:8.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
-              f"{'' if ok else ' MISSED':>7} {statistics.median(times) * 1000:9.1f}")
-    print(f"\n`wfc check FILE` in a fresh process (target < {COMMAND_TARGET}s):")
-    for path in sorted((ROOT / "examples").glob("*.wf")):
-        seconds = command(path, max(3, args.rounds // 3))
-        median = statistics.median(seconds)
-        held &= median < COMMAND_TARGET
-        print(f"  {path.name:34} {median:6.3f}s (max {max(seconds):.3f}s)"
-              f"{'' if median < COMMAND_TARGET else '  MISSED'}")
-    print("\nall targets hold" if held else "\nsome targets missed")
-    return 0 if held else 1
+    result = rows(args.rounds)
+    print_rows("wfc check: the route, guard, if and budget analyses", result)
+    return 0 if all(row.holds is not False for row in result) else 1
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +28,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from harness import Row, interleaved_async, per_round_ratio, print_rows  # noqa: E402
 
 from wfc.api import load_source  # noqa: E402
 from wfc.runtime import Runtime, SqliteStore  # noqa: E402
@@ -115,16 +116,27 @@ def dbos_contender(folder: Path):
     return run
 
 
-async def measure(runs: int, rounds: int, folder: Path) -> dict[str, list[float]]:
-    found = contenders(folder)
-    for make in found.values():  # warm up
-        await per_step(make, max(1, runs // 4))
-    samples: dict[str, list[float]] = {name: [] for name in found}
-    names = list(found)
-    for number in range(rounds):
-        for name in (names if number % 2 == 0 else names[::-1]):
-            samples[name].append(await per_step(found[name], runs))
-    return samples
+def rows(runs: int = 200, rounds: int = 9) -> list[Row]:
+    with tempfile.TemporaryDirectory() as folder:
+        async def measure() -> dict[str, list[float]]:
+            found = contenders(Path(folder))
+            timers = {name: (lambda make=make: per_step(make, runs)) for name, make in found.items()}
+            return await interleaved_async(timers, rounds)
+
+        samples = asyncio.run(measure())
+    result = [
+        Row("durable step: wfc / SQLite INSERT+COMMIT floor", per_round_ratio(samples, "wfc durable", "floor"),
+            at_most=1.5),
+        Row("durable fan-out item: wfc / floor", per_round_ratio(samples, "wfc fan-out", "floor")),
+        Row("durable step: wfc durable / not durable", per_round_ratio(samples, "wfc durable", "bare")),
+        Row("durable step: wfc, microseconds", [value * 1e6 for value in samples["wfc durable"]], unit=" us"),
+    ]
+    if "dbos" in samples:
+        result.append(Row("durable step: wfc / DBOS", per_round_ratio(samples, "wfc durable", "dbos"),
+                          at_most=1.0))
+    else:
+        result.append(Row("durable step: DBOS not installed (pip install dbos)", [float("nan")], at_most=1.0))
+    return result
 
 
 def main() -> None:
@@ -132,25 +144,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        samples = asyncio.run(measure(args.runs, args.rounds, Path(folder)))
-    print(f"per step of a {STEPS}-step workflow, {args.runs} runs x {args.rounds} rounds "
-          f"(median per step)")
-    for name, values in samples.items():
-        print(f"  {name:<14} {statistics.median(values) * 1e6:9.1f} us")
-
-    def ratio(a: str, b: str) -> str:
-        paired = [x / y for x, y in zip(samples[a], samples[b])]
-        return f"{statistics.median(paired):6.2f}x ({min(paired):.2f}-{max(paired):.2f})"
-
-    print("paired ratios per round, median (range):")
-    print(f"  wfc durable / floor   {ratio('wfc durable', 'floor')}   target <= 1.5x")
-    print(f"  wfc fan-out / floor   {ratio('wfc fan-out', 'floor')}")
-    print(f"  wfc durable / bare    {ratio('wfc durable', 'bare')}")
-    if "dbos" in samples:
-        print(f"  wfc durable / dbos    {ratio('wfc durable', 'dbos')}   target < 1x")
-    else:
-        print("  dbos: not installed (pip install dbos) - not compared")
+    print_rows(f"per step of a {STEPS}-step workflow, {args.runs} runs x {args.rounds} rounds",
+               rows(args.runs, args.rounds))
 
 
 if __name__ == "__main__":

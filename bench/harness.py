@@ -14,7 +14,7 @@ import asyncio
 import statistics
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 Timer = Callable[[], float]  # runs one sample of a contender; the seconds it took
 
@@ -29,6 +29,21 @@ def interleaved(timers: dict[str, Timer], rounds: int, warmup: int = 1) -> dict[
     for number in range(rounds):
         for name in names if number % 2 == 0 else reversed(names):
             samples[name].append(timers[name]())
+    return samples
+
+
+async def interleaved_async(
+    timers: dict[str, Callable[[], Awaitable[float]]], rounds: int, warmup: int = 1
+) -> dict[str, list[float]]:
+    """`interleaved` for timers that must run on the caller's event loop."""
+    names = list(timers)
+    for _ in range(warmup):
+        for name in names:
+            await timers[name]()
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for number in range(rounds):
+        for name in names if number % 2 == 0 else reversed(names):
+            samples[name].append(await timers[name]())
     return samples
 
 
@@ -50,10 +65,12 @@ class Row:
     at_most: float | None = None
     at_least: float | None = None
     note: str = ""
-    extra: dict[str, float] = field(default_factory=dict)
 
     @property
     def median(self) -> float:
+        """The median round; NaN if any round could not be measured."""
+        if any(value != value for value in self.values):
+            return float("nan")
         return statistics.median(self.values)
 
     @property
@@ -73,12 +90,20 @@ class Row:
             return f">= {_number(self.at_least)}{self.unit}"
         return ""
 
+    def shown(self) -> str:
+        return f"{_number(self.median)}{self.unit}"
+
     def line(self, width: int = 58) -> str:
-        low, high = min(self.values), max(self.values)
-        spread = f"{_number(low)}-{_number(high)}" if len(self.values) > 1 else ""
+        measured = [value for value in self.values if value == value]  # NaN: not measurable
+        spread = ""
+        if len(self.values) > 1 and measured:
+            spread = f"{_number(min(measured))}-{_number(max(measured))}"
+            if len(measured) < len(self.values):
+                spread += f" ({len(self.values) - len(measured)} n/a)"
         verdict = {None: "", True: "holds", False: "MISSED"}[self.holds]
-        return (f"  {self.what:{width}} {_number(self.median):>9}{self.unit:<5} {spread:>17}  "
-                f"{self.target():>12}  {verdict}")
+        note = f"  ({self.note})" if self.note else ""
+        return (f"  {self.what:{width}} {_number(self.median):>9}{self.unit:<5} {spread:>23}  "
+                f"{self.target():>12}  {verdict}{note}")
 
 
 def _number(value: float) -> str:
@@ -93,7 +118,7 @@ def _number(value: float) -> str:
 
 def print_rows(title: str, rows: list[Row]) -> None:
     print(title)
-    print(f"  {'what':58} {'median':>9}{'':5} {'range':>17}  {'target':>12}")
+    print(f"  {'what':58} {'median':>9}{'':5} {'range':>23}  {'target':>12}")
     for row in rows:
         print(row.line(), flush=True)
 

@@ -3,9 +3,9 @@
 black is the formatter of record. `ruff format` produces the same bytes on the code
 wfc generates, 100-400x faster, with one known exception: black 24+ lays out
 conditional expressions (`a if c else b`, which `??` and weighted routes generate)
-its own way. So when ruff is installed (`pip install wfc-lang[fast]`) it formats the
-module, and black re-formats each top-level definition that holds a conditional
-expression; black formats everything when ruff is missing, fails, or
+inside brackets its own way. So when ruff is installed (`pip install wfc-lang[fast]`)
+it formats the module, and black re-formats each top-level definition that holds a
+conditional expression other than the whole value of an assignment or a `return`; black formats everything when ruff is missing, fails, or
 `WFC_FORMATTER=black` is set. The tests prove the result byte-identical to black's
 on every golden module, on a 10,000-line generated source and on random programs
 (tests/test_formatting.py, tests/properties/test_fuzz.py).
@@ -47,10 +47,18 @@ def format_python(text: str) -> str:
 
 
 def has_conditional_expression(chunk: str) -> bool:
-    """Whether `chunk` (whole top-level statements) holds `a if c else b`."""
+    """Whether `chunk` (whole top-level statements) holds `a if c else b` anywhere but
+    as the whole value of an assignment or a `return` (where black and ruff agree:
+    the step protocol's `x = (call if _rt.journal is None else ...)` stays with ruff)."""
     if " else " not in chunk:
         return False
-    return any(isinstance(node, ast.IfExp) for node in ast.walk(ast.parse(chunk)))
+    tree = ast.parse(chunk)
+    whole_values = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Return)) and node.value is not None
+    }
+    return any(isinstance(node, ast.IfExp) and id(node) not in whole_values for node in ast.walk(tree))
 
 
 def ruff_binary() -> str | None:

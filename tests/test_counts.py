@@ -1,0 +1,182 @@
+"""Nothing slower, counted rather than timed: coroutine frames per step, item and send.
+
+Timings belong in bench/ (the machines are shared and noisy); what can be counted
+deterministically is guarded here. Each case runs twice, with n and with 2n steps,
+items or sends, and the difference in coroutines started, divided by n, is the cost
+of one more; the handler's own coroutine is left out. A change that adds a
+coroutine to a hot path fails here; one that removes one should lower the budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dis
+import inspect
+import sys
+from collections import Counter
+from collections.abc import Callable
+from types import CodeType
+from typing import Any
+
+import pytest
+
+from wfc.api import load_source
+from wfc.runtime import Runtime
+
+HANDLERS = "counted_handlers"
+
+
+class Handlers:
+    """A handler module of its own, so its coroutines can be told apart."""
+
+    @staticmethod
+    async def work(x: Any) -> Any:
+        return x
+
+
+sys.modules[HANDLERS] = Handlers  # type: ignore[assignment]
+_FIRST: dict[CodeType, int] = {}
+
+
+def _first_offset(code: CodeType) -> int:
+    """Where a fresh coroutine frame starts (its first RESUME); later resumes are elsewhere."""
+    if code not in _FIRST:
+        _FIRST[code] = next(i.offset for i in dis.get_instructions(code) if i.opname == "RESUME")
+    return _FIRST[code]
+
+
+def coroutines_started(run: Callable[[], Any]) -> Counter[str]:
+    """The coroutines started while `run()` runs on a fresh loop, by name."""
+    started: Counter[str] = Counter()
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        code = frame.f_code
+        if event == "call" and code.co_flags & inspect.CO_COROUTINE and frame.f_lasti == _first_offset(code):
+            started[code.co_qualname] += 1
+
+    async def main() -> Any:
+        with Runtime().activate():
+            sys.setprofile(profile)
+            try:
+                return await run()
+            finally:
+                sys.setprofile(None)
+
+    asyncio.run(main())
+    started.pop("Handlers.work", None)
+    return started
+
+
+def per_unit(make: Callable[[int], Callable[[], Any]], n: int = 20) -> float:
+    """Coroutines started per extra unit (step, item, send)."""
+    small = sum(coroutines_started(make(n)).values())
+    large = sum(coroutines_started(make(2 * n)).values())
+    return (large - small) / n
+
+
+def steps_source(n: int) -> str:
+    body = "".join("    x = h.work(x)\n    x = 1 + h.work(x)\n" for _ in range(n))
+    return f"use {HANDLERS} as h\n\nworkflow w(x) {{\n{body}    return x\n}}\n"
+
+
+def stages_source(n: int) -> str:
+    body = "".join(f"    stage s{k} {{\n        x = h.work(x)\n    }}\n" for k in range(n))
+    return f"use {HANDLERS} as h\n\nworkflow w(x) {{\n{body}    return x\n}}\n"
+
+
+FAN = f"""use {HANDLERS} as h
+
+workflow fan(items) {{
+    results = parallel for item in items limit 100 {{
+        yield h.work(item)
+    }}
+    return results
+}}
+"""
+
+SAGA_STEP = "    step s{k} = h.work(x) compensate h.work(s{k})\n"
+
+MACHINE = """
+machine Cycle() {
+    initial a
+    state a {
+        on go -> b
+    }
+    state b {
+        on go -> a
+    }
+}
+"""
+
+# (what, backend) -> coroutines started per unit, as measured when the budget was set
+BUDGET = {
+    ("step (as a statement and inside an expression)", "compiled"): 0,
+    # the interpreter: the step's closure and runtime.step (x2), and for the expression
+    # its assignment and the `1 + ...` that awaits
+    ("step (as a statement and inside an expression)", "interp"): 6,
+    ("stage with a step", "compiled"): 0,
+    ("stage with a step", "interp"): 3,
+    ("parallel for item", "compiled"): 1,  # the item's function
+    ("parallel for item", "interp"): 4,
+    ("saga step with a compensation", "compiled"): 0,
+    ("saga step with a compensation", "interp"): 4,
+    ("machine send", "compiled"): 1,
+    ("machine send", "interp"): 1,
+}
+
+
+def _workflow(source_of: Callable[[int], str], backend: str) -> Callable[[int], Callable[[], Any]]:
+    def make(n: int) -> Callable[[], Any]:
+        module = load_source(source_of(n), f"counts_{backend}_{n}_{id(source_of)}.wf", backend=backend)
+        return lambda: module.w(1)
+
+    return make
+
+
+def _fan(backend: str) -> Callable[[int], Callable[[], Any]]:
+    module = load_source(FAN, f"counts_fan_{backend}.wf", backend=backend)
+    return lambda n: lambda: module.fan(list(range(n)))
+
+
+def _saga(backend: str) -> Callable[[int], Callable[[], Any]]:
+    def make(n: int) -> Callable[[], Any]:
+        body = "".join(SAGA_STEP.format(k=k) for k in range(n))
+        source = f"use {HANDLERS} as h\n\nsaga w(x) {{\n{body}    return x\n}}\n"
+        module = load_source(source, f"counts_saga_{backend}_{n}.wf", backend=backend)
+        return lambda: module.w(1)
+
+    return make
+
+
+def _machine(backend: str) -> Callable[[int], Callable[[], Any]]:
+    module = load_source(MACHINE, f"counts_machine_{backend}.wf", backend=backend)
+
+    def make(n: int) -> Callable[[], Any]:
+        async def sends() -> None:
+            cycle = module.Cycle()
+            for _ in range(n):
+                await cycle.send("go")
+
+        return sends
+
+    return make
+
+
+CASES: dict[str, Callable[[str], Callable[[int], Callable[[], Any]]]] = {
+    "step (as a statement and inside an expression)": lambda backend: _workflow(steps_source, backend),
+    "stage with a step": lambda backend: _workflow(stages_source, backend),
+    "parallel for item": _fan,
+    "saga step with a compensation": _saga,
+    "machine send": _machine,
+}
+
+
+@pytest.mark.parametrize(("what", "backend"), sorted(BUDGET))
+def test_coroutines_per_unit_stay_within_the_budget(what: str, backend: str) -> None:
+    measured = per_unit(CASES[what](backend))
+    assert measured <= BUDGET[(what, backend)], (
+        f"{what} on {backend}: {measured} coroutines, budget {BUDGET[what, backend]}"
+    )
+    assert measured == BUDGET[(what, backend)], (
+        f"{what} on {backend} got cheaper ({measured}): lower the budget"
+    )
