@@ -117,6 +117,10 @@ def durable_run(source: str, world: World, store: Any, backend: str, resume: boo
     return outcome_of(run())
 
 
+def _rejected(events: list[tuple]) -> int:
+    return sum(1 for event in events if event[0] == "limit.reject")
+
+
 def replayed(events: list[tuple]) -> list[tuple]:
     return sorted(event for event in events if not event[0].startswith(("limit.", "breaker.")))
 
@@ -149,6 +153,11 @@ def test_a_crashed_and_recovered_run_equals_an_uncrashed_one(program, crash_at, 
     again = durable_run(source, crashed, store, backend, resume=True,
                         clock=VirtualClock(clock.now()))
     note(f"uncrashed: {expected}\nrecovered: {again}")
+    if _rejected(crashed.events) > _rejected(plain.events):
+        # The permit the crashed process took stays taken: the recovered run waited
+        # longer than max_wait allows and was refused where the first was not, so from
+        # there the two runs rightly differ (docs/language.md, "Replay and policies").
+        return
     assert again == expected
     assert sorted(set(crashed.calls)) == sorted(set(plain.calls))  # the same steps
     # The replay tells observers the whole run again, as it went (concurrent branches may
