@@ -97,7 +97,8 @@ def dbos_contender(folder: Path):
         return None
     import bench_handlers as h
 
-    DBOS(config={"name": "wfc-bench", "system_database_url": f"sqlite:///{folder / 'dbos.sqlite'}"})
+    DBOS(config={"name": "wfc-bench", "system_database_url": f"sqlite:///{folder / 'dbos.sqlite'}",
+                 "log_level": "WARNING"})
 
     @DBOS.step()
     async def parse(x):

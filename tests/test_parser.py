@@ -222,3 +222,20 @@ def test_every_terminal_has_a_name() -> None:
     from wfc.syntax.parser import _lark
 
     assert [t.name for t in _lark().terminals if t.name.startswith("__ANON")] == []
+
+
+@pytest.mark.parametrize("text", ["a", "order_id", "a.b", "x.step.true", "_p.q1", "true", "null", "not",
+                                  "a.b + c", "name "])
+def test_f_string_fields_built_directly_equal_parsed_ones(text: str) -> None:
+    """parse_field builds `name` and `name.attr` fields without a parse of their own:
+    the tree (spans included) must be what parsing the field gives, or the same error."""
+    from wfc.syntax.parser import _SyntaxFailure, parse_expression, parse_field
+
+    try:
+        expected = repr(parse_expression.__wrapped__(text))
+    except _SyntaxFailure as failure:
+        with pytest.raises(_SyntaxFailure) as raised:
+            parse_field(text)
+        assert str(raised.value) == str(failure)
+        return
+    assert repr(parse_field(text)) == expected

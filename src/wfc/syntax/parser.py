@@ -96,9 +96,31 @@ def _without_declaration_at(text: str, line: int) -> str:
     return "\n".join([*lines[:first], *[""] * (after - first), *lines[after:]])
 
 
+@lru_cache(maxsize=4096)
 def parse_expression(source: str) -> ast.Expr:
-    """Parse one expression (raises `_SyntaxFailure`); used for f-string fields."""
+    """Parse one expression (raises `_SyntaxFailure`); used for f-string fields. The
+    same field text parses to the same tree, and every use gets its own shifted copy
+    (transform._shifted), so a field repeated across a file is parsed once."""
     return _build(source, "expr")
+
+
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+
+
+def parse_field(text: str) -> ast.Expr:
+    """An f-string field: `name` and `name.attr...` (most fields) are built directly,
+    the head word parsed once per distinct word, so they cost no parse of their own;
+    anything else is `parse_expression`. The trees are the same (tests/test_parser.py)."""
+    if _DOTTED.match(text):
+        head, *attributes = text.split(".")
+        node = parse_expression(head)
+        if isinstance(node, ast.Name):
+            end = len(head)
+            for attribute in attributes:
+                end += 1 + len(attribute)
+                node = ast.Attr(span=Span(0, end, 1, 1, 1, end + 1), value=node, name=attribute, safe=False)
+            return node
+    return parse_expression(text)
 
 
 class _SyntaxFailure(Exception):
@@ -122,7 +144,7 @@ def _build(source: str, start: str):
     try:
         tree = _lark().parse(source, start=start)
         _check_depth(tree)
-        return ToAst(source, parse_expression).transform(tree)
+        return ToAst(source, parse_field).transform(tree)
     except VisitError as exc:
         raise _from_problem(exc.orig_exc, source) from None
     except (UnexpectedInput, ReservedWord) as exc:
