@@ -22,7 +22,7 @@ from ..syntax.names import py_name
 from .frames import Frame
 from .policies import build_guard
 
-_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
     "-": operator.sub,
     "*": operator.mul,
@@ -71,8 +71,8 @@ class Evaluator:
         self.globals = globals_
         self._codes: dict[ast.Node, Code] = {}
         self._guards: dict[ast.Node, runtime.Guard] = {}
-        # an `if`'s code -> its branch chooser (statements.Executor._branching)
-        self._choosers: dict[Callable[..., Any], Callable[..., Any]] = {}
+        # an `if`'s code -> its (test, body) pairs and else body (statements.Executor._branching)
+        self._choosers: dict[Callable[..., Any], tuple[list[tuple[Any, Code]], Code | None]] = {}
 
     async def evaluate(self, expr: ast.Expr, frame: Frame | None, rt: Runtime) -> Any:
         fn, suspends = self.code(expr)
@@ -153,7 +153,7 @@ class Evaluator:
     def _local_op_literal(self, expr: ast.Expr) -> tuple[Callable[[Any, Any], Any], str, Any] | None:
         """`(op, name, value)` if `expr` is `name op value` (a binary operation or one comparison)."""
         if isinstance(expr, ast.BinOp):
-            op, operands = _BINARY[expr.op], (expr.left, expr.right)
+            op, operands = BINARY[expr.op], (expr.left, expr.right)
         elif isinstance(expr, ast.Compare) and len(expr.ops) == 1:
             op, operands = COMPARISONS[expr.ops[0]], (expr.left, expr.comparators[0])
         else:
@@ -353,7 +353,7 @@ class Evaluator:
 
     # ---- operators -------------------------------------------------------
     def compile_BinOp(self, expr: ast.BinOp) -> Code:
-        return self.strict([expr.left, expr.right], _BINARY[expr.op])
+        return self.strict([expr.left, expr.right], BINARY[expr.op])
 
     def compile_Logical(self, expr: ast.Logical) -> Code:
         (left, left_suspends), (right, right_suspends) = self.code(expr.left), self.code(expr.right)

@@ -16,7 +16,7 @@ from ..check import CallKind, Kind
 from ..check.scopes import assigned_names
 from ..runtime import Runtime
 from ..syntax import ast
-from .expressions import Code, Evaluator
+from .expressions import BINARY, Code, Evaluator
 from .frames import BREAK, CONTINUE, Break, Continue, Frame, Return, Signal, Yield
 
 
@@ -82,6 +82,16 @@ class Executor(Evaluator):
         if isinstance(stmt.value, ast.Call) and self.res.calls[stmt.value] is CallKind.STEP:
             return self.step(stmt.value, self.arguments(stmt.value), into=name)
         value, suspends = self.code(stmt.value)
+        if suspends and isinstance(stmt.value, ast.BinOp):
+            (left, left_suspends), (right, _) = self.code(stmt.value.left), self.code(stmt.value.right)
+            if not left_suspends:  # `total = total + h.f(x)`: one coroutine, not two
+                apply = BINARY[stmt.value.op]
+
+                async def operate(frame: Frame, rt: Runtime) -> None:
+                    first = left(frame, rt)
+                    frame.vars[name] = apply(first, await right(frame, rt))
+
+                return Code(operate, True)
         if suspends:
 
             async def run(frame: Frame, rt: Runtime) -> None:
@@ -239,8 +249,9 @@ class Executor(Evaluator):
         return Code(run_now, False)
 
     def _branching(self, branches: list[tuple[Code, Code]], orelse: Code | None) -> Code:
-        """An `if` whose tests cannot suspend but a body can. Its `choose` picks the body
-        without a coroutine: a loop around the `if` runs the body itself (compile_For)."""
+        """An `if` whose tests cannot suspend but a body can. Its tests and bodies are kept
+        (`_choosers`), so a loop around the `if` picks and runs the body itself, with no
+        coroutine or call for the `if` (compile_For)."""
         tests = [(test.fn, body) for test, body in branches]
 
         def choose(frame: Frame, rt: Runtime) -> Code | None:
@@ -255,7 +266,7 @@ class Executor(Evaluator):
                 return None
             return await chosen.fn(frame, rt) if chosen.suspends else chosen.fn(frame, rt)
 
-        self._choosers[run] = choose
+        self._choosers[run] = (tests, orelse)
         return Code(run, True)
 
     def compile_For(self, stmt: ast.For) -> Code:
@@ -267,16 +278,23 @@ class Executor(Evaluator):
             self.block_code(stmt.body),
         )
 
-        choose = self._choosers.get(body)
-        if choose is not None and timeout is None and not iterable_suspends:
+        branches = self._choosers.get(body)
+        if branches is not None and timeout is None and not iterable_suspends:
+            tests, orelse = branches
 
             async def branching(frame: Frame, rt: Runtime) -> Signal | None:
+                variables = frame.vars
                 for item in iterable(frame, rt):
-                    frame.vars[name] = item
-                    chosen = choose(frame, rt)
-                    if chosen is None:
-                        continue
-                    signal = await chosen.fn(frame, rt) if chosen.suspends else chosen.fn(frame, rt)
+                    variables[name] = item
+                    for test, chosen in tests:  # the `if`'s choice, in this frame
+                        if test(frame, rt):
+                            break
+                    else:
+                        if orelse is None:
+                            continue
+                        chosen = orelse
+                    fn, suspends = chosen
+                    signal = await fn(frame, rt) if suspends else fn(frame, rt)
                     if signal is not None and signal is not CONTINUE:
                         return None if signal is BREAK else signal
                 return None
