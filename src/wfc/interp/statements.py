@@ -286,8 +286,9 @@ class Executor(Evaluator):
                 variables = frame.vars
                 for item in iterable(frame, rt):
                     variables[name] = item
-                    for test, chosen in tests:  # the `if`'s choice, in this frame
+                    for test, body_code in tests:  # the `if`'s choice, in this frame
                         if test(frame, rt):
+                            chosen = body_code
                             break
                     else:
                         if orelse is None:
