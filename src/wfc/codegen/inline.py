@@ -51,7 +51,8 @@ def _visit_partly(
     `a and b`, `a < b < c` (short-circuits), `f"{a:d}{b}"` (`a` is formatted before
     `b` runs)."""
     for operand in operands:
-        clean = _visit(operand, clean, is_step, moved) and False
+        _visit(operand, clean, is_step, moved)
+        clean = False
     return False
 
 

@@ -99,6 +99,7 @@ class PolicyEmitter(ExprEmitter, ABC):
         owner: ast.Node,
         body: tuple[ast.Stmt, ...],
         nonlocal_names: list[str] | None = None,
+        prologue: str | None = None,
     ) -> None:
         """A nested function for an item or a branch, with its own frame."""
 

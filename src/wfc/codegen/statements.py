@@ -172,14 +172,8 @@ class StmtEmitter(PolicyEmitter):
         try:
             params = "".join(f", {py_name(variable)}: _wf.Value" for variable in names)
             body = (ast.ExprStmt(span=stmt.compensate.span, value=stmt.compensate),)
-            self.out.line(f"async def {undo}(_rt: _wf.Runtime{params}) -> _wf.Value:")
-            with self.out.indent():
-                self.out.line("_obs = _rt.observers")
-            outer = self.frame
-            self.frame = GeneratedFunction(kind=FunctionKind.UNDO, name=outer.name)
-            with self.out.indent():
-                self.block(body)
-            self.frame = outer
+            header = f"async def {undo}(_rt: _wf.Runtime{params}) -> _wf.Value:"
+            self.function(header, FunctionKind.UNDO, stmt, body, prologue="_obs = _rt.observers")
             self.deferred.append(self.out.text())
         finally:
             self.out = writer
@@ -329,12 +323,16 @@ class StmtEmitter(PolicyEmitter):
         owner: ast.Node,
         body: tuple[ast.Stmt, ...],
         nonlocal_names: list[str] | None = None,
+        prologue: str | None = None,
     ) -> None:
-        """A nested function for an item or a branch, with its own frame."""
+        """A nested function for an item or a branch, with its own frame (`prologue`:
+        a first line, for a module-level function that has no enclosing `_obs`)."""
         outer = self.frame
         self.frame = GeneratedFunction(kind=kind, name=outer.name)
         self.out.line(header)
         with self.out.indent():
+            if prologue is not None:
+                self.out.line(prologue)
             if nonlocal_names:
                 self.out.line("nonlocal " + ", ".join(py_name(n) for n in nonlocal_names))
             self.declare_locals(self.res.scope_locals.get(owner, ()))

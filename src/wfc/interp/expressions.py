@@ -177,22 +177,22 @@ class Evaluator:
                 return Code(lambda frame, rt: rt.clock.now, False)
             return Code(lambda frame, rt: rt.uuid, False)
         if kind is Kind.BUILTIN:
-            return _constant(_BUILTINS[name])
+            return constant(_BUILTINS[name])
         if kind is Kind.ERROR:
-            return _constant(runtime.ERROR_TYPES[name])
+            return constant(runtime.ERROR_TYPES[name])
         if kind is Kind.EXCEPTION:
-            return _constant(getattr(builtins, name))
+            return constant(getattr(builtins, name))
         globals_ = self.globals  # filled as the module loads: looked up when run
         return Code(lambda frame, rt: globals_[name], False)
 
     def compile_Literal(self, expr: ast.Literal) -> Code:
-        return _constant(expr.value)
+        return constant(expr.value)
 
     def compile_Duration(self, expr: ast.Duration) -> Code:
-        return _constant(expr.seconds)
+        return constant(expr.seconds)
 
     def compile_Rate(self, expr: ast.Rate) -> Code:
-        return _constant(expr.per_second)
+        return constant(expr.per_second)
 
     def compile_FString(self, expr: ast.FString) -> Code:
         """Each field is evaluated, then formatted, before the next one is evaluated."""
@@ -243,9 +243,9 @@ class Evaluator:
     # ---- calls -----------------------------------------------------------
     def compile_Call(self, expr: ast.Call) -> Code:
         kind = self.res.calls[expr]
-        values = [*expr.args, *(keyword.value for keyword in expr.keywords)]
-        split = _splitter(len(expr.args), [keyword.name for keyword in expr.keywords])
         if kind is CallKind.BUILTIN:
+            values = [*expr.args, *(keyword.value for keyword in expr.keywords)]
+            split = _splitter(len(expr.args), [keyword.name for keyword in expr.keywords])
             return self.strict([expr.func, *values], lambda fn, *vals: _apply(fn, *split(vals)))
         arguments = self.arguments(expr)
         if kind is CallKind.STEP:
@@ -423,7 +423,7 @@ _LOGICAL: dict[str, Callable[[Any], bool]] = {
 }
 
 
-def _constant(value: Any) -> Code:
+def constant(value: Any) -> Code:
     return Code(lambda frame, rt: value, False)
 
 

@@ -16,7 +16,7 @@ from ..check import CallKind, Kind
 from ..check.scopes import assigned_names
 from ..runtime import Runtime
 from ..syntax import ast
-from .expressions import BINARY, Code, Evaluator
+from .expressions import BINARY, Code, Evaluator, constant
 from .frames import BREAK, CONTINUE, Break, Continue, Frame, Return, Signal, Yield
 
 
@@ -58,24 +58,6 @@ class Executor(Evaluator):
 
         return Code(run_now, False)
 
-    def then(self, operands: list[ast.Expr], finish: Callable[..., Any]) -> Code:
-        """A statement that evaluates `operands` left to right, then `finish(frame, rt, *values)`."""
-        codes = [self.code(operand) for operand in operands]
-        if any(code.suspends for code in codes):
-
-            async def run(frame: Frame, rt: Runtime) -> Any:
-                values = []
-                for fn, suspends in codes:
-                    values.append(await fn(frame, rt) if suspends else fn(frame, rt))
-                return finish(frame, rt, *values)
-
-            return Code(run, True)
-        if len(codes) == 1:
-            only = codes[0].fn
-            return Code(lambda frame, rt: finish(frame, rt, only(frame, rt)), False)
-        fns = [code.fn for code in codes]
-        return Code(lambda frame, rt: finish(frame, rt, *[fn(frame, rt) for fn in fns]), False)
-
     # ---- simple statements -----------------------------------------------
     def compile_Assign(self, stmt: ast.Assign) -> Code:
         name = stmt.target.id
@@ -105,24 +87,24 @@ class Executor(Evaluator):
         return Code(run_now, False)
 
     def compile_ExprStmt(self, stmt: ast.ExprStmt) -> Code:
-        return self.then([stmt.value], _nothing)
+        return self.strict([stmt.value], _nothing)
 
     def compile_Return(self, stmt: ast.Return) -> Code:
         if stmt.value is None:
-            return _constant(Return(None))
-        return self.then([stmt.value], lambda frame, rt, value: Return(value))
+            return constant(Return(None))
+        return self.strict([stmt.value], Return)
 
     def compile_Yield(self, stmt: ast.Yield) -> Code:
-        return self.then([stmt.value], lambda frame, rt, value: Yield(value))
+        return self.strict([stmt.value], Yield)
 
     def compile_Break(self, stmt: ast.Break) -> Code:
-        return _constant(BREAK)
+        return constant(BREAK)
 
     def compile_Continue(self, stmt: ast.Continue) -> Code:
-        return _constant(CONTINUE)
+        return constant(CONTINUE)
 
     def compile_Fail(self, stmt: ast.Fail) -> Code:
-        return self.then([stmt.value], _fail)
+        return self.strict([stmt.value], _fail)
 
     def compile_Require(self, stmt: ast.Require) -> Code:
         default, message = f"requirement failed: {stmt.source}", stmt.message
@@ -486,15 +468,11 @@ def _bound(code: Code, frame: Frame, rt: Runtime) -> Callable[[], Any]:
     return run
 
 
-def _constant(value: Any) -> Code:
-    return Code(lambda frame, rt: value, False)
-
-
-def _nothing(frame: Frame, rt: Runtime, value: Any) -> None:
+def _nothing(value: Any) -> None:
     return None
 
 
-def _fail(frame: Frame, rt: Runtime, value: Any) -> None:
+def _fail(value: Any) -> None:
     raise runtime.WorkflowFailed(str(value))
 
 
