@@ -82,7 +82,13 @@ class PolicyEmitter(ExprEmitter, ABC):
         """Codes for values evaluated in order before a call (temporaries where needed)."""
 
     @abstractmethod
-    def step_into(self, call: ast.Call, dest: str, retry_guard: str | None = None) -> None:
+    def step_into(
+        self,
+        call: ast.Call,
+        dest: str,
+        retry_guard: str | None = None,
+        admitting: tuple[str, GuardSpec] | None = None,
+    ) -> None:
         """A handler call, inline, its result in `dest`."""
 
     @abstractmethod
@@ -109,8 +115,12 @@ class PolicyEmitter(ExprEmitter, ABC):
         assert isinstance(call, ast.Call)
         spec = self.res.guards[expr]
         kind = self.res.calls[call]
-        if kind is CallKind.STEP and [policy.kind for policy in spec.policies] == ["retry"]:
+        kinds = {policy.kind for policy in spec.policies}
+        if kind is CallKind.STEP and kinds == {"retry"}:
             self.step_into(call, dest, retry_guard=self.guard_names[expr])
+            return
+        if kind is CallKind.STEP and kinds <= {"breaker", "limit"}:
+            self.step_into(call, dest, admitting=(self.guard_names[expr], spec))
             return
         keywords = [py_name(kw.name) if kind is CallKind.DECL else kw.name for kw in call.keywords]
         inputs = self.guard_inputs(spec, call.args, tuple(kw.value for kw in call.keywords), keywords)
@@ -156,6 +166,47 @@ class PolicyEmitter(ExprEmitter, ABC):
         args = f", {_tuple(names)}" if names else ""
         inputs = self.guard_inputs(self.res.guards[decl], (), (), [])
         self.out.line(f"return await {self.guard_names[decl]}.run(_rt, {body}{args}{inputs})")
+
+    def admitted_step(
+        self,
+        call: ast.Call,
+        codes: list[str],
+        result: str,
+        target: str,
+        guard: str,
+        spec: GuardSpec,
+        keys: list[tuple[str, str]],
+    ) -> Callable[[], None]:
+        """The attempt after the guard's `enter` (breaker admission, limiter permit),
+        a failure counted by its `outcome`; returns what writes the success's count,
+        which comes after `step.end` as in `Guard.run`. Both calls are synchronous
+        unless the store must be awaited or a permit waited for: no coroutine per
+        call. `keys` are the site's keys, as `Guard.enter`'s keywords and codes."""
+        out = self.out
+        admission = self.temps.new("admission")
+        out.line(f"{admission} = {guard}.enter(_rt{''.join(f', {kw}={code}' for kw, code in keys)})")
+        out.line(f"if {admission}.__class__ is _wf_coroutine:")
+        with out.indent():
+            out.line(f"{admission} = await {admission}")
+        if spec.get("breaker") is None:  # a limiter alone has nothing to count
+            self.step_attempt(call, codes, result, target, lambda failed: out.line(f"raise {failed}"))
+            return lambda: None
+        pending = self.temps.new("pending")
+
+        def count(error: str, extra: str = "") -> None:
+            out.line(f"{pending} = {guard}.outcome(_rt, {admission}, {error}{extra})")
+            out.line(f"if {pending} is not None:")
+            with out.indent():
+                out.line(f"await {pending}")
+
+        def count_failure(failed: str) -> None:
+            out.line(f"_wf_e = {failed}")
+            count("_wf_e")
+            out.line("raise _wf_e")
+
+        self.step_attempt(call, codes, result, target, count_failure)
+        # A keyed breaker's success may let its record expire once idle: it needs the key.
+        return lambda: count("None", "".join(f", {kw}={code}" for kw, code in keys if kw == "breaker_key"))
 
     def retried_step(self, call: ast.Call, codes: list[str], result: str, target: str, guard: str) -> None:
         """The attempt in a loop; after a failure `guard.retry_delay` says how long

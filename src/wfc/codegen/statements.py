@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..check import CallKind, Kind, Resolution
+from ..check.resolution import GuardSpec
 from ..check.scopes import assigned_names
 from ..syntax import ast
 from ..syntax.names import comment_text, py_literal, py_name
@@ -73,25 +74,43 @@ class StmtEmitter(PolicyEmitter):
             self.value_code(value, force=hoist and not isinstance(value, ast.Literal)) for value in values
         ]
 
-    def step_into(self, call: ast.Call, dest: str, retry_guard: str | None = None) -> None:
+    def step_into(
+        self,
+        call: ast.Call,
+        dest: str,
+        retry_guard: str | None = None,
+        admitting: tuple[str, GuardSpec] | None = None,
+    ) -> None:
         """A handler call, inline: arguments first, then events, call, await.
 
         With `retry_guard` (a site whose only policy is `retry`), the attempt runs in
         a loop and that guard's `retry_delay` decides after each failure: the
-        runtime's own retry semantics, without a coroutine per call.
+        runtime's own retry semantics, without a coroutine per call. With
+        `admitting` (a site whose only policies are `breaker` and `limit`: its guard
+        and policies), the guard admits the attempt and counts its outcome in place.
         """
         out = self.out
-        codes = self.hoisted((*call.args, *(k.value for k in call.keywords)))
+        values = (*call.args, *(k.value for k in call.keywords))
+        keys = admitting[1].site_keys() if admitting is not None else []
+        codes = self.hoisted((*values, *(value for _, value in keys)))
+        codes, key_codes = codes[: len(values)], codes[len(values) :]
         target = py_literal(self.res.step_targets[call])
         direct = dest.startswith("_wf_") or not self.frame.may_observe_failed_assignment()
         result = dest if direct else self.temps.new("r")
-        if retry_guard is None:
+        if admitting is not None:
+            guard, spec = admitting
+            keywords = [(keyword, code) for (keyword, _), code in zip(keys, key_codes)]
+            count_success = self.admitted_step(call, codes, result, target, guard, spec, keywords)
+            out.observed(f'_rt.event("step.end", {target})')
+            count_success()
+        elif retry_guard is None:
             self.step_attempt(call, codes, result, target, lambda failed: out.line(f"raise {failed}"))
         else:
             self.retried_step(call, codes, result, target, retry_guard)
         if result != dest:
             out.line(f"{dest} = {result}")
-        out.observed(f'_rt.event("step.end", {target})')
+        if admitting is None:
+            out.observed(f'_rt.event("step.end", {target})')
 
     def step_attempt(self, call: ast.Call, codes: list[str], result: str, target: str, on_error) -> None:
         """`step.start`, then the call and its await; `on_error(failed)` ends the except

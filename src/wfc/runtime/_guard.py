@@ -17,7 +17,7 @@ from ._clock import format_seconds
 from ._durable import error_entry, rebuilt_error
 from ._errors import CircuitOpen, RateLimited, WorkflowError
 from ._events import error_fields
-from ._policies import CLOSED, OPEN, Breaker, Fallback, Idempotent, Limit, Retry, Timeout
+from ._policies import _GRANTED, CLOSED, OPEN, Breaker, Fallback, Idempotent, Limit, Retry, Timeout
 from ._runtime import Runtime
 from ._steps import step
 from ._store import NotStorable, described, update
@@ -54,6 +54,7 @@ class Guard:
         "breaker_state",
         "limit_state",
         "_idem_prefix",
+        "_fresh",
         "run",
     )
 
@@ -85,6 +86,7 @@ class Guard:
         self.timeout = timeout.seconds if isinstance(timeout, Timeout) else timeout
         self.breaker_state = "breaker:" + (breaker_state or location)
         self.limit_state = "limit:" + (limit_state or location)
+        self._fresh: _Admission = (self.breaker_state, CLOSED, 0, None)  # a breaker never failed
         self._idem_prefix = f"idempotent:{qualname or target}:"
         # `run` is the outermost layer this site has: one coroutine less per call.
         self.run = (
@@ -369,13 +371,9 @@ class Guard:
             if counted_once:
                 return await self._counted_once(rt, fn, args, kwargs, breaker_key, limit_key)
             return await self._replayed(rt, fn, args, kwargs)
-        admission = None
-        if self.breaker is not None:
-            admission = self._admit_now(rt, breaker_key) or await self._admit(rt, breaker_key)
-        if self.limit is not None:
-            granted, wait = self._permit_now(rt, limit_key) or await self._permit(rt, limit_key)
-            if wait > 0 or not granted:
-                await self._wait_or_refuse(rt, self.limit, granted, wait)
+        admission = self.enter(rt, breaker_key, limit_key)
+        if admission.__class__ is CoroutineType:
+            admission = await admission
         try:
             if self.timeout is not None:
                 result = await self._invoke_within(rt, fn, args, kwargs, self.timeout)
@@ -389,12 +387,79 @@ class Guard:
                 if rt.observers:
                     self._ended(rt)
         except BaseException as exc:
-            if admission is not None:
-                await self._record(rt, admission, self._counts(exc))
+            if admission is not None and (pending := self.outcome(rt, admission, exc)) is not None:
+                await pending
             raise
-        if admission is not None and not _unchanged(rt.store, admission):
-            await self._record(rt, admission, False, breaker_key)
+        if admission is not None and (pending := self.outcome(rt, admission, None, breaker_key)) is not None:
+            await pending
         return result
+
+    # ---- admission and outcome: also called by compiled code, in place ----
+    def enter(self, rt: Runtime, breaker_key: Any = None, limit_key: Any = None) -> Any:
+        """Before an attempt: the breaker's admission (None without a breaker), then
+        the limiter's permit. It raises `CircuitOpen` or `RateLimited` on refusal.
+
+        Synchronous where the store answers without awaiting and no permit must be
+        waited for; otherwise a coroutine giving the admission, to be awaited. A
+        step the journal of a durable run replays is admitted without either (the
+        call it stands for was admitted once already). Compiled code calls this in
+        place for a step whose only policies are `breaker` and `limit`."""
+        journal = rt.journal
+        if journal is not None and self.step and journal.replays(self.location):
+            return None
+        admission = None
+        if self.breaker is not None:
+            admission = self._admit_now(rt, breaker_key)
+            if admission is None:
+                return self._enter(rt, None, None, breaker_key, limit_key)
+        if self.limit is not None:
+            update_now = getattr(rt.store, "update_now", None)
+            if update_now is None:
+                return self._enter(rt, admission, None, breaker_key, limit_key)
+            if limit_key is None:  # the common case, without `_limit_state`'s call
+                permit = update_now(self.limit_state, rt.policy_now(), self.limit.acquire)
+            else:
+                state, idle_at = self._limit_state(limit_key)
+                permit = update_now(state, rt.policy_now(), self.limit.acquire, idle_at=idle_at)
+            if permit is not _GRANTED and (permit[1] > 0 or not permit[0]):
+                return self._enter(rt, admission, permit, breaker_key, limit_key)
+        return admission
+
+    async def _enter(
+        self,
+        rt: Runtime,
+        admission: _Admission | None,
+        permit: tuple[bool, float] | None,
+        breaker_key: Any,
+        limit_key: Any,
+    ) -> _Admission | None:
+        """`enter`, where something must be awaited: the store, or a permit's wait."""
+        if admission is None and self.breaker is not None:
+            admission = await self._admit(rt, breaker_key)
+        if self.limit is not None:
+            granted, wait = permit or self._permit_now(rt, limit_key) or await self._permit(rt, limit_key)
+            if wait > 0 or not granted:
+                await self._wait_or_refuse(rt, self.limit, granted, wait)
+        return admission
+
+    def outcome(
+        self, rt: Runtime, admission: _Admission | None, exc: BaseException | None, breaker_key: Any = None
+    ) -> Any:
+        """After an admitted attempt: count its success (`exc` None) or its failure for
+        the breaker. None when done; a coroutine to await when the store must be.
+        A success that leaves a quiet breaker's record as it was is not written."""
+        if admission is None:
+            return None
+        if exc is None:
+            # A quiet breaker's record still the one peeked at: nothing to write. A
+            # known record (not _UNKNOWN) was peeked at, so the store has `peek`.
+            record = admission[3]
+            if record is not _UNKNOWN and rt.store.peek(admission[0]) is record:  # type: ignore[attr-defined]
+                return None
+            failed: bool | None = False
+        else:
+            failed = self._counts(exc)
+        return self._record(rt, admission, failed, breaker_key)
 
     def _counted_in(self, journal: Any, counted: bool) -> bool | None:
         """How a durable run's journal takes this attempt: True, as a guarded workflow's
@@ -441,12 +506,21 @@ class Guard:
         """The breaker's admission, when the store answers without awaiting (else None).
         Closed with no failures, admitting (and recording a success) changes nothing,
         which an in-process store lets be seen without calling them."""
-        key = self.breaker_state if breaker_key is None else f"{self.breaker_state}:{breaker_key}"
         store = rt.store
         peek = getattr(store, "peek", None)
-        record: Any = peek(key) if peek is not None else _UNKNOWN
-        if record is None or (record is not _UNKNOWN and record[0][0] == CLOSED and record[0][1] == 0):
-            return key, CLOSED, (0 if record is None else record[0][5]), record
+        if breaker_key is None:
+            key = self.breaker_state
+            if peek is not None:
+                record = peek(key)
+                if record is None:  # never failed: the usual case, with a tuple made once
+                    return self._fresh
+        else:
+            key = f"{self.breaker_state}:{breaker_key}"
+            record = peek(key) if peek is not None else _UNKNOWN
+            if record is None:
+                return key, CLOSED, 0, None
+        if peek is not None and record[0][0] == CLOSED and record[0][1] == 0:
+            return key, CLOSED, record[0][5], record
         update_now = getattr(store, "update_now", None)
         if update_now is None:
             return None
@@ -521,22 +595,28 @@ class Guard:
         journal.write_later(identity, {"ok": True})
         return result
 
-    async def _record(
-        self, rt: Runtime, admission: _Admission, failed: bool | None, breaker_key: Any = None
-    ) -> None:
+    def _record(self, rt: Runtime, admission: _Admission, failed: bool | None, breaker_key: Any) -> Any:
         """Count an attempt's outcome for the breaker: a success (`failed` False), a
-        failure, or a cancellation (None)."""
+        failure, or a cancellation (None). None when done; else a coroutine."""
         breaker = self.breaker
         assert breaker is not None
         key, admitted, epoch, _ = admission
         idle_at = breaker.idle_at if breaker_key is not None and failed is False else None
-        store, now = rt.store, rt.policy_now()
+        store = rt.store
         update_now = getattr(store, "update_now", None)
-        event = (
-            update_now(key, now, breaker.record, admitted, epoch, failed, idle_at=idle_at)
-            if update_now is not None
-            else await update(store, key, now, breaker.record, admitted, epoch, failed, idle_at=idle_at)
-        )
+        if update_now is None:
+            return self._record_later(
+                rt,
+                key,
+                update(store, key, rt.policy_now(), breaker.record, admitted, epoch, failed, idle_at=idle_at),
+            )
+        event = update_now(key, rt.policy_now(), breaker.record, admitted, epoch, failed, idle_at=idle_at)
+        if event is not None:
+            self._breaker_event(rt, event, key)
+        return None
+
+    async def _record_later(self, rt: Runtime, key: str, updating: Any) -> None:
+        event = await updating
         if event is not None:
             self._breaker_event(rt, event, key)
 
@@ -572,13 +652,6 @@ class Guard:
 _Admission = tuple[str, int, int, Any]
 """A breaker's admission: its stored name, the state and epoch it admitted in, and
 the record peeked at when it was quiet (else _UNKNOWN)."""
-
-
-def _unchanged(store: Any, admission: _Admission) -> bool:
-    """Whether a quiet breaker's record is still the one peeked at: a success then
-    changes nothing, and is not recorded."""
-    record = admission[3]
-    return record is not _UNKNOWN and store.peek(admission[0]) is record
 
 
 class _Watched:
