@@ -413,7 +413,7 @@ class Guard:
             if admission is None:
                 return self._enter(rt, None, None, breaker_key, limit_key)
         if self.limit is not None:
-            update_now = getattr(rt.store, "update_now", None)
+            update_now = rt.update_now
             if update_now is None:
                 return self._enter(rt, admission, None, breaker_key, limit_key)
             if limit_key is None:  # the common case, without `_limit_state`'s call
@@ -437,7 +437,8 @@ class Guard:
         if admission is None and self.breaker is not None:
             admission = await self._admit(rt, breaker_key)
         if self.limit is not None:
-            granted, wait = permit or self._permit_now(rt, limit_key) or await self._permit(rt, limit_key)
+            # No permit yet means the store has no synchronous update (`enter`).
+            granted, wait = permit or await self._permit(rt, limit_key)
             if wait > 0 or not granted:
                 await self._wait_or_refuse(rt, self.limit, granted, wait)
         return admission
@@ -454,7 +455,7 @@ class Guard:
             # A quiet breaker's record still the one peeked at: nothing to write. A
             # known record (not _UNKNOWN) was peeked at, so the store has `peek`.
             record = admission[3]
-            if record is not _UNKNOWN and rt.store.peek(admission[0]) is record:  # type: ignore[attr-defined]
+            if record is not _UNKNOWN and rt.peek(admission[0]) is record:  # type: ignore[misc]
                 return None
             failed: bool | None = False
         else:
@@ -506,8 +507,7 @@ class Guard:
         """The breaker's admission, when the store answers without awaiting (else None).
         Closed with no failures, admitting (and recording a success) changes nothing,
         which an in-process store lets be seen without calling them."""
-        store = rt.store
-        peek = getattr(store, "peek", None)
+        peek = rt.peek
         if breaker_key is None:
             key = self.breaker_state
             if peek is not None:
@@ -521,7 +521,7 @@ class Guard:
                 return key, CLOSED, 0, None
         if peek is not None and record[0][0] == CLOSED and record[0][1] == 0:
             return key, CLOSED, record[0][5], record
-        update_now = getattr(store, "update_now", None)
+        update_now = rt.update_now
         if update_now is None:
             return None
         return self._admitted(rt, key, update_now(key, rt.policy_now(), self.breaker.admit))  # type: ignore[union-attr]
@@ -539,14 +539,6 @@ class Guard:
                 rt.event("breaker.reject", self.target, {"breaker": key})
             raise CircuitOpen(f"circuit breaker of {self.target} is open")
         return key, admitted, epoch, _UNKNOWN
-
-    def _permit_now(self, rt: Runtime, limit_key: Any) -> tuple[bool, float] | None:
-        """The limiter's answer, when the store gives it without awaiting (else None)."""
-        update_now = getattr(rt.store, "update_now", None)
-        if update_now is None:
-            return None
-        state, idle_at = self._limit_state(limit_key)
-        return update_now(state, rt.policy_now(), self.limit.acquire, idle_at=idle_at)  # type: ignore[union-attr]
 
     async def _permit(self, rt: Runtime, limit_key: Any) -> tuple[bool, float]:
         state, idle_at = self._limit_state(limit_key)
@@ -602,13 +594,14 @@ class Guard:
         assert breaker is not None
         key, admitted, epoch, _ = admission
         idle_at = breaker.idle_at if breaker_key is not None and failed is False else None
-        store = rt.store
-        update_now = getattr(store, "update_now", None)
+        update_now = rt.update_now
         if update_now is None:
             return self._record_later(
                 rt,
                 key,
-                update(store, key, rt.policy_now(), breaker.record, admitted, epoch, failed, idle_at=idle_at),
+                update(
+                    rt.store, key, rt.policy_now(), breaker.record, admitted, epoch, failed, idle_at=idle_at
+                ),
             )
         event = update_now(key, rt.policy_now(), breaker.record, admitted, epoch, failed, idle_at=idle_at)
         if event is not None:

@@ -33,6 +33,8 @@ class Runtime:
         "observers",
         "in_flight",
         "policy_now",
+        "peek",
+        "update_now",
         "journal",
         "runs",
         "_subscribers",
@@ -51,6 +53,10 @@ class Runtime:
         # monotonic clock in one process; with a store shared by processes (one
         # that says `shared = True`), the wall clock, which they all agree on.
         self.policy_now = self.clock.now if getattr(self.store, "shared", False) else self.clock.monotonic
+        # The store's synchronous operations, where it has them (an in-process store),
+        # else None: looked up once, as breakers and limiters ask on every call.
+        self.peek: Callable[[str], Any] | None = getattr(self.store, "peek", None)
+        self.update_now: Callable[..., Any] | None = getattr(self.store, "update_now", None)
         self.observers: list[Observer] = []
         # Idempotent calls running in this process, by store key: callers with
         # the same key await the running call instead of duplicating it.
@@ -68,6 +74,8 @@ class Runtime:
         child.random = random_source
         child.store = self.store
         child.policy_now = self.policy_now
+        child.peek = self.peek
+        child.update_now = self.update_now
         child.observers = self.observers
         child.in_flight = self.in_flight
         child._subscribers = self._subscribers
