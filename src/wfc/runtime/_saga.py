@@ -77,11 +77,16 @@ class Saga:
                     break
                 except asyncio.CancelledError:
                     interrupted = True
-        if isinstance(error, asyncio.CancelledError):
-            raise error
-        if interrupted:  # cancelled while unwinding an error: the cancellation goes on
-            raise asyncio.CancelledError() from failure
-        raise failure from error
+        # The raised error's traceback holds this frame: were its locals left holding the
+        # errors, every failed saga would leave a reference cycle for the collector.
+        try:
+            if isinstance(error, asyncio.CancelledError):
+                raise error
+            if interrupted:  # cancelled while unwinding an error: the cancellation goes on
+                raise asyncio.CancelledError() from failure
+            raise failure from error
+        finally:
+            del failure, error
 
     async def _compensate(self, error: BaseException) -> SagaFailed:
         rt, failed_step = self._rt, self.step
