@@ -9,7 +9,7 @@ import pytest
 
 import order_events
 import wfc
-from conftest import EXAMPLES
+from conftest import EXAMPLES, load_both
 from wfc.api import analyze
 from wfc.diagnostics import CompileError
 from wfc.runtime import Event, Runtime, VirtualClock
@@ -225,3 +225,24 @@ def test_history_keeps_the_most_recent_thousand_transitions(backend) -> None:
     assert len(toggle.history) == 1000
     assert toggle.history[0] == ("lit", "flip", "dark")  # the first, dark -> lit, is gone
     assert toggle.history[-1] == ("dark", "flip", "lit")
+
+
+def test_history_is_a_fresh_list_each_read_and_survives_a_snapshot(backend) -> None:
+    source = "machine Toggle() {\n    initial dark\n    state dark {\n        on flip -> lit\n    }\n    state lit {\n        on flip -> dark\n    }\n}\n"
+    machine_class = load_both(source)[backend].Toggle
+
+    async def flips(machine, n: int) -> None:
+        for _ in range(n):
+            await machine.send("flip")
+
+    toggle = machine_class()
+    asyncio.run(flips(toggle, 1003))
+    history = toggle.history
+    assert isinstance(history, list) and len(history) == 1000
+    assert history[-1] == ("dark", "flip", "lit") and history[0] == ("lit", "flip", "dark")
+    history.clear()  # a copy: the machine's own record is untouched
+    assert len(toggle.history) == 1000
+    restored = machine_class.restore(toggle.snapshot())
+    assert restored.history == toggle.history
+    asyncio.run(flips(restored, 1))
+    assert len(restored.history) == 1000 and restored.history[-1] == ("lit", "flip", "dark")

@@ -43,7 +43,9 @@ class Machine:
     def __init__(self, params: dict[str, Any]) -> None:
         self.params = params
         self.state = self.initial
-        self.history: list[tuple[str, str, str]] = []
+        # The most recent transitions: a bounded deque, as trimming a full list would
+        # move its thousand entries on every send. `history` reads it as a list.
+        self._history: deque[tuple[str, str, str]] = deque(maxlen=HISTORY_LIMIT)
         self._moves = _plain_moves(type(self))
         self._busy = False  # a send is in progress
         self._waiters: deque[asyncio.Future[None]] | None = None  # sends waiting, in arrival order
@@ -102,8 +104,19 @@ class Machine:
             source = self.state
             target = self._moves.get((source, event))
             if target is not None:  # no guard, no action: done without awaiting, so no turn to take
-                self._moved(source, event, target)
+                # `_moved`, written out: this is the whole of such a send.
+                self.state = target
+                self._history.append((source, event, target))
+                if current().observers:
+                    current().event(
+                        "transition", self.machine, {"from": source, "event": event, "to": target}
+                    )
                 return True
+        return await self._send_in_turn(event, ctx)
+
+    async def _send_in_turn(self, event: str, ctx: dict | None) -> bool:
+        """`send`, once it must take a turn (a guard, an action, a store, or a
+        send in progress): apart, so that the plain send's frame stays small."""
         if self._busy:
             await self._wait_turn()
         else:
@@ -153,7 +166,7 @@ class Machine:
             record = await store.get(record_key, 0.0)
             if record is not None:  # another process may have moved it on
                 latest = self.restore(record[0])
-                self.state, self.history = latest.state, latest.history
+                self.state, self._history = latest.state, latest._history
                 self._stored = (store, record_key, record[1])
             taken = await self._send(event, ctx)
             if taken:
@@ -192,13 +205,15 @@ class Machine:
     def _moved(self, source: str, event: str, target: str) -> None:
         """The transition is done: state, history, event."""
         self.state = target
-        history = self.history
-        history.append((source, event, target))
-        if len(history) > HISTORY_LIMIT:
-            del history[:-HISTORY_LIMIT]
+        self._history.append((source, event, target))
         rt = current()
         if rt.observers:
             rt.event("transition", self.machine, {"from": source, "event": event, "to": target})
+
+    @property
+    def history(self) -> list[tuple[str, str, str]]:
+        """The most recent transitions (at most 1,000), oldest first: a new list."""
+        return list(self._history)
 
     def snapshot(self) -> dict[str, Any]:
         """State, history and parameters: JSON-serialisable when the parameters are."""
@@ -216,7 +231,7 @@ class Machine:
             raise ValueError(f"a snapshot of {snapshot.get('machine')!r}, not of {cls.machine!r}")
         instance = cls(**snapshot["params"])
         instance.state = snapshot["state"]
-        instance.history = [tuple(entry) for entry in snapshot["history"]]
+        instance._history.extend(tuple(entry) for entry in snapshot["history"])
         return instance
 
     def __repr__(self) -> str:
