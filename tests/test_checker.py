@@ -104,6 +104,9 @@ def test_item_scope_locals_are_separate() -> None:
     checked = ok("workflow w(xs) {\n  t = 1\n  r = parallel for x in xs { u = x + t\n yield u }\n}")
     scopes = {type(owner).__name__: names for owner, names in checked.resolution.scope_locals.items()}
     assert scopes == {"Workflow": ("t", "r"), "For": ("u",)}
+    # `t` is read from the item's parent scope; `x` and `u` are the item's own
+    outer = sorted(name.id for name in checked.resolution.outer_locals)
+    assert outer == ["t"]
 
 
 def test_params_may_shadow_builtins_and_soft_keywords_are_names() -> None:

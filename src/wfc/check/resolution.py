@@ -135,6 +135,9 @@ class Resolution:
     step_targets: dict[ast.Call, str] = field(default_factory=dict)
     handler_attrs: set[ast.Attr] = field(default_factory=set)  # `inv.reserve`: getattr
     scope_locals: dict[ast.Node, tuple[str, ...]] = field(default_factory=dict)
+    # Locals read from an enclosing scope (an item's or a route body's parent): every
+    # other local is in the innermost scope, which a frame holds from its start.
+    outer_locals: set[ast.Name] = field(default_factory=set)
     item_scopes: set[ast.For] = field(default_factory=set)
     catch_kinds: dict[ast.Dotted, Kind] = field(default_factory=dict)
     uses: dict[str, ast.Use] = field(default_factory=dict)

@@ -334,8 +334,11 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
                 error("E0101", f"unknown name '{expr.id}'", expr.span, did_you_mean(expr.id, candidates))
             )
             return
-        if scope is None and kind is Kind.LOCAL:
-            raise AssertionError("module-level code has no locals")
+        if kind is Kind.LOCAL:
+            if scope is None:
+                raise AssertionError("module-level code has no locals")
+            if not scope.binds(expr.id):
+                self.res.outer_locals.add(expr)
         self.res.names[expr] = kind
 
     def expr_Literal(self, expr: ast.Literal, scope: Scope | None) -> None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import builtins
 import operator
 from collections.abc import Callable
+from inspect import isawaitable
+from types import CoroutineType
 from typing import Any, NamedTuple
 
 from .. import runtime
 from ..check import CallKind, Kind, Resolution
 from ..runtime import Runtime
+from ..runtime._steps import begin_step
 from ..runtime._values import COMPARISONS
 from ..syntax import ast
 from ..syntax.names import py_name
@@ -119,15 +122,13 @@ class Evaluator:
             constant = right.value
             if self._is_local(left):
                 name = left.id
-                return lambda frame, rt: apply(
-                    frame.vars[name] if name in frame.vars else frame.get(name), constant
-                )
+                return lambda frame, rt: apply(frame.vars[name], constant)
             inner = self._local_op_literal(left)
             if inner is not None:
                 op, inner_name, inner_constant = inner
                 return lambda frame, rt: apply(
                     op(
-                        frame.vars[inner_name] if inner_name in frame.vars else frame.get(inner_name),
+                        frame.vars[inner_name],
                         inner_constant,
                     ),
                     constant,
@@ -139,15 +140,13 @@ class Evaluator:
             if inner is not None:  # `total + i * 2`
                 op, inner_name, inner_constant = inner
                 return lambda frame, rt: apply(
-                    frame.vars[name] if name in frame.vars else frame.get(name),
+                    frame.vars[name],
                     op(
-                        frame.vars[inner_name] if inner_name in frame.vars else frame.get(inner_name),
+                        frame.vars[inner_name],
                         inner_constant,
                     ),
                 )
-            return lambda frame, rt: apply(
-                frame.vars[name] if name in frame.vars else frame.get(name), second(frame, rt)
-            )
+            return lambda frame, rt: apply(frame.vars[name], second(frame, rt))
         return lambda frame, rt: apply(first(frame, rt), second(frame, rt))
 
     def _local_op_literal(self, expr: ast.Expr) -> tuple[Callable[[Any, Any], Any], str, Any] | None:
@@ -165,13 +164,20 @@ class Evaluator:
         return None
 
     def _is_local(self, expr: ast.Expr) -> bool:
-        return isinstance(expr, ast.Name) and self.res.names[expr] is Kind.LOCAL
+        """A local of the innermost scope: in the frame's own variables from its start."""
+        return (
+            isinstance(expr, ast.Name)
+            and self.res.names[expr] is Kind.LOCAL
+            and expr not in self.res.outer_locals
+        )
 
     # ---- atoms -----------------------------------------------------------
     def compile_Name(self, expr: ast.Name) -> Code:
         kind, name = self.res.names[expr], expr.id
+        if kind is Kind.LOCAL and expr in self.res.outer_locals:
+            return Code(lambda frame, rt: frame.get(name), False)
         if kind is Kind.LOCAL:
-            return Code(lambda frame, rt: frame.vars[name] if name in frame.vars else frame.get(name), False)
+            return Code(lambda frame, rt: frame.vars[name], False)
         if kind is Kind.BUILTIN and name in ("now", "uuid"):
             if name == "now":
                 return Code(lambda frame, rt: rt.clock.now, False)
@@ -275,12 +281,20 @@ class Evaluator:
         await, error note), the one the compiled code inlines. With `into`, the statement
         `into = call` in one coroutine."""
         target, location = self.res.step_targets[call], self.res.location(call)
-        lookup, step = self.handler(call.func), runtime.step
+        lookup, begin, failed = self.handler(call.func), begin_step, Runtime.step_failed
+        # `runtime.step`'s second half written out in each: one coroutine less per step.
         if not arguments.suspends and not call.keywords and len(call.args) == 1:
             only = self.code(call.args[0]).fn  # the commonest step: one argument
 
             async def one(frame: Frame, rt: Runtime) -> Any:
-                result = await step(rt, target, location, lookup, only(frame, rt))
+                result = begin(rt, target, location, lookup, only(frame, rt))
+                if result.__class__ is CoroutineType or isawaitable(result):
+                    try:
+                        result = await result
+                    except BaseException as exc:
+                        raise failed(rt, exc, target, location)
+                if rt.observers:
+                    rt.event("step.end", target)
                 if into is None:
                     return result
                 frame.vars[into] = result
@@ -291,7 +305,14 @@ class Evaluator:
 
         async def run(frame: Frame, rt: Runtime) -> Any:
             args, kwargs = await argument_fn(frame, rt) if suspends else argument_fn(frame, rt)
-            result = await step(rt, target, location, lookup, *args, **kwargs)
+            result = begin(rt, target, location, lookup, *args, **kwargs)
+            if result.__class__ is CoroutineType or isawaitable(result):
+                try:
+                    result = await result
+                except BaseException as exc:
+                    raise failed(rt, exc, target, location)
+            if rt.observers:
+                rt.event("step.end", target)
             if into is None:
                 return result
             frame.vars[into] = result

@@ -8,9 +8,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from inspect import isawaitable
+from types import CoroutineType
 from typing import Any
 
 from ._runtime import Runtime
+
+
+def begin_step(
+    rt: Runtime,
+    target: str,
+    location: str,
+    lookup: Callable[[], Any],
+    /,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """A step's first half: `step.start`, the handler's look-up and its call. The
+    result may be awaitable (`step` awaits it); a failure is raised with its note.
+
+    The arguments are evaluated by the caller, before `step.start`; the handler
+    is looked up inside the step, so a missing handler is a failed step.
+    """
+    if rt.observers:
+        rt.event("step.start", target)
+    try:
+        function = lookup()
+        if rt.journal is None:
+            return function(*args, **kwargs)
+        return rt.journal.step(target, location, function, *args, **kwargs)
+    except BaseException as exc:
+        raise rt.step_failed(exc, target, location)
 
 
 async def step(
@@ -24,22 +51,16 @@ async def step(
 ) -> Any:
     """Call the handler that `lookup()` returns: events, await, error note.
 
-    The arguments are evaluated by the caller, before `step.start`; the handler
-    is looked up inside the step, so a missing handler is a failed step.
+    The interpreter writes the second half (after `begin_step`) out in place
+    where it saves a coroutine; tests/test_counts.py and the differential tests
+    hold the copies to this one.
     """
-    if rt.observers:
-        rt.event("step.start", target)
-    try:
-        function = lookup()
-        result = (
-            function(*args, **kwargs)
-            if rt.journal is None
-            else rt.journal.step(target, location, function, *args, **kwargs)
-        )
-        if isawaitable(result):
+    result = begin_step(rt, target, location, lookup, *args, **kwargs)
+    if result.__class__ is CoroutineType or isawaitable(result):
+        try:
             result = await result
-    except BaseException as exc:
-        raise rt.step_failed(exc, target, location)
+        except BaseException as exc:
+            raise rt.step_failed(exc, target, location)
     if rt.observers:
         rt.event("step.end", target)
     return result
