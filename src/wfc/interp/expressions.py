@@ -276,17 +276,26 @@ class Evaluator:
         values = [*call.args, *(keyword.value for keyword in call.keywords)]
         return self.strict(values, lambda *vals: split(vals))
 
-    def step(self, call: ast.Call, arguments: Code, into: str | None = None) -> Code:
+    def step(
+        self,
+        call: ast.Call,
+        arguments: Code,
+        into: str | None = None,
+        combine: tuple[Callable[[Frame, Runtime], Any], Callable[[Any, Any], Any]] | None = None,
+    ) -> Code:
         """A handler call: its arguments, then the runtime's step (events, look up, call,
         await, error note), the one the compiled code inlines. With `into`, the statement
-        `into = call` in one coroutine."""
+        `into = call` in one coroutine; with `combine` too, `(left, op)`, the statement
+        `into = left op call` (left evaluated first)."""
         target, location = self.res.step_targets[call], self.res.location(call)
         lookup, begin, failed = self.handler(call.func), begin_step, Runtime.step_failed
+        left, apply = combine if combine is not None else (None, None)
         # `runtime.step`'s second half written out in each: one coroutine less per step.
         if not arguments.suspends and not call.keywords and len(call.args) == 1:
             only = self.code(call.args[0]).fn  # the commonest step: one argument
 
             async def one(frame: Frame, rt: Runtime) -> Any:
+                first = None if left is None else left(frame, rt)
                 result = begin(rt, target, location, lookup, only(frame, rt))
                 if result.__class__ is CoroutineType or isawaitable(result):
                     try:
@@ -297,13 +306,14 @@ class Evaluator:
                     rt.event("step.end", target)
                 if into is None:
                     return result
-                frame.vars[into] = result
+                frame.vars[into] = result if apply is None else apply(first, result)
                 return None
 
             return Code(one, True)
         argument_fn, suspends = arguments
 
         async def run(frame: Frame, rt: Runtime) -> Any:
+            first = None if left is None else left(frame, rt)
             args, kwargs = await argument_fn(frame, rt) if suspends else argument_fn(frame, rt)
             result = begin(rt, target, location, lookup, *args, **kwargs)
             if result.__class__ is CoroutineType or isawaitable(result):
@@ -315,7 +325,7 @@ class Evaluator:
                 rt.event("step.end", target)
             if into is None:
                 return result
-            frame.vars[into] = result
+            frame.vars[into] = result if apply is None else apply(first, result)
             return None
 
         return Code(run, True)

@@ -66,7 +66,16 @@ class Executor(Evaluator):
         value, suspends = self.code(stmt.value)
         if suspends and isinstance(stmt.value, ast.BinOp):
             (left, left_suspends), (right, _) = self.code(stmt.value.left), self.code(stmt.value.right)
-            if not left_suspends:  # `total = total + h.f(x)`: one coroutine, not two
+            operand = stmt.value.right
+            if (
+                not left_suspends
+                and isinstance(operand, ast.Call)
+                and self.res.calls[operand] is CallKind.STEP
+            ):
+                # `total = total + h.f(x)`: the step's own coroutine does it all
+                combine = (left, BINARY[stmt.value.op])
+                return self.step(operand, self.arguments(operand), into=name, combine=combine)
+            if not left_suspends:  # `total = total + f(x)`: one coroutine, not two
                 apply = BINARY[stmt.value.op]
 
                 async def operate(frame: Frame, rt: Runtime) -> None:
