@@ -27,9 +27,9 @@ async def aggregate(
         if _obs:
             _rt.event("workflow.start", "aggregate")
         if not (_wf.strip(query) != ""):
-            raise _wf.ValidationError("query is required")
+            raise _wf.unmet("query is required", 'strip(query) != ""')
         if not (concurrency > 0):
-            raise _wf.ValidationError("concurrency must be positive")
+            raise _wf.unmet("concurrency must be positive", "concurrency > 0")
         # aggregate.wf:12:5 stage fan_out
         try:
             if _obs:

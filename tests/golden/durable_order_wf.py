@@ -27,7 +27,7 @@ async def place_order(
         _rt.event("saga.start", "place_order")
     try:
         if not (quantity > 0):
-            raise _wf.ValidationError("quantity must be positive")
+            raise _wf.unmet("quantity must be positive", "quantity > 0")
         _wf_step = "hold"
         if _obs:
             _rt.event("step.start", "shop.validate_inventory")

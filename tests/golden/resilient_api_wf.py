@@ -63,7 +63,7 @@ async def forecast(city: str) -> dict[str, _wf.Value]:
         if _obs:
             _rt.event("workflow.start", "forecast")
         if not (_wf.strip(city) != ""):
-            raise _wf.ValidationError("city is required")
+            raise _wf.unmet("city is required", 'strip(city) != ""')
         # resilient_api.wf:27:5 stage fetch
         try:
             if _obs:

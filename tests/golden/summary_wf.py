@@ -29,17 +29,17 @@ async def summarize(
         if _obs:
             _rt.event("workflow.start", "summarize")
         if not (_wf.strip(content) != ""):
-            raise _wf.ValidationError("content is required")
+            raise _wf.unmet("content is required", 'strip(content) != ""')
         if not (style in STYLES):
-            raise _wf.ValidationError(
+            raise _wf.unmet(
                 "unknown style '"
                 + format(style)
                 + "'; use one of "
-                + format(_wf.join(STYLES, ", "))
-                or "requirement failed: style in STYLES"
+                + format(_wf.join(STYLES, ", ")),
+                "style in STYLES",
             )
         if not (max_length > 0):
-            raise _wf.ValidationError("max_length must be positive")
+            raise _wf.unmet("max_length must be positive", "max_length > 0")
         # summary.wf:15:5 stage transform
         try:
             if _obs:

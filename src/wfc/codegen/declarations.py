@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..runtime import SAGA, WORKFLOW
 from ..syntax import ast
 from ..syntax.names import py_literal, py_name
 from .functions import FunctionKind, GeneratedFunction
@@ -69,25 +70,25 @@ def prologue(emitter: StmtEmitter, decl: ast.Declaration, body, with_locals: boo
 def emit_workflow(emitter: StmtEmitter, decl: ast.Workflow, body: tuple[ast.Stmt, ...]) -> None:
     out = emitter.out
     name = py_literal(decl.name.id)
-    emitter.frame = GeneratedFunction(kind=FunctionKind.WORKFLOW, name=decl.name.id, end_event="workflow.end")
+    emitter.frame = GeneratedFunction(kind=FunctionKind.WORKFLOW, name=decl.name.id, end_event=WORKFLOW.end)
     out.line("try:")
     with out.indent():
-        out.observed(f'_rt.event("workflow.start", {name})')
+        out.observed(f"_rt.event({py_literal(WORKFLOW.start)}, {name})")
         emitter.block(body)
         if not ends_with_return(body):
             emitter.exit_events([], workflow=True)
     out.line("except Exception as _wf_e:")
     with out.indent():
-        out.line(f'_rt.failed("workflow.error", {name}, _wf_e)')
+        out.line(f"_rt.failed({py_literal(WORKFLOW.error)}, {name}, _wf_e)")
         out.line("raise")
 
 
 def emit_saga(emitter: StmtEmitter, decl: ast.Saga, body: tuple[ast.Stmt, ...]) -> None:
     out = emitter.out
-    emitter.frame = GeneratedFunction(kind=FunctionKind.SAGA, name=decl.name.id, end_event="saga.end")
+    emitter.frame = GeneratedFunction(kind=FunctionKind.SAGA, name=decl.name.id, end_event=SAGA.end)
     out.line("_wf_done: list[_wf.Compensation] = []  # (step, compensation, its arguments)")
     out.line("_wf_step: str | None = None  # the step in progress")
-    out.observed(f'_rt.event("saga.start", {py_literal(decl.name.id)})')
+    out.observed(f"_rt.event({py_literal(SAGA.start)}, {py_literal(decl.name.id)})")
     out.line("try:")
     with out.indent():
         emitter.block(body)

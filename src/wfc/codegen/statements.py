@@ -5,20 +5,23 @@ from __future__ import annotations
 from ..check import CallKind, Kind, Resolution
 from ..check.resolution import GuardSpec
 from ..check.scopes import assigned_names
+from ..runtime import STAGE, WORKFLOW
 from ..syntax import ast
 from ..syntax.names import comment_text, py_literal, py_name
-from .expressions import AND, ATOM, CMP, OR, Temps, is_atomic
+from .expressions import AND, ATOM, CMP, Temps, is_atomic
 from .functions import FunctionKind, GeneratedFunction
 from .inline import inline_steps
 from .policies import PolicyEmitter
 from .writer import Writer
+
+END = py_literal(STAGE.end)  # a stage's end event, also written where control flow leaves it
 
 
 class StmtEmitter(PolicyEmitter):
     def __init__(self, res: Resolution, temps: Temps, out: Writer) -> None:
         super().__init__(res, temps)
         self.out = out
-        self.frame = GeneratedFunction(kind=FunctionKind.WORKFLOW, name="", end_event="workflow.end")
+        self.frame = GeneratedFunction(kind=FunctionKind.WORKFLOW, name="", end_event=WORKFLOW.end)
         self.guard_names = {}  # sites with policies -> their `_wf.Guard`
         self.inline_calls: set[ast.Call] = set()  # steps in expressions emitted ahead of their line
         self.deferred: list[str] = []  # module-level functions to write after the declaration
@@ -138,7 +141,7 @@ class StmtEmitter(PolicyEmitter):
     def exit_events(self, stages: list[str], workflow: bool) -> None:
         """`stage.end` for stages being left (innermost first), then the end of the
         workflow or saga if `workflow` (the declaration itself is being left)."""
-        events = [f'_rt.event("stage.end", {py_literal(name)})' for name in reversed(stages)]
+        events = [f"_rt.event({END}, {py_literal(name)})" for name in reversed(stages)]
         if workflow and self.frame.end_event:
             events.append(f"_rt.event({py_literal(self.frame.end_event)}, {py_literal(self.frame.name)})")
         if events:
@@ -224,16 +227,10 @@ class StmtEmitter(PolicyEmitter):
         self.out.line(f"raise _wf.WorkflowFailed(str({self.expr(stmt.value)}))")
 
     def emit_Require(self, stmt: ast.Require) -> None:
-        default = py_literal(f"requirement failed: {stmt.source}")
-        if stmt.message is None:
-            message = default
-        elif isinstance(stmt.message, ast.Literal) and stmt.message.value:
-            message = self.expr(stmt.message)  # `or default` could never apply
-        else:
-            message = f"{self.sub(stmt.message, OR + 1)} or {default}"
+        message = "None" if stmt.message is None else self.expr(stmt.message)
         self.out.line(f"if not {self.sub(stmt.test, CMP + 1)}:")
         with self.out.indent():
-            self.out.line(f"raise _wf.ValidationError({message})")
+            self.out.line(f"raise _wf.unmet({message}, {py_literal(stmt.source)})")
 
     def emit_Emit(self, stmt: ast.Emit) -> None:
         value = "None" if stmt.value is None else self.expr(stmt.value)
@@ -260,24 +257,24 @@ class StmtEmitter(PolicyEmitter):
             self.stage_body(stmt)
         out.line("else:")
         with out.indent():
-            out.observed(f'_rt.event("stage.skip", {name})')
+            out.observed(f"_rt.event({py_literal(STAGE.skip)}, {name})")
 
     def stage_body(self, stmt: ast.Stage) -> None:
         out = self.out
         name = py_literal(stmt.name.id)
         out.line("try:")
         with out.indent():
-            out.observed(f'_rt.event("stage.start", {name})')
+            out.observed(f"_rt.event({py_literal(STAGE.start)}, {name})")
             if stmt in self.guard_names:
                 self.guarded_stage(stmt)
             else:
                 self.frame.stages.append(stmt.name.id)
                 self.block(stmt.body)
                 self.frame.stages.pop()
-            out.observed(f'_rt.event("stage.end", {name})')
+            out.observed(f"_rt.event({END}, {name})")
         out.line("except Exception as _wf_e:")
         with out.indent():
-            out.line(f'_rt.failed("stage.error", {name}, _wf_e)')
+            out.line(f"_rt.failed({py_literal(STAGE.error)}, {name}, _wf_e)")
             out.line("raise")
 
     def emit_If(self, stmt: ast.If) -> None:

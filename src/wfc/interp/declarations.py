@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .. import runtime
-from ..runtime import Runtime
+from ..runtime import SAGA, WORKFLOW, Runtime
 from ..syntax import ast
 from .frames import Frame, Return
 from .statements import Executor
@@ -20,27 +20,24 @@ async def run_body(executor: Executor, body: tuple[ast.Stmt, ...], frame: Frame,
 
 async def run_workflow(executor: Executor, decl: ast.Workflow, frame: Frame, rt: Runtime) -> Any:
     name = decl.name.id
-    if rt.observers:
-        rt.event("workflow.start", name)
+    WORKFLOW.started(rt, name)
     try:
         result = await run_body(executor, decl.body, frame, rt)
     except Exception as exc:
-        rt.failed("workflow.error", name, exc)
+        WORKFLOW.failed(rt, name, exc)
         raise
-    if rt.observers:
-        rt.event("workflow.end", name)
+    WORKFLOW.ended(rt, name)
     return result
 
 
 async def run_saga(executor: Executor, decl: ast.Saga, frame: Frame, rt: Runtime) -> Any:
     saga = frame.saga = runtime.Saga(rt, decl.name.id)
-    runtime.Saga.started(rt, decl.name.id)
+    SAGA.started(rt, decl.name.id)
     try:
         result = await run_body(executor, decl.body, frame, rt)
     except BaseException as exc:  # cancellations unwind too
         await saga.unwind(exc)
-    if rt.observers:
-        rt.event("saga.end", decl.name.id)
+    SAGA.ended(rt, decl.name.id)
     return result
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from .. import runtime
 from ..check import CallKind, Kind
 from ..check.scopes import assigned_names
-from ..runtime import Runtime
+from ..runtime import STAGE, Runtime, unmet
 from ..syntax import ast
 from .expressions import BINARY, Code, Evaluator, constant
 from .frames import BREAK, CONTINUE, Break, Continue, Frame, Return, Signal, Yield
@@ -116,13 +116,12 @@ class Executor(Evaluator):
         return self.strict([stmt.value], _fail)
 
     def compile_Require(self, stmt: ast.Require) -> Code:
-        default, message = f"requirement failed: {stmt.source}", stmt.message
+        source, message = stmt.source, stmt.message
 
         async def run(frame: Frame, rt: Runtime) -> None:
             if await self.evaluate(stmt.test, frame, rt):
                 return
-            text = default if message is None else (await self.evaluate(message, frame, rt)) or default
-            raise runtime.ValidationError(text)
+            raise unmet(None if message is None else await self.evaluate(message, frame, rt), source)
 
         if self.code(stmt.test).suspends or (message is not None and self.code(message).suspends):
             return Code(run, True)
@@ -132,7 +131,7 @@ class Executor(Evaluator):
         def run_now(frame: Frame, rt: Runtime) -> None:
             if test(frame, rt):
                 return
-            raise runtime.ValidationError(default if words is None else words(frame, rt) or default)
+            raise unmet(None if words is None else words(frame, rt), source)
 
         return Code(run_now, False)
 
@@ -189,11 +188,9 @@ class Executor(Evaluator):
 
         async def run(frame: Frame, rt: Runtime) -> Signal | None:
             if when is not None and not await self.evaluate(when, frame, rt):
-                if rt.observers:
-                    rt.event("stage.skip", name)
+                STAGE.skipped(rt, name)
                 return None
-            if rt.observers:
-                rt.event("stage.start", name)
+            STAGE.started(rt, name)
             try:
                 if guarded:
                     options = await self.guard_options(stmt, frame, rt)
@@ -203,10 +200,9 @@ class Executor(Evaluator):
                 else:
                     signal = await body(frame, rt) if suspends else body(frame, rt)
             except Exception as exc:
-                rt.failed("stage.error", name, exc)
+                STAGE.failed(rt, name, exc)
                 raise
-            if rt.observers:
-                rt.event("stage.end", name)
+            STAGE.ended(rt, name)
             return signal
 
         return Code(run, True)

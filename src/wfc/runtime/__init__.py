@@ -17,6 +17,7 @@ from ._errors import (
 )
 from ._events import Event, error_fields
 from ._guard import Guard
+from ._lifecycle import SAGA, STAGE, WORKFLOW, Lifecycle, unmet
 from ._machine import Machine, Transition
 from ._policies import Breaker, Fallback, Idempotent, Limit, Retry, Timeout
 from ._redis import RedisStore, open_store
@@ -48,6 +49,11 @@ parameters, results and variables with it, so they pass `mypy --strict`."""
 
 __all__ = [
     "Value",
+    "SAGA",
+    "STAGE",
+    "WORKFLOW",
+    "Lifecycle",
+    "unmet",
     "ERROR_TYPES",
     "MAX_LIMIT",
     "Breaker",

@@ -34,11 +34,6 @@ class Saga:
         self.step = step
         self.done: list[Compensation] = [] if done is None else done
 
-    @staticmethod
-    def started(rt: Runtime, name: str) -> None:
-        if rt.observers:
-            rt.event("saga.start", name)
-
     def completed(self, undo: Callable[..., Awaitable[Any]] | None, *args: Any) -> None:
         """The step in progress finished; `undo(*args)` compensates it (None: nothing to undo)."""
         if undo is not None and self.step is not None:
