@@ -191,3 +191,17 @@ def test_every_builtin_and_policy_has_its_hover_documentation() -> None:
     assert set(BUILTIN_FUNCTIONS) <= set(BUILTIN_DOCS)
     assert set(KINDS) <= set(POLICY_DOCS)
     assert {argument for arguments in KINDS.values() for argument in arguments} <= set(ARGUMENT_DOCS)
+
+
+@pytest.mark.asyncio
+async def test_error_types_are_in_the_outline_and_hover(client: LanguageClient) -> None:
+    source = "error Declined\nerror Expired: Declined\n\nworkflow w() {\n    fail Expired(\"x\", code=1)\n}\n"
+    uri = await open_file(client, "errors.wf", source)
+    outline = await client.text_document_document_symbol_async(
+        lsp.DocumentSymbolParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    assert [(s.name, s.detail) for s in outline] == [("Declined", "error"), ("Expired", "error: Declined"),
+                                                      ("w", "workflow")]
+    hover = await client.text_document_hover_async(lsp.HoverParams(**at(uri, 4, 10)))
+    assert hover.contents.value.startswith("error Expired: a kind of Declined")
+    top = await client.text_document_completion_async(lsp.CompletionParams(**at(uri, 2, 0)))
+    assert "error" in {item.label for item in top.items}

@@ -2,7 +2,7 @@
 
 Both versions are parsed and checked; each is reduced to an *outline*, the items a
 reader cares about (declarations and their signatures, bodies, saga steps, routes and
-their order, machine states and transitions, named policies, consts, `use`s), each
+their order, machine states and transitions, named policies, consts, error types, `use`s), each
 with a canonical text, so layout and comments never show up as changes. Then, for
 every workflow, saga and router both versions declare, it says up to where a durable
 run started under the old version can resume under the new one: a journal entry is
@@ -107,6 +107,8 @@ def outline(module: ast.Module, res: Resolution) -> dict[str, str]:
             items[f"const {decl.name.id}"] = _TEXT.text(decl.value)
         elif isinstance(decl, ast.PolicyDecl):
             items[f"policy {decl.name.id}"] = _TEXT.policies(decl.policies)
+        elif isinstance(decl, ast.ErrorDecl):
+            items[f"error {decl.name.id}"] = "WorkflowFailed" if decl.parent is None else decl.parent.id
         elif isinstance(decl, ast.Machine):
             _machine(decl, items)
         else:

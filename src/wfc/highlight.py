@@ -170,6 +170,8 @@ class WfLexer(RegexLexer):
                 rf"\b(workflow|saga|router|machine|policy|const)(\s+)({_NAME})",
                 bygroups(Keyword.Declaration, Whitespace, Name.Function),
             ),
+            # `error NAME` at the start of a line: an error type (`error` is a soft keyword)
+            (rf"(?m)^(error)(\s+)({_NAME})", bygroups(Keyword.Declaration, Whitespace, Name.Exception)),
             (
                 rf"\b(use)(\s+)({_NAME}(?:\.{_NAME})*)",
                 bygroups(Keyword.Namespace, Whitespace, Name.Namespace),

@@ -100,7 +100,7 @@ ARGUMENT_DOCS = {
 }
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Keywords offered where they can stand: at the top, in a machine, in a router, in a body.
-TOP_KEYWORDS = ("use", "const", "policy", "workflow", "saga", "router", "machine")
+TOP_KEYWORDS = ("use", "const", "error", "policy", "workflow", "saga", "router", "machine")
 MACHINE_KEYWORDS = ("initial", "state", "final", "on", "when", "do", "enter", "exit")
 ROUTER_KEYWORDS = ("route", "default", "when", "priority", "weight", "do", "return")
 BODY_KEYWORDS = tuple(sorted(set(RESERVED) - set(TOP_KEYWORDS) - {"machine", "router", "state", "route"})) + (
@@ -212,6 +212,9 @@ def _symbol(decl: ast.Node) -> lsp.DocumentSymbol | None:
             if isinstance(node, ast.Stage)
         ]
         return _named(decl.name, lsp.SymbolKind.Function, kind, decl.span, stages)
+    if isinstance(decl, ast.ErrorDecl):
+        detail = f"error: {decl.parent.id}" if decl.parent else "error"
+        return _named(decl.name, lsp.SymbolKind.Class, detail, decl.span)
     if isinstance(decl, (ast.PolicyDecl, ast.ConstDecl)):
         return _named(
             decl.name,
@@ -396,6 +399,11 @@ def _described(node: ast.Node) -> str:
         return f"machine {node.name.id}: states " + ", ".join(s.name.id for s in node.states)
     if isinstance(node, ast.StateDecl):
         return f"state {node.name.id}: on " + ", ".join(t.event.id for t in node.transitions)
+    if isinstance(node, ast.ErrorDecl):
+        parent = node.parent.id if node.parent else "WorkflowFailed"
+        return (
+            f'error {node.name.id}: a kind of {parent}; raise it with `fail {node.name.id}("why", field=...)`'
+        )
     return f"{type(node).__name__.removesuffix('Decl').lower()} {node.name.id}"  # type: ignore[attr-defined]
 
 

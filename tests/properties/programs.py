@@ -48,6 +48,7 @@ class Place:
     saga: bool = False  # saga steps may stand here
     machine: bool = False  # `m`, an instance of the generated machine, may be sent events
     policies: bool = True  # `with` clauses may be drawn
+    caught: bool = False  # inside a `catch`: `fail` alone raises the caught error again
 
 
 @dataclass
@@ -103,7 +104,7 @@ def _args(draw, options: dict[str, st.SearchStrategy[str]]) -> str:
 
 
 def _exception_list() -> st.SearchStrategy[str]:
-    names = EXCEPTIONS + ["TimeoutError", "CircuitOpen", "RateLimited"]
+    names = EXCEPTIONS + ["TimeoutError", "CircuitOpen", "RateLimited", "Declined", "Expired"]
     return st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True).map(
         lambda found: "[" + ", ".join(found) + "]")
 
@@ -180,6 +181,8 @@ def statements(draw, place: Place, count: Counter) -> str:
     if place.machine:
         choices += ["send", "send"]
     choices += ["fail"]
+    if place.caught:
+        choices += ["reraise"]
     kind = draw(st.sampled_from(choices))
     deeper = replace(place, depth=place.depth + 1)
 
@@ -209,10 +212,11 @@ def statements(draw, place: Place, count: Counter) -> str:
         return f"stage s{count.next()}{guards}{when} {block(deeper)}"
     if kind == "try":
         catches = draw(st.sampled_from(["catch", "catch ValueError", "catch KeyError, ZeroDivisionError",
-                                        "catch WorkflowFailed as e", "catch ValidationError"]))
+                                        "catch WorkflowFailed as e", "catch ValidationError",
+                                        "catch Declined as e", "catch Expired"]))
         catches = catches.replace(" as e", f" as e{count.next()}")
         target = draw(st.sampled_from(place.targets))
-        handler = block(deeper, 2)[:-1] + f"\n{target} = 100\n}}"
+        handler = block(replace(deeper, caught=True), 2)[:-1] + f"\n{target} = 100\n}}"
         return f"try {block(deeper)} {catches} {handler}"
     if kind == "wait":
         return f"wait {draw(st.sampled_from(['0ms', '250ms', '1s', '2s']))}"
@@ -221,7 +225,13 @@ def statements(draw, place: Place, count: Counter) -> str:
     if kind == "require":
         return f'require {draw(expr)} else "requirement {count.next()}"'
     if kind == "fail":
-        return f'fail f"failed {{ {draw(expr)} }}"'
+        return draw(st.sampled_from([
+            f'fail f"failed {{ {draw(expr)} }}"',
+            f'fail Declined(f"declined {{ {draw(expr)} }}", code={draw(expr)})',
+            "fail Expired",
+        ]))
+    if kind == "reraise":
+        return "fail"
     if kind == "break":
         return "break"
     if kind == "continue":
@@ -265,7 +275,7 @@ def statements(draw, place: Place, count: Counter) -> str:
     item_vars = (f"w{count.next()}", f"w{count.next()}")
     inner = Place(depth=place.depth + 1, loop=False, item=True, branch=False,
                   targets=item_vars, readable=place.readable + (loop_var,) + item_vars,
-                  calls=place.calls)
+                  calls=place.calls, caught=place.caught)
     head = draw(st.sampled_from(["", "parallel "]))
     options = draw(st.sampled_from(["", "limit 2 ", "on error skip ", "timeout 1500ms "]))
     if head == "" and "limit" in options:
@@ -400,7 +410,7 @@ def programs(draw) -> tuple[str, dict[str, Script]]:
     init += "\nm = Mach(v0)"
     def assemble(router: str) -> str:
         return (
-            "use wfprop_handlers as h\n\n"
+            "use wfprop_handlers as h\n\nerror Declined\nerror Expired: Declined\n\n"
             f"workflow helper(a){helper_policies} {{\n    stage inner {{\n        b = h.f0(a)\n    }}\n    return (a ?? 0) + (b ?? 0)\n}}\n\n"
             + policy + "\n" + router + "\n" + rest + "\n"
             f"workflow main() {{\n{init}\n" + "\n".join(body) + "\nreturn [v0, v1, v2, v3, m.state, m.history]\n}\n"

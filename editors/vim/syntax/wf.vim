@@ -10,6 +10,8 @@ syn keyword wfKeyword while repeat until break continue yield return fail requir
 syn keyword wfKeyword elif try catch with emit wait and or not
 syn keyword wfDeclaration workflow saga router machine policy const nextgroup=wfDeclName skipwhite
 syn match wfDeclName "\h\w*" contained
+" `error NAME` at the start of a line declares an error type (`error` is a soft keyword)
+syn match wfDeclaration "^error\ze\s\+\h" nextgroup=wfDeclName skipwhite
 syn keyword wfConstant true false null
 " soft keywords: keywords where the grammar expects them, names elsewhere (`max(a, b)`,
 " `limit = 3`, `x.timeout`, a parameter `max: int`)

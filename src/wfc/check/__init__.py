@@ -15,7 +15,7 @@ from .resolver import Resolver, error, python_keyword
 from .returns import return_type
 from .sagas import check_sagas
 
-__all__ = ["CallKind", "Checked", "Kind", "Resolution", "check"]
+__all__ = ["CallKind", "Checked", "Kind", "Resolution", "check", "error_parents"]
 
 
 def source_digest(source: str) -> str:
@@ -53,6 +53,8 @@ def check(module: ast.Module, filename: str, source: str = "") -> tuple[Resoluti
             resolver.machine(decl)
         elif isinstance(decl, ast.PolicyDecl):
             resolver.named_policy(decl.name.id)
+        elif isinstance(decl, ast.ErrorDecl):
+            resolver.error_type(decl)
     for decl in module.decls:
         if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
             res.return_types[decl] = return_type(decl, res)
@@ -93,6 +95,19 @@ def _declare(module: ast.Module, res: Resolution, resolver: Resolver, diagnostic
             res.machines[name] = decl
         elif isinstance(decl, ast.PolicyDecl):
             res.policies[name] = decl
+        elif isinstance(decl, ast.ErrorDecl):
+            res.errors[name] = decl
+
+
+def error_parents(module: ast.Module) -> list[tuple[ast.ErrorDecl, str | None]]:
+    """Each `error` of a checked module, in order, and the name of its parent: an error
+    of the module (the checker made sure it is declared above), else one of the
+    runtime's; None for the default, `WorkflowFailed`."""
+    return [
+        (decl, None if decl.parent is None else decl.parent.id)
+        for decl in module.decls
+        if isinstance(decl, ast.ErrorDecl)
+    ]
 
 
 def _declared_name(decl: ast.Decl) -> tuple[str, ast.Node]:

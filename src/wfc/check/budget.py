@@ -29,7 +29,7 @@ from ..diagnostics import Diagnostic
 from ..runtime._policies import Retry
 from ..syntax import ast
 from .places import warning
-from .resolution import CallKind, GuardSpec, PolicySpec, Resolution
+from .resolution import PURE_CALLS, CallKind, GuardSpec, PolicySpec, Resolution
 
 Monomial = tuple[str, ...]  # the symbols multiplied, sorted
 
@@ -366,12 +366,12 @@ class Budgets:
         if isinstance(expr, ast.Call):
             cost = self._call(expr)
             kind = self._res.calls.get(expr)
-            if kind is not CallKind.BUILTIN:
+            if kind not in PURE_CALLS:
                 yield cost, Budget(self._text(expr), expr.span.line, cost)
 
     def _call(self, call: ast.Call) -> Cost:
         kind = self._res.calls.get(call)
-        if kind is CallKind.BUILTIN:
+        if kind in PURE_CALLS:
             return ZERO
         if kind is CallKind.DECL:
             name = call.func.id if isinstance(call.func, ast.Name) else ""

@@ -6,7 +6,7 @@ from ..diagnostics import did_you_mean
 from ..syntax import ast
 from .host import CheckerHost
 from .places import Label, Place, error, warning
-from .resolution import CallKind
+from .resolution import PURE_CALLS
 from .scopes import Scope
 
 
@@ -94,7 +94,7 @@ class MachineChecks(CheckerHost):
     def pure_guard(self, guard: ast.Expr) -> None:
         for node in ast.walk(guard):
             impure = isinstance(node, ast.Guarded) or (
-                isinstance(node, ast.Call) and self.res.calls.get(node) is not CallKind.BUILTIN
+                isinstance(node, ast.Call) and self.res.calls.get(node) not in PURE_CALLS
             )
             if impure:
                 self.report(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ..diagnostics import Label, error, hint, warning
+from ..syntax import ast
 from .scopes import Scope
 
 __all__ = ["Barrier", "Label", "Loop", "Place", "error", "hint", "warning"]
@@ -35,3 +36,4 @@ class Place:
     may_yield: bool = False
     barrier: Barrier | None = None  # why control cannot leave
     saga: bool = False  # saga steps may stand here
+    caught: ast.Catch | None = None  # the innermost `catch` around: what `fail` alone raises

@@ -14,7 +14,7 @@ from ..diagnostics import did_you_mean
 from ..syntax import ast
 from .host import CheckerHost
 from .places import error
-from .resolution import POLICY_ORDER, CallKind, GuardSpec, Kind, PolicySpec
+from .resolution import POLICY_ORDER, PURE_CALLS, GuardSpec, Kind, PolicySpec
 from .scopes import Scope
 
 _WINDOWS = ("fixed_window", "sliding_window")
@@ -170,7 +170,7 @@ class PolicyChecks(CheckerHost):
             return None
         if _MISSING in values.values():
             return None
-        if kind == "fallback" and len(values) > 1:
+        if kind == "fallback" and "handler" in values and "value" in values:
             self.report(error("E0165", "a fallback is a handler or a value, not both", use.span))
             return None
         if kind == "limit" and values.get("algorithm") in _WINDOWS:
@@ -434,7 +434,7 @@ def _fallback_callable(self, expr, scope, named):
 def _fallback_value(self, expr, scope, named):
     self.expr(expr, scope)
     for node in ast.walk(expr):
-        if isinstance(node, ast.Call) and self.res.calls.get(node) is not CallKind.BUILTIN:
+        if isinstance(node, ast.Call) and self.res.calls.get(node) not in PURE_CALLS:
             self.report(
                 error(
                     "E0162",
@@ -475,7 +475,7 @@ KINDS: dict[str, dict[str, Check]] = {
         "key": _call_site_value,
     },
     "idempotent": {"key": _call_site_value, "ttl": _duration(True)},
-    "fallback": {"handler": _fallback_callable, "value": _fallback_value},
+    "fallback": {"handler": _fallback_callable, "value": _fallback_value, "on": _exceptions},
 }
 POSITIONAL = {"timeout": "duration", "fallback": "handler"}
 REQUIRED = {"timeout": ("duration",), "limit": ("rate",), "fallback": ("handler", "value")}
@@ -495,6 +495,7 @@ def build_spec(kind: str, values: dict[str, Any], named: str | None) -> PolicySp
         return PolicySpec(
             kind=kind,
             options=(("calls", calls),),
+            exceptions=exceptions,
             fallback=values.get("handler" if calls else "value"),
             calls=calls,
             shared=named,

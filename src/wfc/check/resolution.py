@@ -19,6 +19,7 @@ class Kind(Enum):
     DECL = "declaration"
     BUILTIN = "builtin"
     ERROR = "error"  # one of the runtime's predefined error types
+    ERROR_TYPE = "error type"  # an `error` declared in this module
     EXCEPTION = "exception"  # a Python builtin exception type
     MACHINE = "machine"  # a state machine class of this module
 
@@ -28,6 +29,11 @@ class CallKind(Enum):
     DECL = "declaration"  # a workflow of this module: awaited
     STEP = "step"  # a handler bound by `use`: events, await if awaitable, error note
     DYNAMIC = "dynamic"  # any other value: called, awaited if awaitable
+    ERROR = "error"  # an error type (declared, or the runtime's): makes an error object
+
+
+# Calls that neither wait nor reach outside: a builtin, or making an error object.
+PURE_CALLS = frozenset([CallKind.BUILTIN, CallKind.ERROR])
 
 
 BUILTIN_FUNCTIONS = [
@@ -142,6 +148,9 @@ class Resolution:
     catch_kinds: dict[ast.Dotted, Kind] = field(default_factory=dict)
     uses: dict[str, ast.Use] = field(default_factory=dict)
     consts: dict[str, ast.ConstDecl] = field(default_factory=dict)
+    errors: dict[str, ast.ErrorDecl] = field(default_factory=dict)  # in declaration order
+    # A `fail` alone -> the `catch` whose error it raises again.
+    reraise: dict[ast.Fail, ast.Catch] = field(default_factory=dict)
     decls: dict[str, ast.Declaration] = field(default_factory=dict)
     route_order: dict[ast.Router, tuple[ast.Route, ...]] = field(default_factory=dict)
     route_names: dict[ast.Route, str] = field(default_factory=dict)

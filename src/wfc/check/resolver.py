@@ -212,6 +212,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
                 may_yield=stmt.into is not None,
                 barrier=None,
                 saga=place.saga,
+                caught=place.caught,
             )
             self.block(stmt.body, inner)
         else:
@@ -279,7 +280,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         for handler in stmt.handlers:
             for dotted in handler.types:
                 self.exception_type(dotted)
-            self.block(handler.body, place)
+            self.block(handler.body, replace(place, caught=handler))
 
     def stmt_Return(self, stmt: ast.Return, place: Place) -> None:
         if not place.may_return:
@@ -302,7 +303,19 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         self.expr(stmt.value, place.scope)
 
     def stmt_Fail(self, stmt: ast.Fail, place: Place) -> None:
-        self.expr(stmt.value, place.scope)
+        if stmt.value is not None:
+            self.expr(stmt.value, place.scope)
+        elif place.caught is None:
+            self.report(
+                error(
+                    "E0192",
+                    "`fail` alone raises the error a `catch` caught, and there is none here",
+                    stmt.span,
+                    'give the error to raise: `fail "reason"` or `fail Declined("reason")`',
+                )
+            )
+        else:
+            self.res.reraise[stmt] = place.caught
 
     def stmt_Require(self, stmt: ast.Require, place: Place) -> None:
         self.expr(stmt.test, place.scope)
@@ -399,6 +412,8 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
             seen.add(kw.name)
             self.expr(kw.value, scope)
         self.res.calls[expr] = kind = self.call_kind(expr.func)
+        if isinstance(expr.func, ast.Name) and self.res.names.get(expr.func) is Kind.ERROR_TYPE:
+            self.error_arguments(expr)
         if kind is CallKind.STEP:
             self.res.step_targets[expr] = dotted_text(expr.func)
         elif kind is CallKind.DECL:
@@ -448,6 +463,54 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         target = self.res.step_targets.get(expr.call) or _call_text(expr.call.func)
         self.guard_site(expr, expr.policies, scope, target, step=kind is CallKind.STEP)
 
+    # ---- error types -----------------------------------------------------
+    def error_type(self, decl: ast.ErrorDecl) -> None:
+        """An `error` declaration: its parent is an error declared above it, or one of
+        the runtime's (`WorkflowError` and its kinds)."""
+        if decl.parent is None:
+            return
+        parent, declared = decl.parent.id, list(self.res.errors)
+        if parent in declared[: declared.index(decl.name.id)]:
+            return
+        later = parent in self.res.errors
+        if parent in ERROR_NAMES and not later:
+            return
+        self.report(
+            error(
+                "E0190",
+                f"'{parent}' is declared after '{decl.name.id}'"
+                if later
+                else f"'{parent}' is not an error type",
+                decl.parent.span,
+                f"declare `error {parent}` above this one"
+                if later
+                else did_you_mean(parent, [*declared, *ERROR_NAMES])
+                or "a parent is an `error` declared above, or one of the runtime's errors",
+            )
+        )
+
+    def error_arguments(self, call: ast.Call) -> None:
+        """`Declined("reason", code=402)`: one message at most, then named fields."""
+        if len(call.args) > 1:
+            self.report(
+                error(
+                    "E0191",
+                    "an error takes one message; other values are named fields",
+                    call.args[1].span,
+                    "name it: `code=402`",
+                )
+            )
+        for kw in call.keywords:
+            if kw.name in ERROR_RESERVED_FIELDS or kw.name.startswith("_"):
+                self.report(
+                    error(
+                        "E0191",
+                        f"'{kw.name}' cannot be an error's field: the error itself has it",
+                        kw.span,
+                        "choose another name",
+                    )
+                )
+
     # ---- helpers ---------------------------------------------------------
 
     def lookup(self, name: str, scope: Scope | None) -> Kind | None:
@@ -464,6 +527,8 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
             return Kind.DECL
         if name in res.machines:
             return Kind.MACHINE
+        if name in res.errors:
+            return Kind.ERROR_TYPE
         if name in BUILTIN_FUNCTIONS:
             return Kind.BUILTIN
         if name in ERROR_NAMES:
@@ -473,7 +538,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         return None
 
     def module_names(self) -> list[str]:
-        return [*self.res.consts, *self.res.uses, *self.res.decls, *self.res.machines]
+        return [*self.res.consts, *self.res.uses, *self.res.decls, *self.res.machines, *self.res.errors]
 
     def is_handler(self, expr: ast.Expr) -> bool:
         """Whether `expr` is a `use`-bound name or a plain attribute chain of one."""
@@ -488,6 +553,8 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
                 return CallKind.BUILTIN
             if kind is Kind.DECL:
                 return CallKind.DECL
+            if kind is Kind.ERROR_TYPE or kind is Kind.ERROR:
+                return CallKind.ERROR
         return CallKind.STEP if self.is_handler(func) else CallKind.DYNAMIC
 
     def check_arguments(self, call: ast.Call, decl: ast.Declaration) -> None:
@@ -523,12 +590,14 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
     def exception_type(self, dotted: ast.Dotted) -> None:
         head = dotted.parts[0]
         kind = Kind.USE if head in self.res.uses else None
-        if head in ERROR_NAMES:
+        if head in self.res.errors:
+            kind = Kind.ERROR_TYPE
+        elif head in ERROR_NAMES:
             kind = Kind.ERROR
         elif kind is None and head in PYTHON_EXCEPTIONS:
             kind = Kind.EXCEPTION
         if kind is None or (kind is not Kind.USE and len(dotted.parts) > 1):
-            candidates = [*ERROR_NAMES, *PYTHON_EXCEPTIONS, *self.res.uses]
+            candidates = [*self.res.errors, *ERROR_NAMES, *PYTHON_EXCEPTIONS, *self.res.uses]
             self.report(
                 error(
                     "E0117",
@@ -540,6 +609,9 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
             return
         self.res.catch_kinds[dotted] = kind
 
+
+# What an error object already has: a field of that name would hide or break it.
+ERROR_RESERVED_FIELDS = frozenset(["message", "fields", "args", "with_traceback", "add_note"])
 
 _RETURN_HELP = {Barrier.STAGE: "set a variable in the stage and `return` after it"}
 

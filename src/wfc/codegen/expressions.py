@@ -136,6 +136,8 @@ class ExprEmitter:
         rest = f", {args}" if args else ""
         if kind is CallKind.DECL:
             return f"await {func}({args})", AWAIT
+        if kind is CallKind.ERROR:
+            return f"{func}({args})", ATOM
         if kind is CallKind.STEP:
             target = py_literal(self.res.step_targets[expr])
             where = py_literal(self.res.location(expr))

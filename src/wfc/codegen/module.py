@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ..check import Resolution, source_digest
+from ..check import Resolution, error_parents, source_digest
 from ..diagnostics import CompileError, Span, error
 from ..syntax import ast
 from ..syntax.names import comment_text, py_literal, py_name
@@ -26,6 +26,7 @@ def generate(module: ast.Module, res: Resolution, source: str, version: str, for
     out = Writer()
     emitter = StmtEmitter(res, Temps(), out)
     _header(out, module, res, source, version)
+    _error_types(out, module, res)
     for decl in module.decls:
         if isinstance(decl, ast.ConstDecl):
             out.line(f"{py_name(decl.name.id)} = {emitter.expr(decl.value)}")
@@ -57,6 +58,28 @@ def generate(module: ast.Module, res: Resolution, source: str, version: str, for
     text = out.text()
     within_python_limits(text, res.filename)
     return format_python(text) if formatted else text
+
+
+def _error_types(out: Writer, module: ast.Module, res: Resolution) -> None:
+    """A class for each `error`, exported so that applications can catch it."""
+    for decl, parent in error_parents(module):
+        name = decl.name.id
+        base = (
+            "_wf.WorkflowFailed"
+            if parent is None
+            else py_name(parent)
+            if parent in res.errors
+            else f"_wf.{parent}"
+        )
+        out.line()
+        out.line()
+        out.line(f"class {py_name(name)}({base}):")
+        with out.indent():
+            out.line(
+                py_literal(
+                    f"`error {name}` ({res.location(decl)}): raised by `fail`, caught by `catch {name}`."
+                )
+            )
 
 
 def _header(out: Writer, module: ast.Module, res: Resolution, source: str, version: str) -> None:

@@ -24,6 +24,9 @@ class StmtEmitter(PolicyEmitter):
         self.frame = GeneratedFunction(kind=FunctionKind.WORKFLOW, name="", end_event=WORKFLOW.end)
         self.guard_names = {}  # sites with policies -> their `_wf.Guard`
         self.inline_calls: set[ast.Call] = set()  # steps in expressions emitted ahead of their line
+        # `catch` blocks with a `fail` alone inside: the name their error is kept under
+        catches = dict.fromkeys(res.reraise.values())
+        self.caught_names = {handler: f"_wf_caught{n}" for n, handler in enumerate(catches, 1)}
         self.deferred: list[str] = []  # module-level functions to write after the declaration
 
     def block(self, body: tuple[ast.Stmt, ...]) -> None:
@@ -224,7 +227,18 @@ class StmtEmitter(PolicyEmitter):
         self.out.line("continue")
 
     def emit_Fail(self, stmt: ast.Fail) -> None:
-        self.out.line(f"raise _wf.WorkflowFailed(str({self.expr(stmt.value)}))")
+        value = stmt.value
+        if value is None:  # the error its `catch` caught, unchanged
+            self.out.line(f"raise {self.caught_names[self.res.reraise[stmt]]}")
+        elif self._error_type(value) or (isinstance(value, ast.Call) and self._error_type(value.func)):
+            code = self.expr(value)
+            self.out.line(f"raise {code}" if isinstance(value, ast.Call) else f"raise {code}()")
+        else:
+            self.out.line(f"raise _wf.failure({self.expr(value)})")
+
+    def _error_type(self, expr: ast.Expr) -> bool:
+        """Whether `expr` names an `error` declared in the module."""
+        return isinstance(expr, ast.Name) and self.res.names.get(expr) is Kind.ERROR_TYPE
 
     def emit_Require(self, stmt: ast.Require) -> None:
         message = "None" if stmt.message is None else self.expr(stmt.message)
@@ -444,10 +458,12 @@ class StmtEmitter(PolicyEmitter):
         for handler in stmt.handlers:
             types = [self.exception_code(dotted) for dotted in handler.types]
             caught = "Exception" if not types else types[0] if len(types) == 1 else f"({', '.join(types)})"
-            out.line(f"except {caught} as _wf_e:" if handler.name else f"except {caught}:")
+            # A handler with a `fail` alone keeps its error under a name of its own.
+            error = self.caught_names.get(handler) or ("_wf_e" if handler.name else None)
+            out.line(f"except {caught} as {error}:" if error else f"except {caught}:")
             with out.indent():
                 if handler.name is not None:
-                    out.line(f"{py_name(handler.name.id)} = _wf_e")
+                    out.line(f"{py_name(handler.name.id)} = {error}")
                 self.block(handler.body)
 
     def exception_code(self, dotted: ast.Dotted) -> str:
@@ -457,6 +473,8 @@ class StmtEmitter(PolicyEmitter):
             return f"_wf.{head}"
         if kind is Kind.EXCEPTION:
             return head
+        if kind is Kind.ERROR_TYPE:
+            return py_name(head)
         code = py_name(head)
         for part in rest:
             code = f"getattr({code}, {py_literal(part)})" if not part.isidentifier() else f"{code}.{part}"

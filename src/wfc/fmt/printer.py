@@ -74,7 +74,9 @@ class Printer:
     def module(self, module: ast.Module) -> None:
         previous: ast.Decl | None = None
         for decl in module.decls:
-            grouped = isinstance(decl, (ast.Use, ast.ConstDecl)) and type(decl) is type(previous)
+            grouped = isinstance(decl, (ast.Use, ast.ConstDecl, ast.ErrorDecl)) and type(decl) is type(
+                previous
+            )
             if previous is not None and not grouped:
                 self.blank()
             else:
@@ -91,6 +93,11 @@ class Printer:
 
     def decl_ConstDecl(self, decl: ast.ConstDecl) -> None:
         self.line(f"const {decl.name.id} = {self.expr.text(decl.value)}")
+        self.trailing_comment(decl)
+
+    def decl_ErrorDecl(self, decl: ast.ErrorDecl) -> None:
+        parent = f": {decl.parent.id}" if decl.parent else ""
+        self.line(f"error {decl.name.id}{parent}")
         self.trailing_comment(decl)
 
     def decl_PolicyDecl(self, decl: ast.PolicyDecl) -> None:
@@ -264,7 +271,7 @@ class Printer:
         self.simple(stmt, "continue")
 
     def stmt_Fail(self, stmt: ast.Fail) -> None:
-        self.simple(stmt, f"fail {self.expr.text(stmt.value)}")
+        self.simple(stmt, "fail" if stmt.value is None else f"fail {self.expr.text(stmt.value)}")
 
     def stmt_Require(self, stmt: ast.Require) -> None:
         # The condition stays as written: its text is the default error message.

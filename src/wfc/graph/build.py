@@ -16,7 +16,7 @@ def build(module: ast.Module, name: str | None = None) -> list[Graph]:
     """Graphs of the module's declarations (or of the one called `name`)."""
     graphs = []
     for decl in module.decls:
-        if isinstance(decl, (ast.Use, ast.ConstDecl, ast.PolicyDecl)):
+        if isinstance(decl, (ast.Use, ast.ConstDecl, ast.PolicyDecl, ast.ErrorDecl)):
             continue
         if name is None or decl.name.id == name:
             graphs.append(_BUILDERS[type(decl)](decl))

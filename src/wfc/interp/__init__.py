@@ -7,7 +7,7 @@ from types import ModuleType
 from typing import Any
 
 from .. import runtime
-from ..check import Checked, source_digest
+from ..check import Checked, error_parents, source_digest
 from ..syntax import ast
 from ..syntax.names import py_name
 from .declarations import RUNNERS
@@ -74,6 +74,8 @@ def instantiate(checked: Checked, path: Path, used: dict[str, Any]) -> ModuleTyp
     module = ModuleType(f"{path.stem}_wf", f"Workflows interpreted from {path.name}.")
     globals_: dict[str, Any] = dict(used)
     executor = Executor(res, globals_)
+    for error, parent in error_parents(checked.module):
+        globals_[error.name.id] = _error_class(error, parent, globals_, module.__name__, res)
     for decl in checked.module.decls:
         if isinstance(decl, ast.ConstDecl):
             globals_[decl.name.id] = _run_now(executor.evaluate(decl.value, None, runtime.current()))
@@ -90,6 +92,18 @@ def instantiate(checked: Checked, path: Path, used: dict[str, Any]) -> ModuleTyp
         source, *(value for value in globals_.values() if isinstance(value, InterpretedDeclaration))
     )
     return module
+
+
+def _error_class(
+    decl: ast.ErrorDecl, parent: str | None, globals_: dict[str, Any], module: str, res: Any
+) -> type:
+    """The class of an `error`, as the compiled module defines it."""
+    base: type = runtime.WorkflowFailed
+    if parent is not None:
+        base = globals_[parent] if parent in res.errors else runtime.ERROR_TYPES[parent]
+    name, wf_name = py_name(decl.name.id), decl.name.id
+    doc = f"`error {wf_name}` ({res.location(decl)}): raised by `fail`, caught by `catch {wf_name}`."
+    return type(name, (base,), {"__module__": module, "__qualname__": name, "__doc__": doc})
 
 
 def _defaults(executor: Executor, decl: ast.Declaration | ast.Machine) -> dict[str, Any]:

@@ -249,7 +249,7 @@ class Evaluator:
     # ---- calls -----------------------------------------------------------
     def compile_Call(self, expr: ast.Call) -> Code:
         kind = self.res.calls[expr]
-        if kind is CallKind.BUILTIN:
+        if kind is CallKind.BUILTIN or kind is CallKind.ERROR:  # a plain call: nothing to await
             values = [*expr.args, *(keyword.value for keyword in expr.keywords)]
             split = _splitter(len(expr.args), [keyword.name for keyword in expr.keywords])
             return self.strict([expr.func, *values], lambda fn, *vals: _apply(fn, *split(vals)))

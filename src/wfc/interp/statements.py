@@ -113,6 +113,13 @@ class Executor(Evaluator):
         return constant(CONTINUE)
 
     def compile_Fail(self, stmt: ast.Fail) -> Code:
+        if stmt.value is None:  # the error its `catch` caught, unchanged
+            handler = self.res.reraise[stmt]
+
+            def reraise(frame: Frame, rt: Runtime) -> None:
+                raise frame.get(handler)  # type: ignore[arg-type]
+
+            return Code(reraise, False)
         return self.strict([stmt.value], _fail)
 
     def compile_Require(self, stmt: ast.Require) -> Code:
@@ -415,6 +422,7 @@ class Executor(Evaluator):
     def compile_Try(self, stmt: ast.Try) -> Code:
         body = self.block_code(stmt.body)
         handlers = [(handler, self.block_code(handler.body)) for handler in stmt.handlers]
+        reraised = set(self.res.reraise.values())
 
         async def run(frame: Frame, rt: Runtime) -> Signal | None:
             try:
@@ -424,6 +432,8 @@ class Executor(Evaluator):
                     if isinstance(exc, self.caught_types(handler)):
                         if handler.name is not None:
                             frame.set(handler.name.id, exc)
+                        if handler in reraised:  # kept for a `fail` alone: the node is its key
+                            frame.vars[handler] = exc  # type: ignore[index]
                         return await _run(handler_body, frame, rt)
                 raise
 
@@ -478,7 +488,7 @@ def _nothing(value: Any) -> None:
 
 
 def _fail(value: Any) -> None:
-    raise runtime.WorkflowFailed(str(value))
+    raise runtime.failure(value)
 
 
 __all__ = ["Break", "Continue", "Executor", "Return", "Yield"]

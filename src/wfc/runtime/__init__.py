@@ -14,6 +14,7 @@ from ._errors import (
     ValidationError,
     WorkflowError,
     WorkflowFailed,
+    failure,
 )
 from ._events import Event, error_fields
 from ._guard import Guard
@@ -54,6 +55,7 @@ __all__ = [
     "WORKFLOW",
     "Lifecycle",
     "unmet",
+    "failure",
     "ERROR_TYPES",
     "MAX_LIMIT",
     "Breaker",

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 
 class WorkflowError(Exception):
-    """Base class of every error the wf runtime raises on its own."""
+    """Base class of every error the wf runtime raises, and of the `error` types a
+    module declares: `Declined("card refused", code=402)` has `message` "card refused"
+    and a field `code` (also in `fields`)."""
+
+    def __init__(self, message: object = "", **fields: object) -> None:
+        super().__init__(message)
+        self.fields = fields
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class WorkflowFailed(WorkflowError):
@@ -53,3 +65,14 @@ ERROR_TYPES: dict[str, type[WorkflowError]] = {
         SagaFailed,
     )
 }
+
+
+def failure(value: object) -> BaseException:
+    """What `fail VALUE` raises: an error object (a caught one, or one a declared
+    error type made) as it is, an error type as a new one without a message (as
+    Python's `raise Type`), anything else as `WorkflowFailed(str(VALUE))`."""
+    if isinstance(value, BaseException):
+        return value
+    if isinstance(value, type) and issubclass(value, BaseException):
+        return value()
+    return WorkflowFailed(str(value))

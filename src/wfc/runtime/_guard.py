@@ -300,6 +300,9 @@ class Guard:
         try:
             return await self._retried(rt, fn, args, kwargs, breaker_key=breaker_key, limit_key=limit_key)
         except Exception as exc:
+            only = self.fallback.on  # type: ignore[union-attr]
+            if only is not None and not isinstance(exc, only):
+                raise
             if rt.observers:
                 rt.event("fallback", self.target, error_fields(exc))
             calls = self.fallback.calls  # type: ignore[union-attr]

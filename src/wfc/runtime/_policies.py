@@ -295,12 +295,14 @@ class Timeout:
 
 
 class Fallback:
-    """`fallback(callable)` or `fallback(value: V)`: what a failed call gives instead.
+    """`fallback(callable)` or `fallback(value: V)`: what a failed call gives instead;
+    with `on` (a tuple of types), only for failures of those types.
 
     The callable or value is supplied at the call site; `calls` says which.
     """
 
-    __slots__ = ("calls",)
+    __slots__ = ("calls", "on")
 
-    def __init__(self, calls: bool = True) -> None:
+    def __init__(self, calls: bool = True, on: tuple[type[BaseException], ...] | None = None) -> None:
         self.calls = calls
+        self.on = on

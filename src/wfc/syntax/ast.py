@@ -301,7 +301,7 @@ class Yield(Node):
 
 @node
 class Fail(Node):
-    value: Expr
+    value: Expr | None  # None: `fail` alone, in a `catch`, raises the caught error again
 
 
 @node
@@ -379,6 +379,15 @@ class Use(Node):
 class ConstDecl(Node):
     name: Ident
     value: Expr
+
+
+@node
+class ErrorDecl(Node):
+    """`error CardExpired: PaymentDeclined`: an error type; without a parent, a kind of
+    `WorkflowFailed`."""
+
+    name: Ident
+    parent: Ident | None
 
 
 @node
@@ -473,7 +482,7 @@ class Machine(Node):
 
 
 Declaration = Workflow | Router | Saga  # what can be called
-Decl = Use | ConstDecl | PolicyDecl | Workflow | Router | Saga | Machine
+Decl = Use | ConstDecl | ErrorDecl | PolicyDecl | Workflow | Router | Saga | Machine
 
 
 @node

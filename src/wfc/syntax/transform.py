@@ -46,6 +46,12 @@ class ToAst(DeclarationBuilder):
         name, value = children
         return ast.ConstDecl(span=span_of(meta), name=self._ident(name), value=value)
 
+    def error_decl(self, meta, children):
+        name, parent = children
+        return ast.ErrorDecl(
+            span=span_of(meta), name=self._ident(name), parent=parent and self._ident(parent)
+        )
+
     def policy_decl(self, meta, children):
         name, *policies = children
         return ast.PolicyDecl(span=span_of(meta), name=self._ident(name), policies=_items(policies))
