@@ -67,3 +67,21 @@ class Stray(BaseException):
 def stray(x):
     log.append(("stray", (x,)))
     raise Stray(f"stray {x}")
+
+
+script: list[str] = []  # errors `scripted()` raises, in order: "timeout", "conn", "value"; then it succeeds
+seen_attempts: list[int] = []
+
+
+async def scripted(value=None):
+    """Raises the next error of `script` (popped), else returns `value`; notes
+    `wfc.runtime.attempt()` as it runs (after its first await)."""
+    from wfc.runtime import attempt
+
+    await current().clock.sleep(0)
+    seen_attempts.append(attempt())
+    log.append(("scripted", (value,)))
+    if script:
+        kind = script.pop(0)
+        raise {"timeout": TimeoutError, "conn": ConnectionError, "value": ValueError}[kind](kind)
+    return value

@@ -86,6 +86,7 @@ POLICY_ARGUMENTS = (
     "factor",
     "jitter",
     "max_delay",
+    "max_time",
     "on",
     "duration",
     "failures",
@@ -127,6 +128,7 @@ BUILTINS = (
     "chunks",
     "now",
     "uuid",
+    "attempt",
     "any",
 )
 ERROR_TYPES = (

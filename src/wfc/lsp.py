@@ -66,20 +66,22 @@ BUILTIN_DOCS = {
     "chunks": "chunks(xs, n): the list cut into lists of n items",
     "now": "now(): the current time in seconds (journaled in a durable run)",
     "uuid": "uuid(): a random version-4 UUID from the runtime's seeded source",
+    "attempt": "attempt(): which attempt of the innermost retried call this is (1 on the first)",
 }
 POLICY_DOCS = {
-    "retry": "retry(attempts, backoff, delay, max_delay, factor, jitter, on): call again after a failure",
+    "retry": "retry(attempts, backoff, delay, max_delay, factor, jitter, max_time, on): call again after a failure",
     "timeout": "timeout(duration): fail with TimeoutError when the call takes longer",
     "breaker": "breaker(failures, reset, half_open, successes, on, key): stop calling a failing service",
     "limit": "limit(rate, burst, algorithm, wait, max_wait, key): at most `rate` calls",
     "idempotent": "idempotent(key, ttl): one execution per key; later callers get its result",
-    "fallback": "fallback(handler | value): what to return when the call fails",
+    "fallback": "fallback(handler | value, on): what to return when the call fails",
 }
 ARGUMENT_DOCS = {
     "attempts": "how many calls in all, the first included",
     "backoff": "exponential, linear or fixed: how the delay grows",
     "delay": "the wait before the second call",
     "max_delay": "no wait longer than this",
+    "max_time": "no retry begins later than this after the first attempt (without `attempts`: no other limit)",
     "factor": "what an exponential backoff multiplies the delay by",
     "jitter": "0 to 1: how much of each delay is drawn at random",
     "on": "the error types it applies to (all when absent)",

@@ -85,6 +85,7 @@ def expressions(place: Place, depth: int = 2) -> st.SearchStrategy[str]:
         st.tuples(sub, sub, sub).map(lambda t: f"({t[0]} < {t[1]} <= {t[2]})"),
         sub.map(lambda e: f"(not {e})"),
         sub.map(lambda e: f"(-{e})"),
+        st.just("attempt()"),
         st.tuples(sub, sub).map(lambda t: f"min({t[0]} ?? 0, {t[1]} ?? 1)"),
         st.tuples(sub, sub).map(lambda t: f"[{t[0]}, {t[1]}][1]"),
         sub.map(lambda e: f"{{k: {e}}}.k"),
@@ -119,7 +120,7 @@ def policy(draw, place: Place, inline: bool = True, stage: bool = False) -> str:
             "attempts": st.integers(1, 4).map(str), "backoff": st.sampled_from(["exponential", "linear", "fixed"]),
             "delay": st.sampled_from(["0s", "250ms", "1s"]), "max_delay": st.sampled_from(["500ms", "2s"]),
             "factor": st.sampled_from(["1", "2", "3"]), "jitter": st.sampled_from(["0", "0.5"]),
-            "on": _exception_list()}) + ")"
+            "max_time": st.sampled_from(["1s", "3s"]), "on": _exception_list()}) + ")"
     if kind == "timeout":
         return f"timeout({draw(st.sampled_from(['250ms', '500ms', '1s', '1500ms', '3s']))})"
     if kind == "breaker":
@@ -146,12 +147,32 @@ def policy(draw, place: Place, inline: bool = True, stage: bool = False) -> str:
     return f"fallback(h.{draw(st.sampled_from(HANDLERS))})"
 
 
+# The parents, among the types `on:` lists draw, of each: lists sharing a type or a
+# type and its parent may not stand on two retries of one call (E0193).
+_PARENTS = {"Expired": {"Declined"}}
+
+
+def _disjoint_retries(items: list[str]) -> list[str]:
+    """Drop each retry whose `on` list would overlap an earlier retry's."""
+    taken: set[str] = set()
+    kept = []
+    for item in items:
+        if item.startswith("retry(") and "on: [" in item:
+            names = set(item.split("on: [", 1)[1].split("]", 1)[0].split(", "))
+            lineage = names | {parent for name in names for parent in _PARENTS.get(name, ())}
+            if lineage & taken or any(name in _PARENTS.get(other, ()) for name in names for other in taken):
+                continue
+            taken |= names
+        kept.append(item)
+    return kept
+
+
 @st.composite
 def with_clause(draw, place: Place, stage: bool = False) -> str:
     """` with ...`: one to three policies, perhaps the named one, or nothing."""
     if not place.policies or draw(st.integers(0, 2)):
         return ""
-    items = draw(st.lists(policy(place, stage=stage), min_size=1, max_size=3))
+    items = _disjoint_retries(draw(st.lists(policy(place, stage=stage), min_size=1, max_size=3)))
     if not stage and draw(st.integers(0, 2)) == 0:  # it may hold a keyless `idempotent`
         items.insert(draw(st.integers(0, len(items))), NAMED_POLICY)
     return " with " + ", ".join(items)

@@ -404,12 +404,26 @@ class Budgets:
             cost = cost.capped(_seconds(timeout))
         if limit is not None:
             cost = cost + _limit_wait(limit)
-        retry = guard.get("retry")
-        if retry is not None:
-            attempts, first, delays = _retry(retry)
-            cost = cost.times(attempts) + Cost.of(delays * (1 + _option(retry, "jitter", 0.0)))
-            if attempts > 1:
-                self._check_retry(guard, retry, cost, first, delays, site)
+        retries = guard.retries()
+        if retries:
+            # Each retry governs its own errors: the worst case goes through all of them.
+            # A retry bounded by `max_time` begins no later than that after the first
+            # attempt: one more attempt then, at most.
+            one, attempts, backoff, late = cost, 1, 0.0, 0.0
+            for retry in retries:
+                if _option(retry, "max_time", 0.0):  # its time bounds it, whatever its attempts
+                    late = max(late, _option(retry, "max_time", 0.0))
+                    continue
+                count, _, delays = _retry(retry)
+                attempts += count - 1
+                backoff += delays * (1 + _option(retry, "jitter", 0.0))
+            cost = one.times(attempts) + Cost.of(backoff)
+            if late:
+                cost = cost + Cost.of(late) + one
+            for retry in retries:
+                count, first, delays = _retry(retry)
+                if count > 1:
+                    self._check_retry(guard, retry, cost, first, delays, site)
         fallback = guard.get("fallback")
         if fallback is not None and fallback.calls:
             what = self._text(fallback.fallback) if fallback.fallback is not None else "handler"
@@ -487,17 +501,25 @@ def _seconds(spec: PolicySpec) -> float:
 
 def _retry(spec: PolicySpec) -> tuple[int, float, float]:
     """Attempts, the first backoff delay and all of them together, before jitter (by the
-    runtime's own rule; once a delay reaches `max_delay`, every later one is the cap)."""
+    runtime's own rule; once a delay reaches `max_delay`, every later one is the cap).
+    A retry with `max_time` and no `attempts` counts the attempts whose delays fit in it;
+    its time is bounded by `max_time` instead (`_guarded`)."""
     options = {name: value for name, value in spec.options if name != "on"}
     policy = Retry(**{**options, "jitter": 0.0})
+    limit = policy.attempts if policy.attempts is not None else _MAX_COUNTED
     first, total = 0.0, 0.0
-    for attempt in range(1, policy.attempts):
-        delay = policy.delay_after(attempt, Exception(), Random(0)) or 0.0
+    for attempt in range(1, limit):
+        delay = policy.delay_after(attempt, Exception(), Random(0), total)
+        if delay is None:  # past `max_time`
+            return attempt, first, total
         first = first or delay
-        if delay >= policy.max_delay:
-            return policy.attempts, first, total + delay * (policy.attempts - attempt)
+        if delay >= policy.max_delay and policy.attempts is not None:
+            return limit, first, total + delay * (limit - attempt)
         total += delay
-    return policy.attempts, first, total
+    return limit, first, total
+
+
+_MAX_COUNTED = 10_000  # retries bounded only by `max_time`: enough to pass any real one
 
 
 def _limit_wait(spec: PolicySpec) -> Cost:

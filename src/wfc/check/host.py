@@ -21,6 +21,7 @@ class CheckerHost(ABC):
     res: Resolution
     report: Callable[[Diagnostic], None]
     _named: dict[str, tuple[PolicySpec, ...]]  # a named policy's specs, once checked
+    _overlaps: set[ast.Dotted]  # `on` types reported as retried twice (E0193), once each
 
     @abstractmethod
     def parameters(self, decl: ast.Declaration | ast.Machine) -> Scope:

@@ -7,10 +7,12 @@ are checked here and the runtime gets plain values.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any
 
-from ..diagnostics import did_you_mean
+from ..diagnostics import Label, did_you_mean
+from ..runtime import ERROR_TYPES
 from ..syntax import ast
 from .host import CheckerHost
 from .places import error
@@ -34,7 +36,13 @@ class PolicyChecks(CheckerHost):
         if not uses:
             return
         by_kind: dict[str, PolicySpec] = {}
+        retries: list[PolicySpec] = []
         for spec in self.policy_specs(uses, scope, None, ()):
+            if spec.kind == "retry" and self.joins(retries, spec):
+                retries.append(spec)  # retries for disjoint errors each govern their own
+                continue
+            if spec.kind == "retry":
+                retries = [spec]
             by_kind[spec.kind] = spec  # a later policy of a kind replaces an earlier one
         once = by_kind.get("idempotent")
         if isinstance(site, ast.Stage) and once is not None and once.key is None:
@@ -47,7 +55,12 @@ class PolicyChecks(CheckerHost):
                 )
             )
             del by_kind["idempotent"]
-        ordered = tuple(by_kind[kind] for kind in POLICY_ORDER if kind in by_kind)
+        ordered = tuple(
+            spec
+            for kind in POLICY_ORDER
+            if kind in by_kind
+            for spec in (retries if kind == "retry" else [by_kind[kind]])
+        )
         module = self.res.module_name
         located = site.call if isinstance(site, ast.Guarded) else site
 
@@ -66,6 +79,55 @@ class PolicyChecks(CheckerHost):
             breaker_state=state("breaker"),
             limit_state=state("limit"),
         )
+
+    def joins(self, retries: list[PolicySpec], spec: PolicySpec) -> bool:
+        """Whether the retry `spec` joins `retries` (each with its own errors) rather than
+        replacing them: all of them have `on` lists and are written in one list (the same
+        `with` clause, or the same `policy` block). Lists that share a type, or a type
+        and its parent, are an error: which retry governs that error? A retry from
+        elsewhere replaces them, as a later policy of any kind does."""
+        if not retries or spec.exceptions is None or spec.shared != retries[0].shared:
+            return False
+        if any(r.exceptions is None for r in retries):
+            return False
+        for earlier in retries:
+            for dotted in spec.exceptions:
+                other = next((d for d in earlier.exceptions or () if self.overlapping(dotted, d)), None)
+                if other is not None and dotted not in self._overlaps:
+                    self._overlaps.add(dotted)  # once, however many sites use the policy
+                    self.report(
+                        error(
+                            "E0193",
+                            f"two retries on one call both handle '{dotted.text}'",
+                            dotted.span,
+                            "give each error type to one retry: the lists must not share a type "
+                            "(nor a type and its parent)",
+                            labels=[Label(other.span, f"'{other.text}' is retried here too")],
+                        )
+                    )
+                    return True  # reported: keep both, the site is an error anyway
+        return True
+
+    def overlapping(self, first: ast.Dotted, second: ast.Dotted) -> bool:
+        a, b = self.lineage(first), self.lineage(second)
+        return first.text in b or second.text in a
+
+    def lineage(self, dotted: ast.Dotted) -> set[str]:
+        """The names of a type and its known parents: declared errors up the chain,
+        the runtime's and Python's by their classes; a `use`d type only by itself."""
+        kind, name = self.res.catch_kinds.get(dotted), dotted.text
+        names = {name}
+        while kind is Kind.ERROR_TYPE and name in self.res.errors:
+            parent = self.res.errors[name].parent
+            name = "WorkflowFailed" if parent is None else parent.id
+            kind = Kind.ERROR_TYPE if name in self.res.errors else Kind.ERROR
+            names.add(name)
+        cls = ERROR_TYPES.get(name) if kind is Kind.ERROR else getattr(builtins, name, None)
+        if kind in (Kind.ERROR, Kind.EXCEPTION) and isinstance(cls, type):
+            names.update(base.__name__ for base in cls.__mro__ if issubclass(base, BaseException))
+        elif kind is Kind.USE:  # an exception class of the application's, parents unknown
+            names.update(("Exception", "BaseException"))
+        return names
 
     def named_policy(self, name: str, chain: tuple[str, ...] = ()) -> tuple[PolicySpec, ...]:
         """The policies of `policy NAME { }`, checked once however often it is used."""
@@ -455,6 +517,7 @@ KINDS: dict[str, dict[str, Check]] = {
         "max_delay": _duration(False),
         "factor": _number(1.0, MAX_FACTOR),
         "jitter": _number(0.0, 1.0),
+        "max_time": _duration(True),
         "on": _exceptions,
     },
     "timeout": {"duration": _duration(True)},
@@ -507,4 +570,6 @@ def build_spec(kind: str, values: dict[str, Any], named: str | None) -> PolicySp
         values = {"permits": permits, "period": period, **values}
     if kind == "idempotent":
         values["explicit"] = key is not None
+    if kind == "retry" and "max_time" in values and "attempts" not in values:
+        values["attempts"] = None  # as many as `max_time` allows
     return PolicySpec(kind=kind, options=tuple(values.items()), exceptions=exceptions, key=key, shared=named)

@@ -61,6 +61,7 @@ BUILTIN_FUNCTIONS = [
     "chunks",
     "now",
     "uuid",
+    "attempt",
 ]
 BUILTIN_TYPES = ("str", "int", "float", "bool", "list", "map", "any")
 ERROR_NAMES = frozenset(ERROR_TYPES)
@@ -107,7 +108,8 @@ RUNTIME_CLASSES = {
 
 @dataclass(frozen=True, slots=True)
 class GuardSpec:
-    """The policies around one call, stage or declaration, one per kind, outermost first."""
+    """The policies around one call, stage or declaration, one per kind (retries for
+    disjoint errors excepted), outermost first."""
 
     target: str  # what events name: the step's target as written, a stage, a declaration
     location: str  # `file.wf:line:col` of the call, stage or declaration (error notes)
@@ -119,6 +121,10 @@ class GuardSpec:
 
     def get(self, kind: str) -> PolicySpec | None:
         return next((spec for spec in self.policies if spec.kind == kind), None)
+
+    def retries(self) -> tuple[PolicySpec, ...]:
+        """The site's retries: several when each governs its own `on` errors."""
+        return tuple(spec for spec in self.policies if spec.kind == "retry")
 
     def site_keys(self) -> list[tuple[str, ast.Expr]]:
         """The `key:` values the call site supplies, as `Guard.run`'s keyword and the

@@ -32,6 +32,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         self.res = res
         self.report = report
         self._named = {}
+        self._overlaps = set()
         self._scopes: dict[ast.For, Scope] = {}
         self._const_order: dict[str, int] = {}
 

@@ -38,6 +38,7 @@ BUILTINS = {
     "chunks": "_wf.chunks",
     "now": "_rt.clock.now",
     "uuid": "_rt.uuid",
+    "attempt": "_wf.attempt",
 }
 
 

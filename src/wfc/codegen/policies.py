@@ -41,7 +41,12 @@ def guard_definition(name: str, spec: GuardSpec, exception_code, shared: dict[Po
     parts = [py_literal(spec.target), py_literal(spec.location)]
     if not spec.step:
         parts.append("step=False")
+    retries = [shared.get(policy) or _policy_code(policy, exception_code) for policy in spec.retries()]
     for policy in spec.policies:
+        if policy.kind == "retry":
+            if policy is spec.retries()[0]:  # several retries: one tuple, in source order
+                parts.append(f"retry={retries[0] if len(retries) == 1 else _tuple(retries)}")
+            continue
         code = shared.get(policy) or _policy_code(policy, exception_code)
         parts.append(f"{policy.kind}={code}")
     if spec.get("idempotent") is not None:
@@ -60,6 +65,13 @@ def _policy_code(policy: PolicySpec, exception_code) -> str:
         types = [exception_code(dotted) for dotted in policy.exceptions]
         options.append(f"on=({', '.join(types)}{',' if len(types) == 1 else ''})")
     return f"_wf.{policy.runtime_class}({', '.join(options)})"
+
+
+def _simple_retry(spec: GuardSpec) -> bool:
+    """One retry, counted by attempts alone: what the inline retry loop handles (more
+    retries, or `max_time`, go through `Guard.run`)."""
+    retries = spec.retries()
+    return len(retries) == 1 and dict(retries[0].options).get("max_time") is None
 
 
 def _tuple(codes: list[str]) -> str:
@@ -93,7 +105,13 @@ class PolicyEmitter(ExprEmitter, ABC):
 
     @abstractmethod
     def step_attempt(
-        self, call: ast.Call, codes: list[str], result: str, target: str, on_error: Callable[[str], None]
+        self,
+        call: ast.Call,
+        codes: list[str],
+        result: str,
+        target: str,
+        on_error: Callable[[str], None],
+        attempt: str | None = None,
     ) -> None:
         """`step.start`, the call and its await; `on_error` writes the except body."""
 
@@ -116,7 +134,7 @@ class PolicyEmitter(ExprEmitter, ABC):
         spec = self.res.guards[expr]
         kind = self.res.calls[call]
         kinds = {policy.kind for policy in spec.policies}
-        if kind is CallKind.STEP and kinds == {"retry"}:
+        if kind is CallKind.STEP and kinds == {"retry"} and _simple_retry(spec):
             self.step_into(call, dest, retry_guard=self.guard_names[expr])
             return
         if kind is CallKind.STEP and kinds <= {"breaker", "limit"}:
@@ -224,7 +242,7 @@ class PolicyEmitter(ExprEmitter, ABC):
         out.line(f"{attempt} = 1")
         out.line("while True:")
         with out.indent():
-            self.step_attempt(call, codes, result, target, give_up_or_wait)
+            self.step_attempt(call, codes, result, target, give_up_or_wait, attempt)
             out.line("else:")
             with out.indent():
                 out.line("break")

@@ -118,9 +118,13 @@ class StmtEmitter(PolicyEmitter):
         if admitting is None:
             out.observed(f'_rt.event("step.end", {target})')
 
-    def step_attempt(self, call: ast.Call, codes: list[str], result: str, target: str, on_error) -> None:
+    def step_attempt(
+        self, call: ast.Call, codes: list[str], result: str, target: str, on_error, attempt: str | None = None
+    ) -> None:
         """`step.start`, then the call and its await; `on_error(failed)` ends the except
-        block, given the code of the error to raise (`Runtime.step_failed` decides it)."""
+        block, given the code of the error to raise (`Runtime.step_failed` decides it).
+        In a retry loop counting in `attempt`, retries call through `_wf.on_attempt`, so
+        that `attempt()` tells the handler which one it is."""
         out = self.out
         out.observed(f'_rt.event("step.start", {target})')
         out.line(f"# {self.where(call)}")
@@ -129,10 +133,13 @@ class StmtEmitter(PolicyEmitter):
             function, arguments = self.sub(call.func, 9), self.arguments(call, codes)
             # In a durable run the journal calls the handler, or replays its outcome.
             journaled = f"{target}, {py_literal(self.res.location(call))}, {function}"
-            out.line(
-                f"{result} = ({function}({arguments}) if _rt.journal is None else "
+            invoke = (
+                f"({function}({arguments}) if _rt.journal is None else "
                 f"_rt.journal.step({journaled}{', ' if arguments else ''}{arguments}))"
             )
+            if attempt is not None:
+                invoke = f"{invoke} if {attempt} == 1 else _wf.on_attempt({attempt}, lambda: {invoke})"
+            out.line(f"{result} = {invoke}")
             # A coroutine is by far the common case: test its class before the general check.
             out.line(f"if {result}.__class__ is _wf_coroutine or _wf.isawaitable({result}):")
             with out.indent():

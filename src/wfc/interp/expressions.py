@@ -56,6 +56,7 @@ _BUILTINS: dict[str, Any] = {
     "split": runtime.split,
     "join": runtime.join,
     "chunks": runtime.chunks,
+    "attempt": runtime.attempt,
 }
 
 

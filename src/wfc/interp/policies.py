@@ -13,6 +13,8 @@ from ..syntax import ast
 def build_guard(spec: GuardSpec, exception_type: Callable[[ast.Dotted], Any]) -> runtime.Guard:
     """The runtime guard of one site, as `codegen.policies.guard_definition` writes it."""
     policies = {policy.kind: _policy(policy, exception_type) for policy in spec.policies}
+    if len(spec.retries()) > 1:  # each governs its own errors
+        policies["retry"] = tuple(_policy(policy, exception_type) for policy in spec.retries())
     return runtime.Guard(
         spec.target,
         spec.location,

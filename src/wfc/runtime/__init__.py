@@ -26,7 +26,7 @@ from ._routing import pick_weighted
 from ._runtime import Observer, Runtime, current
 from ._saga import Compensation, Saga
 from ._sqlite import SqliteStore
-from ._steps import step
+from ._steps import attempt, on_attempt, step
 from ._store import MemoryStore, NotStorable, Store, update
 from ._values import (
     attr,
@@ -56,6 +56,8 @@ __all__ = [
     "Lifecycle",
     "unmet",
     "failure",
+    "attempt",
+    "on_attempt",
     "ERROR_TYPES",
     "MAX_LIMIT",
     "Breaker",

@@ -19,7 +19,7 @@ from ._errors import CircuitOpen, RateLimited, WorkflowError
 from ._events import error_fields
 from ._policies import _GRANTED, CLOSED, OPEN, Breaker, Fallback, Idempotent, Limit, Retry, Timeout
 from ._runtime import Runtime
-from ._steps import step
+from ._steps import ATTEMPT, step
 from ._store import NotStorable, described, update
 
 # Idempotency records: (PENDING, holder) while the call runs, (DONE, result) after; the
@@ -66,7 +66,7 @@ class Guard:
         step: bool = True,
         idempotent: Idempotent | None = None,
         fallback: Fallback | None = None,
-        retry: Retry | None = None,
+        retry: Retry | tuple[Retry, ...] | None = None,
         breaker: Breaker | None = None,
         limit: Limit | None = None,
         timeout: Timeout | float | None = None,
@@ -79,7 +79,8 @@ class Guard:
         self.step = step
         self.idempotent = idempotent
         self.fallback = fallback
-        self.retry = retry
+        # Several retries on one site govern disjoint errors (the checker made sure).
+        self.retry = (retry,) if isinstance(retry, Retry) else retry
         self.breaker = breaker
         self.limit = limit
         # Seconds: the hot path reads a number (a bare number is accepted too).
@@ -322,27 +323,62 @@ class Guard:
         limit_key: Any = None,
         **_: Any,
     ) -> Any:
-        if self.retry is None:
+        retries = self.retry
+        if retries is None:
             return await self._attempt(rt, fn, args, kwargs, breaker_key=breaker_key, limit_key=limit_key)
         attempt = 1
+        tally = [0] * len(retries) if len(retries) > 1 else None
+        started = rt.clock.now() if any(policy.max_time is not None for policy in retries) else None
         while True:
             try:
-                return await self._attempt(rt, fn, args, kwargs, breaker_key=breaker_key, limit_key=limit_key)
+                if attempt == 1:
+                    return await self._attempt(
+                        rt, fn, args, kwargs, breaker_key=breaker_key, limit_key=limit_key
+                    )
+                token = ATTEMPT.set(attempt)  # what `attempt()` says inside this one
+                try:
+                    return await self._attempt(
+                        rt, fn, args, kwargs, breaker_key=breaker_key, limit_key=limit_key
+                    )
+                finally:
+                    ATTEMPT.reset(token)
             except Exception as exc:
-                delay = self.retry_delay(rt, exc, attempt)
+                delay = self.retry_delay(rt, exc, attempt, tally, started)
                 if delay is None:
                     raise
             if delay > 0:
                 await rt.clock.sleep(delay)
             attempt += 1
 
-    def retry_delay(self, rt: Runtime, exc: BaseException, attempt: int) -> float | None:
+    def retry_delay(
+        self,
+        rt: Runtime,
+        exc: BaseException,
+        attempt: int,
+        tally: list[int] | None = None,
+        started: float | None = None,
+    ) -> float | None:
         """After attempt number `attempt` failed with `exc`: the seconds to wait
         before the next (announced with a `retry` event), or None to give up.
 
-        Compiled code that inlines the retry loop of a step calls this too.
+        With several retry policies, the one whose `on` matches `exc` decides, by
+        its own count of failures (`tally`, one count per policy, kept by the
+        caller); with `max_time`, `started` is when the first attempt began.
+        Compiled code that inlines the retry loop of a step (one policy, no
+        `max_time`) calls this too.
         """
-        delay = self.retry.delay_after(attempt, exc, rt.random)  # type: ignore[union-attr]
+        retries = self.retry
+        assert retries is not None
+        if tally is None:
+            policy, count = retries[0], attempt
+        else:
+            index = next((i for i, policy in enumerate(retries) if policy.retries(exc)), None)
+            if index is None:
+                return None
+            tally[index] += 1
+            policy, count = retries[index], tally[index]
+        elapsed = 0.0 if started is None else rt.clock.now() - started
+        delay = policy.delay_after(count, exc, rt.random, elapsed)
         if delay is not None and rt.observers:
             rt.event("retry", self.target, {"attempt": attempt, "delay": delay})
         return delay

@@ -21,25 +21,27 @@ _GRANTED = (True, 0.0)
 
 
 class Retry:
-    """`retry(attempts, backoff, delay, max_delay, factor, jitter, on)`.
+    """`retry(attempts, backoff, delay, max_delay, factor, jitter, max_time, on)`.
 
-    `attempts` counts the first call too. The delay before retry k is
-    `delay*factor**(k-1)` (exponential), `delay*k` (linear) or `delay` (fixed),
-    capped at `max_delay`, then multiplied by a draw from [1-jitter, 1+jitter].
-    `on` is a tuple of exception types; None retries every `Exception` but
-    `CircuitOpen`.
+    `attempts` counts the first call too (None: no limit but `max_time`). The delay
+    before retry k is `delay*factor**(k-1)` (exponential), `delay*k` (linear) or
+    `delay` (fixed), capped at `max_delay`, then multiplied by a draw from
+    [1-jitter, 1+jitter]. With `max_time`, a retry that would begin more than
+    `max_time` seconds after the first attempt began is not made. `on` is a tuple
+    of exception types; None retries every `Exception` but `CircuitOpen`.
     """
 
-    __slots__ = ("attempts", "backoff", "delay", "max_delay", "factor", "jitter", "on")
+    __slots__ = ("attempts", "backoff", "delay", "max_delay", "factor", "jitter", "max_time", "on")
 
     def __init__(
         self,
-        attempts: int = 3,
+        attempts: int | None = 3,
         backoff: str = "exponential",
         delay: float = 1.0,
         max_delay: float = 60.0,
         factor: float = 2.0,
         jitter: float = 0.0,
+        max_time: float | None = None,
         on: tuple[type[BaseException], ...] | None = None,
     ) -> None:
         self.attempts = attempts
@@ -48,6 +50,7 @@ class Retry:
         self.max_delay = max_delay
         self.factor = factor
         self.jitter = jitter
+        self.max_time = max_time
         self.on = on
 
     def retries(self, exc: BaseException) -> bool:
@@ -57,9 +60,13 @@ class Retry:
             return not isinstance(exc, CircuitOpen)
         return isinstance(exc, self.on)
 
-    def delay_after(self, attempt: int, exc: BaseException, rng: Random) -> float | None:
-        """Seconds to wait before the next attempt, or None to give up with `exc`."""
-        if attempt >= self.attempts or not self.retries(exc):
+    def delay_after(
+        self, attempt: int, exc: BaseException, rng: Random, elapsed: float = 0.0
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up with `exc`;
+        `attempt` failures of this policy's errors so far, `elapsed` seconds since the
+        first attempt began."""
+        if (self.attempts is not None and attempt >= self.attempts) or not self.retries(exc):
             return None
         if self.backoff == "exponential":
             try:
@@ -73,6 +80,8 @@ class Retry:
         delay = min(delay, self.max_delay)
         if self.jitter:
             delay *= rng.uniform(1.0 - self.jitter, 1.0 + self.jitter)
+        if self.max_time is not None and elapsed + delay > self.max_time:
+            return None
         return delay
 
 

@@ -7,11 +7,33 @@ does the same thing, in the same order, where inlining is not possible.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from inspect import isawaitable
 from types import CoroutineType
 from typing import Any
 
 from ._runtime import Runtime
+
+# The attempt of the innermost retried call running: 1 outside any retry and on a
+# first attempt (so first attempts pay nothing), 2 and up on retries.
+ATTEMPT: ContextVar[int] = ContextVar("wfc_attempt", default=1)
+
+
+def attempt() -> int:
+    """Which attempt of the innermost retried call (or stage, or workflow) this is:
+    1 on the first, 2 on the first retry, and so on; 1 where nothing is retried."""
+    return ATTEMPT.get()
+
+
+async def on_attempt(number: int, call: Callable[[], Any]) -> Any:
+    """`call()` and its await as attempt `number`: compiled retry loops call a handler
+    through this from the second attempt on, so that `attempt()` says which."""
+    token = ATTEMPT.set(number)
+    try:
+        result = call()
+        return await result if isawaitable(result) else result
+    finally:
+        ATTEMPT.reset(token)
 
 
 def begin_step(
