@@ -94,3 +94,37 @@ def test_resilient_api_scenarios(backend) -> None:
         "breaker.reject", "fallback", "during the outage: cache", "breaker.half_open",
         "service back: live", "breaker.close", "second success: live",
     ]
+
+
+TRIP = {"flight": "LH123", "traveller": "Ada", "hotel": "Ritz", "nights": 2, "city": "Paris", "card": "4242"}
+
+
+def test_travel_booking_books_through_a_busy_provider(backend) -> None:
+    import travel
+
+    travel.reset()
+    travel.SCENARIO["throttled"] = 3  # three 429s: retried after 200ms, 400ms, 800ms
+    outcome = run(load("travel_booking", backend), "book", TRIP)
+    assert outcome.value == {"status": "booked",
+                             "booking": {"flight": "F1", "hotel": "H2", "car": "C3", "total": 420 + 180 + 70}}
+    assert [e.fields["delay"] for e in outcome.events if e.kind == "retry"] == [0.2, 0.4, 0.8]
+    assert outcome.now == pytest.approx(1.4)
+    assert sorted(travel.BOOKINGS) == ["C3", "F1", "H2"]
+
+
+def test_travel_booking_names_what_failed_and_undoes_the_rest(backend) -> None:
+    import travel
+
+    module = load("travel_booking", backend)
+    travel.reset()
+    travel.SCENARIO["full_flights"].add("LH123")
+    assert run(module, "book", TRIP).value == {"status": "sold out", "flight": "LH123"}
+    travel.reset()
+    travel.SCENARIO["declined_cards"].add("4242")
+    declined = run(module, "book", TRIP)
+    assert declined.value == {"status": "declined", "reason": "card declined by issuer", "code": 402}
+    assert travel.BOOKINGS == {}  # car, hotel and flight cancelled, newest first
+    assert [line.split()[0] for line in travel.LOG[-3:]] == ["cancel"] * 3
+    assert [e.name for e in declined.events if e.kind == "compensate.end"] == ["car", "hotel", "flight"]
+    direct = run(module, "book_trip", TRIP)  # the saga itself: SagaFailed, its error named
+    assert type(direct.error.error) is module.PaymentDeclined and direct.error.error.code == 402

@@ -180,7 +180,7 @@ def with_clause(draw, place: Place, stage: bool = False) -> str:
 
 @st.composite
 def named_policy(draw) -> str:
-    items = draw(st.lists(policy(Place(readable=()), inline=False), min_size=1, max_size=3))
+    items = _disjoint_retries(draw(st.lists(policy(Place(readable=()), inline=False), min_size=1, max_size=3)))
     return f"policy {NAMED_POLICY} {{\n" + "\n".join(items) + "\n}\n"
 
 

@@ -27,8 +27,13 @@ def shared_policies(sites: Iterable[GuardSpec]) -> dict[PolicySpec, str]:
     names: dict[PolicySpec, str] = {}
     for spec in sites:
         for policy in spec.policies:
-            if policy.shared is not None and policy.kind != "fallback":
-                names.setdefault(policy, f"_wf_policy_{py_name(policy.shared)}_{policy.kind}")
+            if policy.shared is not None and policy.kind != "fallback" and policy not in names:
+                name = f"_wf_policy_{py_name(policy.shared)}_{policy.kind}"
+                # A block's second retry (each governs its own errors) is `..._retry2`.
+                earlier = sum(
+                    1 for other in names if (other.shared, other.kind) == (policy.shared, policy.kind)
+                )
+                names[policy] = f"{name}{earlier + 1}" if earlier else name
     return names
 
 
