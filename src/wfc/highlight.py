@@ -76,6 +76,7 @@ SOFT_KEYWORDS = (
     "timeout",
     "weight",
     "weighted",
+    "quorum",
     "none",
 )
 POLICY_KINDS = ("retry", "timeout", "breaker", "limit", "idempotent", "fallback")
@@ -132,6 +133,7 @@ BUILTINS = (
     "any",
 )
 ERROR_TYPES = (
+    "BranchesFailed",
     "CircuitOpen",
     "RateLimited",
     "SagaFailed",

@@ -287,9 +287,11 @@ def statements(draw, place: Place, count: Counter) -> str:
                 f"until {draw(expr)}")
     if kind == "parallel":
         options = draw(st.sampled_from(["", "limit 1 ", "on error continue ", "timeout 1500ms ",
-                                        "limit 2 on error continue "]))
+                                        "limit 2 on error continue ", "first ", "first limit 2 ", "quorum "]))
         branch = replace(deeper, loop=False, item=False, branch=True)
         branches = draw(st.lists(statements(branch, count), min_size=1, max_size=3))
+        if options == "quorum ":  # K of the branches drawn
+            options = f"quorum {draw(st.integers(1, len(branches)))} "
         return f"parallel {options}{{\n" + "\n".join(branches) + "\n}"
     # map: a parallel or sequential `for` whose result is assigned
     loop_var = f"x{count.next()}"

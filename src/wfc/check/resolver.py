@@ -236,6 +236,36 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
                 )
             )
 
+    def race(self, stmt: ast.Parallel, scope: Scope) -> None:
+        """`parallel first` / `quorum K`: winners, so no `on error continue`; a constant
+        K is a whole number from 1 to the number of branches."""
+        if not stmt.first and stmt.quorum is None:
+            return
+        kind = "first" if stmt.first else "quorum"
+        if stmt.keep_going:
+            self.report(
+                error(
+                    "E0194",
+                    f"`parallel {kind}` ends with its winners: `on error continue` has no place in it",
+                    stmt.span,
+                    f"a failed branch of `parallel {kind}` is already no loss while others can win",
+                )
+            )
+        value = None if stmt.quorum is None else self.folded(stmt.quorum, scope)
+        if not isinstance(value, ast.Literal) or value.value is None or isinstance(value.value, str):
+            return  # computed at run time: the runtime checks it
+        number, count = value.value, len(stmt.body)
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= count:
+            assert stmt.quorum is not None
+            self.report(
+                error(
+                    "E0195",
+                    f"a quorum of {number!r} out of {count} branch(es)",
+                    stmt.quorum.span,
+                    f"a quorum is how many branches must succeed: a whole number from 1 to {count}",
+                )
+            )
+
     def stmt_While(self, stmt: ast.While, place: Place) -> None:
         for expr in (stmt.test, stmt.max, stmt.timeout):
             if expr is not None:
@@ -269,10 +299,11 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         self.report(error("E0105", message, stmt.span))
 
     def stmt_Parallel(self, stmt: ast.Parallel, place: Place) -> None:
-        for expr in (stmt.limit, stmt.timeout):
+        for expr in (stmt.limit, stmt.timeout, stmt.quorum):
             if expr is not None:
                 self.expr(expr, place.scope)
         self.fan_out_limit(stmt.limit, place.scope)
+        self.race(stmt, place.scope)
         branch = replace(place, loop=None, may_return=False, may_yield=False, barrier=Barrier.PARALLEL)
         self.block(stmt.body, branch)
 

@@ -443,12 +443,15 @@ class StmtEmitter(PolicyEmitter):
             options.append(f"limit={self.expr(stmt.limit)}")
         if stmt.timeout is not None:
             options.append(f"timeout={self.expr(stmt.timeout)}")
+        if stmt.first or stmt.quorum is not None:  # the losers' variables are nulled, as the failed ones'
+            need = "1" if stmt.first else self.expr(stmt.quorum)  # type: ignore[arg-type]
+            options += [f"need={need}", f"site={py_literal(self.res.location(stmt))}"]
         call = f"await _wf.parallel({', '.join(options)}"
-        if not stmt.keep_going:
+        if not stmt.keep_going and not stmt.first and stmt.quorum is None:
             self.out.line(call + ")")
             return
         failed = self.temps.new("failed")
-        self.out.line(f"{failed} = {call}, keep_going=True)")
+        self.out.line(f"{failed} = {call}{', keep_going=True' if stmt.keep_going else ''})")
         for position, names in enumerate(assigned):
             if names:
                 self.out.line(f"if {failed}[{position}]:")

@@ -351,7 +351,14 @@ class Printer:
         self.block(head, stmt.body, stmt, tail=f" until {self.expr.text(stmt.until)}")
 
     def stmt_Parallel(self, stmt: ast.Parallel) -> None:
-        head = "parallel" + self.options(("limit", stmt.limit), ("timeout", stmt.timeout))
+        race = (
+            " first"
+            if stmt.first
+            else ""
+            if stmt.quorum is None
+            else f" quorum {self.expr.text(stmt.quorum)}"
+        )
+        head = "parallel" + race + self.options(("limit", stmt.limit), ("timeout", stmt.timeout))
         head += " on error continue" if stmt.keep_going else ""
         self.block(head, stmt.body, stmt)
 

@@ -129,7 +129,8 @@ def _loop(graph: Graph, stmt: ast.For | ast.While | ast.Repeat, previous: list[s
 
 
 def _parallel(graph: Graph, stmt: ast.Parallel, previous: list[str], label: str) -> list[str]:
-    fork = graph.node("parallel", "decision")
+    kind = "first" if stmt.first else "all" if stmt.quorum is None else "quorum"
+    fork = graph.node("parallel" if kind == "all" else f"parallel {kind}", "decision")
     graph.connect(previous, fork, label)
     join = graph.node("join", "round")
     for branch in stmt.body:

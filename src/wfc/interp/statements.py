@@ -401,16 +401,22 @@ class Executor(Evaluator):
 
     def compile_Parallel(self, stmt: ast.Parallel) -> Code:
         branches = [self.code(inner) for inner in stmt.body]  # type: ignore[arg-type]
+        site = self.res.location(stmt)
 
         async def run(frame: Frame, rt: Runtime) -> None:
             limit = None if stmt.limit is None else await self.evaluate(stmt.limit, frame, rt)
             timeout = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
+            need = 1 if stmt.first else None
+            if stmt.quorum is not None:
+                need = await self.evaluate(stmt.quorum, frame, rt)
             failed = await runtime.parallel(
                 rt,
                 [_bound(code, frame, rt) for code in branches],
                 limit=limit,
                 timeout=timeout,
                 keep_going=stmt.keep_going,
+                need=need,
+                site=site,
             )
             for inner, did_fail in zip(stmt.body, failed):
                 if did_fail:

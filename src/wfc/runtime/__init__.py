@@ -8,6 +8,7 @@ from ._concurrency import MAX_LIMIT, map_items, parallel
 from ._durable import ReplayRefused, Run, declare, step_key
 from ._errors import (
     ERROR_TYPES,
+    BranchesFailed,
     CircuitOpen,
     RateLimited,
     SagaFailed,
@@ -56,6 +57,7 @@ __all__ = [
     "Lifecycle",
     "unmet",
     "failure",
+    "BranchesFailed",
     "attempt",
     "on_attempt",
     "ERROR_TYPES",

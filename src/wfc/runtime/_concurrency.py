@@ -10,12 +10,13 @@ items costs three workers, and jobs that never suspend share one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from ._durable import branch as enter_branch
 from ._durable import leave_branch
-from ._errors import WorkflowError
+from ._errors import BranchesFailed, WorkflowError
 from ._runtime import Runtime
 
 Job = TypeVar("Job")
@@ -31,13 +32,20 @@ async def parallel(
     limit: int | None = None,
     timeout: float | None = None,
     keep_going: bool = False,
+    need: int | None = None,
+    site: str = "",
 ) -> list[bool]:
-    """Run `branches` concurrently; return which of them failed.
+    """Run `branches` concurrently; return which of them failed (or, with `need`,
+    which did not win): the caller nulls those branches' variables.
 
     By default the first failure cancels the other branches and propagates.
     With `keep_going` (`on error continue`) failures are swallowed and reported
-    in the returned flags, so the caller can null the branch's variables.
+    in the returned flags. With `need` (`parallel first`: 1, `parallel quorum K`:
+    K), the block ends as soon as `need` branches have succeeded, cancelling the
+    rest (`_race`).
     """
+    if need is not None:
+        return await _race(rt, branches, need, limit, timeout, site)
     failed = [False] * len(branches)
 
     async def run(position: int, branch: Callable[[], Awaitable[Any]]) -> None:
@@ -55,6 +63,68 @@ async def parallel(
     width = len(branches) if limit is None else min(_check_limit(limit), len(branches))
     await _bounded(rt, enumerate(branches), width, run, timeout)
     return failed
+
+
+class _Enough(Exception):
+    """Ends a race's pool once enough branches have won: not an error."""
+
+
+async def _race(
+    rt: Runtime,
+    branches: Sequence[Callable[[], Awaitable[Any]]],
+    need: int,
+    limit: int | None,
+    timeout: float | None,
+    site: str,
+) -> list[bool]:
+    """`parallel first` / `parallel quorum K`: the first `need` branches to succeed
+    win and the others are cancelled (their cancellation unwinds them: a saga in one
+    compensates). Fails with `BranchesFailed`, every error attached, once `need`
+    can no longer be reached. A durable run journals the winners, so a replay runs
+    them again, and only them, whatever finishes first this time."""
+    count = len(branches)
+    if isinstance(need, bool) or not isinstance(need, int) or not 1 <= need <= count:
+        raise ValueError(f"a quorum must be a whole number from 1 to {count} (the branches), not {need!r}")
+    journal, identity = rt.journal, None
+    chosen: list[int] | None = None
+    if journal is not None:
+        identity = journal.identity("race", site)
+        entry = journal.recorded(identity)
+        chosen = None if entry is None else entry["won"]
+    won: list[int] = []
+    errors: dict[int, BaseException] = {}
+
+    async def run(position: int, branch: Callable[[], Awaitable[Any]]) -> None:
+        token = None if journal is None else enter_branch(position)
+        try:
+            await branch()
+        except Exception as exc:
+            errors[position] = exc
+            if len(errors) > count - need:
+                failed = [errors[p] for p in sorted(errors)]
+                raise BranchesFailed(_race_failure(need, count, failed), failed) from failed[0]
+            return
+        finally:
+            if token is not None:
+                leave_branch(token)
+        won.append(position)
+        if len(won) == need:
+            raise _Enough
+
+    jobs = [(p, branches[p]) for p in (range(count) if chosen is None else chosen)]
+    width = len(jobs) if limit is None else min(_check_limit(limit), len(jobs))
+    with contextlib.suppress(_Enough):  # enough winners: the pool has cancelled the rest
+        await _bounded(rt, iter(jobs), width, run, timeout)
+    if journal is not None and chosen is None:
+        journal.write_later(identity, {"won": sorted(won)})
+    return [position not in won for position in range(count)]
+
+
+def _race_failure(need: int, count: int, errors: list[BaseException]) -> str:
+    reasons = "; ".join(f"{type(error).__name__}: {error}" for error in errors)
+    if need == 1:
+        return f"every branch of a `parallel first` failed: {reasons}"
+    return f"{len(errors)} of {count} branches failed, so {need} cannot succeed: {reasons}"
 
 
 async def map_items(

@@ -54,6 +54,16 @@ class SagaFailed(WorkflowError):
         self.compensation_errors = compensation_errors or []
 
 
+class BranchesFailed(WorkflowError):
+    """Raised by `parallel first` when every branch failed, and by `parallel quorum K`
+    once K branches can no longer succeed; `errors` holds each failed branch's error,
+    in branch order."""
+
+    def __init__(self, message: str, errors: list[BaseException] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
 ERROR_TYPES: dict[str, type[WorkflowError]] = {
     cls.__name__: cls
     for cls in (
@@ -63,6 +73,7 @@ ERROR_TYPES: dict[str, type[WorkflowError]] = {
         CircuitOpen,
         RateLimited,
         SagaFailed,
+        BranchesFailed,
     )
 }
 

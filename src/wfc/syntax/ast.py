@@ -274,6 +274,8 @@ class Parallel(Node):
     timeout: Expr | None
     keep_going: bool  # `on error continue`
     body: tuple[Stmt, ...]
+    first: bool = False  # `parallel first`: ends with the first branch that succeeds
+    quorum: Expr | None = None  # `parallel quorum K`: ends when K branches have succeeded
 
 
 @node

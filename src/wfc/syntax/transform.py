@@ -172,14 +172,22 @@ class ToAst(DeclarationBuilder):
         return ast.Continue(span=span_of(meta))
 
     def parallel_stmt(self, meta, children):
-        _, limit, timeout, keep_going, body = children
+        _, race, limit, timeout, keep_going, body = children
         return ast.Parallel(
             span=span_of(meta),
             limit=limit,
             timeout=timeout,
             keep_going=bool(keep_going),
             body=body,
+            first=race == ("first",),
+            quorum=race[1] if race is not None and race[0] == "quorum" else None,
         )
+
+    def race_first(self, meta, children):
+        return ("first",)
+
+    def race_quorum(self, meta, children):
+        return ("quorum", children[0])
 
     def try_stmt(self, meta, children):
         body, *handlers = children
