@@ -128,3 +128,22 @@ def test_travel_booking_names_what_failed_and_undoes_the_rest(backend) -> None:
     assert [e.name for e in declined.events if e.kind == "compensate.end"] == ["car", "hotel", "flight"]
     direct = run(module, "book_trip", TRIP)  # the saga itself: SagaFailed, its error named
     assert type(direct.error.error) is module.PaymentDeclined and direct.error.error.code == 402
+
+
+def test_quorum_decides_on_the_first_two_answers(backend) -> None:
+    import quotes
+
+    quotes.DOWN.clear()
+    module = load("quorum", backend)
+    outcome = run(module, "best_price", "tea")
+    # south (0.1s) and east (0.2s) answer first; north (0.3s) is cancelled
+    assert outcome.value == {"price": 102, "quotes": {"north": None, "south": 102, "east": 104}}
+    assert outcome.now == pytest.approx(0.2)
+    quotes.DOWN.add("south")  # one down: the other two still make the quorum
+    assert run(module, "best_price", "tea").value == {
+        "price": 104, "quotes": {"north": 108, "south": None, "east": 104}}
+    quotes.DOWN.add("east")  # two down: no quorum, and both errors are attached
+    failed = run(module, "best_price", "tea").error
+    assert type(failed).__name__ == "BranchesFailed" and [str(e) for e in failed.errors] == [
+        "south is down", "east is down"]
+    quotes.DOWN.clear()

@@ -130,6 +130,8 @@ BUILTINS = (
     "now",
     "uuid",
     "attempt",
+    "matches",
+    "regex",
     "any",
 )
 ERROR_TYPES = (

@@ -67,6 +67,8 @@ BUILTIN_DOCS = {
     "now": "now(): the current time in seconds (journaled in a durable run)",
     "uuid": "uuid(): a random version-4 UUID from the runtime's seeded source",
     "attempt": "attempt(): which attempt of the innermost retried call this is (1 on the first)",
+    "matches": "matches(s, pattern): whether all of s matches the glob pattern (`*`, `?`, `[abc]`)",
+    "regex": "regex(s, pattern): every match of the regular expression in s (re.findall)",
 }
 POLICY_DOCS = {
     "retry": "retry(attempts, backoff, delay, max_delay, factor, jitter, max_time, on): call again after a failure",

@@ -86,6 +86,10 @@ def expressions(place: Place, depth: int = 2) -> st.SearchStrategy[str]:
         sub.map(lambda e: f"(not {e})"),
         sub.map(lambda e: f"(-{e})"),
         st.just("attempt()"),
+        st.tuples(sub, sub).map(lambda t: f"[{t[0]}, {t[1]}, 5][1:]"),
+        st.tuples(sub, st.integers(-2, 2)).map(lambda t: f"len(str({t[0]})[:{t[1]}])"),
+        sub.map(lambda e: f"matches(str({e}), GLOB)"),  # consts: no quotes to clash with an f-string's
+        sub.map(lambda e: f"len(regex(str({e}), DIGITS))"),
         st.tuples(sub, sub).map(lambda t: f"min({t[0]} ?? 0, {t[1]} ?? 1)"),
         st.tuples(sub, sub).map(lambda t: f"[{t[0]}, {t[1]}][1]"),
         sub.map(lambda e: f"{{k: {e}}}.k"),
@@ -434,6 +438,7 @@ def programs(draw) -> tuple[str, dict[str, Script]]:
     def assemble(router: str) -> str:
         return (
             "use wfprop_handlers as h\n\nerror Declined\nerror Expired: Declined\n\n"
+            'const GLOB = "*1*"\nconst DIGITS = "[0-9]"\n\n'
             f"workflow helper(a){helper_policies} {{\n    stage inner {{\n        b = h.f0(a)\n    }}\n    return (a ?? 0) + (b ?? 0)\n}}\n\n"
             + policy + "\n" + router + "\n" + rest + "\n"
             f"workflow main() {{\n{init}\n" + "\n".join(body) + "\nreturn [v0, v1, v2, v3, m.state, m.history]\n}\n"

@@ -17,7 +17,7 @@ syn keyword wfConstant true false null
 " `limit = 3`, `x.timeout`, a parameter `max: int`)
 syn match wfSoftKeyword "\<\%(all\|default\|enter\|error\|exit\|final\|first\|initial\|limit\|max\|priority\|receive\|skip\|timeout\|weight\|weighted\|quorum\|none\)\>\%(\s*\%(=[^=]\|\.\|(\|:\)\)\@!"
 syn match wfPolicy "\<\%(retry\|timeout\|breaker\|limit\|idempotent\|fallback\)\ze\s*("
-syn match wfBuiltin "\<\%(len\|str\|int\|float\|bool\|list\|map\|keys\|values\|items\|range\|min\|max\|sum\|abs\|round\|lower\|upper\|strip\|split\|join\|chunks\|now\|uuid\|attempt\|any\)\ze\s*("
+syn match wfBuiltin "\<\%(len\|str\|int\|float\|bool\|list\|map\|keys\|values\|items\|range\|min\|max\|sum\|abs\|round\|lower\|upper\|strip\|split\|join\|chunks\|now\|uuid\|attempt\|matches\|regex\|any\)\ze\s*("
 syn keyword wfErrorType BranchesFailed CircuitOpen RateLimited SagaFailed ValidationError WorkflowError WorkflowFailed
 syn keyword wfErrorType TimeoutError ValueError KeyError TypeError ZeroDivisionError ConnectionError LookupError RuntimeError
 " policy arguments and map keys: `attempts: 3`, `{id: 1}`

@@ -62,6 +62,8 @@ BUILTIN_FUNCTIONS = [
     "now",
     "uuid",
     "attempt",
+    "matches",
+    "regex",
 ]
 BUILTIN_TYPES = ("str", "int", "float", "bool", "list", "map", "any")
 ERROR_NAMES = frozenset(ERROR_TYPES)

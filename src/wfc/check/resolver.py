@@ -433,6 +433,11 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         self.expr(expr.value, scope)
         self.expr(expr.index, scope)
 
+    def expr_Slice(self, expr: ast.Slice, scope: Scope | None) -> None:
+        for part in (expr.value, expr.start, expr.stop):
+            if part is not None:
+                self.expr(part, scope)
+
     def expr_Call(self, expr: ast.Call, scope: Scope | None) -> None:
         self.expr(expr.func, scope)
         seen: set[str] = set()

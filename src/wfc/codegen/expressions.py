@@ -39,6 +39,8 @@ BUILTINS = {
     "now": "_rt.clock.now",
     "uuid": "_rt.uuid",
     "attempt": "_wf.attempt",
+    "matches": "_wf.matches",
+    "regex": "_wf.regex",
 }
 
 
@@ -126,6 +128,10 @@ class ExprEmitter:
 
     def emit_Index(self, expr: ast.Index) -> tuple[str, int]:
         return f"_wf.index({self.expr(expr.value)}, {self.expr(expr.index)})", ATOM
+
+    def emit_Slice(self, expr: ast.Slice) -> tuple[str, int]:
+        bounds = ["None" if part is None else self.expr(part) for part in (expr.start, expr.stop)]
+        return f"_wf.sliced({self.expr(expr.value)}, {', '.join(bounds)})", ATOM
 
     def emit_Call(self, expr: ast.Call) -> tuple[str, int]:
         kind = self.res.calls[expr]

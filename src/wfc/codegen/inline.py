@@ -13,6 +13,7 @@ the right operand of `and`, `or` or `??` runs only sometimes, and is never moved
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ..syntax import ast
 
@@ -58,24 +59,21 @@ def _visit_partly(
 
 def _operands(expr: ast.Expr) -> list[ast.Expr]:
     """`expr`'s sub-expressions in the order Python evaluates them."""
-    if isinstance(expr, ast.Call):
-        return [*expr.args, *(keyword.value for keyword in expr.keywords)]
-    if isinstance(expr, ast.FString):
-        return [part.value for part in expr.parts if isinstance(part, ast.FormattedValue)]
-    if isinstance(expr, ast.Guarded):
-        return []  # emitted by its own statement form; never inside a moved line
-    if isinstance(expr, ast.MapExpr):
-        return list(expr.values)
-    if isinstance(expr, ast.ListExpr):
-        return list(expr.items)
-    if isinstance(expr, ast.Attr):
-        return [expr.value]
-    if isinstance(expr, ast.Index):
-        return [expr.value, expr.index]
-    if isinstance(expr, ast.BinOp):
-        return [expr.left, expr.right]
-    if isinstance(expr, ast.Logical):
-        return [expr.left, expr.right]
-    if isinstance(expr, (ast.Not, ast.Neg)):
-        return [expr.operand]
-    return []
+    operands = _OPERANDS.get(type(expr))
+    return [] if operands is None else operands(expr)
+
+
+_OPERANDS: dict[type, Callable[[Any], list[ast.Expr]]] = {
+    ast.Call: lambda e: [*e.args, *(keyword.value for keyword in e.keywords)],
+    ast.FString: lambda e: [part.value for part in e.parts if isinstance(part, ast.FormattedValue)],
+    ast.Guarded: lambda e: [],  # emitted by its own statement form; never inside a moved line
+    ast.MapExpr: lambda e: list(e.values),
+    ast.ListExpr: lambda e: list(e.items),
+    ast.Attr: lambda e: [e.value],
+    ast.Index: lambda e: [e.value, e.index],
+    ast.Slice: lambda e: [part for part in (e.value, e.start, e.stop) if part is not None],
+    ast.BinOp: lambda e: [e.left, e.right],
+    ast.Logical: lambda e: [e.left, e.right],
+    ast.Not: lambda e: [e.operand],
+    ast.Neg: lambda e: [e.operand],
+}

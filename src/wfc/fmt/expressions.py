@@ -94,6 +94,10 @@ class ExprPrinter:
     def show_Index(self, expr: ast.Index) -> tuple[str, int]:
         return f"{self.sub(expr.value, POSTFIX)}[{self.text(expr.index)}]", POSTFIX
 
+    def show_Slice(self, expr: ast.Slice) -> tuple[str, int]:
+        start, stop = ("" if part is None else self.text(part) for part in (expr.start, expr.stop))
+        return f"{self.sub(expr.value, POSTFIX)}[{start}:{stop}]", POSTFIX
+
     def show_Call(self, expr: ast.Call) -> tuple[str, int]:
         args = [self.text(arg) for arg in expr.args]
         args += [f"{kw.name}={self.text(kw.value)}" for kw in expr.keywords]

@@ -57,6 +57,8 @@ _BUILTINS: dict[str, Any] = {
     "join": runtime.join,
     "chunks": runtime.chunks,
     "attempt": runtime.attempt,
+    "matches": runtime.matches,
+    "regex": runtime.regex,
 }
 
 
@@ -246,6 +248,10 @@ class Evaluator:
 
     def compile_Index(self, expr: ast.Index) -> Code:
         return self.strict([expr.value, expr.index], runtime.index)
+
+    def compile_Slice(self, expr: ast.Slice) -> Code:
+        none = ast.Literal(span=expr.span, value=None)  # a bound left out
+        return self.strict([expr.value, expr.start or none, expr.stop or none], runtime.sliced)
 
     # ---- calls -----------------------------------------------------------
     def compile_Call(self, expr: ast.Call) -> Code:

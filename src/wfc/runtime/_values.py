@@ -36,6 +36,29 @@ def attr_or_null(value: Any, name: str) -> Any:
     return None if value is None else attr(value, name)
 
 
+def sliced(value: Any, start: Any, stop: Any) -> Any:
+    """`value[start:stop]`: Python's slicing of a list or a string (a bound may be null)."""
+    if not isinstance(value, (list, tuple, str)):
+        raise TypeError(f"only a list or a string can be sliced, not {type(value).__name__}")
+    return value[start:stop]
+
+
+def matches(text: str, pattern: str) -> bool:
+    """`matches(s, "*.csv")`: whether all of `s` matches the glob `pattern` (`*`, `?`,
+    `[abc]`), case-sensitively."""
+    import fnmatch  # only programs that use it pay for it
+
+    return fnmatch.fnmatchcase(text, pattern)
+
+
+def regex(text: str, pattern: str) -> list[Any]:
+    """`regex(s, pattern)`: every match of the regular expression in `s`, as Python's
+    `re.findall` gives them (with groups: a list of each match's groups); [] for none."""
+    import re
+
+    return [list(found) if isinstance(found, tuple) else found for found in re.findall(pattern, text)]
+
+
 def index(value: Any, key: Any) -> Any:
     """`value[key]`: a mapping's `.get(key)`, otherwise ordinary indexing."""
     if isinstance(value, Mapping):

@@ -110,6 +110,15 @@ class Index(Node):
 
 
 @node
+class Slice(Node):
+    """`value[start:stop]`, either bound left out."""
+
+    value: Expr
+    start: Expr | None
+    stop: Expr | None
+
+
+@node
 class Keyword(Node):
     name: str
     value: Expr
@@ -168,6 +177,7 @@ Expr = (
     | Rate
     | FString
     | ListExpr
+    | Slice
     | MapExpr
     | Attr
     | Index

@@ -291,6 +291,10 @@ class ToAst(DeclarationBuilder):
     def safe_attr(self, meta, children):
         return ast.Attr(span=span_of(meta), value=children[0], name=identifier(children[1]), safe=True)
 
+    def slice(self, meta, children):
+        value, start, stop = children
+        return ast.Slice(span=span_of(meta), value=value, start=start, stop=stop)
+
     def index(self, meta, children):
         return ast.Index(span=span_of(meta), value=children[0], index=children[1])
 
