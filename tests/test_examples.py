@@ -147,3 +147,18 @@ def test_quorum_decides_on_the_first_two_answers(backend) -> None:
     assert type(failed).__name__ == "BranchesFailed" and [str(e) for e in failed.errors] == [
         "south is down", "east is down"]
     quotes.DOWN.clear()
+
+
+def test_pipeline_dag_runs_each_step_after_its_inputs(backend) -> None:
+    import build_steps
+
+    build_steps.TIMELINE.clear()
+    outcome = run(load("pipeline_dag", backend), "release", "abc123")
+    assert outcome.value["url"] == "https://packages.example/src@abc123.whl"
+    # checkout 0-1; build 1-4 and document 1-3 (both need only the source); test 4-8;
+    # publish 8-9, once test and docs are done
+    assert build_steps.TIMELINE == [
+        (0.0, "start checkout"), (1.0, "end checkout"), (1.0, "start build"), (1.0, "start document"),
+        (3.0, "end document"), (4.0, "end build"), (4.0, "start test"), (8.0, "end test"),
+        (8.0, "start publish"), (9.0, "end publish")]
+    assert outcome.now == 9.0

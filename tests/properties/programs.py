@@ -9,6 +9,8 @@ fallbacks) on calls, stages, saga steps and a workflow.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, replace
 
 from hypothesis import strategies as st
@@ -293,7 +295,14 @@ def statements(draw, place: Place, count: Counter) -> str:
         options = draw(st.sampled_from(["", "limit 1 ", "on error continue ", "timeout 1500ms ",
                                         "limit 2 on error continue ", "first ", "first limit 2 ", "quorum "]))
         branch = replace(deeper, loop=False, item=False, branch=True)
-        branches = draw(st.lists(statements(branch, count), min_size=1, max_size=3))
+        # A branch waits for the earlier ones whose variables it reads (a dataflow block);
+        # a later one never assigns what an earlier one reads, so they never wait in a circle.
+        branches, read = [], set()
+        for _ in range(draw(st.integers(1, 3))):
+            targets = tuple(name for name in branch.targets if name not in read) or (f"p{count.next()}",)
+            text = draw(statements(replace(branch, targets=targets), count))
+            read |= set(re.findall(r"\b[a-z]\w*\b", text))
+            branches.append(text)
         if options == "quorum ":  # K of the branches drawn
             options = f"quorum {draw(st.integers(1, len(branches)))} "
         return f"parallel {options}{{\n" + "\n".join(branches) + "\n}"

@@ -157,6 +157,8 @@ class Resolution:
     uses: dict[str, ast.Use] = field(default_factory=dict)
     consts: dict[str, ast.ConstDecl] = field(default_factory=dict)
     errors: dict[str, ast.ErrorDecl] = field(default_factory=dict)  # in declaration order
+    # A dataflow `parallel` block -> for each branch, the branches whose variables it reads.
+    branch_deps: dict[ast.Parallel, tuple[tuple[int, ...], ...]] = field(default_factory=dict)
     # A `fail` alone -> the `catch` whose error it raises again.
     reraise: dict[ast.Fail, ast.Catch] = field(default_factory=dict)
     decls: dict[str, ast.Declaration] = field(default_factory=dict)

@@ -11,7 +11,7 @@ from ..runtime import MAX_LIMIT
 from ..syntax import ast
 from ..syntax.names import PYTHON_EXCEPTIONS
 from .machines import MachineChecks
-from .places import Barrier, Loop, Place, error
+from .places import Barrier, Label, Loop, Place, error
 from .policies import PolicyChecks, dotted_parts
 from .resolution import (
     BUILTIN_FUNCTIONS,
@@ -22,7 +22,7 @@ from .resolution import (
     Resolution,
 )
 from .routing import RoutingChecks, dotted_text
-from .scopes import Scope, collect, has_item_scope
+from .scopes import Scope, assigned_names, collect, has_item_scope
 
 Report = Callable[[Diagnostic], None]
 
@@ -306,6 +306,48 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         self.race(stmt, place.scope)
         branch = replace(place, loop=None, may_return=False, may_yield=False, barrier=Barrier.PARALLEL)
         self.block(stmt.body, branch)
+        if not stmt.first and stmt.quorum is None:
+            self.dataflow(stmt)
+
+    def dataflow(self, stmt: ast.Parallel) -> None:
+        """A branch that reads a variable a sibling assigns waits for that sibling: record
+        each branch's dependencies; a cycle of them could never start (E0196)."""
+        writes = [set(assigned_names((branch,))) for branch in stmt.body]
+        reads = [
+            {
+                node.id
+                for node in ast.walk(branch)
+                if isinstance(node, ast.Name) and self.res.names.get(node) is Kind.LOCAL
+            }
+            for branch in stmt.body
+        ]
+        deps = tuple(
+            tuple(j for j in range(len(stmt.body)) if j != i and writes[j] & reads[i])
+            for i in range(len(stmt.body))
+        )
+        if not any(deps):
+            return
+        cycle = _cycle(deps)
+        if cycle is not None:
+            first, second = stmt.body[cycle[0]], stmt.body[cycle[1]]
+            shared = sorted(writes[cycle[1]] & reads[cycle[0]])
+            self.report(
+                error(
+                    "E0196",
+                    "the branches of this `parallel` block wait for each other in a circle",
+                    first.span,
+                    "a branch waits for the siblings whose variables it reads: break the circle by "
+                    "moving one read after the block",
+                    labels=[
+                        Label(
+                            second.span,
+                            f"this branch assigns `{shared[0]}`, read by the first, and waits too",
+                        )
+                    ],
+                )
+            )
+            return
+        self.res.branch_deps[stmt] = deps
 
     def stmt_Try(self, stmt: ast.Try, place: Place) -> None:
         self.block(stmt.body, place)
@@ -649,6 +691,27 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
 
 # What an error object already has: a field of that name would hide or break it.
 ERROR_RESERVED_FIELDS = frozenset(["message", "fields", "args", "with_traceback", "add_note"])
+
+
+def _cycle(deps: tuple[tuple[int, ...], ...]) -> tuple[int, int] | None:
+    """Two branches on a cycle of `deps` (a branch, and the one it waits for), or None."""
+    state = [0] * len(deps)  # 0 unseen, 1 on the current path, 2 done
+
+    def visit(node: int) -> tuple[int, int] | None:
+        state[node] = 1
+        for dep in deps[node]:
+            if state[dep] == 1:
+                return node, dep
+            if state[dep] == 0 and (found := visit(dep)) is not None:
+                return found
+        state[node] = 2
+        return None
+
+    for start in range(len(deps)):
+        if state[start] == 0 and (found := visit(start)) is not None:
+            return found
+    return None
+
 
 _RETURN_HELP = {Barrier.STAGE: "set a variable in the stage and `return` after it"}
 

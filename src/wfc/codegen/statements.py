@@ -439,14 +439,7 @@ class StmtEmitter(PolicyEmitter):
             functions.append(function)
             assigned.append(names)
         options = [f"_rt, ({', '.join(functions)}{',' if len(functions) == 1 else ''})"]
-        if stmt.limit is not None:
-            options.append(f"limit={self.expr(stmt.limit)}")
-        if stmt.timeout is not None:
-            options.append(f"timeout={self.expr(stmt.timeout)}")
-        if stmt.first or stmt.quorum is not None:  # the losers' variables are nulled, as the failed ones'
-            need = "1" if stmt.first else self.expr(stmt.quorum)  # type: ignore[arg-type]
-            options += [f"need={need}", f"site={py_literal(self.res.location(stmt))}"]
-        call = f"await _wf.parallel({', '.join(options)}"
+        call = f"await _wf.parallel({', '.join(options + self.parallel_options(stmt))}"
         if not stmt.keep_going and not stmt.first and stmt.quorum is None:
             self.out.line(call + ")")
             return
@@ -457,6 +450,23 @@ class StmtEmitter(PolicyEmitter):
                 self.out.line(f"if {failed}[{position}]:")
                 with self.out.indent():
                     self.out.line(" = ".join(py_name(n) for n in names) + " = None")
+
+    def parallel_options(self, stmt: ast.Parallel) -> list[str]:
+        """`_wf.parallel`'s keywords for the block: limit, timeout, a race's need, and
+        a dataflow block's dependencies."""
+        options = []
+        if stmt.limit is not None:
+            options.append(f"limit={self.expr(stmt.limit)}")
+        if stmt.timeout is not None:
+            options.append(f"timeout={self.expr(stmt.timeout)}")
+        if stmt.first or stmt.quorum is not None:  # the losers' variables are nulled, as the failed ones'
+            need = "1" if stmt.first else self.expr(stmt.quorum)  # type: ignore[arg-type]
+            options += [f"need={need}", f"site={py_literal(self.res.location(stmt))}"]
+        deps = self.res.branch_deps.get(stmt)
+        if deps is not None:  # a dataflow block: each branch waits for the ones it reads
+            waits = ", ".join("(" + "".join(f"{n}, " for n in needed).rstrip(" ") + ")" for needed in deps)
+            options.append(f"after=({waits},)")
+        return options
 
     def emit_Try(self, stmt: ast.Try) -> None:
         out = self.out

@@ -417,6 +417,7 @@ class Executor(Evaluator):
                 keep_going=stmt.keep_going,
                 need=need,
                 site=site,
+                after=self.res.branch_deps.get(stmt),
             )
             for inner, did_fail in zip(stmt.body, failed):
                 if did_fail:

@@ -34,6 +34,7 @@ async def parallel(
     keep_going: bool = False,
     need: int | None = None,
     site: str = "",
+    after: Sequence[Sequence[int]] | None = None,
 ) -> list[bool]:
     """Run `branches` concurrently; return which of them failed (or, with `need`,
     which did not win): the caller nulls those branches' variables.
@@ -42,10 +43,14 @@ async def parallel(
     With `keep_going` (`on error continue`) failures are swallowed and reported
     in the returned flags. With `need` (`parallel first`: 1, `parallel quorum K`:
     K), the block ends as soon as `need` branches have succeeded, cancelling the
-    rest (`_race`).
+    rest (`_race`). With `after` (a dataflow block: for each branch, the branches
+    whose variables it reads), a branch starts its work once those have finished;
+    one whose input failed (under `on error continue`) is skipped, as if failed.
     """
     if need is not None:
         return await _race(rt, branches, need, limit, timeout, site)
+    if after is not None:
+        return await _dataflow(rt, branches, after, limit, timeout, keep_going)
     failed = [False] * len(branches)
 
     async def run(position: int, branch: Callable[[], Awaitable[Any]]) -> None:
@@ -63,6 +68,66 @@ async def parallel(
     width = len(branches) if limit is None else min(_check_limit(limit), len(branches))
     await _bounded(rt, enumerate(branches), width, run, timeout)
     return failed
+
+
+async def _dataflow(
+    rt: Runtime,
+    branches: Sequence[Callable[[], Awaitable[Any]]],
+    after: Sequence[Sequence[int]],
+    limit: int | None,
+    timeout: float | None,
+    keep_going: bool,
+) -> list[bool]:
+    """Branches in an order where each comes after its inputs (so that with any
+    `limit`, a waiting branch only ever waits for one already started), each waiting
+    for its inputs' outcomes; the checker made sure there is no cycle."""
+    loop = asyncio.get_running_loop()
+    finished = [loop.create_future() for _ in branches]  # True: it succeeded
+    failed = [False] * len(branches)
+
+    async def run(position: int, branch: Callable[[], Awaitable[Any]]) -> None:
+        ok = False
+        try:
+            for needed in after[position]:
+                if not await finished[needed]:  # an input failed or was skipped: skip this one
+                    failed[position] = True
+                    return
+            token = None if rt.journal is None else enter_branch(position)
+            try:
+                await branch()
+                ok = True
+            except Exception:
+                if not keep_going:
+                    raise
+                failed[position] = True
+            finally:
+                if token is not None:
+                    leave_branch(token)
+        finally:
+            if not finished[position].done():
+                finished[position].set_result(ok)
+
+    order = _after_inputs(after)
+    width = len(branches) if limit is None else min(_check_limit(limit), len(branches))
+    await _bounded(rt, ((position, branches[position]) for position in order), width, run, timeout)
+    return failed
+
+
+def _after_inputs(after: Sequence[Sequence[int]]) -> list[int]:
+    """The branches in source order, except that each comes after every branch it reads."""
+    placed: list[int] = []
+    seen: set[int] = set()
+
+    def place(position: int) -> None:
+        if position not in seen:
+            seen.add(position)
+            for needed in sorted(after[position]):
+                place(needed)
+            placed.append(position)
+
+    for position in range(len(after)):
+        place(position)
+    return placed
 
 
 class _Enough(Exception):
