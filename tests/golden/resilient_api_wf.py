@@ -125,29 +125,23 @@ async def patient_forecast(city: str) -> _wf.Value:
                 _rt.event("step.start", "api.forecast")
             # resilient_api.wf:43:12
             try:
-                _wf_r4 = (
-                    (
+                if _wf_attempt5 == 1:
+                    _wf_r4 = (
                         api.forecast(city)
                         if _rt.journal is None
                         else _rt.journal.step(
                             "api.forecast", "resilient_api.wf:43:12", api.forecast, city
                         )
                     )
-                    if _wf_attempt5 == 1
-                    else _wf.on_attempt(
+                else:
+                    _wf_r4 = _wf.on_attempt(
                         _wf_attempt5,
-                        lambda: (
-                            api.forecast(city)
-                            if _rt.journal is None
-                            else _rt.journal.step(
-                                "api.forecast",
-                                "resilient_api.wf:43:12",
-                                api.forecast,
-                                city,
-                            )
-                        ),
+                        _rt,
+                        "api.forecast",
+                        "resilient_api.wf:43:12",
+                        api.forecast,
+                        city,
                     )
-                )
                 if _wf_r4.__class__ is _wf_coroutine or _wf.isawaitable(_wf_r4):
                     _wf_r4 = await _wf_r4
             except BaseException as _wf_e:

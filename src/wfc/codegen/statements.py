@@ -137,9 +137,17 @@ class StmtEmitter(PolicyEmitter):
                 f"({function}({arguments}) if _rt.journal is None else "
                 f"_rt.journal.step({journaled}{', ' if arguments else ''}{arguments}))"
             )
-            if attempt is not None:
-                invoke = f"{invoke} if {attempt} == 1 else _wf.on_attempt({attempt}, lambda: {invoke})"
-            out.line(f"{result} = {invoke}")
+            if attempt is None:
+                out.line(f"{result} = {invoke}")
+            else:  # a retry goes through `on_attempt`, so that `attempt()` says which it is
+                out.line(f"if {attempt} == 1:")
+                with out.indent():
+                    out.line(f"{result} = {invoke}")
+                out.line("else:")
+                with out.indent():
+                    out.line(
+                        f"{result} = _wf.on_attempt({attempt}, _rt, {journaled}{', ' if arguments else ''}{arguments})"
+                    )
             # A coroutine is by far the common case: test its class before the general check.
             out.line(f"if {result}.__class__ is _wf_coroutine or _wf.isawaitable({result}):")
             with out.indent():

@@ -25,12 +25,25 @@ def attempt() -> int:
     return ATTEMPT.get()
 
 
-async def on_attempt(number: int, call: Callable[[], Any]) -> Any:
-    """`call()` and its await as attempt `number`: compiled retry loops call a handler
-    through this from the second attempt on, so that `attempt()` says which."""
+async def on_attempt(
+    number: int,
+    rt: Runtime,
+    target: str,
+    location: str,
+    function: Callable[..., Any],
+    /,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """The handler call of a step, and its await, as attempt `number`: compiled retry
+    loops call through this from the second attempt on, so that `attempt()` says which
+    (a durable run's journal calls the handler, as in the first attempt)."""
     token = ATTEMPT.set(number)
     try:
-        result = call()
+        if rt.journal is None:
+            result = function(*args, **kwargs)
+        else:
+            result = rt.journal.step(target, location, function, *args, **kwargs)
         return await result if isawaitable(result) else result
     finally:
         ATTEMPT.reset(token)
