@@ -49,66 +49,42 @@ async def parallel(
     """
     if need is not None:
         return await _race(rt, branches, need, limit, timeout, site)
-    if after is not None:
-        return await _dataflow(rt, branches, after, limit, timeout, keep_going)
     failed = [False] * len(branches)
+    # A dataflow block: each branch's outcome (True: it succeeded), for the ones it feeds.
+    finished = None if after is None else [asyncio.get_running_loop().create_future() for _ in branches]
 
-    async def run(position: int, branch: Callable[[], Awaitable[Any]]) -> None:
+    async def attempt(position: int, branch: Callable[[], Awaitable[Any]]) -> bool:
         token = None if rt.journal is None else enter_branch(position)
         try:
             await branch()
+            return True
         except Exception:
             if not keep_going:
                 raise
             failed[position] = True
+            return False
         finally:
             if token is not None:
                 leave_branch(token)
 
-    width = len(branches) if limit is None else min(_check_limit(limit), len(branches))
-    await _bounded(rt, enumerate(branches), width, run, timeout)
-    return failed
-
-
-async def _dataflow(
-    rt: Runtime,
-    branches: Sequence[Callable[[], Awaitable[Any]]],
-    after: Sequence[Sequence[int]],
-    limit: int | None,
-    timeout: float | None,
-    keep_going: bool,
-) -> list[bool]:
-    """Branches in an order where each comes after its inputs (so that with any
-    `limit`, a waiting branch only ever waits for one already started), each waiting
-    for its inputs' outcomes; the checker made sure there is no cycle."""
-    loop = asyncio.get_running_loop()
-    finished = [loop.create_future() for _ in branches]  # True: it succeeded
-    failed = [False] * len(branches)
-
-    async def run(position: int, branch: Callable[[], Awaitable[Any]]) -> None:
+    async def waiting(position: int, branch: Callable[[], Awaitable[Any]]) -> None:
+        assert finished is not None and after is not None
         ok = False
         try:
             for needed in after[position]:
                 if not await finished[needed]:  # an input failed or was skipped: skip this one
                     failed[position] = True
                     return
-            token = None if rt.journal is None else enter_branch(position)
-            try:
-                await branch()
-                ok = True
-            except Exception:
-                if not keep_going:
-                    raise
-                failed[position] = True
-            finally:
-                if token is not None:
-                    leave_branch(token)
+            ok = await attempt(position, branch)
         finally:
             if not finished[position].done():
                 finished[position].set_result(ok)
 
-    order = _after_inputs(after)
+    # Each branch after its inputs: with any `limit`, a waiting branch only ever waits
+    # for one already started (the checker made sure they never wait in a circle).
+    order = range(len(branches)) if after is None else _after_inputs(after)
     width = len(branches) if limit is None else min(_check_limit(limit), len(branches))
+    run = attempt if finished is None else waiting  # a plain block: one coroutine per branch
     await _bounded(rt, ((position, branches[position]) for position in order), width, run, timeout)
     return failed
 
@@ -256,7 +232,7 @@ async def _bounded(
     rt: Runtime,
     jobs: Iterator[tuple[int, Job]],
     width: int,
-    run: Callable[[int, Job], Awaitable[None]],
+    run: Callable[[int, Job], Awaitable[Any]],
     timeout: float | None,
 ) -> None:
     if timeout is None:
