@@ -195,9 +195,11 @@ class Executor(Evaluator):
 
         async def run(frame: Frame, rt: Runtime) -> Signal | None:
             if when is not None and not await self.evaluate(when, frame, rt):
-                STAGE.skipped(rt, name)
+                if rt.observers:  # the check in place: no call when nobody observes
+                    STAGE.skipped(rt, name)
                 return None
-            STAGE.started(rt, name)
+            if rt.observers:  # the check in place: no call when nobody observes
+                STAGE.started(rt, name)
             try:
                 if guarded:
                     options = await self.guard_options(stmt, frame, rt)
@@ -209,7 +211,8 @@ class Executor(Evaluator):
             except Exception as exc:
                 STAGE.failed(rt, name, exc)
                 raise
-            STAGE.ended(rt, name)
+            if rt.observers:  # the check in place: no call when nobody observes
+                STAGE.ended(rt, name)
             return signal
 
         return Code(run, True)
