@@ -130,3 +130,19 @@ def test_a_docstring_is_not_a_step() -> None:
     text = render(graphs('use h\nworkflow w(x) {\n "Explain w."\n y = h.f(x)\n return y\n}'), "mermaid")
     assert "Explain w." not in text
     assert '["y = h.f(x)"]' in text
+
+
+def test_a_dataflow_block_is_drawn_as_its_dag() -> None:
+    checked = analyze((EXAMPLES / "pipeline_dag.wf").read_text(), "pipeline_dag.wf")
+    text = render(build(checked.module, "release", checked.resolution.branch_deps), "mermaid")
+    ids = {label.strip('"').split("=")[0].strip(): node for node, label in
+           (line.strip().split("[", 1) for line in text.splitlines() if '["' in line)}
+    edges = {tuple(line.strip().split(" --> ")) for line in text.splitlines() if " --> " in line}
+    node = {name: ids[name] for name in ("source", "artifact", "tested", "docs", "published")}
+    # build and docs after the checkout; test after the build; publish after build, test and docs
+    for before, after in [("source", "artifact"), ("source", "docs"), ("artifact", "tested"),
+                          ("artifact", "published"), ("tested", "published"), ("docs", "published")]:
+        assert (node[before], node[after]) in edges, (before, after)
+    assert (node["source"], node["tested"]) not in edges
+    plain = render(build(checked.module, "release"), "mermaid")  # without the checker's facts:
+    assert plain.count("n1 --> ") == 5  # every branch from the fork

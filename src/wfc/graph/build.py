@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 
 from ..fmt.expressions import ExprPrinter
@@ -12,15 +14,31 @@ from .model import Graph
 _text = ExprPrinter().text
 
 
-def build(module: ast.Module, name: str | None = None) -> list[Graph]:
-    """Graphs of the module's declarations (or of the one called `name`)."""
-    graphs = []
-    for decl in module.decls:
-        if isinstance(decl, (ast.Use, ast.ConstDecl, ast.PolicyDecl, ast.ErrorDecl)):
-            continue
-        if name is None or decl.name.id == name:
-            graphs.append(_BUILDERS[type(decl)](decl))
-    return graphs
+# The checker's dataflow dependencies of `parallel` blocks (`Resolution.branch_deps`),
+# while a build runs: a branch is drawn after the branches whose variables it reads.
+_DEPS: ContextVar[Mapping[ast.Parallel, tuple[tuple[int, ...], ...]]] = ContextVar(
+    "wfc_graph_deps", default=MappingProxyType({})
+)
+
+
+def build(
+    module: ast.Module,
+    name: str | None = None,
+    branch_deps: Mapping[ast.Parallel, tuple[tuple[int, ...], ...]] | None = None,
+) -> list[Graph]:
+    """Graphs of the module's declarations (or of the one called `name`); with the
+    checker's `branch_deps`, dataflow blocks are drawn as the DAG they run as."""
+    token = _DEPS.set(branch_deps or {})
+    try:
+        graphs = []
+        for decl in module.decls:
+            if isinstance(decl, (ast.Use, ast.ConstDecl, ast.PolicyDecl, ast.ErrorDecl)):
+                continue
+            if name is None or decl.name.id == name:
+                graphs.append(_BUILDERS[type(decl)](decl))
+        return graphs
+    finally:
+        _DEPS.reset(token)
 
 
 def machine_graph(decl: ast.Machine) -> Graph:
@@ -133,8 +151,21 @@ def _parallel(graph: Graph, stmt: ast.Parallel, previous: list[str], label: str)
     fork = graph.node("parallel" if kind == "all" else f"parallel {kind}", "decision")
     graph.connect(previous, fork, label)
     join = graph.node("join", "round")
-    for branch in stmt.body:
-        graph.connect(_stmt(graph, branch, [fork]), join)
+    deps = _DEPS.get().get(stmt) or tuple(() for _ in stmt.body)
+    ends: dict[int, list[str]] = {}
+
+    def draw(position: int) -> list[str]:
+        if position not in ends:  # its inputs first: the checker made sure there is no circle
+            inputs = [end for needed in deps[position] for end in draw(needed)]
+            ends[position] = _stmt(graph, stmt.body[position], inputs or [fork])
+        return ends[position]
+
+    for position in range(len(stmt.body)):
+        draw(position)
+    fed = {needed for needs in deps for needed in needs}
+    for position in range(len(stmt.body)):
+        if position not in fed:  # what no other branch waits for ends at the join
+            graph.connect(ends[position], join)
     return [join]
 
 
