@@ -11,7 +11,7 @@ import pytest
 import backend_handlers as handlers
 from conftest import load_both, run
 from wfc.api import compile_source
-from wfc.runtime import Runtime, SqliteStore, VirtualClock
+from wfc.runtime import MemoryStore, Runtime, SqliteStore, VirtualClock
 
 SOURCE = """use backend_handlers as h
 
@@ -79,3 +79,26 @@ def test_breaker_and_limit_sites_admitted_in_place_behave_as_the_guard(store_kin
     for kind in ("breaker.open", "breaker.reject", "breaker.half_open", "breaker.close", "limit.wait",
                  "limit.reject"):
         assert kind in kinds, kind
+
+
+def test_keyed_states_of_sites_admitted_in_place_go_when_idle() -> None:
+    """Compiled code's in-place admission keeps the runtime's rule that a keyed limiter's
+    or breaker's state goes once idle, so memory does not grow with the keys."""
+    source = """use backend_handlers as h
+
+workflow each(u) {
+    return h.double(1) with limit(rate: 10/s, key: u), breaker(failures: 3, key: u)
+}
+workflow rest() {
+    wait 1s
+}
+"""
+    for backend, module in load_both(source).items():
+        store = MemoryStore()
+        rt = Runtime(clock=VirtualClock(), store=store)
+        for user in range(300):
+            assert run(module, "each", f"user{user}", rt=rt).value == 2
+        grown = len(store)
+        run(module, "rest", rt=rt)  # every bucket is full again
+        assert run(module, "each", "last", rt=rt).value == 2
+        assert grown >= 300 and len(store) <= 2, (backend, grown, len(store))
