@@ -409,19 +409,18 @@ class Budgets:
             # Each retry governs its own errors: the worst case goes through all of them.
             # A retry bounded by `max_time` begins no later than that after the first
             # attempt: one more attempt then, at most.
+            counted = [(retry, *_retry(retry)) for retry in retries]
             one, attempts, backoff, late = cost, 1, 0.0, 0.0
-            for retry in retries:
+            for retry, count, _, delays in counted:
                 if _option(retry, "max_time", 0.0):  # its time bounds it, whatever its attempts
                     late = max(late, _option(retry, "max_time", 0.0))
                     continue
-                count, _, delays = _retry(retry)
                 attempts += count - 1
                 backoff += delays * (1 + _option(retry, "jitter", 0.0))
             cost = one.times(attempts) + Cost.of(backoff)
             if late:
                 cost = cost + Cost.of(late) + one
-            for retry in retries:
-                count, first, delays = _retry(retry)
+            for retry, count, first, delays in counted:
                 if count > 1:
                     self._check_retry(guard, retry, cost, first, delays, site)
         fallback = guard.get("fallback")

@@ -410,9 +410,11 @@ class Guard:
             if counted_once:
                 return await self._counted_once(rt, fn, args, kwargs, breaker_key, limit_key)
             return await self._replayed(rt, fn, args, kwargs)
-        admission = self.enter(rt, breaker_key, limit_key)
-        if admission.__class__ is CoroutineType:
-            admission = await admission
+        admission = None
+        if self.breaker is not None or self.limit is not None:  # no call for a timeout-only attempt
+            admission = self.enter(rt, breaker_key, limit_key)
+            if admission.__class__ is CoroutineType:
+                admission = await admission
         try:
             if self.timeout is not None:
                 result = await self._invoke_within(rt, fn, args, kwargs, self.timeout)
