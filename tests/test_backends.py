@@ -47,6 +47,13 @@ def test_fstrings_and_builtins(backend) -> None:
         [[1, 2], [3]], 1, 5, 3, 2, 2.6, 4, 1.5, "2", False, [0, 1, 2], {}]
 
 
+def test_on_route_state_and_step_as_names(backend) -> None:
+    """Soft keywords as parameters, variables, map keys and fields, on both backends."""
+    assert value(backend, "state = {on: on, step: route}\nstep = state.on + state.step\n"
+                          "total = h.double(step)\nreturn [step, total, state]",
+                 params="on, route", on=1, route=2) == [3, 6, {"on": 1, "step": 2}]
+
+
 def test_locals_are_null_until_assigned(backend) -> None:
     assert value(backend, "if false { x = 1 }\nreturn x") is None
 

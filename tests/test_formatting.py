@@ -75,6 +75,20 @@ def test_definitions_with_conditional_expressions_are_formatted_by_black() -> No
     assert not formatting.has_conditional_expression(chunks[0])
 
 
+def test_a_long_condition_deep_in_blocks_is_formatted_by_black() -> None:
+    """ruff splits `if a or f(x):` inside the call's brackets where black wraps the
+    condition in parentheses (found by the random-program property)."""
+    deep = "".join(f"{'    ' * n}if x{n}:\n" for n in range(1, 9))
+    raw = (
+        "async def f(x1, x2, x3, x4, x5, x6, x7, x8, u0, _wf_coroutine, _wf):\n" + deep
+        + "    " * 9 + "if u0.__class__ is _wf_coroutine or _wf.isawaitable(u0):\n"
+        + "    " * 10 + "u0 = await u0\n"
+    )
+    expected = black.format_str(raw, mode=MODE)
+    assert formatting.format_with_ruff(raw) != expected  # the difference is real
+    assert formatting.format_python(raw) == expected
+
+
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_black_per_definition_equals_black_on_the_whole_module(name: str) -> None:
     """format_with_black formats each top-level definition alone: the text must be

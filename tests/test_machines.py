@@ -125,6 +125,19 @@ machine Cycle() {
 """
 
 
+def test_states_and_events_may_be_named_on_route_state_or_step(backend) -> None:
+    source = ("machine M(route) {\n initial step\n state step { on on -> state when route > 0 }\n"
+              " final state state\n}\n")
+    module = wfc.api.load_source(source, f"soft_{backend}.wf", backend=backend)
+
+    async def main():
+        m = module.M(1)
+        return m, await m.send("on")
+
+    m, moved = asyncio.run(main())
+    assert moved is True and m.state == "state" and m.done
+
+
 def test_a_send_without_actions_still_waits_behind_one_in_progress(backend) -> None:
     """`b -> c` needs no await, yet it waits until the slow `a -> b` has run b's enter
     action (the state is already b by then): one send at a time, in arrival order,

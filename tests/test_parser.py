@@ -101,6 +101,19 @@ def test_soft_keywords_are_names_elsewhere() -> None:
     assert [s.target.id for s in stmts] == ["limit", "default", "timeout", "retry"]
 
 
+def test_on_route_state_and_step_are_names_where_no_keyword_can_stand() -> None:
+    """They start a transition, a route, a state and a step statement; anywhere else they
+    are names. `step = x` assigns (a step statement never has `=` after `step`)."""
+    stmts = body("on = 1\nroute = on\nstate = {on: route, step: 2}\nstep = state.step\n"
+                 "step x = h.f(step)\nstep on = h.g(on)")
+    assert [type(s).__name__ for s in stmts] == ["Assign"] * 4 + ["Step"] * 2
+    assert [s.target.id for s in stmts[:4]] == ["on", "route", "state", "step"]
+    assert [s.name.id for s in stmts[4:]] == ["x", "on"]
+    # still keywords where they are expected
+    parse_ok("machine M() { initial step\n state step { on on -> state }\n final state state }")
+    parse_ok("router r(route) { route step when route > 1 -> 1\n default -> 2 }")
+
+
 def test_spans_start_at_the_right_line() -> None:
     module = parse_ok("\n\nworkflow w(a) {\n    x = (a +\n      1)\n}")
     decl = module.decls[0]

@@ -114,6 +114,7 @@ BODY_KEYWORDS = tuple(sorted(set(RESERVED) - set(TOP_KEYWORDS) - {"machine", "ro
     "timeout",
     "on",
     "skip",
+    "step",
 )
 
 

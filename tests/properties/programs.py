@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from wfc.api import analyze
 from wfc.diagnostics import CompileError
 
-VARIABLES = ["v0", "v1", "v2", "v3"]
+VARIABLES = ["v0", "v1", "v2", "v3", "on", "step"]  # soft keywords are names too
 HANDLERS = ["f0", "f1", "f2"]
 EXCEPTIONS = ["ValueError", "KeyError", "ConnectionError"]
 # What handlers may raise: the above, and a bare BaseException (not an Exception), which

@@ -3,9 +3,11 @@
 black is the formatter of record. `ruff format` produces the same bytes on the code
 wfc generates, 100-400x faster, with one known exception: black 24+ lays out
 conditional expressions (`a if c else b`, which `??` and weighted routes generate)
-inside brackets its own way. So when ruff is installed (`pip install wfc-lang[fast]`)
-it formats the module, and black re-formats each top-level definition that holds a
-conditional expression other than the whole value of an assignment or a `return`; black formats everything when ruff is missing, fails, or
+inside brackets its own way, and splits an over-long `if a or f(x):` inside the call's
+brackets. So when ruff is installed (`pip install wfc-lang[fast]`) it formats the
+module, and black re-formats each top-level definition that holds a conditional
+expression other than the whole value of an assignment or a `return`, or such a
+split condition; black formats everything when ruff is missing, fails, or
 `WFC_FORMATTER=black` is set. The tests prove the result byte-identical to black's
 on every golden module, on a 10,000-line generated source and on random programs
 (tests/test_formatting.py, tests/properties/test_fuzz.py).
@@ -16,6 +18,7 @@ from __future__ import annotations
 import ast
 import gc
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +38,10 @@ def format_python(text: str) -> str:
     raw_chunks, done_chunks = top_level_chunks(text), top_level_chunks(formatted)
     if len(raw_chunks) != len(done_chunks):  # never seen; black is always right
         return format_with_black(text)
-    redo = [has_conditional_expression(chunk) for chunk in raw_chunks]
+    redo = [
+        has_conditional_expression(raw) or _SPLIT_CALL_IN_CONDITION.search(done) is not None
+        for raw, done in zip(raw_chunks, done_chunks)
+    ]
     if not any(redo):
         return formatted
     with _black_mode() as format_chunk:
@@ -44,6 +50,12 @@ def format_python(text: str) -> str:
             for raw, done, again in zip(raw_chunks, done_chunks, redo)
         ]
     return "\n\n\n".join(part for part in parts if part) + "\n"
+
+
+# The other known difference: an `if`/`while` condition `a or f(x)` too long for its
+# line (deep in nested blocks) is split inside the last call's brackets by ruff and
+# wrapped in parentheses by black.
+_SPLIT_CALL_IN_CONDITION = re.compile(r"^ *(?:if|elif|while) .* (?:or|and) .*[\w\]\)]\($", re.MULTILINE)
 
 
 def has_conditional_expression(chunk: str) -> bool:

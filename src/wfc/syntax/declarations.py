@@ -120,7 +120,7 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
         )
 
     def step_stmt(self, meta, children):
-        name, call, compensate = children
+        _step, name, call, compensate = children  # `step` is a token: `step = x` assigns
         # `compensate none` reads as the name `none`, which is never a call: it says
         # that the step has nothing to undo (`none` is no keyword anywhere else).
         nothing = isinstance(compensate, ast.Name) and compensate.id == "none"
