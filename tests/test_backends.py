@@ -76,6 +76,25 @@ def test_map_for_yields_in_order_and_nulls(backend) -> None:
                           "if x < 4 { yield x * 10 } }\nreturn r") == [0, None, 20, None, None]
 
 
+def test_where_leaves_items_out(backend) -> None:
+    """`where` filters: a left-out item has no entry (an item without `yield` gives null),
+    its body does not run, and the test may call handlers (inside the item)."""
+    outcome = go(backend, "evens = for x in range(6) where x % 2 == 0 { yield x * 10 }\n"
+                          "none = for x in range(3) where x > 0 { }\n"
+                          "slow = parallel for x in [3, 1, 2] where h.slow(x, x) > 1 limit 3 { yield x }\n"
+                          "total = 0\nfor x in [1, 2, 3, 4] where x > 2 and x != 5 { total = total + x }\n"
+                          "return [evens, none, slow, total]")
+    assert outcome.value == [[0, 20, 40], [None, None], [3, 2], 7]
+    assert outcome.now == 3.0  # the items' tests ran concurrently
+
+
+def test_a_stage_fallback_value_does_not_end_the_block(backend) -> None:
+    """A stage has no value: its fallback's value is dropped and the block goes on
+    (the interpreter once took the value for a `return`; found by the differential
+    property)."""
+    assert value(backend, "d = 5\nstage s with fallback(value: d) { d = -null }\nreturn [2, d]") == [2, 5]
+
+
 def test_parallel_for_is_bounded_and_ordered(backend) -> None:
     outcome = go(backend, "r = parallel for x in [3, 1, 2, 1] limit 2 { yield h.slow(x, x) }\nreturn r")
     assert outcome.value == [3, 1, 2, 1]

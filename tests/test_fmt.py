@@ -40,12 +40,12 @@ def test_examples_are_already_formatted(example: Path) -> None:
 def test_layout_is_canonical() -> None:
     messy = ('use  a.b  as c\nconst X=1\nconst Y = [1,2]\nworkflow w( p:int=X ) {\n'
              '  if p>1{ r = -(-p) }\n  else { r=p??0 }   # keep me\n\n\n'
-             '  t = parallel for i in range(3) limit 2 { yield f"{ {k: i} }" }\n  return r\n}')
+             '  t = parallel for i in range(3)  where i>0 limit 2 { yield f"{ {k: i} }" }\n  return r\n}')
     assert assert_good_format(messy) == (
         "use a.b as c\n\nconst X = 1\nconst Y = [1, 2]\n\n"
         "workflow w(p: int = X) {\n"
         "    if p > 1 {\n        r = --p\n    } else {\n        r = p ?? 0  # keep me\n    }\n\n"
-        "    t = parallel for i in range(3) limit 2 {\n        yield f\"{ {k: i} }\"\n    }\n"
+        "    t = parallel for i in range(3) where i > 0 limit 2 {\n        yield f\"{ {k: i} }\"\n    }\n"
         "    return r\n}\n"
     )
 

@@ -78,6 +78,7 @@ SOFT_KEYWORDS = (
     "weighted",
     "quorum",
     "none",
+    "where",
 )
 POLICY_KINDS = ("retry", "timeout", "breaker", "limit", "idempotent", "fallback")
 POLICY_ARGUMENTS = (

@@ -115,6 +115,7 @@ BODY_KEYWORDS = tuple(sorted(set(RESERVED) - set(TOP_KEYWORDS) - {"machine", "ro
     "on",
     "skip",
     "step",
+    "where",
 )
 
 

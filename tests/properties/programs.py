@@ -282,7 +282,8 @@ def statements(draw, place: Place, count: Counter) -> str:
         if not place.item:
             inner = replace(inner, targets=place.targets)
         timeout = draw(st.sampled_from(["", " timeout 1500ms"]))
-        return f"for {loop_var} in range(({draw(expr)} ?? 0) % 3){timeout} {block(inner)}"
+        where = draw(st.sampled_from(["", f" where {loop_var} != 1"]))
+        return f"for {loop_var} in range(({draw(expr)} ?? 0) % 3){where}{timeout} {block(inner)}"
     if kind == "while":
         timeout = draw(st.sampled_from(["", " timeout 1s", " timeout 2500ms"]))
         return (f"while {draw(expr)} max {draw(st.integers(0, 3))}{timeout} "
@@ -316,6 +317,9 @@ def statements(draw, place: Place, count: Counter) -> str:
     options = draw(st.sampled_from(["", "limit 2 ", "on error skip ", "timeout 1500ms "]))
     if head == "" and "limit" in options:
         options = ""
+    if draw(st.booleans()):  # a filter
+        test = draw(expressions(replace(inner, readable=place.readable + (loop_var,)), 1))
+        options = f"where {test} {options}"
     target = draw(st.sampled_from(place.targets))
     init = "\n".join(f"{name} = {loop_var}" for name in item_vars)
     return (f"{target} = {head}for {loop_var} in range({draw(st.integers(0, 4))}) {options}"

@@ -263,6 +263,9 @@ class Budgets:
         if timeout is not None:
             self._enclosing.append(_Enclosing(timeout, f"each item of the `for` on line {stmt.span.line}"))
         body, body_parts = self._block(stmt.body)
+        if stmt.where is not None:  # evaluated for every item, whatever it finds
+            test, test_parts = self._exprs([stmt.where])
+            body, body_parts = test + body, test_parts + body_parts
         if timeout is not None:
             self._enclosing.pop()
             body = body.capped(timeout)

@@ -215,8 +215,12 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
                 saga=place.saga,
                 caught=place.caught,
             )
+            if stmt.where is not None:
+                self.expr(stmt.where, inner.scope)
             self.block(stmt.body, inner)
         else:
+            if stmt.where is not None:
+                self.expr(stmt.where, place.scope)
             self.block(stmt.body, replace(place, loop=Loop.LOOP, barrier=None))
 
     def fan_out_limit(self, expr: ast.Expr | None, scope: Scope) -> None:

@@ -8,7 +8,7 @@ from ..check.scopes import assigned_names
 from ..runtime import STAGE, WORKFLOW
 from ..syntax import ast
 from ..syntax.names import comment_text, py_literal, py_name
-from .expressions import AND, ATOM, CMP, Temps, is_atomic
+from .expressions import AND, ATOM, CMP, NOT, Temps, is_atomic
 from .functions import FunctionKind, GeneratedFunction
 from .inline import inline_steps
 from .policies import PolicyEmitter
@@ -335,11 +335,11 @@ class StmtEmitter(PolicyEmitter):
         out.line(f"for {py_name(stmt.var.id)} in {iterable}:")
         with out.indent():
             if deadline is None:
-                self.loop_body(stmt.body)
+                self.loop_body(stmt.filtered_body())
                 return
             out.line(f"async with _rt.timeout({deadline}):")
             with out.indent():
-                self.loop_body(stmt.body)
+                self.loop_body(stmt.filtered_body())
 
     def map_items(self, stmt: ast.For) -> None:
         function = self.temps.new("item")
@@ -348,6 +348,7 @@ class StmtEmitter(PolicyEmitter):
             FunctionKind.ITEM,
             stmt,
             stmt.body,
+            where=stmt.where,
         )
         options = [f"_rt, {function}, {self.expr(stmt.iterable)}"]
         if stmt.concurrent:
@@ -358,6 +359,8 @@ class StmtEmitter(PolicyEmitter):
             options.append(f"timeout={self.expr(stmt.timeout)}")
         if stmt.skip_errors:
             options.append("skip_errors=True")
+        if stmt.where is not None:
+            options.append("filtered=True")
         call = f"await _wf.map_items({', '.join(options)})"
         self.out.line(f"{py_name(stmt.into.id)} = {call}" if stmt.into else call)
 
@@ -369,6 +372,7 @@ class StmtEmitter(PolicyEmitter):
         body: tuple[ast.Stmt, ...],
         nonlocal_names: list[str] | None = None,
         prologue: str | None = None,
+        where: ast.Expr | None = None,
     ) -> None:
         """A nested function for an item or a branch, with its own frame (`prologue`:
         a first line, for a module-level function that has no enclosing `_obs`)."""
@@ -381,6 +385,10 @@ class StmtEmitter(PolicyEmitter):
             if nonlocal_names:
                 self.out.line("nonlocal " + ", ".join(py_name(n) for n in nonlocal_names))
             self.declare_locals(self.res.scope_locals.get(owner, ()))
+            if where is not None:  # an item left out by `where` gives the runtime's marker
+                self.out.line(f"if not {self.sub(where, NOT)}:")
+                with self.out.indent():
+                    self.out.line("return _wf.LEFT_OUT")
             self.block(body)
         self.frame = outer
 

@@ -333,7 +333,7 @@ class Printer:
         head += (
             f"{'parallel ' if stmt.concurrent else ''}for {stmt.var.id} in {self.expr.text(stmt.iterable)}"
         )
-        head += self.options(("limit", stmt.limit), ("timeout", stmt.timeout))
+        head += self.options(("where", stmt.where), ("limit", stmt.limit), ("timeout", stmt.timeout))
         head += " on error skip" if stmt.skip_errors else ""
         self.block(head, stmt.body, stmt)
 

@@ -206,7 +206,8 @@ _DRAW: dict[type, Callable[[Graph, Any, list[str], str], list[str]]] = {
 def _loop_label(stmt: ast.For | ast.While | ast.Repeat) -> str:
     if isinstance(stmt, ast.For):
         prefix = f"{stmt.into.id} = " if stmt.into else ""
-        return f"{prefix}{'parallel ' if stmt.concurrent else ''}for {stmt.var.id} in {_text(stmt.iterable)}"
+        where = f" where {_text(stmt.where)}" if stmt.where is not None else ""
+        return f"{prefix}{'parallel ' if stmt.concurrent else ''}for {stmt.var.id} in {_text(stmt.iterable)}{where}"
     if isinstance(stmt, ast.While):
         return f"while {_text(stmt.test)}"
     return f"repeat until {_text(stmt.until)}"

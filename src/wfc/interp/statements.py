@@ -206,6 +206,8 @@ class Executor(Evaluator):
                     signal = await self.guard(stmt).run(
                         rt, lambda: self.block(stmt.body, frame, rt), **options
                     )
+                    if not isinstance(signal, Signal):  # a fallback's value: a stage has none
+                        signal = None
                 else:
                     signal = await body(frame, rt) if suspends else body(frame, rt)
             except Exception as exc:
@@ -272,7 +274,7 @@ class Executor(Evaluator):
         name, timeout = stmt.var.id, stmt.timeout
         (iterable, iterable_suspends), (body, body_suspends) = (
             self.code(stmt.iterable),
-            self.block_code(stmt.body),
+            self.block_code(stmt.filtered_body()),
         )
 
         branches = self._choosers.get(body)
@@ -330,10 +332,15 @@ class Executor(Evaluator):
     def map_items(self, stmt: ast.For) -> Code:
         names, var = self.res.scope_locals.get(stmt, ()), stmt.var.id
         body, suspends = self.block_code(stmt.body)
+        where = None if stmt.where is None else self.code(stmt.where)
 
         async def item_body(frame: Frame, rt: Runtime, item: Any) -> Any:
             inner = Frame({name: None for name in names}, frame)
             inner.vars[var] = item
+            if where is not None:
+                test = await where.fn(inner, rt) if where.suspends else where.fn(inner, rt)
+                if not test:
+                    return runtime.LEFT_OUT
             signal = await body(inner, rt) if suspends else body(inner, rt)
             return signal.value if isinstance(signal, Yield) else None
 
@@ -349,6 +356,7 @@ class Executor(Evaluator):
                 limit=limit,
                 timeout=timeout,
                 skip_errors=stmt.skip_errors,
+                filtered=where is not None,
             )
             if stmt.into is not None:
                 frame.set(stmt.into.id, values)

@@ -4,7 +4,7 @@ from inspect import isawaitable
 from typing import Any, TypeAlias
 
 from ._clock import Clock, Deadline, RealClock, VirtualClock, format_seconds
-from ._concurrency import MAX_LIMIT, map_items, parallel
+from ._concurrency import LEFT_OUT, MAX_LIMIT, map_items, parallel
 from ._durable import ReplayRefused, Run, declare, step_key
 from ._errors import (
     ERROR_TYPES,
@@ -65,6 +65,7 @@ __all__ = [
     "on_attempt",
     "ERROR_TYPES",
     "MAX_LIMIT",
+    "LEFT_OUT",
     "Breaker",
     "CircuitOpen",
     "Compensation",

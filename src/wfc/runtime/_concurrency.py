@@ -23,7 +23,8 @@ Job = TypeVar("Job")
 DEFAULT_MAP_LIMIT = 10
 MAX_LIMIT = 100_000
 """The largest `limit` of a fan-out: one task per concurrent job must fit in memory."""
-_SKIPPED: Any = object()
+LEFT_OUT: Any = object()
+"""What an item's body returns for an item its loop's `where` leaves out."""
 
 
 async def parallel(
@@ -176,10 +177,12 @@ async def map_items(
     limit: int | None = None,
     timeout: float | None = None,
     skip_errors: bool = False,
+    filtered: bool = False,
 ) -> list[Any]:
     """The values of `body(item)` for every item, in input order.
 
-    `timeout` bounds each item; with `skip_errors` failed items are left out.
+    `timeout` bounds each item; with `skip_errors` failed items are left out, and
+    with `filtered` those whose body returned `LEFT_OUT` (a `where` was false).
     """
     results: list[Any] = []
 
@@ -195,7 +198,7 @@ async def map_items(
         except Exception:
             if not skip_errors:
                 raise
-            value = _SKIPPED
+            value = LEFT_OUT
         finally:
             if token is not None:
                 leave_branch(token)
@@ -216,8 +219,8 @@ async def map_items(
     else:
         for position, item in numbered():
             await run(position, item)
-    if skip_errors:
-        return [value for value in results if value is not _SKIPPED]
+    if skip_errors or filtered:
+        return [value for value in results if value is not LEFT_OUT]
     return results
 
 

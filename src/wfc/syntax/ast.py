@@ -240,7 +240,10 @@ class If(Node):
 
 @node
 class For(Node):
-    """`[into =] [parallel] for var in iterable [limit] [timeout] [on error skip]`."""
+    """`[into =] [parallel] for var in iterable [where] [limit] [timeout] [on error skip]`.
+
+    An item whose `where` test is false is left out: its body does not run, and a
+    mapping loop's result has no entry for it."""
 
     var: Ident
     iterable: Expr
@@ -250,6 +253,19 @@ class For(Node):
     timeout: Expr | None
     skip_errors: bool
     into: Ident | None
+    where: Expr | None = None
+
+    def filtered_body(self) -> tuple[Stmt, ...]:
+        """The body of a loop that is not item-scoped: under an `if` for its `where`."""
+        if self.where is None:
+            return self.body
+        return (
+            If(
+                span=self.where.span,
+                branches=(IfBranch(span=self.where.span, test=self.where, body=self.body),),
+                orelse=None,
+            ),
+        )
 
 
 @node

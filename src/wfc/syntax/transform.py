@@ -138,7 +138,7 @@ class ToAst(DeclarationBuilder):
         return children[0]
 
     def for_loop(self, meta, children):
-        concurrent, var, iterable, limit, timeout, skip, body = children
+        concurrent, var, iterable, where, limit, timeout, skip, body = children
         return ast.For(
             span=span_of(meta),
             var=self._ident(var),
@@ -149,6 +149,7 @@ class ToAst(DeclarationBuilder):
             timeout=timeout,
             skip_errors=bool(skip),
             into=None,
+            where=where,
         )
 
     def skip_errors(self, meta, children):
