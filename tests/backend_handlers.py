@@ -18,6 +18,10 @@ async def slow(x, seconds=1.0):
     return x
 
 
+def note(*args):
+    log.append(("note", args))
+
+
 def explode(message="boom"):
     log.append(("explode", (message,)))
     raise ValueError(message)

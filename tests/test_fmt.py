@@ -58,6 +58,14 @@ def test_comments_are_kept_in_order() -> None:
     assert formatted == source
 
 
+def test_saga_unwind_options_are_kept() -> None:
+    messy = "use h\nsaga s(a)  unwind( failed_step:true,stop_on_error: false ) with retry() {\n step h.f() compensate h.g()\n}\n"
+    assert assert_good_format(messy) == (
+        "use h\n\nsaga s(a) unwind(failed_step: true, stop_on_error: false) with retry() {\n"
+        "    step h.f()\n        compensate h.g()\n}\n"
+    )
+
+
 def test_strings_and_fstrings_round_trip() -> None:
     source = 'workflow w(n) {\n    a = "q\\"\\n\\t\\\\ é \\x01"\n    b = f"{n:>4} {{x}} {\'in\'}"\n}\n'
     assert assert_good_format(source) == source

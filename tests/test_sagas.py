@@ -176,3 +176,73 @@ def test_compensations_that_wait_continue_in_a_task_with_the_same_outcome() -> N
     assert failure.step == "e" and failure.compensated == ["d", "c", "a"]
     assert [(step, str(error)) for step, error in failure.compensation_errors] == [("b", "b could not be undone")]
     assert isinstance(failure.__cause__, RuntimeError)
+
+
+# ---- unwind options ------------------------------------------------------------------
+UNWIND = """use backend_handlers as h
+saga book(n) unwind({options}) {{
+    step a = h.double(n)
+        compensate h.note("a", a)
+    step b = h.double(a)
+        compensate h.explode("undo b")
+    step c = h.explode("c fails")
+        compensate h.note("c", c, a)
+    return c
+}}
+"""
+
+
+def unwound(backend, options):
+    import backend_handlers
+
+    backend_handlers.log.clear()
+    outcome = run_source(UNWIND.format(options=options), backend, "book", 1)
+    assert isinstance(outcome.error, SagaFailed)
+    undone = [entry for entry in backend_handlers.log if entry[0] in ("note", "explode")][1:]
+    compensations = [(e.kind, e.name) for e in outcome.events if e.kind.startswith("compensate")]
+    return outcome.error, undone, compensations
+
+
+def test_by_default_the_failed_step_is_not_compensated_and_every_compensation_runs(backend) -> None:
+    error, undone, _ = unwound(backend, "failed_step: false, stop_on_error: false")
+    assert undone == [("explode", ("undo b",)), ("note", ("a", 2))]
+    assert error.compensated == ["a"] and error.uncompensated == []
+
+
+def test_failed_step_true_compensates_the_failing_step_first_with_its_variable_null(backend) -> None:
+    error, undone, events = unwound(backend, "failed_step: true")
+    assert undone == [("note", ("c", None, 2)), ("explode", ("undo b",)), ("note", ("a", 2))]
+    assert error.compensated == ["c", "a"] and [s for s, _ in error.compensation_errors] == ["b"]
+    assert events[:2] == [("compensate.start", "c"), ("compensate.end", "c")]
+
+
+def test_stop_on_error_leaves_the_older_steps_as_they_were(backend) -> None:
+    error, undone, events = unwound(backend, "stop_on_error: true")
+    assert undone == [("explode", ("undo b",))]
+    assert error.compensated == [] and error.uncompensated == ["a"]
+    assert events == [("compensate.start", "b"), ("compensate.error", "b")]
+
+
+def test_a_step_that_fails_in_a_loop_is_compensated_with_its_own_null_not_the_last_value(backend) -> None:
+    import backend_handlers
+
+    backend_handlers.log.clear()
+    source = ("use backend_handlers as h\nsaga s() unwind(failed_step: true) {\n"
+              "    for i in [1, 2] {\n"
+              "        if i == 1 {\n            step x = h.double(i) compensate h.note(x, i)\n"
+              "        } else {\n            step x = h.explode(\"no\") compensate h.note(x, i)\n        }\n"
+              "    }\n}\n")
+    outcome = run_source(source, backend, "s")
+    assert isinstance(outcome.error, SagaFailed)
+    assert [entry for entry in backend_handlers.log if entry[0] == "note"] == [("note", (None, 2)), ("note", (2, 1))]
+
+
+@pytest.mark.parametrize("options, message", [
+    ("failed: true", "unknown `unwind` option 'failed'"),
+    ("failed_step: yes", "`failed_step` takes `true` or `false`"),
+    ("stop_on_error: true, stop_on_error: false", "`stop_on_error` is given twice"),
+])
+def test_bad_unwind_options(options, message) -> None:
+    with pytest.raises(CompileError) as info:
+        analyze(f"use h\nsaga s() unwind({options}) {{\n step h.f() compensate h.g()\n}}", "u.wf")
+    assert [(d.code, d.message) for d in info.value.diagnostics] == [("E0197", message)]

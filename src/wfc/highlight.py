@@ -79,6 +79,7 @@ SOFT_KEYWORDS = (
     "quorum",
     "none",
     "where",
+    "unwind",
 )
 POLICY_KINDS = ("retry", "timeout", "breaker", "limit", "idempotent", "fallback")
 POLICY_ARGUMENTS = (

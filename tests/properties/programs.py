@@ -397,7 +397,9 @@ def sagas(draw, count: Counter) -> str:
     place = Place(targets=locals_, readable=("a",) + locals_, calls=False, saga=True)
     steps = [draw(saga_step(place, count)) for _ in range(draw(st.integers(1, 3)))]
     body = steps + draw(st.lists(statements(place, count), min_size=1, max_size=4))
-    return ("saga order(a) {\nu0 = a\nu1 = 0\n" + "\n".join(body)
+    unwind = draw(st.sampled_from(["", " unwind(failed_step: true)", " unwind(stop_on_error: true)",
+                                   " unwind(failed_step: true, stop_on_error: true)"]))
+    return (f"saga order(a){unwind} {{\nu0 = a\nu1 = 0\n" + "\n".join(body)
             + f"\nreturn {draw(expressions(place))}\n}}\n")
 
 

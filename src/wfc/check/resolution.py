@@ -109,6 +109,16 @@ RUNTIME_CLASSES = {
 
 
 @dataclass(frozen=True, slots=True)
+class Unwind:
+    """A saga's `unwind(...)`: `failed_step` compensates the step that failed too (its
+    handler may have had a partial effect); `stop_on_error` stops unwinding at the
+    first compensation that fails."""
+
+    failed_step: bool = False
+    stop_on_error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class GuardSpec:
     """The policies around one call, stage or declaration, one per kind (retries for
     disjoint errors excepted), outermost first."""
@@ -169,6 +179,10 @@ class Resolution:
     # be null, `any`) or a dotted type as written (check/returns.py).
     return_types: dict[ast.Node, str] = field(default_factory=dict)
     step_names: dict[ast.Step, str] = field(default_factory=dict)
+    # A saga with `unwind(...)` -> its checked options (absent: both false).
+    unwinds: dict[ast.Saga, Unwind] = field(default_factory=dict)
+    # The steps (with a compensation) of sagas with `unwind(failed_step: true)`.
+    undone_if_failed: set[ast.Step] = field(default_factory=set)
     machines: dict[str, ast.Machine] = field(default_factory=dict)
     policies: dict[str, ast.PolicyDecl] = field(default_factory=dict)
     # A `Guarded` call, a `Stage` or a declaration -> its policies.

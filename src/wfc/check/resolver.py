@@ -20,6 +20,7 @@ from .resolution import (
     CallKind,
     Kind,
     Resolution,
+    Unwind,
 )
 from .routing import RoutingChecks, dotted_text
 from .scopes import Scope, assigned_names, collect, has_item_scope
@@ -43,9 +44,41 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
     # ---- declarations ----------------------------------------------------
     def workflow(self, decl: ast.Workflow | ast.Saga) -> None:
         scope = self.parameters(decl)
+        if isinstance(decl, ast.Saga) and decl.unwind:
+            self.unwind_options(decl)
         self.guard_site(decl, decl.policies, scope, decl.name.id, step=False)
         self.scope(scope, decl.body)
         self.block(decl.body, Place(scope=scope, saga=isinstance(decl, ast.Saga)))
+
+    def unwind_options(self, saga: ast.Saga) -> None:
+        """`unwind(failed_step: true, stop_on_error: true)`: each a known name, given once,
+        `true` or `false`."""
+        values: dict[str, bool] = {}
+        for option in saga.unwind:
+            name, value = option.name.id, option.value
+            if name not in UNWIND_OPTIONS:
+                self.report(
+                    error(
+                        "E0197",
+                        f"unknown `unwind` option '{name}'",
+                        option.name.span,
+                        did_you_mean(name, UNWIND_OPTIONS)
+                        or "the options are `failed_step` and `stop_on_error`",
+                    )
+                )
+            elif name in values:
+                self.report(error("E0197", f"`{name}` is given twice", option.name.span))
+            elif not (isinstance(value, ast.Literal) and isinstance(value.value, bool)):
+                self.report(error("E0197", f"`{name}` takes `true` or `false`", value.span))
+            else:
+                values[name] = value.value
+        self.res.unwinds[saga] = Unwind(**values)
+        if values.get("failed_step"):
+            self.res.undone_if_failed.update(
+                node
+                for node in ast.walk(saga.body)
+                if isinstance(node, ast.Step) and node.compensate is not None
+            )
 
     def parameters(self, decl: ast.Declaration | ast.Machine) -> Scope:
         scope = Scope(owner=decl, parent=None)
@@ -694,6 +727,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
 
 
 # What an error object already has: a field of that name would hide or break it.
+UNWIND_OPTIONS = ("failed_step", "stop_on_error")
 ERROR_RESERVED_FIELDS = frozenset(["message", "fields", "args", "with_traceback", "add_note"])
 
 

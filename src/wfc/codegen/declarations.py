@@ -88,6 +88,10 @@ def emit_saga(emitter: StmtEmitter, decl: ast.Saga, body: tuple[ast.Stmt, ...]) 
     emitter.frame = GeneratedFunction(kind=FunctionKind.SAGA, name=decl.name.id, end_event=SAGA.end)
     out.line("_wf_done: list[_wf.Compensation] = []  # (step, compensation, its arguments)")
     out.line("_wf_step: str | None = None  # the step in progress")
+    unwind = emitter.res.unwinds.get(decl)
+    failed_step = unwind is not None and unwind.failed_step
+    if failed_step:
+        out.line("_wf_failing: _wf.Compensation | None = None  # undoes the step in progress")
     out.observed(f"_rt.event({py_literal(SAGA.start)}, {py_literal(decl.name.id)})")
     out.line("try:")
     with out.indent():
@@ -96,7 +100,10 @@ def emit_saga(emitter: StmtEmitter, decl: ast.Saga, body: tuple[ast.Stmt, ...]) 
             emitter.exit_events([], workflow=True)
     out.line("except BaseException as _wf_e:  # cancellations unwind too")
     with out.indent():
-        out.line(f"await _wf.Saga(_rt, {py_literal(decl.name.id)}, _wf_step, _wf_done).unwind(_wf_e)")
+        options = ", _wf_failing" if failed_step else ""
+        options += ", stop_on_error=True" if unwind is not None and unwind.stop_on_error else ""
+        saga = f"_wf.Saga(_rt, {py_literal(decl.name.id)}, _wf_step, _wf_done{options})"
+        out.line(f"await {saga}.unwind(_wf_e)")
         out.line("raise  # not reached: unwind raises")
 
 

@@ -187,23 +187,40 @@ class StmtEmitter(PolicyEmitter):
         assert self.frame.kind is FunctionKind.SAGA, "the checker keeps steps in the saga's own body"
         out, name = self.out, py_literal(self.res.step_names[stmt])
         out.line(f"_wf_step = {name}")
+        failed_too = stmt in self.res.undone_if_failed
+        undo, names = self.compensation(stmt) if failed_too else (None, [])
+        if failed_too:  # its compensation, should it fail: its own variable is null
+            own = stmt.name.id if stmt.name is not None else None
+            before = ", ".join(["_rt", *("None" if v == own else py_name(v) for v in names)])
+            out.line(f"_wf_failing = ({name}, {undo}, ({before}{',' if not names else ''}))")
         if stmt.name is not None:
             self.assign_value(py_name(stmt.name.id), stmt.call)
         else:
             self.emit_ExprStmt(ast.ExprStmt(span=stmt.span, value=stmt.call))
-        if stmt.compensate is not None:
-            names = list(
-                dict.fromkeys(
-                    node.id
-                    for node in ast.walk(stmt.compensate)
-                    if isinstance(node, ast.Name) and self.res.names.get(node) is Kind.LOCAL
-                )
-            )
-            undo = self.temps.new("undo")
-            self.undo_function(undo, stmt, names)
+        if not failed_too:
+            undo, names = self.compensation(stmt)
+        if undo is not None:
             arguments = ", ".join(["_rt", *(py_name(variable) for variable in names)])
             out.line(f"_wf_done.append(({name}, {undo}, ({arguments}{',' if not names else ''})))")
         out.line("_wf_step = None")
+        if failed_too:
+            out.line("_wf_failing = None")
+
+    def compensation(self, stmt: ast.Step) -> tuple[str | None, list[str]]:
+        """The step's compensation function (written after the saga) and the variables
+        it is called with; None for a step without one."""
+        if stmt.compensate is None:
+            return None, []
+        names = list(
+            dict.fromkeys(
+                node.id
+                for node in ast.walk(stmt.compensate)
+                if isinstance(node, ast.Name) and self.res.names.get(node) is Kind.LOCAL
+            )
+        )
+        undo = self.temps.new("undo")
+        self.undo_function(undo, stmt, names)
+        return undo, names
 
     def undo_function(self, undo: str, stmt: ast.Step, names: list[str]) -> None:
         """`async def undo(_rt, *names)`: the step's compensation, at module level."""

@@ -128,7 +128,8 @@ class Printer:
         self.block(self.header("workflow", decl), decl.body, decl)
 
     def decl_Saga(self, decl: ast.Saga) -> None:
-        self.block(self.header("saga", decl), decl.body, decl)
+        options = ", ".join(f"{o.name.id}: {self.expr.text(o.value)}" for o in decl.unwind)
+        self.block(self.header("saga", decl, f" unwind({options})" if options else ""), decl.body, decl)
 
     def decl_Router(self, decl: ast.Router) -> None:
         strategy = "" if decl.strategy == "first" else f" {decl.strategy}"

@@ -31,7 +31,10 @@ async def run_workflow(executor: Executor, decl: ast.Workflow, frame: Frame, rt:
 
 
 async def run_saga(executor: Executor, decl: ast.Saga, frame: Frame, rt: Runtime) -> Any:
-    saga = frame.saga = runtime.Saga(rt, decl.name.id)
+    unwind = executor.res.unwinds.get(decl)
+    saga = frame.saga = runtime.Saga(
+        rt, decl.name.id, stop_on_error=unwind is not None and unwind.stop_on_error
+    )
     SAGA.started(rt, decl.name.id)
     try:
         result = await run_body(executor, decl.body, frame, rt)

@@ -167,18 +167,24 @@ class Executor(Evaluator):
 
     def compile_Step(self, stmt: ast.Step) -> Code:
         name = self.res.step_names[stmt]
+        failed_too = stmt in self.res.undone_if_failed
+        compensate = stmt.compensate
+        own = {stmt.name.id: None} if stmt.name is not None else {}
 
         async def run(frame: Frame, rt: Runtime) -> None:
             saga = frame.saga
             saga.step = name
+            if failed_too:  # its compensation, with the variables as they are, its own null
+                assert compensate is not None
+                before = Frame({**frame.vars, **own})
+                saga.starting(lambda: self.evaluate(compensate, before, rt))
             value = await self.evaluate(stmt.call, frame, rt)
             if stmt.name is not None:
                 frame.set(stmt.name.id, value)
-            if stmt.compensate is None:
+            if compensate is None:
                 saga.completed(None)
                 return
             frozen = Frame(dict(frame.vars))  # the variables as they are when the step completed
-            compensate = stmt.compensate
 
             async def undo() -> None:
                 await self.evaluate(compensate, frozen, rt)

@@ -46,12 +46,15 @@ class SagaFailed(WorkflowError):
         error: BaseException | None = None,
         compensated: list[str] | None = None,
         compensation_errors: list[tuple[str, BaseException]] | None = None,
+        uncompensated: list[str] | None = None,
     ) -> None:
         super().__init__(message)
         self.step = step
         self.error = error
         self.compensated = compensated or []
         self.compensation_errors = compensation_errors or []
+        # Steps left as they were: `unwind(stop_on_error: true)` stopped before them.
+        self.uncompensated = uncompensated or []
 
 
 class BranchesFailed(WorkflowError):

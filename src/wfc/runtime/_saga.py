@@ -24,21 +24,37 @@ class Saga:
     (no object on the success path) and makes a Saga of them only to unwind.
     """
 
-    __slots__ = ("_rt", "name", "step", "done")
+    __slots__ = ("_rt", "name", "step", "done", "failing", "stop_on_error")
 
     def __init__(
-        self, rt: Runtime, name: str, step: str | None = None, done: list[Compensation] | None = None
+        self,
+        rt: Runtime,
+        name: str,
+        step: str | None = None,
+        done: list[Compensation] | None = None,
+        failing: Compensation | None = None,
+        stop_on_error: bool = False,
     ) -> None:
         self._rt = rt
         self.name = name
         self.step = step
         self.done: list[Compensation] = [] if done is None else done
+        # `unwind(failed_step: true)`: the compensation of the step in progress, which
+        # runs first if that step fails. `unwind(stop_on_error: true)`: the first
+        # compensation that fails ends the unwinding.
+        self.failing = failing
+        self.stop_on_error = stop_on_error
+
+    def starting(self, undo: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """The step in progress is compensated by `undo(*args)` even if it fails."""
+        if self.step is not None:
+            self.failing = (self.step, undo, args)
 
     def completed(self, undo: Callable[..., Awaitable[Any]] | None, *args: Any) -> None:
         """The step in progress finished; `undo(*args)` compensates it (None: nothing to undo)."""
         if undo is not None and self.step is not None:
             self.done.append((self.step, undo, args))
-        self.step = None
+        self.step = self.failing = None
 
     async def unwind(self, error: BaseException) -> NoReturn:
         """Compensate completed steps, newest first, then raise what the caller sees.
@@ -87,14 +103,21 @@ class Saga:
         rt, failed_step = self._rt, self.step
         compensated: list[str] = []
         errors: list[tuple[str, BaseException]] = []
-        for step, undo, args in reversed(self.done):
+        pending = self.done[::-1]
+        if self.failing is not None and failed_step is not None:
+            pending.insert(0, self.failing)  # the failed step first: it is the newest
+        uncompensated: list[str] = []
+        for position, (step, undo, args) in enumerate(pending):
             if rt.observers:
                 rt.event("compensate.start", step)
             try:
                 await undo(*args)
-            except Exception as exc:  # recorded; the other compensations still run
+            except Exception as exc:  # recorded; the others still run unless told to stop
                 errors.append((step, exc))
                 rt.failed("compensate.error", step, exc)
+                if self.stop_on_error:
+                    uncompensated = [entry[0] for entry in pending[position + 1 :]]
+                    break
                 continue
             compensated.append(step)
             if rt.observers:
@@ -106,6 +129,7 @@ class Saga:
             error=error,
             compensated=compensated,
             compensation_errors=errors,
+            uncompensated=uncompensated,
         )
         if rt.observers:
             rt.event("saga.failed", self.name, {"step": failed_step, **error_fields(error)})

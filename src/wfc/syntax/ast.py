@@ -471,6 +471,15 @@ class Saga(Node):
     policies: tuple[PolicyUse, ...]
     body: tuple[Stmt, ...]
     returns: Dotted | None = None
+    unwind: tuple[UnwindOption, ...] = ()
+
+
+@node
+class UnwindOption(Node):
+    """`failed_step: true` in a saga's `unwind(...)`."""
+
+    name: Ident
+    value: Expr
 
 
 @node

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lark import Token, Transformer, v_args
 
 from . import ast
@@ -102,7 +104,16 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
         return call if policies is None else ast.Guarded(span=span_of(meta), call=call, policies=policies)
 
     def saga_decl(self, meta, children):
-        return self.body_declaration(ast.Saga, meta, children)
+        name, params, returns, unwind, policies, body = children
+        saga = self.body_declaration(ast.Saga, meta, [name, params, returns, policies, body])
+        return replace(saga, unwind=unwind or ())
+
+    def unwind(self, meta, children):
+        return tuple(children)
+
+    def unwind_option(self, meta, children):
+        name, value = children
+        return ast.UnwindOption(span=span_of(meta), name=self._ident(name), value=value)
 
     def workflow_decl(self, meta, children):
         return self.body_declaration(ast.Workflow, meta, children)
