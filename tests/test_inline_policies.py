@@ -30,6 +30,9 @@ workflow refused(x) {
 workflow both(user) {
     return h.flaky(user, "ok") with limit(rate: 1/s, burst: 2, key: user), breaker(failures: 1, reset: 3s, key: user)
 }
+workflow rated(name) {
+    return h.flaky(name, "ok") with breaker(failure_rate: 0.5, window: 4, min_calls: 2, reset: 10s)
+}
 workflow rest(seconds) {
     wait seconds
 }
@@ -43,6 +46,8 @@ SCRIPT = [
     ("limited", 1, 0), ("limited", 2, 0), ("limited", 3, 0),
     ("refused", 1, 0), ("refused", 2, 0), ("rest", 1, 0), ("refused", 3, 0),
     ("both", "v", 1), ("both", "v", 0), ("both", "v", 0), ("rest", 4, 0), ("both", "v", 0),
+    ("rated", "r0", 0), ("rated", "r1", 1), ("rated", "r0", 0), ("rated", "r2", 1),
+    ("rated", "r0", 0), ("rest", 11, 0), ("rated", "r0", 0), ("rated", "r3", 1), ("rated", "r0", 0),
 ]
 
 
@@ -65,7 +70,7 @@ def play(module, store) -> list:
 def test_breaker_and_limit_sites_admitted_in_place_behave_as_the_guard(store_kind, tmp_path) -> None:
     # Every guarded step of SOURCE is admitted in place, none through `Guard.run`.
     text = compile_source(SOURCE, "inline.wf")
-    assert text.count(".enter(_rt") == 5 and ".run(_rt" not in text
+    assert text.count(".enter(_rt") == 6 and ".run(_rt" not in text
     modules = load_both(SOURCE)
 
     def store(backend: str):

@@ -73,7 +73,8 @@ BUILTIN_DOCS = {
 POLICY_DOCS = {
     "retry": "retry(attempts, backoff, delay, max_delay, factor, jitter, max_time, on): call again after a failure",
     "timeout": "timeout(duration): fail with TimeoutError when the call takes longer",
-    "breaker": "breaker(failures, reset, half_open, successes, on, key): stop calling a failing service",
+    "breaker": "breaker(failures | failure_rate, window, min_calls, reset, half_open, successes, on, key): "
+    "stop calling a failing service",
     "limit": "limit(rate, burst, algorithm, wait, max_wait, key): at most `rate` calls",
     "idempotent": "idempotent(key, ttl): one execution per key; later callers get its result",
     "fallback": "fallback(handler | value, on): what to return when the call fails",
@@ -89,6 +90,9 @@ ARGUMENT_DOCS = {
     "on": "the error types it applies to (all when absent)",
     "duration": "how long the call may take",
     "failures": "consecutive failures that open the breaker",
+    "failure_rate": "the share of failed calls in the window that opens the breaker (0 to 1)",
+    "window": "how many recent calls a failure-rate breaker counts (default 100)",
+    "min_calls": "calls needed in the window before the rate counts (default: the window)",
     "reset": "how long it stays open before one trial call",
     "half_open": "trial calls let through when half open",
     "successes": "trial successes that close it again",

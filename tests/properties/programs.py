@@ -129,6 +129,12 @@ def policy(draw, place: Place, inline: bool = True, stage: bool = False) -> str:
             "max_time": st.sampled_from(["1s", "3s"]), "on": _exception_list()}) + ")"
     if kind == "timeout":
         return f"timeout({draw(st.sampled_from(['250ms', '500ms', '1s', '1500ms', '3s']))})"
+    if kind == "breaker" and draw(st.booleans()):  # a failure-rate breaker
+        window = draw(st.integers(1, 4))
+        rest = _args(draw, {"window": st.just(str(window)), "min_calls": st.integers(1, window).map(str),
+                            "reset": st.sampled_from(["1s", "2s"]), "on": _exception_list(), **key})
+        rate = draw(st.sampled_from(["0.25", "0.5", "1"]))
+        return f"breaker(failure_rate: {rate}{', ' + rest if rest else ''})"
     if kind == "breaker":
         return "breaker(" + _args(draw, {
             "failures": st.integers(1, 3).map(str), "reset": st.sampled_from(["1s", "2s", "5s"]),

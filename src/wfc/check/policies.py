@@ -232,6 +232,8 @@ class PolicyChecks(CheckerHost):
             return None
         if _MISSING in values.values():
             return None
+        if kind == "breaker" and not self.breaker_mode(use, values):
+            return None
         if kind == "fallback" and "handler" in values and "value" in values:
             self.report(error("E0165", "a fallback is a handler or a value, not both", use.span))
             return None
@@ -257,6 +259,29 @@ class PolicyChecks(CheckerHost):
                 )
                 return None
         return build_spec(kind, values, named)
+
+    def breaker_mode(self, use: ast.PolicyUse, values: dict[str, Any]) -> bool:
+        """Consecutive failures or a failure rate over a window: one or the other."""
+        problem = None
+        if "failure_rate" in values:
+            if "failures" in values:
+                problem = "a breaker counts `failures` in a row or a `failure_rate`, not both"
+            elif values["failure_rate"] <= 0:
+                problem = "`failure_rate` must be above 0 (at 0 every call would open it)"
+            elif values.get("min_calls", 0) > values.get("window", 100):
+                problem = "`min_calls` cannot exceed the `window` of calls it is counted in"
+        elif "window" in values or "min_calls" in values:
+            problem = "`window` and `min_calls` belong to a failure-rate breaker: add `failure_rate`"
+        if problem is not None:
+            self.report(
+                error(
+                    "E0198",
+                    problem,
+                    use.span,
+                    "write `breaker(failures: 5)`, or `breaker(failure_rate: 0.5, window: 20, min_calls: 10)`",
+                )
+            )
+        return problem is None
 
     # ---- argument values -------------------------------------------------
     def folded(self, expr: ast.Expr, scope: Scope | None) -> ast.Expr:
@@ -327,6 +352,7 @@ def _first_argument(kind: str) -> str:
 # The documented ranges (docs/language.md): past them a value means nothing more,
 # and the runtime's arithmetic (backoff, refill, deadlines) must stay finite.
 MAX_COUNT = 1_000_000  # attempts, failures, successes, half_open, burst
+MAX_WINDOW = 10_000  # a failure-rate breaker's calls, kept one bit each
 MAX_SECONDS = 365 * 24 * 3600.0  # any duration argument: a year
 MAX_FACTOR = 1000.0
 MAX_RATE_COUNT = 1_000_000.0  # the count of a rate, per its unit
@@ -523,6 +549,9 @@ KINDS: dict[str, dict[str, Check]] = {
     "timeout": {"duration": _duration(True)},
     "breaker": {
         "failures": _integer(1),
+        "failure_rate": _number(0.0, 1.0),
+        "window": _integer(1, MAX_WINDOW),
+        "min_calls": _integer(1, MAX_WINDOW),
         "reset": _duration(True),
         "half_open": _integer(1),
         "successes": _integer(1),

@@ -87,7 +87,10 @@ class Guard:
         self.timeout = timeout.seconds if isinstance(timeout, Timeout) else timeout
         self.breaker_state = "breaker:" + (breaker_state or location)
         self.limit_state = "limit:" + (limit_state or location)
-        self._fresh: _Admission = (self.breaker_state, CLOSED, 0, None)  # a breaker never failed
+        # A breaker that never failed admits with nothing to write after a success; not
+        # a failure-rate breaker, whose window counts successes too.
+        quiet = None if breaker is None or breaker.failure_rate is None else _UNKNOWN
+        self._fresh: _Admission = (self.breaker_state, CLOSED, 0, quiet)
         self._idem_prefix = f"idempotent:{qualname or target}:"
         # `run` is the outermost layer this site has: one coroutine less per call.
         self.run = (
@@ -559,8 +562,8 @@ class Guard:
             key = f"{self.breaker_state}:{breaker_key}"
             record = peek(key) if peek is not None else _UNKNOWN
             if record is None:
-                return key, CLOSED, 0, None
-        if peek is not None and record[0][0] == CLOSED and record[0][1] == 0:
+                return key, CLOSED, 0, self._fresh[3]
+        if peek is not None and record[0][0] == CLOSED and record[0][1] == 0 and self._fresh[3] is None:
             return key, CLOSED, record[0][5], record
         update_now = rt.update_now
         if update_now is None:
@@ -634,7 +637,8 @@ class Guard:
         breaker = self.breaker
         assert breaker is not None
         key, admitted, epoch, _ = admission
-        idle_at = breaker.idle_at if breaker_key is not None and failed is False else None
+        windowed = breaker.failure_rate is not None
+        idle_at = breaker.idle_at if breaker_key is not None and (failed is False or windowed) else None
         update_now = rt.update_now
         if update_now is None:
             return self._record_later(

@@ -86,10 +86,14 @@ class Retry:
 
 
 class Breaker:
-    """`breaker(failures, reset, half_open, successes, on)`: a circuit breaker.
+    """`breaker(failures, reset, half_open, successes, on)` or `breaker(failure_rate,
+    window, min_calls, reset, half_open, successes, on)`: a circuit breaker.
 
     Closed: consecutive failures are counted and a success resets the count;
-    at `failures` it opens. Open: calls fail with `CircuitOpen` until `reset`
+    at `failures` it opens. With `failure_rate`, the outcomes of the last `window`
+    calls are kept instead (Resilience4j's count-based window), and it opens once
+    at least `min_calls` are in the window and the failed share is `failure_rate`
+    or more. Open: calls fail with `CircuitOpen` until `reset`
     seconds have passed since it opened; then it is half-open. Half-open: at
     most `half_open` calls in flight; `successes` consecutive successes close
     it, a failure re-opens it. Only exceptions matching `on` (a tuple of types,
@@ -97,9 +101,12 @@ class Breaker:
 
     State: `(mode, failures, successes, opened_at, in_flight, epoch)`; `epoch`
     counts transitions, so a call that started before one cannot count after it.
+    A closed failure-rate breaker keeps its window in `failures`, one bit per call
+    (1: failed, newest lowest) under a leading 1 that marks the window's length,
+    and the time of its last call in `opened_at`.
     """
 
-    __slots__ = ("failures", "reset", "half_open", "successes", "on")
+    __slots__ = ("failures", "reset", "half_open", "successes", "on", "failure_rate", "window", "min_calls")
 
     INITIAL = (CLOSED, 0, 0, 0.0, 0, 0)
 
@@ -110,12 +117,18 @@ class Breaker:
         half_open: int = 1,
         successes: int = 1,
         on: tuple[type[BaseException], ...] | None = None,
+        failure_rate: float | None = None,
+        window: int = 100,
+        min_calls: int | None = None,
     ) -> None:
         self.failures = failures
         self.reset = reset
         self.half_open = half_open
         self.successes = successes
         self.on = on
+        self.failure_rate = failure_rate
+        self.window = window
+        self.min_calls = window if min_calls is None else min_calls
 
     def counts(self, exc: BaseException) -> bool:
         """Whether `exc` is a failure for this breaker."""
@@ -137,10 +150,15 @@ class Breaker:
             return (state if event is None else new), (OPEN, epoch, event)
         return (mode, failures, successes, opened_at, in_flight + 1, epoch), (HALF_OPEN, epoch, event)
 
-    @staticmethod
-    def idle_at(state: Any) -> float | None:
-        """A closed breaker with no failures is as good as none: it may expire at once."""
-        return float("-inf") if state[0] == CLOSED and state[1] == 0 else None
+    def idle_at(self, state: Any) -> float | None:
+        """A closed breaker with no failures is as good as none: it may expire at once.
+        A closed failure-rate breaker's window is dropped `reset` seconds after its
+        last call (a keyed one per user must not stay forever)."""
+        if state[0] != CLOSED:
+            return None
+        if self.failure_rate is not None:
+            return state[3] + self.reset if state[1] else float("-inf")
+        return float("-inf") if state[1] == 0 else None
 
     def record(
         self, state: Any, now: float, admitted: int, at_epoch: int, failed: bool | None
@@ -161,6 +179,8 @@ class Breaker:
                 return (HALF_OPEN, failures, successes, opened_at, in_flight - 1, epoch), None
             return state, None
         if mode == CLOSED:
+            if self.failure_rate is not None:
+                return self._windowed(failures, now, epoch, failed)
             if not failed:
                 return (state if failures == 0 else (CLOSED, 0, 0, 0.0, 0, epoch)), None
             if failures + 1 < self.failures:
@@ -171,6 +191,17 @@ class Breaker:
         if successes + 1 >= self.successes:
             return (CLOSED, 0, 0, 0.0, 0, epoch + 1), "breaker.close"
         return (HALF_OPEN, failures, successes + 1, opened_at, in_flight - 1, epoch), None
+
+    def _windowed(self, bits: int, now: float, epoch: int, failed: bool) -> tuple[Any, str | None]:
+        """A closed failure-rate breaker records an outcome in its window of calls."""
+        calls = max(bits.bit_length() - 1, 0)
+        outcomes = ((bits ^ (1 << calls) if bits else 0) << 1) | failed
+        calls += 1
+        if calls > self.window:
+            calls, outcomes = self.window, outcomes & ((1 << self.window) - 1)
+        if calls >= self.min_calls and outcomes.bit_count() / calls >= self.failure_rate:  # type: ignore[operator]
+            return (OPEN, outcomes.bit_count(), 0, now, 0, epoch + 1), "breaker.open"
+        return (CLOSED, outcomes | (1 << calls), 0, now, 0, epoch), None
 
 
 class Limit:
