@@ -15,7 +15,17 @@ import os
 import sys
 import time
 
-from wfc.runtime import Breaker, CircuitOpen, Guard, Idempotent, Limit, RateLimited, Runtime, open_store
+from wfc.runtime import (
+    Breaker,
+    Bulkhead,
+    CircuitOpen,
+    Guard,
+    Idempotent,
+    Limit,
+    RateLimited,
+    Runtime,
+    open_store,
+)
 
 
 def main() -> None:
@@ -83,6 +93,19 @@ async def idempotent(rt: Runtime, record) -> dict:
     return {"result": await guard.run(rt, charge, (42,), key="order-42")}
 
 
+async def bulkhead(rt: Runtime, record) -> dict:
+    """Three calls each, at once, through one bulkhead of 2 slots shared by every process."""
+    guard = Guard("svc.call", "w.wf:1:1", bulkhead=Bulkhead(2), limit_state="shared.bulkhead")
+
+    async def call() -> None:
+        record("start")
+        await asyncio.sleep(0.2)
+        record("end")
+
+    await asyncio.gather(*(guard.run(rt, call) for _ in range(3)))
+    return {"done": 3}
+
+
 RING = """
 machine Ring(name) {
     initial a
@@ -107,7 +130,8 @@ async def machine(rt: Runtime, record) -> dict:
     return {"taken": taken}
 
 
-SCENARIOS = {"limiter": limiter, "breaker": breaker, "idempotent": idempotent, "machine": machine}
+SCENARIOS = {"limiter": limiter, "breaker": breaker, "idempotent": idempotent, "machine": machine,
+             "bulkhead": bulkhead}
 
 if __name__ == "__main__":
     main()

@@ -135,3 +135,14 @@ def test_a_failing_ruff_falls_back_to_black(monkeypatch: pytest.MonkeyPatch, tmp
     assert compile_source(source, "order_saga.wf") == expected
     monkeypatch.setattr(formatting, "ruff_binary", lambda: str(tmp_path / "missing"))
     assert compile_source(source, "order_saga.wf") == expected
+
+
+def test_a_line_too_long_for_any_layout_is_formatted_by_black() -> None:
+    """Deep in nested blocks, `x = await x` cannot fit: black wraps the value in
+    parentheses, ruff leaves the line long (found by the random-program property)."""
+    deep = "".join(f"{'    ' * n}if x{n}:\n" for n in range(1, 21))
+    raw = ("async def f(" + ", ".join(f"x{n}" for n in range(1, 21)) + ", _wf_r20_long_name):\n" + deep
+           + "    " * 21 + "_wf_r20_long_name = await _wf_r20_long_name\n")
+    expected = black.format_str(raw, mode=MODE)
+    assert formatting.format_with_ruff(raw) != expected  # the difference is real
+    assert formatting.format_python(raw) == expected

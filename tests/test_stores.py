@@ -177,6 +177,20 @@ def test_four_processes_share_one_breaker(kind, tmp_path, request) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_four_processes_share_one_bulkhead(kind, tmp_path, request) -> None:
+    log = tmp_path / "calls.log"
+    results = run_workers("bulkhead", shared_url(kind, tmp_path, request), log)
+    assert all(r["done"] == 3 for r in results)
+    events = sorted((float(at), tag) for tag, _, at in (line.split() for line in log.read_text().splitlines()))
+    in_flight = peak = 0
+    for _, tag in events:
+        in_flight += 1 if tag == "start" else -1
+        peak = max(peak, in_flight)
+    assert len(events) == 24 and peak == 2  # 12 calls, never more than 2 at once across processes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
 def test_four_processes_one_idempotency_key_one_execution(kind, tmp_path, request) -> None:
     log = tmp_path / "calls.log"
     results = run_workers("idempotent", shared_url(kind, tmp_path, request), log)

@@ -80,6 +80,7 @@ SOFT_KEYWORDS = (
     "none",
     "where",
     "unwind",
+    "select",
 )
 POLICY_KINDS = ("retry", "timeout", "breaker", "limit", "idempotent", "fallback")
 POLICY_ARGUMENTS = (
@@ -104,6 +105,8 @@ POLICY_ARGUMENTS = (
     "burst",
     "max_wait",
     "rate",
+    "concurrent",
+    "queue",
     "wait",
     "ttl",
     "handler",

@@ -75,7 +75,8 @@ POLICY_DOCS = {
     "timeout": "timeout(duration): fail with TimeoutError when the call takes longer",
     "breaker": "breaker(failures | failure_rate, window, min_calls, reset, half_open, successes, on, key): "
     "stop calling a failing service",
-    "limit": "limit(rate, burst, algorithm, wait, max_wait, key): at most `rate` calls",
+    "limit": "limit(rate, burst, algorithm, wait, max_wait, key): at most `rate` calls; "
+    "limit(concurrent, queue, wait, max_wait, key): at most `concurrent` calls in flight",
     "idempotent": "idempotent(key, ttl): one execution per key; later callers get its result",
     "fallback": "fallback(handler | value, on): what to return when the call fails",
 }
@@ -102,6 +103,8 @@ ARGUMENT_DOCS = {
     "algorithm": "token_bucket, sliding_window or fixed_window",
     "wait": "wait for a permit (true) or fail with RateLimited (false)",
     "max_wait": "the longest wait for a permit",
+    "concurrent": "how many calls may be in flight at once (a bulkhead)",
+    "queue": "how many callers may wait for a slot (default: no bound)",
     "ttl": "how long a result is kept for its key",
     "handler": "the handler called instead when the call fails",
     "value": "the value returned instead when the call fails",
@@ -120,6 +123,7 @@ BODY_KEYWORDS = tuple(sorted(set(RESERVED) - set(TOP_KEYWORDS) - {"machine", "ro
     "skip",
     "step",
     "where",
+    "select",
 )
 
 

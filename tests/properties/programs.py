@@ -140,6 +140,10 @@ def policy(draw, place: Place, inline: bool = True, stage: bool = False) -> str:
             "failures": st.integers(1, 3).map(str), "reset": st.sampled_from(["1s", "2s", "5s"]),
             "half_open": st.integers(1, 2).map(str), "successes": st.integers(1, 2).map(str),
             "on": _exception_list(), **key}) + ")"
+    if kind == "limit" and draw(st.integers(0, 3)) == 0:  # a bulkhead
+        return "limit(concurrent: " + str(draw(st.integers(1, 2))) + ", " + _args(draw, {
+            "queue": st.integers(0, 2).map(str), "wait": st.sampled_from(["true", "false"]),
+            "max_wait": st.sampled_from(["500ms", "2s"]), **key}).rstrip(", ") + ")"
     if kind == "limit":
         algorithm = draw(st.sampled_from(["token_bucket", "leaky_bucket", "fixed_window", "sliding_window"]))
         options = {"wait": st.sampled_from(["true", "false"]), "max_wait": st.sampled_from(["500ms", "2s"]), **key}
@@ -202,7 +206,7 @@ def statements(draw, place: Place, count: Counter) -> str:
     expr = expressions(place)
     choices = ["assign", "assign", "call", "if", "stage", "try", "wait", "emit", "require"]
     if place.depth < 2:
-        choices += ["for", "while", "repeat", "parallel", "map"]
+        choices += ["for", "while", "repeat", "parallel", "map", "select"]
     if place.loop:
         choices += ["break", "continue"]
     if place.item:
@@ -230,6 +234,16 @@ def statements(draw, place: Place, count: Counter) -> str:
         return f"{draw(st.sampled_from(place.targets))} = {draw(expr)}"
     if kind == "call":
         return f"h.{draw(st.sampled_from(HANDLERS))}({draw(expr)}){draw(with_clause(place))}"
+    if kind == "select":  # timers and calls (with random delays and failures) race
+        arms = []
+        for _ in range(draw(st.integers(1, 3))):
+            if draw(st.booleans()):
+                head = f"wait {draw(st.sampled_from(['0s', '500ms', '1s', '2s']))}"
+            else:
+                target = draw(st.sampled_from(("", *(f"{t} = " for t in place.targets))))
+                head = f"{target}h.{draw(st.sampled_from(HANDLERS))}({draw(expr)}){draw(with_clause(place))}"
+            arms.append(f"{head} {block(deeper, 2)}")
+        return "select {\n" + "\n".join(arms) + "\n}"
     if kind == "if":
         text = f"if {draw(expr)} {block(deeper)}"
         if draw(st.booleans()):

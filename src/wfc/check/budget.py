@@ -316,6 +316,25 @@ class Budgets:
         parts = [part for _, found in branches for part in found]
         return total, [Budget("parallel block", stmt.span.line, total, parts)]
 
+    def _stmt_Select(self, stmt: ast.Select) -> tuple[Cost, list[Budget]]:
+        """Until the first arm happens (a timer bounds it), then the longest block."""
+        heads, parts = self._exprs([arm.call for arm in stmt.arms if arm.call is not None])
+        if any(arm.signal is not None for arm in stmt.arms):
+            heads = heads.most(Cost.unbounded("a `select` waits for a signal"))
+        timers = [_duration(arm.wait) for arm in stmt.arms if arm.wait is not None]
+        known = [seconds for seconds in timers if seconds is not None]
+        if len(known) == len(timers) and len(timers) == len(stmt.arms):
+            heads = Cost.of(min(known))
+        elif known:
+            heads = heads.capped(min(known))
+        widest = ZERO
+        for arm in stmt.arms:
+            cost, found = self._block(arm.body)
+            widest = widest.most(cost)
+            parts.extend(found)
+        total = heads + widest
+        return total, [Budget("select", stmt.span.line, total, parts)]
+
     def _stmt_Try(self, stmt: ast.Try) -> tuple[Cost, list[Budget]]:
         cost, parts = self._block(stmt.body)
         widest = ZERO
@@ -402,7 +421,7 @@ class Budgets:
     def _guarded(self, guard: GuardSpec, cost: Cost, site: ast.Node) -> Cost:
         """A call's (or stage's, or declaration's) budget under its policies, inside out:
         timeout, limit, breaker, retry, fallback, idempotent."""
-        timeout, limit = guard.get("timeout"), guard.get("limit")
+        timeout, limit = guard.get("timeout"), guard.get("limit") or guard.get("bulkhead")
         if timeout is not None:
             cost = cost.capped(_seconds(timeout))
         if limit is not None:

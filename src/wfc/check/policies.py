@@ -35,15 +35,7 @@ class PolicyChecks(CheckerHost):
         """Check the `with` clause of `site` and record its policies."""
         if not uses:
             return
-        by_kind: dict[str, PolicySpec] = {}
-        retries: list[PolicySpec] = []
-        for spec in self.policy_specs(uses, scope, None, ()):
-            if spec.kind == "retry" and self.joins(retries, spec):
-                retries.append(spec)  # retries for disjoint errors each govern their own
-                continue
-            if spec.kind == "retry":
-                retries = [spec]
-            by_kind[spec.kind] = spec  # a later policy of a kind replaces an earlier one
+        by_kind, retries = self.in_force(self.policy_specs(uses, scope, None, ()))
         once = by_kind.get("idempotent")
         if isinstance(site, ast.Stage) and once is not None and once.key is None:
             self.report(
@@ -65,7 +57,7 @@ class PolicyChecks(CheckerHost):
         located = site.call if isinstance(site, ast.Guarded) else site
 
         def state(kind: str) -> str:
-            spec = by_kind.get(kind)
+            spec = by_kind.get(kind) or (by_kind.get("bulkhead") if kind == "limit" else None)
             if spec is not None and spec.shared is not None:
                 return f"{module}.{spec.shared}"
             return f"{module}:{located.span.line}:{located.span.column}"
@@ -79,6 +71,23 @@ class PolicyChecks(CheckerHost):
             breaker_state=state("breaker"),
             limit_state=state("limit"),
         )
+
+    def in_force(self, specs: list[PolicySpec]) -> tuple[dict[str, PolicySpec], list[PolicySpec]]:
+        """The policies a site keeps, by kind, and its retries: a later policy of a kind
+        replaces an earlier one, except retries for disjoint errors, which each govern
+        their own; a rate `limit` and a `limit(concurrent:)` are one kind here."""
+        by_kind: dict[str, PolicySpec] = {}
+        retries: list[PolicySpec] = []
+        for spec in specs:
+            if spec.kind == "retry" and self.joins(retries, spec):
+                retries.append(spec)
+                continue
+            if spec.kind == "retry":
+                retries = [spec]
+            if spec.kind in ("limit", "bulkhead"):
+                by_kind.pop("bulkhead" if spec.kind == "limit" else "limit", None)
+            by_kind[spec.kind] = spec
+        return by_kind, retries
 
     def joins(self, retries: list[PolicySpec], spec: PolicySpec) -> bool:
         """Whether the retry `spec` joins `retries` (each with its own errors) rather than
@@ -234,10 +243,16 @@ class PolicyChecks(CheckerHost):
             return None
         if kind == "breaker" and not self.breaker_mode(use, values):
             return None
+        if kind == "limit" and not (self.limit_mode(use, values) and self.window_limit(use, values)):
+            return None
         if kind == "fallback" and "handler" in values and "value" in values:
             self.report(error("E0165", "a fallback is a handler or a value, not both", use.span))
             return None
-        if kind == "limit" and values.get("algorithm") in _WINDOWS:
+        return build_spec(kind, values, named)
+
+    def window_limit(self, use: ast.PolicyUse, values: dict[str, Any]) -> bool:
+        """A window algorithm allows a whole count per window, with no `burst`."""
+        if values.get("algorithm") in _WINDOWS:
             if "burst" in values:
                 self.report(
                     error(
@@ -247,7 +262,7 @@ class PolicyChecks(CheckerHost):
                         "a window allows the rate's count per window: remove `burst`",
                     )
                 )
-                return None
+                return False
             if not values["rate"][0].is_integer():
                 self.report(
                     error(
@@ -257,8 +272,8 @@ class PolicyChecks(CheckerHost):
                         "give the rate a whole count, such as `90/m` for 1.5/s",
                     )
                 )
-                return None
-        return build_spec(kind, values, named)
+                return False
+        return True
 
     def breaker_mode(self, use: ast.PolicyUse, values: dict[str, Any]) -> bool:
         """Consecutive failures or a failure rate over a window: one or the other."""
@@ -279,6 +294,27 @@ class PolicyChecks(CheckerHost):
                     problem,
                     use.span,
                     "write `breaker(failures: 5)`, or `breaker(failure_rate: 0.5, window: 20, min_calls: 10)`",
+                )
+            )
+        return problem is None
+
+    def limit_mode(self, use: ast.PolicyUse, values: dict[str, Any]) -> bool:
+        """A rate (permits per period) or a concurrency cap (calls in flight): one or the other."""
+        problem = None
+        if "concurrent" in values:
+            extra = [name for name in ("rate", "burst", "algorithm") if name in values]
+            if extra:
+                problem = f"`{extra[0]}` belongs to a rate limit, not to `concurrent` (calls in flight)"
+        elif "queue" in values:
+            problem = "`queue` belongs to a concurrency limit: add `concurrent`"
+        if problem is not None:
+            self.report(
+                error(
+                    "E0199",
+                    problem,
+                    use.span,
+                    "a `limit` is a rate, `limit(rate: 10/s)`, or a cap on calls in flight, "
+                    "`limit(concurrent: 5, queue: 20)`",
                 )
             )
         return problem is None
@@ -562,6 +598,8 @@ KINDS: dict[str, dict[str, Check]] = {
         "rate": _rate,
         "burst": _integer(1),
         "algorithm": _choice("token_bucket", "sliding_window", "fixed_window", "leaky_bucket"),
+        "concurrent": _integer(1),
+        "queue": _integer(0),
         "wait": _boolean,
         "max_wait": _duration(False),
         "key": _call_site_value,
@@ -570,10 +608,10 @@ KINDS: dict[str, dict[str, Check]] = {
     "fallback": {"handler": _fallback_callable, "value": _fallback_value, "on": _exceptions},
 }
 POSITIONAL = {"timeout": "duration", "fallback": "handler"}
-REQUIRED = {"timeout": ("duration",), "limit": ("rate",), "fallback": ("handler", "value")}
+REQUIRED = {"timeout": ("duration",), "limit": ("rate", "concurrent"), "fallback": ("handler", "value")}
 EXAMPLES = {
     "timeout": "write `timeout(10s)`",
-    "limit": "write `limit(rate: 10/s)`",
+    "limit": "write `limit(rate: 10/s)` or `limit(concurrent: 5)`",
     "fallback": "write `fallback(cache.last_known)` or `fallback(value: null)`",
 }
 
@@ -594,6 +632,8 @@ def build_spec(kind: str, values: dict[str, Any], named: str | None) -> PolicySp
         )
     if kind == "timeout":
         return PolicySpec(kind=kind, options=(("seconds", values["duration"]),), shared=named)
+    if kind == "limit" and "concurrent" in values:
+        return PolicySpec(kind="bulkhead", options=tuple(values.items()), key=key, shared=named)
     if kind == "limit":
         permits, period = values.pop("rate")
         values = {"permits": permits, "period": period, **values}

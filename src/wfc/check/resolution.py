@@ -70,7 +70,7 @@ ERROR_NAMES = frozenset(ERROR_TYPES)
 
 
 # Policy kinds, outermost first: the order they apply in, however they are written.
-POLICY_ORDER = ("idempotent", "fallback", "retry", "breaker", "limit", "timeout")
+POLICY_ORDER = ("idempotent", "fallback", "retry", "breaker", "limit", "bulkhead", "timeout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +104,7 @@ RUNTIME_CLASSES = {
     "retry": "Retry",
     "breaker": "Breaker",
     "limit": "Limit",
+    "bulkhead": "Bulkhead",  # `limit(concurrent: N)`: a `limit` in the source
     "timeout": "Timeout",
 }
 
@@ -142,7 +143,12 @@ class GuardSpec:
         """The `key:` values the call site supplies, as `Guard.run`'s keyword and the
         expression, in the order both backends evaluate them (after the arguments)."""
         found = []
-        for kind, keyword in (("idempotent", "key"), ("breaker", "breaker_key"), ("limit", "limit_key")):
+        for kind, keyword in (
+            ("idempotent", "key"),
+            ("breaker", "breaker_key"),
+            ("limit", "limit_key"),
+            ("bulkhead", "limit_key"),
+        ):
             spec = self.get(kind)
             if spec is not None and spec.key is not None:
                 found.append((keyword, spec.key))

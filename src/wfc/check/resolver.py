@@ -440,6 +440,18 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
     def stmt_Wait(self, stmt: ast.Wait, place: Place) -> None:
         self.expr(stmt.duration, place.scope)
 
+    def stmt_Select(self, stmt: ast.Select, place: Place) -> None:
+        """Each arm's timer, signal or call waits in a branch of its own (like a parallel
+        block's), then the winner's block runs where the `select` stands."""
+        head = replace(place, loop=None, may_return=False, may_yield=False, barrier=Barrier.PARALLEL)
+        for arm in stmt.arms:
+            if arm.target is not None:
+                self.assignable(arm.target)
+            for expr in (arm.wait, arm.call):
+                if expr is not None:
+                    self.expr(expr, head.scope)
+            self.block(arm.body, place)
+
     def stmt_Receive(self, stmt: ast.Receive, place: Place) -> None:
         if stmt.target is not None:
             self.assignable(stmt.target)

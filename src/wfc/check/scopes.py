@@ -55,6 +55,8 @@ def _collect_stmt(scope: Scope, stmt: ast.Stmt, nested: list[ast.For]) -> None:
             _bind(scope, name)
         case ast.Receive(target=ast.Ident() as target):
             _bind(scope, target)
+        case ast.Select(arms=arms):
+            nested.extend(_collect_arms(scope, arms))
         case ast.For() if has_item_scope(stmt):
             if stmt.into is not None:
                 _bind(scope, stmt.into)
@@ -74,6 +76,15 @@ def _collect_stmt(scope: Scope, stmt: ast.Stmt, nested: list[ast.For]) -> None:
                 if handler.name is not None:
                     _bind(scope, handler.name)
                 nested.extend(collect(scope, handler.body))
+
+
+def _collect_arms(scope: Scope, arms: tuple[ast.SelectArm, ...]) -> list[ast.For]:
+    nested: list[ast.For] = []
+    for arm in arms:
+        if arm.target is not None:
+            _bind(scope, arm.target)
+        nested.extend(collect(scope, arm.body))
+    return nested
 
 
 def assigned_names(body: tuple[ast.Stmt, ...]) -> list[str]:

@@ -3,11 +3,12 @@
 black is the formatter of record. `ruff format` produces the same bytes on the code
 wfc generates, 100-400x faster, with one known exception: black 24+ lays out
 conditional expressions (`a if c else b`, which `??` and weighted routes generate)
-inside brackets its own way, and splits an over-long `if a or f(x):` inside the call's
-brackets. So when ruff is installed (`pip install wfc-lang[fast]`) it formats the
-module, and black re-formats each top-level definition that holds a conditional
-expression other than the whole value of an assignment or a `return`, or such a
-split condition; black formats everything when ruff is missing, fails, or
+inside brackets its own way, splits an over-long `if a or f(x):` inside the call's
+brackets, and leaves a line that cannot fit (deep in nested blocks) where black wraps
+it in parentheses. So when ruff is installed (`pip install wfc-lang[fast]`) it formats
+the module, and black re-formats each top-level definition that holds a conditional
+expression other than the whole value of an assignment or a `return`, such a split
+condition or a line over 88 columns; black formats everything when ruff is missing, fails, or
 `WFC_FORMATTER=black` is set. The tests prove the result byte-identical to black's
 on every golden module, on a 10,000-line generated source and on random programs
 (tests/test_formatting.py, tests/properties/test_fuzz.py).
@@ -39,7 +40,9 @@ def format_python(text: str) -> str:
     if len(raw_chunks) != len(done_chunks):  # never seen; black is always right
         return format_with_black(text)
     redo = [
-        has_conditional_expression(raw) or _SPLIT_CALL_IN_CONDITION.search(done) is not None
+        has_conditional_expression(raw)
+        or _SPLIT_CALL_IN_CONDITION.search(done) is not None
+        or any(len(line) > 88 for line in done.splitlines())  # black splits those its own way
         for raw, done in zip(raw_chunks, done_chunks)
     ]
     if not any(redo):

@@ -58,7 +58,7 @@ def guard_definition(name: str, spec: GuardSpec, exception_code, shared: dict[Po
         parts.append(f"qualname={py_literal(spec.qualname)}")
     if spec.get("breaker") is not None:
         parts.append(f"breaker_state={py_literal(spec.breaker_state)}")
-    if spec.get("limit") is not None:
+    if spec.get("limit") is not None or spec.get("bulkhead") is not None:
         parts.append(f"limit_state={py_literal(spec.limit_state)}")
     return f"{name} = _wf.Guard({', '.join(parts)})"
 

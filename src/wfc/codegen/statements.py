@@ -484,6 +484,36 @@ class StmtEmitter(PolicyEmitter):
                 with self.out.indent():
                     self.out.line(" = ".join(py_name(n) for n in names) + " = None")
 
+    def emit_Select(self, stmt: ast.Select) -> None:
+        """Each arm's head in a function of its own, raced by `_wf.select`; then the
+        winner's block, here."""
+        functions = []
+        for arm in stmt.arms:
+            function = self.temps.new("arm")
+            header = f"async def {function}() -> _wf.Value:"
+            if arm.signal is not None:
+                self.out.line(header)
+                with self.out.indent():
+                    self.out.line(f"return await _rt.receive({py_literal(arm.signal.id)}, None)")
+            else:
+                head: ast.Stmt = (
+                    ast.Wait(span=arm.span, duration=arm.wait)
+                    if arm.wait is not None
+                    else ast.Yield(span=arm.span, value=arm.call)  # type: ignore[arg-type]
+                )
+                self.function(header, FunctionKind.BRANCH, arm, (head,))
+            functions.append(function)
+        won, value = self.temps.new("won"), self.temps.new("selected")
+        arms = f"({', '.join(functions)}{',' if len(functions) == 1 else ''})"
+        site = py_literal(self.res.location(stmt))
+        self.out.line(f"{won}, {value} = await _wf.select(_rt, {arms}, {site})")
+        for position, arm in enumerate(stmt.arms):
+            self.out.line(f"{'if' if position == 0 else 'elif'} {won} == {position}:")
+            with self.out.indent():
+                if arm.target is not None:
+                    self.out.line(f"{py_name(arm.target.id)} = {value}")
+                self.block(arm.body)
+
     def parallel_options(self, stmt: ast.Parallel) -> list[str]:
         """`_wf.parallel`'s keywords for the block: limit, timeout, a race's need, and
         a dataflow block's dependencies."""

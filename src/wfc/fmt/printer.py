@@ -363,6 +363,24 @@ class Printer:
         head += " on error continue" if stmt.keep_going else ""
         self.block(head, stmt.body, stmt)
 
+    def stmt_Select(self, stmt: ast.Select) -> None:
+        self.line("select {")
+        self.depth += 1
+        for arm in stmt.arms:
+            self.comments_before(arm.span.line)
+            self.block(self.arm_head(arm), arm.body, arm)
+        self.comments_before(stmt.span.end_line)
+        self.depth -= 1
+        self.line("}")
+
+    def arm_head(self, arm: ast.SelectArm) -> str:
+        target = "" if arm.target is None else f"{arm.target.id} = "
+        if arm.wait is not None:
+            return f"wait {self.expr.text(arm.wait)}"
+        if arm.signal is not None:
+            return f"{target}receive {arm.signal.id}"
+        return target + self.expr.text(arm.call)  # type: ignore[arg-type]
+
     def stmt_Try(self, stmt: ast.Try) -> None:
         pieces: list[tuple[str, tuple[ast.Stmt, ...], ast.Node]] = [("try", stmt.body, stmt)]
         for handler in stmt.handlers:

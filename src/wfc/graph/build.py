@@ -169,6 +169,24 @@ def _parallel(graph: Graph, stmt: ast.Parallel, previous: list[str], label: str)
     return [join]
 
 
+def _select(graph: Graph, stmt: ast.Select, previous: list[str], label: str) -> list[str]:
+    node = graph.node("select: the first to happen", "decision")
+    graph.connect(previous, node, label)
+    ends: list[str] = []
+    for arm in stmt.arms:
+        target = "" if arm.target is None else f"{arm.target.id} = "
+        if arm.wait is not None:
+            title = f"wait {_text(arm.wait)}"
+        elif arm.signal is not None:
+            title = f"{target}receive {arm.signal.id}"
+        else:
+            title = target + _text(arm.call)  # type: ignore[arg-type]
+        head = graph.node(title, "round")
+        graph.connect([node], head)
+        ends += _flow(graph, arm.body, [head]) or [head]
+    return ends
+
+
 def _try(graph: Graph, stmt: ast.Try, previous: list[str], label: str) -> list[str]:
     node = graph.node("try", "box")
     graph.connect(previous, node, label)
@@ -198,6 +216,7 @@ _DRAW: dict[type, Callable[[Graph, Any, list[str], str], list[str]]] = {
     ast.While: _loop,
     ast.Repeat: _loop,
     ast.Parallel: _parallel,
+    ast.Select: _select,
     ast.Try: _try,
     ast.Step: _step,
 }

@@ -443,6 +443,30 @@ class Executor(Evaluator):
 
         return Code(run, True)
 
+    def compile_Select(self, stmt: ast.Select) -> Code:
+        bodies = [self.block_code(arm.body) for arm in stmt.arms]
+        site = self.res.location(stmt)
+
+        def head(arm: ast.SelectArm, frame: Frame, rt: Runtime) -> Any:
+            async def wait_for() -> Any:
+                if arm.wait is not None:
+                    return await rt.sleep(await self.evaluate(arm.wait, frame, rt))
+                if arm.signal is not None:
+                    return await rt.receive(arm.signal.id, None)
+                return await self.evaluate(arm.call, frame, rt)  # type: ignore[arg-type]
+
+            return wait_for
+
+        async def run(frame: Frame, rt: Runtime) -> Signal | None:
+            won, value = await runtime.select(rt, [head(arm, frame, rt) for arm in stmt.arms], site)
+            target = stmt.arms[won].target
+            if target is not None:
+                frame.set(target.id, value)
+            body, suspends = bodies[won]
+            return await body(frame, rt) if suspends else body(frame, rt)
+
+        return Code(run, True)
+
     def compile_Try(self, stmt: ast.Try) -> Code:
         body = self.block_code(stmt.body)
         handlers = [(handler, self.block_code(handler.body)) for handler in stmt.handlers]

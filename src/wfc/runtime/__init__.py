@@ -3,8 +3,9 @@
 from inspect import isawaitable
 from typing import Any, TypeAlias
 
+from ._bulkhead import Bulkhead
 from ._clock import Clock, Deadline, RealClock, VirtualClock, format_seconds
-from ._concurrency import LEFT_OUT, MAX_LIMIT, map_items, parallel
+from ._concurrency import LEFT_OUT, MAX_LIMIT, map_items, parallel, select
 from ._durable import ReplayRefused, Run, declare, step_key
 from ._errors import (
     ERROR_TYPES,
@@ -76,6 +77,7 @@ __all__ = [
     "Guard",
     "Idempotent",
     "Limit",
+    "Bulkhead",
     "Machine",
     "MemoryStore",
     "NotStorable",
@@ -117,6 +119,7 @@ __all__ = [
     "map_items",
     "open_store",
     "parallel",
+    "select",
     "pick_weighted",
     "split",
     "step",

@@ -162,6 +162,47 @@ async def _race(
     return [position not in won for position in range(count)]
 
 
+async def select(
+    rt: Runtime, arms: Sequence[Callable[[], Awaitable[Any]]], site: str = ""
+) -> tuple[int, Any]:
+    """`select`: start every arm (a timer, a signal wait, a call) at once; the first
+    to finish wins, with its value or its error, and the others are cancelled. Arms
+    that finish in the same step go by position, so the lowest wins. Returns the
+    winner's position and value, or raises its error. A durable run journals the
+    winner, so a replay runs that arm alone, whatever would finish first this time."""
+    journal, identity, chosen = rt.journal, None, None
+    if journal is not None:
+        identity = journal.identity("select", site)
+        entry = journal.recorded(identity)
+        chosen = None if entry is None else entry["won"]
+    finished: list[tuple[int, Any, BaseException | None]] = []
+
+    async def run(position: int, arm: Callable[[], Awaitable[Any]]) -> None:
+        token = None if journal is None else enter_branch(position)
+        try:
+            finished.append((position, await arm(), None))
+        except Exception as exc:
+            finished.append((position, None, exc))
+        finally:
+            if token is not None:
+                leave_branch(token)
+        raise _Enough
+
+    jobs = [(p, arms[p]) for p in (range(len(arms)) if chosen is None else [chosen])]
+    with contextlib.suppress(_Enough):  # one finished: the pool has cancelled the rest
+        await _pool(iter(jobs), len(jobs), run)
+    position, value, error = min(finished, key=lambda outcome: outcome[0])
+    finished.clear()
+    if journal is not None and chosen is None:
+        journal.write_later(identity, {"won": position})
+    if error is not None:
+        try:
+            raise error
+        finally:
+            del error  # the traceback holds this frame: no cycle through it
+    return position, value
+
+
 def _race_failure(need: int, count: int, errors: list[BaseException]) -> str:
     reasons = "; ".join(f"{type(error).__name__}: {error}" for error in errors)
     if need == 1:

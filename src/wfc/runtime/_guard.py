@@ -13,6 +13,7 @@ from inspect import isawaitable
 from types import CoroutineType
 from typing import Any
 
+from ._bulkhead import HOLDING, Bulkhead, free_slot, hold_slot
 from ._clock import format_seconds
 from ._durable import error_entry, rebuilt_error
 from ._errors import CircuitOpen, RateLimited, WorkflowError
@@ -50,6 +51,7 @@ class Guard:
         "retry",
         "breaker",
         "limit",
+        "bulkhead",
         "timeout",
         "breaker_state",
         "limit_state",
@@ -69,6 +71,7 @@ class Guard:
         retry: Retry | tuple[Retry, ...] | None = None,
         breaker: Breaker | None = None,
         limit: Limit | None = None,
+        bulkhead: Bulkhead | None = None,
         timeout: Timeout | float | None = None,
         qualname: str = "",
         breaker_state: str = "",
@@ -83,6 +86,7 @@ class Guard:
         self.retry = (retry,) if isinstance(retry, Retry) else retry
         self.breaker = breaker
         self.limit = limit
+        self.bulkhead = bulkhead  # `limit(concurrent: N)`: its state is `limit_state`'s
         # Seconds: the hot path reads a number (a bare number is accepted too).
         self.timeout = timeout.seconds if isinstance(timeout, Timeout) else timeout
         self.breaker_state = "breaker:" + (breaker_state or location)
@@ -419,7 +423,9 @@ class Guard:
             if admission.__class__ is CoroutineType:
                 admission = await admission
         try:
-            if self.timeout is not None:
+            if self.bulkhead is not None:
+                result = await self._in_slot(rt, fn, args, kwargs, limit_key)
+            elif self.timeout is not None:
                 result = await self._invoke_within(rt, fn, args, kwargs, self.timeout)
             else:  # `runtime.step` (for a step), written out: this is the hot path
                 result = self._call(rt, fn, args, kwargs)
@@ -670,6 +676,33 @@ class Guard:
         if rt.observers:
             rt.event("limit.wait", self.target, {"delay": wait})
         await _live(rt.clock).sleep(wait)
+
+    async def _in_slot(
+        self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict, limit_key: Any
+    ) -> Any:
+        """The call (within the timeout), holding one of the bulkhead's slots. A call
+        made while this task already holds a slot of the same bulkhead (a workflow
+        and a step inside it sharing a named policy) uses that one: it would wait
+        for itself."""
+        key = self.limit_state if limit_key is None else f"{self.limit_state}:{limit_key}"
+        held = HOLDING.get()
+        if key in held:
+            return await self._call_in_slot(rt, fn, args, kwargs)
+        token = await hold_slot(rt, self.bulkhead, key, self.target, self.location)  # type: ignore[arg-type]
+        holding = HOLDING.set(held | {key})
+        try:
+            return await self._call_in_slot(rt, fn, args, kwargs)
+        finally:
+            HOLDING.reset(holding)
+            await free_slot(rt, key, token)
+
+    async def _call_in_slot(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        if self.timeout is not None:
+            return await self._invoke_within(rt, fn, args, kwargs, self.timeout)
+        if self.step:
+            return await step(rt, self.target, self.location, lambda: fn, *args, **kwargs)
+        result = fn(*args, **kwargs)
+        return await result if isawaitable(result) else result
 
     async def _invoke_within(
         self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict, seconds: float

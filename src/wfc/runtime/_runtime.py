@@ -37,6 +37,7 @@ class Runtime:
         "update_now",
         "journal",
         "runs",
+        "slot_waiters",
         "_subscribers",
     )
 
@@ -61,6 +62,9 @@ class Runtime:
         # Idempotent calls running in this process, by store key: callers with
         # the same key await the running call instead of duplicating it.
         self.in_flight: dict[str, Any] = {}
+        # Callers waiting for a bulkhead's slot here, by its store name: woken when
+        # one is freed in this process (runtime/_bulkhead.py).
+        self.slot_waiters: dict[str, list[Any]] = {}
         self._subscribers: dict[str, list[Callable[[Any], Any]]] = {}
         # Inside a durable run: its journal (steps consult it); None everywhere else.
         self.journal: Any = None
@@ -78,6 +82,7 @@ class Runtime:
         child.update_now = self.update_now
         child.observers = self.observers
         child.in_flight = self.in_flight
+        child.slot_waiters = self.slot_waiters
         child._subscribers = self._subscribers
         child.journal = journal
         child.runs = self.runs

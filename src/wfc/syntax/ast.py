@@ -369,6 +369,26 @@ class Step(Node):
     compensate_none: bool = False  # `compensate none`: the step has no effect to undo
 
 
+@node
+class SelectArm(Node):
+    """One arm of a `select`: what it waits for (a timer, a signal or a call; the
+    others None) and the block run if it happens first."""
+
+    target: Ident | None  # the variable the signal's or the call's value goes to
+    wait: Expr | None
+    signal: Ident | None
+    call: Expr | None
+    body: tuple[Stmt, ...]
+
+
+@node
+class Select(Node):
+    """`select { ARM... }`: every arm's timer, signal or call starts at once; the first
+    to finish (with a value or an error) wins, the others are cancelled."""
+
+    arms: tuple[SelectArm, ...]
+
+
 Stmt = (
     Assign
     | ExprStmt
@@ -389,6 +409,7 @@ Stmt = (
     | Wait
     | Receive
     | Step
+    | Select
 )
 
 

@@ -71,7 +71,20 @@ _ENDS_OPERAND = frozenset(
     }
 )
 _BLOCK_KEYWORDS = frozenset(
-    {"ELSE", "TRY", "DO", "REPEAT", "PARALLEL", "CATCH", "CONTINUE", "SKIP", "ALL", "FIRST", "WEIGHTED"}
+    {
+        "ELSE",
+        "TRY",
+        "DO",
+        "REPEAT",
+        "PARALLEL",
+        "CATCH",
+        "CONTINUE",
+        "SKIP",
+        "ALL",
+        "FIRST",
+        "WEIGHTED",
+        "SELECT",
+    }
 )
 
 

@@ -222,6 +222,37 @@ class ToAst(DeclarationBuilder):
     def wait_stmt(self, meta, children):
         return ast.Wait(span=span_of(meta), duration=children[0])
 
+    def select_stmt(self, meta, children):
+        return ast.Select(span=span_of(meta), arms=tuple(arm for arm in children if arm is not None))
+
+    def wait_arm(self, meta, children):
+        duration, body = children
+        return ast.SelectArm(
+            span=span_of(meta), target=None, wait=duration, signal=None, call=None, body=body
+        )
+
+    def receive_arm(self, meta, children):
+        target, signal, body = children
+        return ast.SelectArm(
+            span=span_of(meta),
+            target=None if target is None else self._ident(target),
+            wait=None,
+            signal=self._ident(signal),
+            call=None,
+            body=body,
+        )
+
+    def call_arm(self, meta, children):
+        target, call, body = children
+        return ast.SelectArm(
+            span=span_of(meta),
+            target=None if target is None else self._ident(target),
+            wait=None,
+            signal=None,
+            call=call,
+            body=body,
+        )
+
     def receive_stmt(self, meta, children):
         target, signal, timeout = children
         return ast.Receive(
