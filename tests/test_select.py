@@ -152,3 +152,18 @@ def test_fmt_keeps_every_arm() -> None:
         "    return a\n}\n"
     )
     analyze(formatted, "w.wf")  # still valid
+
+
+def test_a_signal_after_its_arm_lost_waits_for_the_next_receive(backend, tmp_path) -> None:
+    source = ("workflow late() {\n    select {\n        wait 1s { }\n        x = receive approve { }\n    }\n"
+              "    y = receive approve timeout 1h\n    return [x, y]\n}\n")
+    module = load_source(source, "late.wf", backend=backend)
+
+    async def scenario():
+        rt = Runtime(clock=VirtualClock(start=1000.0), store=SqliteStore(tmp_path / "l.db"))
+        started = await rt.start(module.late, run_id="l-1")
+        await rt.clock.sleep(5)
+        await started.signal("approve", "yes")
+        return await started.result()
+
+    assert asyncio.run(scenario()) == [None, "yes"]

@@ -202,7 +202,11 @@ class Journal:
         number = self._received[signal] = self._received.get(signal, 0) + 1
         entry = self.recorded(identity)
         if entry is None:
-            entry = await self._awaited_signal(identity, signal, number, timeout)
+            try:
+                entry = await self._awaited_signal(identity, signal, number, timeout)
+            except asyncio.CancelledError:  # a `select` arm that lost took no signal
+                self._received[signal] -= 1
+                raise
         if self._rt.observers:
             self._rt.event("receive", signal, {"timeout": "timeout" in entry})
         if "timeout" in entry:
