@@ -138,3 +138,13 @@ def test_fmt_keeps_the_race() -> None:
     source = "workflow w(k) {\n    parallel   quorum k  limit 2 {\n        a = 1\n    }\n    parallel first {\n        b = 2\n    }\n}\n"
     formatted = format_text(source, "t.wf")
     assert "parallel quorum k limit 2 {" in formatted and "parallel first {" in formatted
+
+
+def test_branches_finishing_in_the_same_instant_as_the_last_winner_lose(backend) -> None:
+    """Exactly K winners: ties go to the lower position (found by the timing oracle,
+    tests/properties/test_races.py: both branches of a `quorum 1` were kept)."""
+    from conftest import run_source
+
+    outcome = run_source("use backend_handlers as h\nworkflow main() {\n parallel quorum 1 {\n"
+                         "  a = h.slow(1, 0)\n  b = h.slow(2, 0)\n }\n return [a, b]\n}\n", backend)
+    assert outcome.value == [1, None]

@@ -149,6 +149,8 @@ async def _race(
         finally:
             if token is not None:
                 leave_branch(token)
+        if len(won) == need:  # finished in the same instant as the last winner: too late
+            return
         won.append(position)
         if len(won) == need:
             raise _Enough
