@@ -162,3 +162,63 @@ def test_pipeline_dag_runs_each_step_after_its_inputs(backend) -> None:
         (3.0, "end document"), (4.0, "end build"), (4.0, "start test"), (8.0, "end test"),
         (8.0, "start publish"), (9.0, "end publish")]
     assert outcome.now == 9.0
+
+
+# ---- expense_approval.wf: where, a bulkhead, a failure-rate breaker, select, unwind ----
+CLAIM = {"team": "ops", "employee": "ann", "total": 2700.0, "lines": [
+    {"item": "laptop", "amount": 1900}, {"item": "taxi", "amount": 40},
+    {"item": "monitor", "amount": 600}, {"item": "hotel", "amount": 700}, {"item": "lunch", "amount": 20}]}
+
+
+def review(backend, tmp_path, decision=None, at=3600.0, name="claim"):
+    import asyncio
+
+    import approvals
+    from wfc.runtime import SqliteStore
+
+    approvals.log.clear()
+    approvals.peak_in_flight = 0
+    module = load("expense_approval", backend)
+
+    async def scenario():
+        rt = Runtime(clock=VirtualClock(), store=SqliteStore(tmp_path / f"{backend}-{name}.db"))
+        started = await rt.start(module.review, CLAIM, run_id="claim-1")
+        if decision is not None:
+            await rt.clock.sleep(at)
+            await started.signal("decision", decision)
+        try:
+            return await started.result(), rt.clock.now()
+        except Exception as exc:  # the test looks at it
+            return exc, rt.clock.now()
+
+    return asyncio.run(scenario())
+
+
+def test_expense_approval_checks_large_lines_two_at_a_time_then_pays(backend, tmp_path) -> None:
+    import approvals
+
+    approvals.FAIL_TRANSFER = False
+    result, _ = review(backend, tmp_path, {"approved": True, "by": "bob"})
+    assert result == {"status": "paid", "transfer": "tx-ann"}
+    checked = [entry[1] for entry in approvals.log if entry[0] == "check"]
+    assert sorted(checked) == ["hotel", "laptop", "monitor"]  # `where` left the small lines out
+    assert approvals.peak_in_flight == 2  # the bulkhead, though the loop allows 4
+
+
+def test_expense_approval_rejects_or_expires(backend, tmp_path) -> None:
+    result, _ = review(backend, tmp_path, {"approved": False, "by": "bob"})
+    assert result["status"] == "rejected" and result["by"] == "bob" and len(result["flagged"]) == 3
+    result, now = review(backend, tmp_path, None, name="late")
+    assert result["status"] == "expired" and now == 2 + 48 * 3600  # two rounds of checks, then 48h
+
+
+def test_expense_approval_reverses_a_transfer_that_failed_half_way(backend, tmp_path) -> None:
+    import approvals
+
+    approvals.FAIL_TRANSFER = True
+    try:
+        error, _ = review(backend, tmp_path, {"approved": True, "by": "bob"})
+    finally:
+        approvals.FAIL_TRANSFER = False
+    assert type(error).__name__ == "SagaFailed" and error.compensated == ["transfer", "hold"]
+    assert approvals.log[-2:] == [("reverse", "ann", 2700.0), ("release", "hold-ops")]
