@@ -246,3 +246,20 @@ def test_bad_unwind_options(options, message) -> None:
     with pytest.raises(CompileError) as info:
         analyze(f"use h\nsaga s() unwind({options}) {{\n step h.f() compensate h.g()\n}}", "u.wf")
     assert [(d.code, d.message) for d in info.value.diagnostics] == [("E0197", message)]
+
+
+@pytest.mark.parametrize("seconds, compensated, errors", [(0.5, ["a"], []), (5, [], ["a"])])
+def test_a_compensation_with_a_timeout_that_waits_is_timed_on_its_own_task(
+    backend, seconds, compensated, errors
+) -> None:
+    """Unwinding moves a compensation that waits to a task of its own; its `timeout`
+    must follow it there. It used to cancel the saga's task instead, so the saga raised
+    a bare CancelledError (found by the durable-replay property)."""
+    source = ("use backend_handlers as h\nsaga s() {\n"
+              f"    step a = h.double(1) compensate h.slow(a, {seconds}) with timeout(1s)\n"
+              "    step h.explode(\"x\") compensate none\n}\n")
+    outcome = run_source(source, backend, "s")
+    assert isinstance(outcome.error, SagaFailed)
+    assert outcome.error.compensated == compensated
+    assert [step for step, _ in outcome.error.compensation_errors] == errors
+    assert outcome.now == min(seconds, 1)

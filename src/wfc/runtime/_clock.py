@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 import time
 from collections.abc import Callable
@@ -126,11 +127,17 @@ async def _until_idle(loop: asyncio.AbstractEventLoop) -> None:
         await asyncio.sleep(0)
 
 
+# The deadlines open in this context, innermost last: a coroutine that moves to another
+# task (a saga's unwinding, runtime/_saga.py) takes them along (`Deadline.moved_to`).
+_OPEN: contextvars.ContextVar[list[Deadline] | None] = contextvars.ContextVar("wfc_deadlines", default=None)
+
+
 class Deadline:
     """`async with Deadline(clock, seconds):` cancels the body after `seconds`.
 
     Works like `asyncio.timeout` but on any `Clock`, and raises a
-    `TimeoutError` that says how long it waited.
+    `TimeoutError` that says how long it waited. It cancels the task that runs
+    the body, even when the body moved to another task after it began.
     """
 
     __slots__ = ("_clock", "_seconds", "_task", "_timer", "_fired")
@@ -145,7 +152,19 @@ class Deadline:
         assert task is not None, "a deadline needs a running task"
         self._task = task
         self._timer = self._clock.call_later(self._seconds, self._fire)
+        opened = _OPEN.get()
+        if opened is None:
+            opened = []
+            _OPEN.set(opened)
+        opened.append(self)
         return self
+
+    @staticmethod
+    def moved_to(task: asyncio.Task[Any]) -> None:
+        """The coroutine running in this context goes on in `task`: its open deadlines
+        must cancel that task, not the one it began in."""
+        for deadline in _OPEN.get() or ():
+            deadline._task = task
 
     def _fire(self) -> None:
         self._fired = True
@@ -158,6 +177,9 @@ class Deadline:
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self._timer.cancel()
+        opened = _OPEN.get()
+        if opened:
+            opened.remove(self)
         if self._fired and exc_type is asyncio.CancelledError and self._task.uncancel() == 0:
             raise TimeoutError(f"timed out after {format_seconds(self._seconds)}") from exc
 

@@ -7,6 +7,7 @@ import contextvars
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, NoReturn, TypeAlias
 
+from ._clock import Deadline
 from ._errors import SagaFailed
 from ._events import error_fields
 from ._runtime import Runtime
@@ -147,6 +148,9 @@ class _Resumed:
         self._waiting_on = waiting_on
 
     async def run(self) -> Any:
+        # Deadlines the coroutine opened before it moved here (a compensation's
+        # `timeout`) must now cancel this task.
+        Deadline.moved_to(asyncio.current_task())  # type: ignore[arg-type]
         return await self
 
     def __await__(self) -> Generator[Any, Any, Any]:
