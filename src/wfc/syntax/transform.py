@@ -227,28 +227,22 @@ class ToAst(DeclarationBuilder):
 
     def wait_arm(self, meta, children):
         duration, body = children
-        return ast.SelectArm(
-            span=span_of(meta), target=None, wait=duration, signal=None, call=None, body=body
-        )
+        return self._arm(meta, None, body, wait=duration)
 
     def receive_arm(self, meta, children):
         target, signal, body = children
-        return ast.SelectArm(
-            span=span_of(meta),
-            target=None if target is None else self._ident(target),
-            wait=None,
-            signal=self._ident(signal),
-            call=None,
-            body=body,
-        )
+        return self._arm(meta, target, body, signal=self._ident(signal))
 
     def call_arm(self, meta, children):
         target, call, body = children
+        return self._arm(meta, target, body, call=call)
+
+    def _arm(self, meta, target, body, wait=None, signal=None, call=None) -> ast.SelectArm:
         return ast.SelectArm(
             span=span_of(meta),
             target=None if target is None else self._ident(target),
-            wait=None,
-            signal=None,
+            wait=wait,
+            signal=signal,
             call=call,
             body=body,
         )
