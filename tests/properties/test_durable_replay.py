@@ -17,6 +17,7 @@ from __future__ import annotations
 import pytest
 
 import asyncio
+from collections import Counter
 import builtins
 import os
 import sys
@@ -164,7 +165,13 @@ def test_a_crashed_and_recovered_run_equals_an_uncrashed_one(program, crash_at, 
     # interleave differently: compared as a multiset). Rate limits and breakers are the
     # exception: their state is live and shared, and the crashed process really took the
     # permit or failed the call it counted, so the recovered one may wait where it did not.
-    assert replayed(crashed.events) == replayed(plain.events)
+    if any(word in source for word in ("select {", "parallel first", "parallel quorum")):
+        # A race replays its journaled winners alone: what a loser did before it was cut
+        # off (a step started, or finished in the same instant as the winner) is not
+        # done again, so its events may be missing from the replay, never added.
+        assert not Counter(replayed(crashed.events)) - Counter(replayed(plain.events))
+    else:
+        assert replayed(crashed.events) == replayed(plain.events)
     # a step journaled before the crash never ran again; only ones in flight then may
     assert not {key for _, _, key in crashed.calls[called_before:]} & journaled
 
