@@ -263,3 +263,18 @@ def test_a_compensation_with_a_timeout_that_waits_is_timed_on_its_own_task(
     assert outcome.error.compensated == compensated
     assert [step for step, _ in outcome.error.compensation_errors] == errors
     assert outcome.now == min(seconds, 1)
+
+
+def test_an_outer_timeout_does_not_follow_the_compensation_into_its_task(backend) -> None:
+    """Only the compensation's own deadlines move with it: a timeout around the saga call
+    still cancels the saga, which lets the shielded compensation finish first."""
+    import backend_handlers
+
+    backend_handlers.log.clear()
+    source = ("use backend_handlers as h\nsaga s() {\n"
+              "    step a = h.slow(1, 1) compensate h.slow(\"undo\", 5)\n"
+              "    step h.explode(\"x\") compensate none\n}\n"
+              "workflow main() {\n    return s() with timeout(2s)\n}\n")
+    outcome = run_source(source, backend)
+    assert isinstance(outcome.error, TimeoutError)
+    assert ("slow", ("undo", 5)) in backend_handlers.log and outcome.now == 6.0

@@ -104,21 +104,19 @@ async def hold_slot(rt: Runtime, bulkhead: Bulkhead, key: str, target: str, site
             held = await _decide(rt, key, now, bulkhead.acquire, token)
             if held:
                 return token
-            if held is False:
+            left = None if bulkhead.max_wait is None else started + bulkhead.max_wait - now
+            if held is False or (left is not None and left <= 0):
                 if rt.observers:
                     rt.event("limit.reject", target, {"concurrent": bulkhead.concurrent})
-                raise RateLimited(f"concurrency limit of {target} reached: {bulkhead.concurrent} in flight")
+                reason = (
+                    f"{bulkhead.concurrent} in flight"
+                    if held is False
+                    else f"no slot within max_wait {format_seconds(bulkhead.max_wait)}"  # type: ignore[arg-type]
+                )
+                raise RateLimited(f"concurrency limit of {target} reached: {reason}")
             if not announced and rt.observers:
                 rt.event("limit.wait", target, {"concurrent": bulkhead.concurrent})
             announced = True
-            left = None if bulkhead.max_wait is None else started + bulkhead.max_wait - now
-            if left is not None and left <= 0:
-                if rt.observers:
-                    rt.event("limit.reject", target, {"concurrent": bulkhead.concurrent})
-                raise RateLimited(
-                    f"concurrency limit of {target} reached: no slot within max_wait "
-                    f"{format_seconds(bulkhead.max_wait)}"  # type: ignore[arg-type]
-                )
             await _freed(rt, key, _POLL if left is None else min(_POLL, left))
     except BaseException:
         await free_slot(rt, key, token)  # queued, not holding: leave the queue

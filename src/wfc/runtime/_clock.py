@@ -127,8 +127,9 @@ async def _until_idle(loop: asyncio.AbstractEventLoop) -> None:
         await asyncio.sleep(0)
 
 
-# The deadlines open in this context, innermost last: a coroutine that moves to another
-# task (a saga's unwinding, runtime/_saga.py) takes them along (`Deadline.moved_to`).
+# Deadlines opened in a context that may move to another task (a saga unwinding in place,
+# runtime/_saga.py, sets a list here): they move with it (`Deadline.moved_to`). Nothing
+# is kept anywhere else, so a timed call pays one lookup.
 _OPEN: contextvars.ContextVar[list[Deadline] | None] = contextvars.ContextVar("wfc_deadlines", default=None)
 
 
@@ -153,18 +154,22 @@ class Deadline:
         self._task = task
         self._timer = self._clock.call_later(self._seconds, self._fire)
         opened = _OPEN.get()
-        if opened is None:
-            opened = []
-            _OPEN.set(opened)
-        opened.append(self)
+        if opened is not None:
+            opened.append(self)
         return self
 
     @staticmethod
-    def moved_to(task: asyncio.Task[Any]) -> None:
-        """The coroutine running in this context goes on in `task`: its open deadlines
-        must cancel that task, not the one it began in."""
+    def track_in(context: contextvars.Context) -> None:
+        """Keep the deadlines opened in `context` from now on, for `moved_to`."""
+        context.run(_OPEN.set, [])
+
+    @staticmethod
+    def moved_to(task: asyncio.Task[Any], origin: asyncio.Task[Any]) -> None:
+        """The coroutine that ran in `origin` goes on in `task` (in the same context): its
+        open deadlines must cancel `task` now. Those of other tasks stay as they are."""
         for deadline in _OPEN.get() or ():
-            deadline._task = task
+            if deadline._task is origin:
+                deadline._task = task
 
     def _fire(self) -> None:
         self._fired = True
@@ -178,7 +183,7 @@ class Deadline:
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self._timer.cancel()
         opened = _OPEN.get()
-        if opened:
+        if opened and self in opened:
             opened.remove(self)
         if self._fired and exc_type is asyncio.CancelledError and self._task.uncancel() == 0:
             raise TimeoutError(f"timed out after {format_seconds(self._seconds)}") from exc

@@ -549,9 +549,7 @@ class Guard:
         time (the call it stands for was admitted once already). Its timeout is entered
         all the same, as the journal counts timeouts, and its events are sent again:
         observers of a resumed run see the whole run."""
-        if self.timeout is not None:
-            return await self._invoke_within(rt, fn, args, kwargs, self.timeout)
-        return await step(rt, self.target, self.location, lambda: fn, *args, **kwargs)
+        return await self._invoke(rt, fn, args, kwargs)
 
     def _admit_now(self, rt: Runtime, breaker_key: Any) -> _Admission | None:
         """The breaker's admission, when the store answers without awaiting (else None).
@@ -621,11 +619,7 @@ class Guard:
         if entry is not None:
             if "refused" in entry:  # the breaker or the limiter refused it: no body ran
                 raise rebuilt_error(entry["refused"])
-            kwargs = kwargs or _NO_KEYWORDS
-            if self.timeout is not None:
-                return await self._invoke_within(rt, fn, args, kwargs, self.timeout)
-            result = fn(*args, **kwargs)
-            return await result if isawaitable(result) else result
+            return await self._invoke(rt, fn, args, kwargs or _NO_KEYWORDS)
         body = _Watched(fn)
         try:
             result = await self._attempt(
@@ -687,16 +681,17 @@ class Guard:
         key = self.limit_state if limit_key is None else f"{self.limit_state}:{limit_key}"
         held = HOLDING.get()
         if key in held:
-            return await self._call_in_slot(rt, fn, args, kwargs)
+            return await self._invoke(rt, fn, args, kwargs)
         token = await hold_slot(rt, self.bulkhead, key, self.target, self.location)  # type: ignore[arg-type]
         holding = HOLDING.set(held | {key})
         try:
-            return await self._call_in_slot(rt, fn, args, kwargs)
+            return await self._invoke(rt, fn, args, kwargs)
         finally:
             HOLDING.reset(holding)
             await free_slot(rt, key, token)
 
-    async def _call_in_slot(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    async def _invoke(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        """The call within the timeout, as a step or not: no breaker, no limiter."""
         if self.timeout is not None:
             return await self._invoke_within(rt, fn, args, kwargs, self.timeout)
         if self.step:

@@ -199,8 +199,9 @@ class Breaker:
         calls += 1
         if calls > self.window:
             calls, outcomes = self.window, outcomes & ((1 << self.window) - 1)
-        if calls >= self.min_calls and outcomes.bit_count() / calls >= self.failure_rate:  # type: ignore[operator]
-            return (OPEN, outcomes.bit_count(), 0, now, 0, epoch + 1), "breaker.open"
+        failed_calls = outcomes.bit_count()
+        if calls >= self.min_calls and failed_calls / calls >= self.failure_rate:  # type: ignore[operator]
+            return (OPEN, failed_calls, 0, now, 0, epoch + 1), "breaker.open"
         return (CLOSED, outcomes | (1 << calls), 0, now, 0, epoch), None
 
 

@@ -76,12 +76,13 @@ class Saga:
         # One context of its own from the start (as a task would have had): a step that
         # sets a context variable before it waits resets it in the same context after.
         context = contextvars.copy_context()
+        Deadline.track_in(context)  # a compensation's timeout must follow it to the task below
         try:
             waiting_on = context.run(compensating.send, None)
         except StopIteration as finished:
             failure = finished.value
         else:
-            resumed = _Resumed(compensating, waiting_on).run()
+            resumed = _Resumed(compensating, waiting_on, asyncio.current_task()).run()
             unwinding = asyncio.get_running_loop().create_task(resumed, context=context)
             while True:
                 try:
@@ -143,14 +144,15 @@ class _Resumed:
     the task and what the task sends or throws back: exactly what the task would
     have done had it run the coroutine from the start."""
 
-    def __init__(self, coroutine: Coroutine[Any, Any, Any], waiting_on: Any) -> None:
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], waiting_on: Any, origin: Any) -> None:
         self._coroutine = coroutine
         self._waiting_on = waiting_on
+        self._origin = origin  # the task it began in
 
     async def run(self) -> Any:
         # Deadlines the coroutine opened before it moved here (a compensation's
         # `timeout`) must now cancel this task.
-        Deadline.moved_to(asyncio.current_task())  # type: ignore[arg-type]
+        Deadline.moved_to(asyncio.current_task(), self._origin)  # type: ignore[arg-type]
         return await self
 
     def __await__(self) -> Generator[Any, Any, Any]:
