@@ -166,6 +166,63 @@ workflow w() {
     assert calls == [("slow", (2, 30))]  # the cut step was not called again
 
 
+def test_a_timeout_scope_a_sibling_ended_early_does_not_fire_on_a_late_replay(backend, tmp_path) -> None:
+    from wfc.runtime import VirtualClock
+
+    source = """use backend_handlers as h
+workflow w() {
+    outcome = "none"
+    try {
+        parallel timeout 1s {
+            h.slow(1, 0.05)
+            fail "the sibling failed"
+        }
+    } catch WorkflowFailed as e {
+        outcome = str(e)
+    }
+    h.slow(2, 30)
+    return outcome
+}
+"""
+    # The first branch's call was cut by its sibling, not by the deadline: replayed days
+    # later, it runs again and is cut again the same way, instead of timing out.
+    value, calls = crash_then_resume(source, backend, tmp_path / "e.db", ("slow", (2, 30)),
+                                     VirtualClock(start=10 ** 10))
+    assert value == "the sibling failed"
+    assert ("slow", (2, 30)) in calls
+
+
+def test_a_timeout_scope_left_because_the_run_is_cancelled_keeps_its_deadline(backend, tmp_path) -> None:
+    source = """use backend_handlers as h
+saga s() {
+    step a = h.double(1)
+        compensate h.note(a)
+    parallel timeout 1s {
+        h.slow(1, 30)
+        h.slow(2, 30)
+    }
+    return a
+}
+"""
+    module = load_source(source, "cancelled.wf", backend=backend)
+
+    async def scenario():
+        rt = Runtime(store=SqliteStore(tmp_path / "x.db"))
+        run = await rt.start(module.s, run_id="x-1")
+        while ("slow", (2, 30)) not in h.log:
+            await asyncio.sleep(0.01)
+        run._task.cancel()  # the application stops the run: the saga still undoes its step
+        await asyncio.gather(run._task, return_exceptions=True)
+        return await rt.store.items("wfjournal:x-1:")
+
+    entries = asyncio.run(scenario())
+    assert ("note", (2,)) in h.log
+    # The compensation's step wrote what was pending before it called its handler, yet the
+    # scope is not marked as ended: a resumed run must still time out there.
+    assert [key for key in entries if "|timeout|" in key]
+    assert not [key for key in entries if "|ended|" in key]
+
+
 def test_an_idempotency_key_held_at_a_crash_is_taken_over_by_the_same_step(backend, tmp_path) -> None:
     source = """use backend_handlers as h
 workflow w() {

@@ -72,6 +72,7 @@ workflow main(x) {
     shown = wfc("runs", "show", "t-1", "--store", store)
     assert shown.returncode == 0, shown.stderr
     kinds = [line.split()[0] for line in shown.stdout.splitlines()[2:-1]]
-    assert sorted(kinds) == ["attempt", "now", "step", "step", "timeout"]
+    assert sorted(kinds) == ["attempt", "ended", "now", "step", "step", "timeout"]
+    assert "ended   timeout#1: the scope ended before its deadline" in shown.stdout
     assert "attempt timed.wf:2:1#1: ok" in shown.stdout
     assert shown.stdout.splitlines()[-1] == "  completed: 3"

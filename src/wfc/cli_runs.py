@@ -136,6 +136,8 @@ def _describe(identity: str, entry: dict[str, Any], as_json: Any) -> str:
     where = f"{site or kind}#{count}" + (f" (branch {path})" if path else "")
     if kind in ("timer", "deadline", "timeout"):
         return f"{kind:<7} {where}: until {entry['deadline']:.3f}"
+    if kind == "ended":
+        return f"{kind:<7} {where.replace('ended', 'timeout', 1)}: the scope ended before its deadline"
     if kind in _OUTCOMES:
         return f"{kind:<7} {where}: {_OUTCOMES[kind](entry, as_json)}"
     if "value" in entry:

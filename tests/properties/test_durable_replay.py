@@ -40,13 +40,26 @@ class Crash(SystemExit):
     """Stands for SIGKILL: it is not an Exception, so nothing journals or compensates it."""
 
 
+# What makes a program's outcome depend on when its calls finish, not only on what they
+# return: deadlines, races, and policies whose state changes with time.
+TIME_BOUNDED = ("timeout", "max_time", "select {", "parallel first", "parallel quorum",
+                "breaker(", "limit(")
+
+
 class World:
-    def __init__(self, scripts: dict[str, Script], crash_at: int | None) -> None:
+    def __init__(self, scripts: dict[str, Script], crash_at: int | None,
+                 time_bounded: bool = False) -> None:
         self.scripts = scripts
         self.crash_at = crash_at
+        # A crash loses the calls in flight with it, and the recovered run makes them again
+        # later than the uncrashed run did (steps are at-least-once): a time-bounded program
+        # may then rightly end differently, so its crash waits for a call that starts with
+        # no other in flight.
+        self.time_bounded = time_bounded
         self.calls: list[tuple[str, str, str]] = []  # (handler, argument, step key)
         self.events: list[tuple] = []  # (kind, name, fields) of every event, in order
         self.started = 0
+        self.in_flight = 0
 
     def install(self) -> None:
         module = types.ModuleType(MODULE)
@@ -60,8 +73,9 @@ class World:
             the restarted process, whose clock goes on from the crash, spends no time
             that the uncrashed run did not)."""
             self.started += 1
-            if self.started == self.crash_at:
-                raise Crash()
+            if self.crash_at is not None and self.started >= self.crash_at:
+                if not (self.time_bounded and self.in_flight):
+                    raise Crash()
 
         def effect(arg: Any) -> Any:
             self.calls.append((name, repr(arg), step_key()))
@@ -78,9 +92,13 @@ class World:
 
         async def run(arg: Any) -> Any:
             start()
-            if script.delay:
-                await current().clock.sleep(script.delay)
-            return effect(arg)
+            self.in_flight += 1
+            try:
+                if script.delay:
+                    await current().clock.sleep(script.delay)
+                return effect(arg)
+            finally:
+                self.in_flight -= 1
 
         return run
 
@@ -133,16 +151,12 @@ def replayed(events: list[tuple]) -> list[tuple]:
 @given(program=programs(), crash_at=st.integers(1, 12), backend=st.sampled_from(["interp", "compiled"]))
 def test_a_crashed_and_recovered_run_equals_an_uncrashed_one(program, crash_at, backend) -> None:
     source, scripts = program
-    # Left out here, open findings of this property: a recovered run whose crash fell
-    # inside a `select`, or in a `parallel for ... where`, can end or call differently
-    # (tests/test_select.py covers a select's durable replay on its own).
-    assume("select {" not in source and " where " not in source)
     note(f"wf program:\n{source}")
     plain = World(scripts, None)
     plain.install()
     expected = durable_run(source, plain, MemoryStore(), backend, resume=False,
                            clock=VirtualClock())
-    crashed = World(scripts, crash_at)
+    crashed = World(scripts, crash_at, any(word in source for word in TIME_BOUNDED))
     crashed.install()
     store = MemoryStore()
     clock = VirtualClock()

@@ -96,6 +96,7 @@ class Journal:
         self._polls = 0  # looks at the store since the last wake: the next look waits longer
         self._overdue: list[Overdue] = []  # replayed timeouts whose deadline has passed
         self.check: ReplayCheck | None = None  # while a changed source replays the journal
+        self.root: asyncio.Task[Any] | None = None  # the task that runs the declaration
 
     def identity(self, kind: str, site: str = "") -> str:
         path = _PATH.get()
@@ -406,6 +407,65 @@ class Overdue:
             self._timers.remove(self)
 
 
+class ScopeTimer:
+    """A timeout's timer in a run. Its deadline is journaled as it starts; a scope that
+    the run itself ends before the deadline (its body returned or failed, or a sibling's
+    failure, a race or an outer timeout cancelled it) is journaled as ended, so that a
+    replay reaching it after the deadline never cuts what the first run finished.
+
+    A scope left because the whole run is being cancelled from outside is not marked:
+    its deadline still bounds what a resumed run does there."""
+
+    __slots__ = ("_journal", "_identity", "_callback", "_timer", "_done")
+
+    PASSED: Any  # the timer of a replayed scope that ended before its deadline
+
+    def __init__(
+        self,
+        journal: Journal,
+        identity: str,
+        clock: Any,
+        deadline: float,
+        left: float,
+        callback: Callable[[], Any],
+    ) -> None:
+        self._journal = journal
+        self._identity = identity
+        self._callback = callback
+        self._done = False
+        self._timer = (
+            clock.call_later(left, self._fire) if left > 0 else journal.overdue(deadline, self._fire)
+        )
+
+    def _fire(self) -> None:
+        self._done = True
+        self._callback()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+        if self._done:
+            return
+        self._done = True  # journaled once, however often it is cancelled
+        root = self._journal.root
+        if root is None or not root.cancelling():
+            self._journal.write_later(_ended(self._identity), {})
+
+
+class _Passed:
+    __slots__ = ()
+
+    def cancel(self) -> None:
+        pass
+
+
+ScopeTimer.PASSED = _Passed()
+
+
+def _ended(identity: str) -> str:
+    """The identity that marks the timeout scope `identity` ended before its deadline."""
+    return identity.replace("|timeout|", "|ended|", 1)
+
+
 class JournaledClock:
     """The run's clock: `now()` and timers are journaled, the rest is the real clock's."""
 
@@ -439,12 +499,14 @@ class JournaledClock:
             journal.live()
             deadline = self._clock.now() + seconds
             journal.write_later(identity, {"deadline": deadline})
-            return self._clock.call_later(seconds, callback)
+            return ScopeTimer(journal, identity, self._clock, deadline, seconds, callback)
+        if journal.recorded(_ended(identity)) is not None:
+            # The first run left the scope before its deadline: whatever cut it short
+            # happens again, and the deadline never fires, however late the replay is.
+            return ScopeTimer.PASSED
         deadline = entry["deadline"]
         left = deadline - self._clock.now()
-        if left > 0:
-            return self._clock.call_later(left, callback)
-        return journal.overdue(deadline, callback)
+        return ScopeTimer(journal, identity, self._clock, deadline, left, callback)
 
     async def sleep(self, seconds: float) -> None:
         """Sleep until the journaled deadline: after a restart, only what is left."""
@@ -730,6 +792,7 @@ def launch(
     child = run_runtime(rt, journal)
 
     async def execute() -> Any:
+        journal.root = asyncio.current_task()
         with child.activate():
             try:
                 value = await function(*head["args"], **head["kwargs"])
