@@ -3,6 +3,8 @@ when it starts and ends, so the order the dataflow block gives can be seen."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from wfc.runtime import current
 
 TIMELINE: list[tuple[float, str]] = []
@@ -25,7 +27,7 @@ async def build(source: str) -> str:
     return await _work("build", f"{source}.whl")
 
 
-async def test(artifact: str) -> dict:
+async def test(artifact: str) -> dict[str, Any]:
     return await _work("test", {"passed": 120, "failed": 0})
 
 
@@ -33,5 +35,5 @@ async def document(source: str) -> str:
     return await _work("document", f"{source}/docs")
 
 
-async def publish(artifact: str, tested: dict, docs: str) -> str:
+async def publish(artifact: str, tested: dict[str, Any], docs: str) -> str:
     return await _work("publish", f"https://packages.example/{artifact}")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 
-async def vip_search(query: str) -> dict:
+async def vip_search(query: str) -> dict[str, Any]:
     await asyncio.sleep(0)
     return {"action": "search", "tier": "vip", "query": query}
 
 
-async def search(query: str) -> dict:
+async def search(query: str) -> dict[str, Any]:
     await asyncio.sleep(0)
     return {"action": "search", "tier": "standard", "query": query}
 
@@ -21,5 +22,5 @@ def severity(text: str) -> int:
     return 3 if "never" in words or "!" in text else 2 if "late" in words else 1
 
 
-def open_case(customer: str, level: int) -> dict:
+def open_case(customer: str, level: int) -> dict[str, Any]:
     return {"action": "open_case", "customer": customer, "level": level}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-sent: list[tuple] = []
+sent: list[tuple[Any, ...]] = []
 FAIL: set[str] = set()
 
 

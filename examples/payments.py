@@ -12,6 +12,7 @@ import json
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 from wfc.runtime import step_key
 
@@ -21,11 +22,11 @@ CRASH_AFTER_CHARGE = int(os.environ.get("PAYMENTS_CRASH_AFTER", "0"))
 _charges_here = 0
 
 
-def _ledger() -> dict:
+def _ledger() -> dict[str, Any]:
     return json.loads(LEDGER.read_text()) if LEDGER.exists() else {}
 
 
-def charge(customer: str, amount: int) -> dict:
+def charge(customer: str, amount: int) -> dict[str, Any]:
     global _charges_here
     ledger = _ledger()
     key = step_key()

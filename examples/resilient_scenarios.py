@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -23,7 +24,7 @@ import wfc  # noqa: E402
 from wfc.runtime import Runtime, VirtualClock  # noqa: E402
 
 
-def flaky_service(backend: str = "compiled", cities: int = 20) -> dict:
+def flaky_service(backend: str = "compiled", cities: int = 20) -> dict[str, Any]:
     """Scenario 1: how many forecasts get through a service failing 80% of calls."""
     module = wfc.load(HERE / "resilient_api.wf", backend=backend)
     weather_api.configure(failure_rate=0.8, seed=7)

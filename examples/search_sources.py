@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from wfc.runtime import current
 
@@ -14,7 +15,7 @@ in_flight = 0
 peak_in_flight = 0
 
 
-async def search(source: str, query: str) -> list[dict]:
+async def search(source: str, query: str) -> list[dict[str, Any]]:
     """Three hits from `source` for `query`, scored by source and position."""
     global in_flight, peak_in_flight
     in_flight += 1
@@ -33,6 +34,6 @@ async def search(source: str, query: str) -> list[dict]:
         in_flight -= 1
 
 
-def rank(hits: list[dict], top: int) -> list[dict]:
+def rank(hits: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:
     """The `top` hits by score, best first; ties keep their order."""
     return sorted(hits, key=lambda hit: -hit["score"])[:top]

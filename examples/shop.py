@@ -7,10 +7,11 @@ it, e.g. `shop.FAIL.add("deduct_inventory")`. `log` records every call.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 STOCK = {"P1": 10, "P2": 0}
 FAIL: set[str] = set()
-log: list[tuple] = []
+log: list[tuple[Any, ...]] = []
 _orders = {"next": 1}
 
 
@@ -24,7 +25,7 @@ def _call(name: str, *args: object) -> None:
         raise ConnectionError(f"{name} failed")
 
 
-async def validate_inventory(product_id: str, quantity: int) -> dict:
+async def validate_inventory(product_id: str, quantity: int) -> dict[str, Any]:
     _call("validate_inventory", product_id, quantity)
     if STOCK.get(product_id, 0) < quantity:
         raise OutOfStock(f"{product_id}: only {STOCK.get(product_id, 0)} left")
@@ -35,7 +36,7 @@ async def release_hold(hold_id: str) -> None:
     _call("release_hold", hold_id)
 
 
-async def create_order(product_id: str, quantity: int, customer: str) -> dict:
+async def create_order(product_id: str, quantity: int, customer: str) -> dict[str, Any]:
     _call("create_order", product_id, quantity, customer)
     await asyncio.sleep(0)
     order_id = f"O-{_orders['next']}"

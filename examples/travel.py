@@ -8,6 +8,7 @@ requests" a few times, a full flight, a declined card.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 
 class Throttled(Exception):
@@ -28,7 +29,7 @@ def reset() -> None:
     LOG.clear()
 
 
-def _book(kind: str, what: str, price: int) -> dict:
+def _book(kind: str, what: str, price: int) -> dict[str, Any]:
     if SCENARIO["throttled"] > 0:
         SCENARIO["throttled"] -= 1
         LOG.append(f"throttled {kind}")
@@ -39,22 +40,22 @@ def _book(kind: str, what: str, price: int) -> dict:
     return {"booking": booking, "price": price, "confirmed": True}
 
 
-def reserve_flight(flight: str, traveller: str) -> dict:
+def reserve_flight(flight: str, traveller: str) -> dict[str, Any]:
     if flight in SCENARIO["full_flights"]:
         LOG.append(f"full {flight}")
         return {"booking": None, "price": 0, "confirmed": False}
     return _book("flight", f"{flight} for {traveller}", 420)
 
 
-def book_hotel(hotel: str, nights: int) -> dict:
+def book_hotel(hotel: str, nights: int) -> dict[str, Any]:
     return _book("hotel", f"{hotel} x{nights}", 90 * nights)
 
 
-def rent_car(city: str, nights: int) -> dict:
+def rent_car(city: str, nights: int) -> dict[str, Any]:
     return _book("car", f"car in {city} x{nights}", 35 * nights)
 
 
-def charge(card: str, amount: int) -> dict:
+def charge(card: str, amount: int) -> dict[str, Any]:
     if card in SCENARIO["declined_cards"]:
         LOG.append(f"declined {card}")
         return {"ok": False, "reason": "card declined by issuer", "code": 402, "amount": amount}

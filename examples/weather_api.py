@@ -8,6 +8,7 @@ Calls take `latency` seconds on the runtime's clock. `calls` logs every call.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from wfc.runtime import current
 
@@ -42,21 +43,21 @@ async def _answer(operation: str, subject: str) -> None:
         raise ConnectionError(f"weather service unavailable ({operation} {subject})")
 
 
-async def forecast(city: str) -> dict:
+async def forecast(city: str) -> dict[str, Any]:
     await _answer("forecast", city)
     report = {"summary": f"clear skies over {city}", "source": "live"}
     _last_known[city] = report
     return report
 
 
-def last_known(city: str) -> dict:
+def last_known(city: str) -> dict[str, Any]:
     """The fallback: the last live forecast for `city`, marked as cached."""
     report = _last_known.get(city)
     summary = report["summary"] if report else "no forecast yet"
     return {"summary": summary, "source": "cache"}
 
 
-async def book(trip_id: str, city: str) -> dict:
+async def book(trip_id: str, city: str) -> dict[str, Any]:
     await _answer("book", trip_id)
     booking = {"trip": trip_id, "city": city, "number": len(_bookings) + 1}
     _bookings[trip_id] = booking

@@ -124,6 +124,7 @@ async def _wf_undo1(_rt: _wf.Runtime, hold: _wf.Value) -> _wf.Value:
     if _obs:
         _rt.event("step.start", "shop.release_hold")
     # durable_order.wf:11:20
+    _wf_r2: _wf.Value
     try:
         _wf_r2 = (
             shop.release_hold(_wf_r3)
@@ -146,6 +147,7 @@ async def _wf_undo6(_rt: _wf.Runtime, charge: _wf.Value) -> _wf.Value:
     if _obs:
         _rt.event("step.start", "payments.refund")
     # durable_order.wf:13:20
+    _wf_r7: _wf.Value
     try:
         _wf_r7 = (
             payments.refund(_wf_r8)
@@ -168,6 +170,7 @@ async def _wf_undo9(_rt: _wf.Runtime, order: _wf.Value) -> _wf.Value:
     if _obs:
         _rt.event("step.start", "shop.cancel_order")
     # durable_order.wf:15:20
+    _wf_r10: _wf.Value
     try:
         _wf_r10 = (
             shop.cancel_order(_wf_r11)

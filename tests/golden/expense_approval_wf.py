@@ -111,6 +111,7 @@ async def _wf_undo1(_rt: _wf.Runtime, hold: _wf.Value) -> _wf.Value:
     if _obs:
         _rt.event("step.start", "approvals.release_budget")
     # expense_approval.wf:17:20
+    _wf_r2: _wf.Value
     try:
         _wf_r2 = (
             approvals.release_budget(_wf_r3)
@@ -139,6 +140,7 @@ async def _wf_undo6(_rt: _wf.Runtime, claim: _wf.Value) -> _wf.Value:
     if _obs:
         _rt.event("step.start", "approvals.reverse")
     # expense_approval.wf:19:20
+    _wf_r7: _wf.Value
     try:
         _wf_r7 = (
             approvals.reverse(_wf_r8, _wf_r9)

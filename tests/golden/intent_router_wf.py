@@ -21,6 +21,7 @@ async def intent(ticket: _wf.Value) -> _wf.Value:
         if _obs:
             _rt.event("step.start", "support.vip_search")
         # intent_router.wf:7:78
+        _wf_r1: _wf.Value
         try:
             _wf_r1 = (
                 support.vip_search(_wf_r2)
@@ -46,6 +47,7 @@ async def intent(ticket: _wf.Value) -> _wf.Value:
         if _obs:
             _rt.event("step.start", "support.search")
         # intent_router.wf:8:50
+        _wf_r3: _wf.Value
         try:
             _wf_r3 = (
                 support.search(_wf_r4)
@@ -100,6 +102,7 @@ async def intent(ticket: _wf.Value) -> _wf.Value:
             if _obs:
                 _rt.event("step.start", "support.open_case")
             # intent_router.wf:12:16
+            _wf_r8: _wf.Value
             try:
                 _wf_r8 = (
                     support.open_case(_wf_r9, _wf_r10)

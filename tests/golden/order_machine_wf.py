@@ -32,6 +32,7 @@ class Order(_wf.Machine):
         if _obs:
             _rt.event("step.start", "notify.paid")
         # order_machine.wf:13:18
+        _wf_r4: _wf.Value
         try:
             _wf_r4 = (
                 notify.paid(order_id)
@@ -56,6 +57,7 @@ class Order(_wf.Machine):
         if _obs:
             _rt.event("step.start", "notify.shipped")
         # order_machine.wf:18:31
+        _wf_r6: _wf.Value
         try:
             _wf_r6 = (
                 notify.shipped(_wf_r7, _wf_r8)
@@ -84,6 +86,7 @@ class Order(_wf.Machine):
         if _obs:
             _rt.event("step.start", "notify.refunded")
         # order_machine.wf:26:13
+        _wf_r11: _wf.Value
         try:
             _wf_r11 = (
                 notify.refunded(order_id, amount)
@@ -110,6 +113,7 @@ class Order(_wf.Machine):
         if _obs:
             _rt.event("step.start", "notify.cancelled")
         # order_machine.wf:30:18
+        _wf_r13: _wf.Value
         try:
             _wf_r13 = (
                 notify.cancelled(order_id)
@@ -128,15 +132,14 @@ class Order(_wf.Machine):
         if _obs:
             _rt.event("step.end", "notify.cancelled")
 
-
-Order.transitions = {
-    ("created", "pay"): (_wf.Transition("paid", None, None),),
-    ("created", "cancel"): (_wf.Transition("cancelled", None, None),),
-    ("paid", "process"): (_wf.Transition("processing", Order._wf_guard1, None),),
-    ("paid", "cancel"): (_wf.Transition("cancelled", Order._wf_guard2, None),),
-    ("processing", "ship"): (_wf.Transition("shipped", None, Order._wf_action5),),
-    ("shipped", "deliver"): (_wf.Transition("delivered", None, None),),
-    ("delivered", "refund"): (_wf.Transition("refunded", None, Order._wf_action9),),
-}
-Order.enter_actions = {"paid": (Order._wf_action3,), "cancelled": (Order._wf_action12,)}
-Order.exit_actions = {}
+    transitions = {
+        ("created", "pay"): (_wf.Transition("paid", None, None),),
+        ("created", "cancel"): (_wf.Transition("cancelled", None, None),),
+        ("paid", "process"): (_wf.Transition("processing", _wf_guard1, None),),
+        ("paid", "cancel"): (_wf.Transition("cancelled", _wf_guard2, None),),
+        ("processing", "ship"): (_wf.Transition("shipped", None, _wf_action5),),
+        ("shipped", "deliver"): (_wf.Transition("delivered", None, None),),
+        ("delivered", "refund"): (_wf.Transition("refunded", None, _wf_action9),),
+    }
+    enter_actions = {"paid": (_wf_action3,), "cancelled": (_wf_action12,)}
+    exit_actions = {}

@@ -79,6 +79,7 @@ async def place_order(product_id: str, quantity: int, customer: str) -> _wf.Valu
         if _obs:
             _rt.event("step.start", "shop.deduct_inventory")
         # order_saga.wf:13:10
+        _wf_r7: _wf.Value
         try:
             _wf_r7 = (
                 shop.deduct_inventory(product_id, quantity)
@@ -107,6 +108,7 @@ async def place_order(product_id: str, quantity: int, customer: str) -> _wf.Valu
         if _obs:
             _rt.event("step.start", "shop.send_notification")
         # order_saga.wf:15:10
+        _wf_r10: _wf.Value
         try:
             _wf_r10 = (
                 shop.send_notification(_wf_r11, _wf_r12)
@@ -143,6 +145,7 @@ async def _wf_undo1(_rt: _wf.Runtime, hold: _wf.Value) -> _wf.Value:
     if _obs:
         _rt.event("step.start", "shop.release_hold")
     # order_saga.wf:10:20
+    _wf_r2: _wf.Value
     try:
         _wf_r2 = (
             shop.release_hold(_wf_r3)
@@ -165,6 +168,7 @@ async def _wf_undo4(_rt: _wf.Runtime, order: _wf.Value) -> _wf.Value:
     if _obs:
         _rt.event("step.start", "shop.cancel_order")
     # order_saga.wf:12:20
+    _wf_r5: _wf.Value
     try:
         _wf_r5 = (
             shop.cancel_order(_wf_r6)
@@ -188,6 +192,7 @@ async def _wf_undo8(
     if _obs:
         _rt.event("step.start", "shop.restock")
     # order_saga.wf:14:20
+    _wf_r9: _wf.Value
     try:
         _wf_r9 = (
             shop.restock(product_id, quantity)
@@ -217,6 +222,7 @@ async def _wf_undo13(
     if _obs:
         _rt.event("step.start", "shop.send_apology")
     # order_saga.wf:16:20
+    _wf_r14: _wf.Value
     try:
         _wf_r14 = (
             shop.send_apology(_wf_r15, _wf_r16)

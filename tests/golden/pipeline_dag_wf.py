@@ -29,6 +29,7 @@ async def release(commit: str) -> dict[str, _wf.Value]:
             if _obs:
                 _rt.event("step.start", "ci.checkout")
             # pipeline_dag.wf:10:18
+            _wf_r2: _wf.Value
             try:
                 _wf_r2 = (
                     ci.checkout(commit)
@@ -50,6 +51,7 @@ async def release(commit: str) -> dict[str, _wf.Value]:
             if _obs:
                 _rt.event("step.start", "ci.build")
             # pipeline_dag.wf:11:20
+            _wf_r4: _wf.Value
             try:
                 _wf_r4 = (
                     ci.build(source)
@@ -71,6 +73,7 @@ async def release(commit: str) -> dict[str, _wf.Value]:
             if _obs:
                 _rt.event("step.start", "ci.test")
             # pipeline_dag.wf:12:18
+            _wf_r6: _wf.Value
             try:
                 _wf_r6 = (
                     ci.test(artifact)
@@ -92,6 +95,7 @@ async def release(commit: str) -> dict[str, _wf.Value]:
             if _obs:
                 _rt.event("step.start", "ci.document")
             # pipeline_dag.wf:13:16
+            _wf_r8: _wf.Value
             try:
                 _wf_r8 = (
                     ci.document(source)
@@ -113,6 +117,7 @@ async def release(commit: str) -> dict[str, _wf.Value]:
             if _obs:
                 _rt.event("step.start", "ci.publish")
             # pipeline_dag.wf:14:21
+            _wf_r10: _wf.Value
             try:
                 _wf_r10 = (
                     ci.publish(artifact, tested, docs)

@@ -29,6 +29,7 @@ async def best_price(item: str) -> dict[str, _wf.Value]:
             if _obs:
                 _rt.event("step.start", "quotes.ask")
             # quorum.wf:11:17
+            _wf_r2: _wf.Value
             try:
                 _wf_r2 = (
                     quotes.ask("north", item)
@@ -50,6 +51,7 @@ async def best_price(item: str) -> dict[str, _wf.Value]:
             if _obs:
                 _rt.event("step.start", "quotes.ask")
             # quorum.wf:12:17
+            _wf_r4: _wf.Value
             try:
                 _wf_r4 = (
                     quotes.ask("south", item)
@@ -71,6 +73,7 @@ async def best_price(item: str) -> dict[str, _wf.Value]:
             if _obs:
                 _rt.event("step.start", "quotes.ask")
             # quorum.wf:13:16
+            _wf_r6: _wf.Value
             try:
                 _wf_r6 = (
                     quotes.ask("east", item)

@@ -124,6 +124,7 @@ async def patient_forecast(city: str) -> _wf.Value:
             if _obs:
                 _rt.event("step.start", "api.forecast")
             # resilient_api.wf:43:12
+            _wf_r4: _wf.Value
             try:
                 if _wf_attempt5 == 1:
                     _wf_r4 = (

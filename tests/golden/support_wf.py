@@ -43,6 +43,7 @@ async def complaints(ticket: _wf.Value) -> _wf.Value:
             _rt.event("route", "complaints", {"route": "urgent"})
             _rt.event("step.start", "desk.escalate")
         # support.wf:14:66
+        _wf_r6: _wf.Value
         try:
             _wf_r6 = (
                 desk.escalate(ticket, "urgent")
@@ -63,6 +64,7 @@ async def complaints(ticket: _wf.Value) -> _wf.Value:
             _rt.event("route", "complaints", {"route": "refund"})
             _rt.event("step.start", "desk.escalate")
         # support.wf:13:57
+        _wf_r7: _wf.Value
         try:
             _wf_r7 = (
                 desk.escalate(ticket, "billing")
@@ -86,6 +88,7 @@ async def complaints(ticket: _wf.Value) -> _wf.Value:
         _rt.event("route", "complaints", {"route": "default"})
         _rt.event("step.start", "desk.reply")
     # support.wf:15:16
+    _wf_r8: _wf.Value
     try:
         _wf_r8 = (
             desk.reply(ticket, "complaints")
@@ -108,7 +111,7 @@ async def inquiries(ticket: _wf.Value) -> list[_wf.Value]:
     _obs = _rt.observers  # the live list: observers added later are seen
     _wf_matched9 = "how" in _wf.lower(_wf.attr(ticket, "text"))
     _wf_matched10 = _wf.attr(ticket, "order_id") != None
-    _wf_results11 = []
+    _wf_results11: list[_wf.Value] = []
     if _wf_matched9:
         if _obs:
             _rt.event("route", "inquiries", {"route": "docs"})
@@ -116,6 +119,7 @@ async def inquiries(ticket: _wf.Value) -> list[_wf.Value]:
         if _obs:
             _rt.event("step.start", "desk.search_docs")
         # support.wf:20:52
+        _wf_r12: _wf.Value
         try:
             _wf_r12 = (
                 desk.search_docs(_wf_r13)
@@ -138,6 +142,7 @@ async def inquiries(ticket: _wf.Value) -> list[_wf.Value]:
         if _obs:
             _rt.event("step.start", "desk.order_status")
         # support.wf:21:50
+        _wf_r14: _wf.Value
         try:
             _wf_r14 = (
                 desk.order_status(_wf_r15)
@@ -158,6 +163,7 @@ async def inquiries(ticket: _wf.Value) -> list[_wf.Value]:
             _rt.event("route", "inquiries", {"route": "default"})
             _rt.event("step.start", "desk.reply")
         # support.wf:22:16
+        _wf_r16: _wf.Value
         try:
             _wf_r16 = (
                 desk.reply(ticket, "inquiries")
@@ -186,6 +192,7 @@ async def orders(ticket: _wf.Value) -> _wf.Value:
         if _obs:
             _rt.event("step.start", "desk.cancel_order")
         # support.wf:26:52
+        _wf_r17: _wf.Value
         try:
             _wf_r17 = (
                 desk.cancel_order(_wf_r18)
@@ -209,6 +216,7 @@ async def orders(ticket: _wf.Value) -> _wf.Value:
         if _obs:
             _rt.event("step.start", "desk.change_order")
         # support.wf:27:52
+        _wf_r19: _wf.Value
         try:
             _wf_r19 = (
                 desk.change_order(_wf_r20, _wf_r21)
@@ -232,6 +240,7 @@ async def orders(ticket: _wf.Value) -> _wf.Value:
         _rt.event("route", "orders", {"route": "default"})
         _rt.event("step.start", "desk.reply")
     # support.wf:31:16
+    _wf_r22: _wf.Value
     try:
         _wf_r22 = (
             desk.reply(ticket, "orders")

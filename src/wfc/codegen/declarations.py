@@ -154,7 +154,7 @@ def emit_all_routes(emitter: StmtEmitter, decl: ast.Router, order: tuple[ast.Rou
         out.line(f"{flag} = {emitter.expr(route.when)}")
         matched.append(flag)
     results = emitter.temps.new("results")
-    out.line(f"{results} = []")
+    out.line(f"{results}: list[_wf.Value] = []")
     for route, matched_flag in zip(order, matched):
         if matched_flag is None:
             emit_route_value(emitter, decl, route, f"{results}.append")

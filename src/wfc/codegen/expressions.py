@@ -54,10 +54,23 @@ class Temps:
 
     def __init__(self) -> None:
         self._count = 0
+        self._undeclared: set[str] = set()  # results of steps, not yet given their type
 
     def new(self, stem: str = "t") -> str:
         self._count += 1
-        return f"_wf_{stem}{self._count}"
+        name = f"_wf_{stem}{self._count}"
+        if stem == "r":
+            self._undeclared.add(name)
+        return name
+
+    def declares(self, name: str) -> bool:
+        """Whether `name` is a step's result temporary that still needs its type declared
+        (once, before its first assignment: a handler's own return type, `None` say,
+        must not narrow it, or type checkers flag the `await` that follows)."""
+        if name in self._undeclared:
+            self._undeclared.remove(name)
+            return True
+        return False
 
 
 class ExprEmitter:

@@ -22,22 +22,23 @@ def emit_machine(emitter: StmtEmitter, decl: ast.Machine) -> None:
                 functions.action(transition.action)
             for action in (*state.enter, *state.exit):
                 functions.action(action)
-    out.line()
-    out.line()
-    entries = [
-        f"({py_literal(state)}, {py_literal(event)}): ("
-        + "".join(f"{functions.transition(t)}, " for t in transitions)
-        + ")"
-        for (state, event), transitions in transition_table(decl).items()
-    ]
-    out.line(f"{cls}.transitions = {{{', '.join(entries)}}}")
-    for attribute, field in (("enter_actions", "enter"), ("exit_actions", "exit")):
-        table = {s.name.id: getattr(s, field) for s in decl.states if getattr(s, field)}
+        # The tables are class attributes written in the class body, where the guards
+        # and actions are plain names (type checkers call them private outside it).
+        out.line()
         entries = [
-            f"{py_literal(state)}: ({''.join(functions.names[a] + ', ' for a in actions)})"
-            for state, actions in table.items()
+            f"({py_literal(state)}, {py_literal(event)}): ("
+            + "".join(f"{functions.transition(t)}, " for t in transitions)
+            + ")"
+            for (state, event), transitions in transition_table(decl).items()
         ]
-        out.line(f"{cls}.{attribute} = {{{', '.join(entries)}}}")
+        out.line(f"transitions = {{{', '.join(entries)}}}")
+        for attribute, field in (("enter_actions", "enter"), ("exit_actions", "exit")):
+            table = {s.name.id: getattr(s, field) for s in decl.states if getattr(s, field)}
+            entries = [
+                f"{py_literal(state)}: ({''.join(functions.names[a] + ', ' for a in actions)})"
+                for state, actions in table.items()
+            ]
+            out.line(f"{attribute} = {{{', '.join(entries)}}}")
 
 
 def _class_body(emitter: StmtEmitter, decl: ast.Machine) -> None:
@@ -94,7 +95,7 @@ class MachineFunctions:
             return
         out = self.emitter.out
         name = self.emitter.temps.new("guard")
-        self.names[transition] = f"{py_name(self.decl.name.id)}.{name}"
+        self.names[transition] = name
         out.line()
         out.line(f"def {name}(_wf_self, ctx: _wf.Value) -> _wf.Value:")
         with out.indent():
@@ -106,7 +107,7 @@ class MachineFunctions:
             return
         emitter, out = self.emitter, self.emitter.out
         name = emitter.temps.new("action")
-        self.names[action] = f"{py_name(self.decl.name.id)}.{name}"
+        self.names[action] = name
         out.line()
         out.line(f"async def {name}(_wf_self, ctx: _wf.Value) -> None:")
         with out.indent():

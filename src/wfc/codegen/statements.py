@@ -128,6 +128,8 @@ class StmtEmitter(PolicyEmitter):
         out = self.out
         out.observed(f'_rt.event("step.start", {target})')
         out.line(f"# {self.where(call)}")
+        if self.temps.declares(result):
+            out.line(f"{result}: _wf.Value")
         out.line("try:")
         with out.indent():
             function, arguments = self.sub(call.func, 9), self.arguments(call, codes)

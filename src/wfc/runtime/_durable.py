@@ -674,7 +674,11 @@ def run_runtime(parent: Runtime, journal: Journal) -> Runtime:
 
 
 async def start(
-    rt: Runtime, function: Callable[..., Any], args: tuple, kwargs: dict[str, Any], run_id: str | None
+    rt: Runtime,
+    function: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    run_id: str | None,
 ) -> Run:
     run_id = run_id or new_run_id()
     known = rt.runs.get(run_id)

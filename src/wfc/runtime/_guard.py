@@ -109,7 +109,7 @@ class Guard:
         self,
         rt: Runtime,
         fn: Callable[..., Any],
-        args: tuple = (),
+        args: tuple[Any, ...] = (),
         kwargs: dict[str, Any] | None = None,
         *,
         key: Any = None,
@@ -135,7 +135,7 @@ class Guard:
         self,
         rt: Runtime,
         fn: Callable[..., Any],
-        args: tuple,
+        args: tuple[Any, ...],
         kwargs: dict,
         key: Any,
         breaker_key: Any,
@@ -175,7 +175,7 @@ class Guard:
             rt, fn, args, kwargs, store_key, version, breaker_key, limit_key, fallback
         )
 
-    def _store_key(self, key: Any, args: tuple, kwargs: dict) -> str:
+    def _store_key(self, key: Any, args: tuple[Any, ...], kwargs: dict) -> str:
         assert self.idempotent is not None
         if self.idempotent.explicit:
             return "idempotent:" + str(key)
@@ -185,7 +185,7 @@ class Guard:
         self,
         rt: Runtime,
         fn: Callable[..., Any],
-        args: tuple,
+        args: tuple[Any, ...],
         kwargs: dict,
         key: Any,
         breaker_key: Any,
@@ -237,7 +237,7 @@ class Guard:
         self,
         rt: Runtime,
         fn: Callable[..., Any],
-        args: tuple,
+        args: tuple[Any, ...],
         kwargs: dict,
         store_key: str,
         version: int,
@@ -299,7 +299,7 @@ class Guard:
         self,
         rt: Runtime,
         fn: Callable[..., Any],
-        args: tuple,
+        args: tuple[Any, ...],
         kwargs: dict,
         breaker_key: Any,
         limit_key: Any,
@@ -323,8 +323,8 @@ class Guard:
         self,
         rt: Runtime,
         fn: Callable[..., Any],
-        args: tuple = (),
-        kwargs: dict | None = None,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
         *,
         breaker_key: Any = None,
         limit_key: Any = None,
@@ -395,8 +395,8 @@ class Guard:
         self,
         rt: Runtime,
         fn: Callable[..., Any],
-        args: tuple = (),
-        kwargs: dict | None = None,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
         *,
         breaker_key: Any = None,
         limit_key: Any = None,
@@ -521,7 +521,7 @@ class Guard:
             return False
         return None
 
-    def _call(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    def _call(self, rt: Runtime, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict) -> Any:
         """Start the call (a step's `step.start` first); its result may be awaitable."""
         if self.step and rt.observers:
             rt.event("step.start", self.target)
@@ -544,7 +544,9 @@ class Guard:
         """Whether a failure counts for the breaker; None for a cancellation."""
         return self.breaker.counts(exc) if isinstance(exc, Exception) else None  # type: ignore[union-attr]
 
-    async def _replayed(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    async def _replayed(
+        self, rt: Runtime, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict
+    ) -> Any:
         """A journaled attempt: it takes no permit and counts for no breaker a second
         time (the call it stands for was admitted once already). Its timeout is entered
         all the same, as the journal counts timeouts, and its events are sent again:
@@ -603,7 +605,7 @@ class Guard:
         self,
         rt: Runtime,
         fn: Callable[..., Any],
-        args: tuple,
+        args: tuple[Any, ...],
         kwargs: dict | None,
         breaker_key: Any,
         limit_key: Any,
@@ -672,7 +674,7 @@ class Guard:
         await _live(rt.clock).sleep(wait)
 
     async def _in_slot(
-        self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict, limit_key: Any
+        self, rt: Runtime, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict, limit_key: Any
     ) -> Any:
         """The call (within the timeout), holding one of the bulkhead's slots. A call
         made while this task already holds a slot of the same bulkhead (a workflow
@@ -690,7 +692,7 @@ class Guard:
             HOLDING.reset(holding)
             await free_slot(rt, key, token)
 
-    async def _invoke(self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    async def _invoke(self, rt: Runtime, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict) -> Any:
         """The call within the timeout, as a step or not: no breaker, no limiter."""
         if self.timeout is not None:
             return await self._invoke_within(rt, fn, args, kwargs, self.timeout)
@@ -700,7 +702,7 @@ class Guard:
         return await result if isawaitable(result) else result
 
     async def _invoke_within(
-        self, rt: Runtime, fn: Callable[..., Any], args: tuple, kwargs: dict, seconds: float
+        self, rt: Runtime, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict, seconds: float
     ) -> Any:
         deadline = rt.timeout(seconds)
         try:
@@ -750,7 +752,7 @@ def _refusal(target: str, limit: Limit, wait: float) -> str:
     )
 
 
-def _digest(args: tuple, kwargs: dict[str, Any]) -> str:
+def _digest(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     """A stable hash of a call's arguments (JSON where possible, else `repr`)."""
     import hashlib  # only default idempotency keys need these: keep them off import time
     import json

@@ -13,8 +13,8 @@ from typing import Any, ClassVar, NamedTuple
 
 from ._runtime import current
 
-Guard = Callable[[Any, dict], Any]
-Action = Callable[[Any, dict], Awaitable[Any]]
+Guard = Callable[[Any, dict[str, Any]], Any]
+Action = Callable[[Any, dict[str, Any]], Awaitable[Any]]
 HISTORY_LIMIT = 1000
 
 
@@ -79,7 +79,7 @@ class Machine:
         """Whether the machine is in a final state."""
         return self.state in self.finals
 
-    def can(self, event: str, ctx: dict | None = None) -> bool:
+    def can(self, event: str, ctx: dict[str, Any] | None = None) -> bool:
         """Whether `send(event, ctx)` would take a transition now."""
         return self._chosen(event, {} if ctx is None else ctx) is not None
 
@@ -87,13 +87,13 @@ class Machine:
         """The events with a transition out of the current state, in declaration order."""
         return [event for (state, event) in self.transitions if state == self.state]
 
-    def _chosen(self, event: str, ctx: dict) -> Transition | None:
+    def _chosen(self, event: str, ctx: dict[str, Any]) -> Transition | None:
         for transition in self.transitions.get((self.state, event), ()):
             if transition.guard is None or transition.guard(self, ctx):
                 return transition
         return None
 
-    async def send(self, event: str, ctx: dict | None = None) -> bool:
+    async def send(self, event: str, ctx: dict[str, Any] | None = None) -> bool:
         """Handle `event`; True if a transition was taken.
 
         One send at a time: a send that finds none in progress takes its turn at
@@ -114,7 +114,7 @@ class Machine:
                 return True
         return await self._send_in_turn(event, ctx)
 
-    async def _send_in_turn(self, event: str, ctx: dict | None) -> bool:
+    async def _send_in_turn(self, event: str, ctx: dict[str, Any] | None) -> bool:
         """`send`, once it must take a turn (a guard, an action, a store, or a
         send in progress): apart, so that the plain send's frame stays small."""
         if self._busy:
@@ -158,7 +158,7 @@ class Machine:
                 return
         self._busy = False
 
-    async def _send_stored(self, event: str, ctx: dict) -> bool:
+    async def _send_stored(self, event: str, ctx: dict[str, Any]) -> bool:
         rt = current()
         store, record_key, _ = self._stored  # type: ignore[misc]
         lease = await _take_lease(rt, store, record_key + ":lease")
@@ -178,11 +178,13 @@ class Machine:
         finally:
             await store.delete(record_key + ":lease", lease)
 
-    async def _send(self, event: str, ctx: dict) -> bool:
+    async def _send(self, event: str, ctx: dict[str, Any]) -> bool:
         source = self.state
         return await self._take(event, ctx, source, self._chosen(event, ctx))
 
-    async def _take(self, event: str, ctx: dict, source: str, transition: Transition | None) -> bool:
+    async def _take(
+        self, event: str, ctx: dict[str, Any], source: str, transition: Transition | None
+    ) -> bool:
         """Take the chosen transition (None: the event is rejected), running its actions."""
         if transition is None:
             rt = current()
