@@ -538,6 +538,44 @@ def test_keyed_states_go_when_idle_so_memory_does_not_grow_with_keys() -> None:
 
 
 # ---- found by tools/mutate.py: behaviour no test pinned ------------------------------
+@pytest.mark.parametrize("algorithm", ["token_bucket", "leaky_bucket", "fixed_window", "sliding_window"])
+def test_a_keyed_limit_keeps_its_state_while_it_matters_and_drops_it_after(algorithm) -> None:
+    """Each algorithm's `idle_at`: a key that used its permits is still limited a moment
+    later (its state was not dropped too early), and once its permits are all back the
+    state is gone, so memory does not grow with the keys."""
+    store = MemoryStore()
+    rt = Runtime(clock=VirtualClock(), store=store)
+    guard = Guard("svc", "t.wf:1:1", limit=Limit(2, 1.0, algorithm=algorithm, wait=False))
+
+    async def scenario():
+        await rt.clock.sleep(10.0)  # so that times and counts in a state differ
+        refused_at_once = []
+        for user in range(20):
+            refused_at_once.append(await outcomes_keyed(rt, guard, user, 3))
+            await outcomes_keyed(rt, guard, f"once-{user}", 1)
+        await rt.clock.sleep(0.25)
+        still_limited = await outcomes_keyed(rt, guard, 0, 1)
+        kept = len(store)
+        await rt.clock.sleep(0.75)  # 1 s on: every key's permits are back, no sooner
+        fresh = await outcomes_keyed(rt, guard, "new", 1)
+        return refused_at_once, still_limited, kept, fresh, len(store)
+
+    refused_at_once, still_limited, kept, fresh, left = run(rt, scenario)
+    assert all(results[-1] == "RateLimited" for results in refused_at_once)
+    assert still_limited == ["RateLimited"] and kept >= 20
+    assert fresh == ["ok"] and left == 1  # only the new key's state
+
+
+async def outcomes_keyed(rt: Runtime, guard: Guard, key, calls: int) -> list:
+    results = []
+    for _ in range(calls):
+        try:
+            results.append(await guard.run(rt, ok, limit_key=key))
+        except RateLimited:
+            results.append("RateLimited")
+    return results
+
+
 def test_a_success_after_a_single_failure_resets_the_count() -> None:
     rt, _ = runtime()
     guard = Guard("svc", "t.wf:1:1", breaker=Breaker(failures=2, reset=10.0))

@@ -19,6 +19,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,7 +103,25 @@ def mutants(module: str) -> list[Mutant]:
     return [Mutant(module, number, line, what) for number, (line, what) in enumerate(counter.points)]
 
 
-def killed(mutant: Mutant) -> bool:
+def _tests(module: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow", *TESTS[module]],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+def time_limit(module: str) -> float:
+    """How long a mutant's test run may take before it counts as hanging: four times the
+    unmutated run (at least 30 s), so a hanging mutant costs seconds, not minutes."""
+    started = time.monotonic()
+    result = _tests(module, 600)
+    if result.returncode != 0:
+        sys.exit(f"the tests of {module} fail before any mutation:\n{result.stdout[-2000:]}")
+    return max(30.0, 4 * (time.monotonic() - started))
+
+
+def killed(mutant: Mutant, timeout: float) -> bool:
     path = RUNTIME / f"{mutant.module}.py"
     original = path.read_text(encoding="utf-8")
     mutator = _Mutator(mutant.number)
@@ -110,13 +129,7 @@ def killed(mutant: Mutant) -> bool:
     try:
         path.write_text(ast.unparse(ast.fix_missing_locations(tree)), encoding="utf-8")
         _forget_bytecode(mutant.module)
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow",
-             *TESTS[mutant.module]],
-            cwd=ROOT, capture_output=True, text=True, timeout=300,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        )
-        return result.returncode != 0
+        return _tests(mutant.module, timeout).returncode != 0
     except subprocess.TimeoutExpired:
         return True  # a mutant that hangs the tests is noticed
     finally:
@@ -145,7 +158,8 @@ def main() -> int:
         chosen = mutants(module)
         if args.sample and len(chosen) > args.sample:
             chosen = sorted(rng.sample(chosen, args.sample), key=lambda m: m.number)
-        survivors = [mutant for mutant in chosen if not killed(mutant)]
+        timeout = time_limit(module)
+        survivors = [mutant for mutant in chosen if not killed(mutant, timeout)]
         total += len(chosen)
         dead += len(chosen) - len(survivors)
         print(f"{module}: {len(chosen) - len(survivors)}/{len(chosen)} killed", flush=True)
