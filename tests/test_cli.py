@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, ROOT
 
 
 def wfc(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -189,3 +189,30 @@ def test_run_the_resilient_example_and_its_scenarios(backend) -> None:
                                 "--backend", backend], capture_output=True, text=True, timeout=120)
     assert scenarios.returncode == 0, scenarios.stderr
     assert "breaker.half_open" in scenarios.stdout and "second success: live" in scenarios.stdout
+
+
+def test_explain_prints_a_codes_page_lists_them_all_and_refuses_an_unknown_one() -> None:
+    page = wfc("explain", "e0101")  # any case
+    assert page.returncode == 0
+    assert page.stdout.startswith("# E0101: unknown name\n") and "```wf" in page.stdout
+    listing = wfc("explain")
+    assert listing.returncode == 0 and "E0101  unknown name" in listing.stdout.splitlines()
+    assert len(listing.stdout.splitlines()) == len(list((ROOT / "src" / "wfc" / "errors").glob("*.md")))
+    unknown = wfc("explain", "E9999")
+    assert unknown.returncode == 2 and "no diagnostic code 'E9999'" in unknown.stderr and not unknown.stdout
+
+
+def test_check_ends_its_text_report_with_how_to_explain_a_code(tmp_path) -> None:
+    bad = write(tmp_path / "bad.wf", "workflow w(summary) { return summry }\n")
+    out = wfc("check", str(bad))
+    assert out.returncode == 1
+    assert out.stderr.splitlines()[-1] == "For more about a code, try `wfc explain E0101`."
+    clean = write(tmp_path / "ok.wf", "workflow w(summary) { return summary }\n")
+    assert "wfc explain" not in wfc("check", str(clean)).stderr
+
+
+def test_shell_completion_comes_from_click() -> None:
+    script = wfc(env={"_WFC_COMPLETE": "bash_source"})
+    assert script.returncode == 0 and "_wfc_completion" in script.stdout
+    words = wfc(env={"_WFC_COMPLETE": "bash_complete", "COMP_WORDS": "wfc exp", "COMP_CWORD": "1"})
+    assert words.returncode == 0 and "plain,explain" in words.stdout.splitlines()

@@ -11,7 +11,7 @@ from conftest import ROOT
 from wfc.api import analyze
 from wfc.diagnostics import CompileError
 
-ERRORS = ROOT / "docs" / "errors"
+ERRORS = ROOT / "src" / "wfc" / "errors"
 PAGES = sorted(ERRORS.glob("[EWH]*.md"))
 
 

@@ -1,4 +1,4 @@
-"""The `wfc` command line: compile, check, fmt, graph, run.
+"""The `wfc` command line: compile, check, fmt, graph, run, explain.
 
 Exit codes: 0 success; 1 the input has errors, `--check` found a difference, or
 the workflow raised; 2 usage or I/O error; 3 an internal error (a bug in wfc).
@@ -155,6 +155,7 @@ def check_command(files: tuple[Path, ...], fmt: str, budget: str | None) -> None
     status = 0
     reports: list[Any] = []
     budgets: list[Any] = []
+    codes: list[str] = []  # of the diagnostics shown as text, for the closing hint
     for path in files:
         try:
             source = _read(path)
@@ -188,11 +189,14 @@ def check_command(files: tuple[Path, ...], fmt: str, budget: str | None) -> None
             reports.extend(json.loads(render_json(diagnostics, str(path))))
         elif diagnostics:
             click.echo(render_text(diagnostics, source, str(path)), err=True, nl=False)
+            codes.extend(d.code for d in diagnostics if d.code)
         if budget is not None and checked is not None:
             status = max(status, _budgets(checked, path, budget, fmt, budgets))
     if fmt == "json":
         shown = {"diagnostics": reports, "budgets": budgets} if budget is not None else reports
         click.echo(json.dumps(shown, ensure_ascii=False, indent=2))
+    elif codes:
+        click.echo(f"For more about a code, try `wfc explain {codes[0]}`.", err=True)
     sys.exit(status)
 
 
@@ -519,6 +523,23 @@ def _print_event(event: Any) -> None:
     except (ValueError, TypeError, RecursionError):
         text = _printable(repr(record))
     click.echo(text, err=True)
+
+
+@cli.command("explain")
+@click.argument("code", required=False)
+def explain_command(code: str | None) -> None:
+    """Explain diagnostic CODE (e.g. E0101): what it means, with an example that fails
+    and one that works. Without CODE, list every code."""
+    from .explanations import explanation, titles
+
+    if code is None:
+        for known, title in titles().items():
+            click.echo(f"{known}  {title}")
+        return
+    page = explanation(code)
+    if page is None:
+        raise Failure(f"error: no diagnostic code '{code}' (`wfc explain` lists them all)", EXIT_USAGE)
+    click.echo(page, nl=not page.endswith("\n"))
 
 
 def _add_runs() -> None:
