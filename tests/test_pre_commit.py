@@ -27,7 +27,11 @@ def hooks(tmp_path_factory):
 
     def run(folder: Path, hook: str) -> subprocess.CompletedProcess[str]:
         git(folder, "add", "-A")
-        env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PRE_COMMIT_COLOR": "never"}
+        env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PRE_COMMIT_COLOR": "never",
+               # a checkout with changes is tried as a temporary commit: a fresh machine
+               # has no git identity to make it with
+               "GIT_AUTHOR_NAME": "wfc tests", "GIT_AUTHOR_EMAIL": "tests@example.com",
+               "GIT_COMMITTER_NAME": "wfc tests", "GIT_COMMITTER_EMAIL": "tests@example.com"}
         return subprocess.run(
             [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, "--all-files"],
             cwd=folder, capture_output=True, text=True, env=env, timeout=600,
@@ -39,8 +43,6 @@ def hooks(tmp_path_factory):
 @pytest.fixture
 def project(tmp_path) -> Path:
     git(tmp_path, "init", "-q")
-    git(tmp_path, "config", "user.email", "dev@example.com")
-    git(tmp_path, "config", "user.name", "dev")
     return tmp_path
 
 
