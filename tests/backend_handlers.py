@@ -18,6 +18,12 @@ async def slow(x, seconds=1.0):
     return x
 
 
+def letters(count):
+    """A generator: an input with no length."""
+    log.append(("letters", (count,)))
+    return (chr(ord("a") + n) for n in range(count))
+
+
 def note(*args):
     log.append(("note", args))
 

@@ -215,3 +215,28 @@ def test_docstring_becomes_the_function_doc(backend) -> None:
 
     modules = load_both('workflow w() {\n "Does w."\n return 1\n}')
     assert modules[backend].w.__doc__ == "Does w."
+
+
+def test_map_and_wait_events_tell_progress(backend) -> None:
+    """`map.start` (the input's length, when it has one), one `map.item` per item that ended
+    (failed items too, with `on error skip`), and a `wait` event per `wait`."""
+    outcome = go(backend, "xs = parallel for x in [1, 2, 3] on error skip {\n"
+                          "  wait 1s\n  yield 10 / (x - 2)\n}\n"
+                          "ys = for y in range(2) { yield y }\nreturn [xs, ys]")
+    assert outcome.value == [[-10.0, 10.0], [0, 1]]
+    progress = [(e.kind, e.name, e.fields) for e in outcome.events
+                if e.kind.startswith(("map.", "wait"))]
+    assert progress[0] == ("map.start", "x", {"total": 3, "concurrent": True})
+    assert progress[1:4] == [("wait", "", {"seconds": 1.0})] * 3
+    assert [fields for kind, _, fields in progress[4:7]] == [
+        {"done": n, "total": 3} for n in (1, 2, 3)]
+    assert progress[7:] == [("map.start", "y", {"total": 2, "concurrent": False}),
+                            ("map.item", "y", {"done": 1, "total": 2}),
+                            ("map.item", "y", {"done": 2, "total": 2})]
+
+
+def test_a_map_over_an_input_without_a_length_has_no_total(backend) -> None:
+    outcome = go(backend, "cs = for c in h.letters(3) { yield c }\nreturn cs")
+    assert outcome.value == ["a", "b", "c"]
+    starts = [e.fields for e in outcome.events if e.kind == "map.start"]
+    assert starts == [{"total": None, "concurrent": False}]

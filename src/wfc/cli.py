@@ -146,8 +146,6 @@ def _write(path: Path, text: str, verb: str) -> int:
 )
 def check_command(files: tuple[Path, ...], fmt: str, budget: str | None) -> None:
     """Report every error and warning in FILES."""
-    from .api import analyze
-
     if budget is not None and (budget.endswith(".wf") or Path(budget).exists()):
         files, budget = (Path(budget), *files), ""  # `--budget order.wf`: NAME left out
     if not files:
@@ -157,47 +155,57 @@ def check_command(files: tuple[Path, ...], fmt: str, budget: str | None) -> None
     budgets: list[Any] = []
     codes: list[str] = []  # of the diagnostics shown as text, for the closing hint
     for path in files:
-        try:
-            source = _read(path)
-        except Failure as failure:  # report it with the others and go on
-            status = max(status, failure.code)
-            if fmt == "json":
-                reports.append(
-                    {
-                        "file": str(path),
-                        "severity": "error",
-                        "code": "io",
-                        "message": str(failure).removeprefix("error: "),
-                        "line": None,
-                        "column": None,
-                        "end_line": None,
-                        "end_column": None,
-                        "help": None,
-                    }
-                )
-            else:
-                click.echo(str(failure), err=True)
-            continue
-        checked = None
-        try:
-            checked = analyze(source, path.name)
-            diagnostics = list(checked.warnings)
-        except CompileError as error:
-            diagnostics = error.diagnostics
-            status = max(status, EXIT_INPUT)
-        if fmt == "json":
-            reports.extend(json.loads(render_json(diagnostics, str(path))))
-        elif diagnostics:
-            click.echo(render_text(diagnostics, source, str(path)), err=True, nl=False)
-            codes.extend(d.code for d in diagnostics if d.code)
-        if budget is not None and checked is not None:
-            status = max(status, _budgets(checked, path, budget, fmt, budgets))
+        status = max(status, _check_file(path, fmt, budget, reports, budgets, codes))
     if fmt == "json":
         shown = {"diagnostics": reports, "budgets": budgets} if budget is not None else reports
         click.echo(json.dumps(shown, ensure_ascii=False, indent=2))
     elif codes:
         click.echo(f"For more about a code, try `wfc explain {codes[0]}`.", err=True)
     sys.exit(status)
+
+
+def _check_file(
+    path: Path, fmt: str, budget: str | None, reports: list[Any], budgets: list[Any], codes: list[str]
+) -> int:
+    """Check one file: its diagnostics printed (text) or added to `reports` (JSON); the status."""
+    from .api import analyze
+
+    try:
+        source = _read(path)
+    except Failure as failure:  # report it with the others and go on
+        if fmt == "json":
+            reports.append(
+                {
+                    "file": str(path),
+                    "severity": "error",
+                    "code": "io",
+                    "message": str(failure).removeprefix("error: "),
+                    "line": None,
+                    "column": None,
+                    "end_line": None,
+                    "end_column": None,
+                    "help": None,
+                }
+            )
+        else:
+            click.echo(str(failure), err=True)
+        return failure.code
+    status = 0
+    checked = None
+    try:
+        checked = analyze(source, path.name)
+        diagnostics = list(checked.warnings)
+    except CompileError as error:
+        diagnostics = error.diagnostics
+        status = EXIT_INPUT
+    if fmt == "json":
+        reports.extend(json.loads(render_json(diagnostics, str(path))))
+    elif diagnostics:
+        click.echo(render_text(diagnostics, source, str(path)), err=True, nl=False)
+        codes.extend(d.code for d in diagnostics if d.code)
+    if budget is not None and checked is not None:
+        status = max(status, _budgets(checked, path, budget, fmt, budgets))
+    return status
 
 
 def _budgets(checked: Any, path: Path, name: str, fmt: str, found: list[Any]) -> int:
@@ -350,7 +358,14 @@ def _make_folder(folder: Path) -> None:
     help="An argument; VALUE is read as JSON when it parses, else as text.",
 )
 @click.option("--json", "json_args", metavar="OBJECT", help="Arguments as one JSON object.")
-@click.option("--trace", is_flag=True, help="Print every lifecycle event to stderr.")
+@click.option(
+    "--json-events",
+    "--trace",
+    "trace",
+    is_flag=True,
+    help="Print every lifecycle event to stderr, as JSON lines.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No live progress line on the terminal.")
 @click.option("--backend", type=click.Choice(["interp", "compiled"]), default="interp", show_default=True)
 @click.option("--seed", type=int, default=None, help="Seed the runtime's random source.")
 @click.option(
@@ -366,6 +381,7 @@ def run_command(
     pairs: tuple[str, ...],
     json_args: str | None,
     trace: bool,
+    quiet: bool,
     backend: str,
     seed: int | None,
     store_url: str | None,
@@ -392,10 +408,16 @@ def run_command(
     if run_id is not None and store_url is None:
         raise click.UsageError("--run-id needs --store")
     runtime = Runtime(seed=seed, store=None if store_url is None else open_store_or_fail(store_url))
+    progress = None
     if trace:
         runtime.observe(_print_event)
+    elif not quiet and sys.stderr.isatty():
+        from .progress import Progress
+
+        progress = Progress(sys.stderr)
+        runtime.observe(progress.observe)
     arguments = {py_name(k): v for k, v in kwargs.items()}
-    sys.exit(_run(workflow, arguments, runtime, durable=store_url is not None, run_id=run_id))
+    sys.exit(_run(workflow, arguments, runtime, store_url is not None, run_id, progress))
 
 
 def _declaration(module: Any, file: Path, name: str) -> Any:
@@ -458,7 +480,12 @@ def open_store_or_fail(url: str) -> Any:
 
 
 def _run(
-    workflow: Any, kwargs: dict[str, Any], runtime: Any, durable: bool = False, run_id: str | None = None
+    workflow: Any,
+    kwargs: dict[str, Any],
+    runtime: Any,
+    durable: bool = False,
+    run_id: str | None = None,
+    progress: Any = None,
 ) -> int:
     import inspect
 
@@ -467,13 +494,25 @@ def _run(
     except TypeError as exc:
         raise Failure(f"error: bad arguments for '{workflow.__name__}': {exc}", EXIT_USAGE) from None
 
-    async def main() -> Any:
+    async def run() -> Any:
         if durable:
-            run = await runtime.start(workflow, run_id=run_id, **kwargs)
-            click.echo(f"run {run.run_id}", err=True)
-            return await run.result()
+            started = await runtime.start(workflow, run_id=run_id, **kwargs)
+            if progress is not None:
+                progress.erase()  # the line is drawn again below this one
+            click.echo(f"run {started.run_id}", err=True)
+            return await started.result()
         with runtime.activate():
             return await workflow(**kwargs)
+
+    async def main() -> Any:
+        if progress is None:
+            return await run()
+        ticker = asyncio.create_task(progress.ticking())
+        try:
+            return await run()
+        finally:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
 
     try:
         result = asyncio.run(main())

@@ -69,6 +69,7 @@ async def aggregate(
                 limit=concurrency,
                 timeout=2.0,
                 skip_errors=True,
+                name="source",
             )
             if _obs:
                 _rt.event("stage.end", "fan_out")

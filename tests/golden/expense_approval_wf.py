@@ -185,6 +185,7 @@ async def review(claim: dict[str, _wf.Value]) -> _wf.Value:
             concurrent=True,
             limit=4,
             filtered=True,
+            name="line",
         )
 
         async def _wf_arm15() -> _wf.Value:

@@ -103,7 +103,9 @@ async def forecasts(cities: list[_wf.Value]) -> _wf.Value:
             _wf_r3 = await forecast(city)
             return _wf_r3
 
-        reports = await _wf.map_items(_rt, _wf_item2, cities, concurrent=True, limit=4)
+        reports = await _wf.map_items(
+            _rt, _wf_item2, cities, concurrent=True, limit=4, name="city"
+        )
         if _obs:
             _rt.event("workflow.end", "forecasts")
         return reports

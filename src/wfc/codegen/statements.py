@@ -380,6 +380,7 @@ class StmtEmitter(PolicyEmitter):
             options.append("skip_errors=True")
         if stmt.where is not None:
             options.append("filtered=True")
+        options.append(f"name={py_literal(stmt.var.id)}")
         call = f"await _wf.map_items({', '.join(options)})"
         self.out.line(f"{py_name(stmt.into.id)} = {call}" if stmt.into else call)
 

@@ -363,6 +363,7 @@ class Executor(Evaluator):
                 timeout=timeout,
                 skip_errors=stmt.skip_errors,
                 filtered=where is not None,
+                name=var,
             )
             if stmt.into is not None:
                 frame.set(stmt.into.id, values)

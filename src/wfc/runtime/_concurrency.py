@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence, Sized
 from typing import Any, TypeVar
 
 from ._durable import branch as enter_branch
@@ -221,12 +221,17 @@ async def map_items(
     timeout: float | None = None,
     skip_errors: bool = False,
     filtered: bool = False,
+    name: str = "",
 ) -> list[Any]:
     """The values of `body(item)` for every item, in input order.
 
     `timeout` bounds each item; with `skip_errors` failed items are left out, and
     with `filtered` those whose body returned `LEFT_OUT` (a `where` was false).
+    Observers see `map.start` (`total`: the input's length, None if it has none) and a
+    `map.item` as each item ends (`done`: how many have), named `name` (the loop variable).
     """
+    if rt.observers:
+        body = _counted(rt, body, iterable, name, concurrent)
     results: list[Any] = []
 
     async def run(position: int, item: Any) -> None:
@@ -265,6 +270,32 @@ async def map_items(
     if skip_errors or filtered:
         return [value for value in results if value is not LEFT_OUT]
     return results
+
+
+def _counted(
+    rt: Runtime, body: Callable[[Any], Awaitable[Any]], iterable: Iterable[Any], name: str, concurrent: bool
+) -> Callable[[Any], Awaitable[Any]]:
+    """`body`, telling observers how many items have ended (for progress displays)."""
+    total = len(iterable) if isinstance(iterable, Sized) else None
+    rt.event("map.start", name, {"total": total, "concurrent": concurrent})
+    done = 0
+
+    def ended() -> None:
+        nonlocal done
+        done += 1
+        if rt.observers:
+            rt.event("map.item", name, {"done": done, "total": total})
+
+    async def counted(item: Any) -> Any:
+        try:
+            value = await body(item)
+        except Exception:  # failed (a cancelled item did not end: it counts for nothing)
+            ended()
+            raise
+        ended()
+        return value
+
+    return counted
 
 
 def _check_limit(limit: Any) -> int:

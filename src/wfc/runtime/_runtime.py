@@ -204,6 +204,9 @@ class Runtime:
 
     # -- time and randomness -----------------------------------------------
     async def sleep(self, seconds: float) -> None:
+        """A `wait` statement (or a `select`'s timer arm): a `wait` event, then the sleep."""
+        if self.observers:
+            self.event("wait", "", {"seconds": seconds})
         await self.clock.sleep(seconds)
 
     def timeout(self, seconds: float) -> Deadline:
