@@ -37,6 +37,21 @@ def require_tool(command: str, install: str) -> str:
     pytest.skip(message)
 
 
+def require_module(name: str, install: str) -> None:
+    """Import `name`; without it, skip locally but fail in CI (CI=true), where .ci/run
+    must have installed it (`pytest.importorskip` would skip there too)."""
+    import importlib
+    import os
+
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        message = f"'{name}' is not installed ({install})"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{message}: .ci/run must install it", pytrace=False)
+        pytest.skip(message, allow_module_level=True)
+
+
 def free_port() -> int:
     import socket
 

@@ -29,7 +29,9 @@ TESTS = {  # the tests that cover each module
     "_policies": ["tests/test_policies.py", "tests/test_policy_language.py", "tests/properties/test_limits.py"],
     "_saga": ["tests/test_sagas.py", "tests/test_cancellation.py", "tests/properties/test_semantics.py"],
     "_machine": ["tests/test_machines.py"],
-    "_concurrency": ["tests/test_runtime.py", "tests/test_cancellation.py", "tests/properties/test_fan_out.py"],
+    "_concurrency": ["tests/test_runtime.py", "tests/test_cancellation.py", "tests/test_races.py",
+                     "tests/test_dataflow.py", "tests/test_select.py", "tests/test_backends.py",
+                     "tests/properties/test_fan_out.py"],
 }
 _SWAPS: dict[type, type] = {
     ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,

@@ -366,6 +366,11 @@ def _make_folder(folder: Path) -> None:
     help="Print every lifecycle event to stderr, as JSON lines.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No live progress line on the terminal.")
+@click.option(
+    "--otel-console",
+    is_flag=True,
+    help="Print the run's OpenTelemetry spans to stderr, one JSON line each (the otel extra).",
+)
 @click.option("--backend", type=click.Choice(["interp", "compiled"]), default="interp", show_default=True)
 @click.option("--seed", type=int, default=None, help="Seed the runtime's random source.")
 @click.option(
@@ -382,6 +387,7 @@ def run_command(
     json_args: str | None,
     trace: bool,
     quiet: bool,
+    otel_console: bool,
     backend: str,
     seed: int | None,
     store_url: str | None,
@@ -408,6 +414,8 @@ def run_command(
     if run_id is not None and store_url is None:
         raise click.UsageError("--run-id needs --store")
     runtime = Runtime(seed=seed, store=None if store_url is None else open_store_or_fail(store_url))
+    if otel_console:
+        _print_spans(runtime)
     progress = None
     if trace:
         runtime.observe(_print_event)
@@ -418,6 +426,37 @@ def run_command(
         runtime.observe(progress.observe)
     arguments = {py_name(k): v for k, v in kwargs.items()}
     sys.exit(_run(workflow, arguments, runtime, store_url is not None, run_id, progress))
+
+
+def _print_spans(runtime: Any) -> None:
+    """Trace `runtime` into OpenTelemetry spans printed on stdout as each one ends."""
+    try:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+
+        from .otel import trace_runtime
+    except ImportError:
+        raise Failure(
+            "error: --otel-console needs OpenTelemetry: python -m pip install 'wfc-lang[otel]'", EXIT_USAGE
+        ) from None
+    provider = TracerProvider()
+    exporter = ConsoleSpanExporter(out=sys.stderr, formatter=_span_line)  # stdout keeps the result
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace_runtime(runtime, tracer_provider=provider)
+
+
+def _span_line(span: Any) -> str:
+    """One ended span as one JSON line: name, ids, duration, status, attributes, events."""
+    record = {
+        "span": span.name,
+        "id": f"{span.context.span_id:016x}",
+        "parent": None if span.parent is None else f"{span.parent.span_id:016x}",
+        "ms": round((span.end_time - span.start_time) / 1e6, 3),
+        "status": span.status.status_code.name,
+        "attributes": dict(span.attributes or {}),
+        "events": [{"name": event.name, **dict(event.attributes or {})} for event in span.events],
+    }
+    return _json_text(record) + "\n"
 
 
 def _declaration(module: Any, file: Path, name: str) -> Any:
