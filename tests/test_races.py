@@ -39,6 +39,13 @@ workflow hopeless(k) {
         c = h.explode("y")
     }
 }
+workflow two_of_two() {
+    parallel quorum 2 {
+        a = h.slow("a", 1)
+        b = h.slow("b", 2)
+    }
+    return [a, b]
+}
 workflow caught() {
     try {
         parallel first {
@@ -94,6 +101,19 @@ def test_a_quorum_fails_as_soon_as_it_cannot_be_met(modules, backend) -> None:
     bad = run(modules[backend], "hopeless", 4)
     assert isinstance(bad.error, ValueError) and "from 1 to 3" in str(bad.error)
 
+
+
+def test_a_quorum_of_every_branch_needs_them_all(modules, backend) -> None:
+    """K may equal the number of branches (found by tools/mutate.py: `need <= count`)."""
+    outcome = run(modules[backend], "hopeless", 3)
+    assert isinstance(outcome.error, BranchesFailed) and outcome.now == 0.0  # the first failure ends it
+    assert [str(e) for e in outcome.error.errors] == ["x"]
+    assert run(modules[backend], "two_of_two").value == ["a", "b"]
+
+
+def test_the_first_failure_is_the_cause(modules, backend) -> None:
+    outcome = run(modules[backend], "hopeless", 2)
+    assert outcome.error.__cause__ is outcome.error.errors[0] and str(outcome.error.__cause__) == "x"
 
 def test_every_error_is_attached_when_all_fail(modules, backend) -> None:
     assert run(modules[backend], "caught").value == [
