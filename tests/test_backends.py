@@ -240,3 +240,29 @@ def test_a_map_over_an_input_without_a_length_has_no_total(backend) -> None:
     assert outcome.value == ["a", "b", "c"]
     starts = [e.fields for e in outcome.events if e.kind == "map.start"]
     assert starts == [{"total": None, "concurrent": False}]
+
+
+def test_a_parallel_for_runs_ten_items_at_once_by_default_and_fills_its_limit(backend) -> None:
+    """Found by tools/mutate.py: the default width, and workers started late (after items
+    that never waited) still fill the limit."""
+    outcome = go(backend, "xs = parallel for x in range(11) {\n  wait 1s\n  yield x\n}\nreturn len(xs)")
+    assert outcome.value == 11 and outcome.now == 2.0  # ten, then the eleventh
+    outcome = go(backend, "xs = parallel for x in [0, 0, 1, 1, 1] limit 3 {\n"
+                          "  if x > 0 {\n    wait 1s\n  }\n  yield x\n}\nreturn xs")
+    assert outcome.value == [0, 0, 1, 1, 1] and outcome.now == 1.0  # the three waits overlap
+
+
+def test_a_dataflow_branch_skipped_for_a_failed_input_has_null_variables(backend) -> None:
+    """As if it had failed: its variable is null after the block, not what it held before
+    (found by tools/mutate.py)."""
+    outcome = go(backend, "b = 5\nparallel on error continue {\n  a = h.explode('x')\n  b = h.double(a)\n}\n"
+                          "return [a, b]")
+    assert outcome.value == [None, None]
+
+
+def test_a_bad_limit_is_shown_whole_up_to_forty_characters(backend) -> None:
+    body = "xs = parallel for x in [1] limit n {\n  yield x\n}\nreturn xs"
+    exact = go(backend, body, params="n", n="y" * 38)  # its repr is 40 characters
+    assert isinstance(exact.error, ValueError) and str(exact.error).endswith(repr("y" * 38))
+    longer = go(backend, body, params="n", n="y" * 39)
+    assert str(longer.error).endswith(repr("y" * 39)[:37] + "...")

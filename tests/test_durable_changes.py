@@ -256,3 +256,39 @@ workflow w() {
                                      VirtualClock())
     assert value == "handler h.stray raised Stray, a BaseException that is not an Exception: stray 1"
     assert calls == [("slow", (2, 30))]  # its step is journaled: the handler is not called again
+
+
+# ---- step identities follow branches (found by tools/mutate.py) -------------------------
+SHAPES = {
+    "parallel for": ("xs = parallel for d in [3, 1, 1] limit 2 {\n        yield pair(d)\n    }", [6, 2, 2]),
+    "parallel block": ("parallel {\n        a = pair(3)\n        b = pair(1)\n        c = pair(1)\n    }\n"
+                       "    xs = [a, b, c]", [6, 2, 2]),
+    "quorum": ("parallel quorum 3 {\n        a = pair(3)\n        b = pair(1)\n        c = pair(1)\n    }\n"
+               "    xs = [a, b, c]", [6, 2, 2]),
+    "select": ("select {\n        x = pair(3) {\n            xs = [x]\n        }\n"
+               "        y = pair(1) {\n            xs = [y]\n        }\n    }", [2]),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_replay_gives_each_branch_its_own_steps_whatever_order_they_ran_in(backend, tmp_path, shape) -> None:
+    """Branches run the same sites in an order set by time (item 0 is slow); a replay,
+    where journaled steps come back at once, runs them in another order. Step identities
+    carry each branch's path, so every branch still gets its own outcomes back."""
+    from wfc.runtime import VirtualClock
+
+    body, expected = SHAPES[shape]
+    source = f"""use backend_handlers as h
+workflow pair(d) {{
+    slept = h.slow(d, d / 20)
+    return h.double(slept)
+}}
+workflow w() {{
+    {body}
+    h.slow(99, 30)
+    return xs
+}}
+"""
+    value, calls = crash_then_resume(source, backend, tmp_path / "p.db", ("slow", (99, 30)), VirtualClock())
+    assert value == expected
+    assert calls == [("slow", (99, 30))]  # nothing journaled ran again
