@@ -429,34 +429,14 @@ def run_command(
 
 
 def _print_spans(runtime: Any) -> None:
-    """Trace `runtime` into OpenTelemetry spans printed on stdout as each one ends."""
+    """Trace `runtime` into OpenTelemetry spans printed on stderr as each one ends."""
     try:
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
-
-        from .otel import trace_runtime
+        from .otel import print_spans
     except ImportError:
         raise Failure(
             "error: --otel-console needs OpenTelemetry: python -m pip install 'wfc-lang[otel]'", EXIT_USAGE
         ) from None
-    provider = TracerProvider()
-    exporter = ConsoleSpanExporter(out=sys.stderr, formatter=_span_line)  # stdout keeps the result
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    trace_runtime(runtime, tracer_provider=provider)
-
-
-def _span_line(span: Any) -> str:
-    """One ended span as one JSON line: name, ids, duration, status, attributes, events."""
-    record = {
-        "span": span.name,
-        "id": f"{span.context.span_id:016x}",
-        "parent": None if span.parent is None else f"{span.parent.span_id:016x}",
-        "ms": round((span.end_time - span.start_time) / 1e6, 3),
-        "status": span.status.status_code.name,
-        "attributes": dict(span.attributes or {}),
-        "events": [{"name": event.name, **dict(event.attributes or {})} for event in span.events],
-    }
-    return _json_text(record) + "\n"
+    print_spans(runtime, sys.stderr, _json_text)  # stdout keeps the result
 
 
 def _declaration(module: Any, file: Path, name: str) -> Any:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -156,3 +156,26 @@ def _value(value: Any) -> Any:
     if isinstance(value, Sequence) and all(isinstance(item, str) for item in value):
         return list(value)
     return repr(value)
+
+
+def print_spans(rt: Runtime, stream: TextIO, as_json: Callable[[Any], str]) -> None:
+    """Trace `rt`, writing each span to `stream` as one JSON line (`as_json` renders it)
+    when it ends: `span`, `id`, `parent`, `ms`, `status`, `attributes`, `events`."""
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+
+    def line(span: ReadableSpan) -> str:
+        record = {
+            "span": span.name,
+            "id": f"{span.context.span_id:016x}" if span.context else None,
+            "parent": None if span.parent is None else f"{span.parent.span_id:016x}",
+            "ms": round(((span.end_time or 0) - (span.start_time or 0)) / 1e6, 3),
+            "status": span.status.status_code.name,
+            "attributes": dict(span.attributes or {}),
+            "events": [{"name": event.name, **dict(event.attributes or {})} for event in span.events],
+        }
+        return as_json(record) + "\n"
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=stream, formatter=line)))
+    trace_runtime(rt, tracer_provider=provider)
