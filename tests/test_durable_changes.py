@@ -292,3 +292,25 @@ workflow w() {{
     value, calls = crash_then_resume(source, backend, tmp_path / "p.db", ("slow", (99, 30)), VirtualClock())
     assert value == expected
     assert calls == [("slow", (99, 30))]  # nothing journaled ran again
+
+
+def test_a_replayed_idempotent_step_that_failed_fails_the_same_way(backend, tmp_path) -> None:
+    """Found by the crash-replay property: the replay of an idempotent step with no fallback
+    raised AttributeError (it looked for the fallback's error filter)."""
+    from wfc.runtime import VirtualClock
+
+    source = """use backend_handlers as h
+workflow w() {
+    outcome = "none"
+    try {
+        h.explode("refused") with idempotent(ttl: 1s)
+    } catch ValueError as e {
+        outcome = str(e)
+    }
+    h.slow(2, 30)
+    return outcome
+}
+"""
+    value, calls = crash_then_resume(source, backend, tmp_path / "i.db", ("slow", (2, 30)), VirtualClock())
+    assert value == "refused"
+    assert calls == [("slow", (2, 30))]

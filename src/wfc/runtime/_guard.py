@@ -308,12 +308,14 @@ class Guard:
         try:
             return await self._retried(rt, fn, args, kwargs, breaker_key=breaker_key, limit_key=limit_key)
         except Exception as exc:
-            only = self.fallback.on  # type: ignore[union-attr]
+            if self.fallback is None:  # an idempotent site's replay comes here too
+                raise
+            only = self.fallback.on
             if only is not None and not isinstance(exc, only):
                 raise
             if rt.observers:
                 rt.event("fallback", self.target, error_fields(exc))
-            calls = self.fallback.calls  # type: ignore[union-attr]
+            calls = self.fallback.calls
         # A value fallback comes as a thunk, so it is computed only when needed.
         result = fallback(*args, **kwargs) if calls else fallback()
         return await result if isawaitable(result) else result
