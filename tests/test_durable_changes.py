@@ -314,3 +314,38 @@ workflow w() {
     value, calls = crash_then_resume(source, backend, tmp_path / "i.db", ("slow", (2, 30)), VirtualClock())
     assert value == "refused"
     assert calls == [("slow", (2, 30))]
+
+
+def test_a_later_select_does_not_take_an_earlier_losing_arms_timer(backend, tmp_path) -> None:
+    """Found by the crash-replay property. A replay runs only a select's journaled winner,
+    so the losing arm's timer is not made again; the arms of the next select on the same
+    path must still find their own entries, not the earlier loser's (long passed)."""
+    import time
+
+    from wfc.runtime import VirtualClock
+
+    source = """use backend_handlers as h
+workflow w() {
+    select {
+        a = h.slow(1, 0.02) {
+            first = "call"
+        }
+        wait 1s {
+            first = "timer"
+        }
+    }
+    select {
+        b = h.slow(99, 30) {
+            second = "call"
+        }
+        wait 60s {
+            second = "timer"
+        }
+    }
+    return [first, second]
+}
+"""
+    value, calls = crash_then_resume(source, backend, tmp_path / "s.db", ("slow", (99, 30)),
+                                     VirtualClock(start=time.time()))
+    assert value == ["call", "call"]  # the second call (30 s) still beats its own 60 s timer
+    assert calls == [("slow", (99, 30))]

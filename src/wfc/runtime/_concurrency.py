@@ -127,17 +127,18 @@ async def _race(
     count = len(branches)
     if isinstance(need, bool) or not isinstance(need, int) or not 1 <= need <= count:
         raise ValueError(f"a quorum must be a whole number from 1 to {count} (the branches), not {need!r}")
-    journal, identity = rt.journal, None
+    journal, identity, arms = rt.journal, None, ""
     chosen: list[int] | None = None
     if journal is not None:
         identity = journal.identity("race", site)
         entry = journal.recorded(identity)
         chosen = None if entry is None else entry["won"]
+        arms = journal.arms()
     won: list[int] = []
     errors: dict[int, BaseException] = {}
 
     async def run(position: int, branch: Callable[[], Awaitable[Any]]) -> None:
-        token = None if journal is None else enter_branch(position)
+        token = None if journal is None else enter_branch(f"{arms}{position}")
         try:
             await branch()
         except Exception as exc:
@@ -172,15 +173,16 @@ async def select(
     that finish in the same step go by position, so the lowest wins. Returns the
     winner's position and value, or raises its error. A durable run journals the
     winner, so a replay runs that arm alone, whatever would finish first this time."""
-    journal, identity, chosen = rt.journal, None, None
+    journal, identity, chosen, prefix = rt.journal, None, None, ""
     if journal is not None:
         identity = journal.identity("select", site)
         entry = journal.recorded(identity)
         chosen = None if entry is None else entry["won"]
+        prefix = journal.arms()
     finished: list[tuple[int, Any, BaseException | None]] = []
 
     async def run(position: int, arm: Callable[[], Awaitable[Any]]) -> None:
-        token = None if journal is None else enter_branch(position)
+        token = None if journal is None else enter_branch(f"{prefix}{position}")
         try:
             finished.append((position, await arm(), None))
         except Exception as exc:

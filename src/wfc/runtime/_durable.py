@@ -70,7 +70,7 @@ def step_key() -> str:
     return key
 
 
-def branch(position: int) -> contextvars.Token[str]:
+def branch(position: int | str) -> contextvars.Token[str]:
     """Enter fan-out branch `position` (a parallel branch or item) of the current path."""
     path = _PATH.get()
     return _PATH.set(f"{path}.{position}" if path else str(position))
@@ -102,6 +102,16 @@ class Journal:
         path = _PATH.get()
         count = self._counts[path, kind + site] = self._counts.get((path, kind + site), 0) + 1
         return f"{path}|{kind}|{site}|{count}"
+
+    def arms(self) -> str:
+        """The prefix of the arms of a race or `select` beginning on this path: `N-`, N
+        counting them on the path. A replay runs only a race's journaled winners, so
+        the losers' steps and timers are not made again; were the arms of every race
+        on a path the same branches, a later race's arm would count on from fewer
+        entries and take an earlier loser's (its timer's deadline, say)."""
+        path = _PATH.get()
+        count = self._counts[path, "~arms"] = self._counts.get((path, "~arms"), 0) + 1
+        return f"{count}-"
 
     def _key(self, identity: str) -> str:
         return f"wfjournal:{self.run_id}:{identity}"
