@@ -10,9 +10,9 @@ from wfc.runtime import ValidationError, WorkflowFailed
 USE = "use backend_handlers as h\n"
 
 
-def go(backend: str, body: str, *args, params: str = "", **kwargs):
+def go(backend: str, body: str, *args, params: str = "", prelude: str = "", **kwargs):
     handlers.log.clear()
-    return run_source(f"{USE}workflow main({params}) {{\n{body}\n}}", backend, "main", *args, **kwargs)
+    return run_source(f"{USE}{prelude}workflow main({params}) {{\n{body}\n}}", backend, "main", *args, **kwargs)
 
 
 def value(backend: str, body: str, *args, **kwargs):
@@ -266,3 +266,72 @@ def test_a_bad_limit_is_shown_whole_up_to_forty_characters(backend) -> None:
     assert isinstance(exact.error, ValueError) and str(exact.error).endswith(repr("y" * 38))
     longer = go(backend, body, params="n", n="y" * 39)
     assert str(longer.error).endswith(repr("y" * 39)[:37] + "...")
+
+
+def test_policies_without_arguments_have_the_documented_defaults(backend) -> None:
+    """`retry()`: 3 attempts, exponential from 1 s (so 1 s, then 2 s); `breaker()`: opens
+    after 5 consecutive failures, probes once after 60 s, one success closes it
+    (found by tools/mutate.py: no test pinned them)."""
+    handlers.failures["always"] = 100
+    outcome = go(backend, "return h.flaky('always') with retry()")
+    assert isinstance(outcome.error, ConnectionError) and outcome.now == 3.0
+    assert handlers.log.count(("flaky", ("always", None))) == 3
+    handlers.failures["down"] = 5
+    outcome = go(backend, """outcomes = for n in range(8) {
+  if n == 6 {
+    wait 59s
+  }
+  if n == 7 {
+    wait 1s
+  }
+  try {
+    yield h.flaky('down') with breaker()
+  } catch CircuitOpen {
+    yield "open"
+  } catch ConnectionError {
+    yield "failed"
+  }
+}
+return outcomes""")
+    assert outcome.value == ["failed"] * 5 + ["open", "open", None]
+    outcome = go(backend, """for n in range(5) {
+  try {
+    h.explode('x') with guarded
+  } catch ValueError {
+    n = n
+  }
+}
+wait 60s
+parallel on error continue {
+  a = h.slow(1, 1) with guarded
+  b = h.slow(2, 1) with guarded
+}
+try {
+  h.explode('y') with guarded
+} catch ValueError {
+  c = "closed: a failure counts from zero"
+}
+try {
+  h.explode('z') with guarded
+} catch ValueError {
+  d = "still closed"
+}
+return [a, b, c, d]""", prelude="policy guarded {\n  breaker()\n}\n")
+    assert outcome.value == [1, None, "closed: a failure counts from zero", "still closed"]
+    # a failure-rate breaker judges a window of 100 calls, and only once it is full
+    outcome = go(backend, """outcomes = for n in range(101) {
+  try {
+    if n % 2 == 1 {
+      h.explode('x') with rate
+    } else {
+      h.double(n) with rate
+    }
+    yield "ok"
+  } catch ValueError {
+    yield "failed"
+  } catch CircuitOpen {
+    yield "open"
+  }
+}
+return outcomes""", prelude="policy rate {\n  breaker(failure_rate: 0.5)\n}\n")
+    assert outcome.value == ["ok", "failed"] * 50 + ["open"]
