@@ -223,6 +223,14 @@ def test_stop_on_error_leaves_the_older_steps_as_they_were(backend) -> None:
     assert events == [("compensate.start", "b"), ("compensate.error", "b")]
 
 
+
+def test_stop_on_error_after_a_compensation_that_worked_leaves_only_the_older_steps(backend) -> None:
+    """The failed step's compensation works, the next fails: only the steps older than
+    that one are left uncompensated (found by tools/mutate.py)."""
+    error, undone, _ = unwound(backend, "failed_step: true, stop_on_error: true")
+    assert undone == [("note", ("c", None, 2)), ("explode", ("undo b",))]
+    assert error.compensated == ["c"] and error.uncompensated == ["a"]
+
 def test_a_step_that_fails_in_a_loop_is_compensated_with_its_own_null_not_the_last_value(backend) -> None:
     import backend_handlers
 

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = ROOT / "src" / "wfc" / "runtime"
 TESTS = {  # the tests that cover each module
     "_policies": ["tests/test_policies.py", "tests/test_policy_language.py", "tests/test_breaker_rate.py",
+                  "tests/test_backends.py",
                   "tests/test_retries.py", "tests/test_inline_policies.py", "tests/properties/test_limits.py"],
     "_saga": ["tests/test_sagas.py", "tests/test_cancellation.py", "tests/properties/test_semantics.py"],
     "_machine": ["tests/test_machines.py"],
