@@ -30,7 +30,7 @@ TESTS = {  # the tests that cover each module
                   "tests/test_backends.py",
                   "tests/test_retries.py", "tests/test_inline_policies.py", "tests/properties/test_limits.py"],
     "_saga": ["tests/test_sagas.py", "tests/test_cancellation.py", "tests/properties/test_semantics.py"],
-    "_machine": ["tests/test_machines.py"],
+    "_machine": ["tests/test_machines.py", "tests/test_stores.py"],
     "_concurrency": ["tests/test_runtime.py", "tests/test_cancellation.py", "tests/test_races.py",
                      "tests/test_dataflow.py", "tests/test_select.py", "tests/test_backends.py",
                      "tests/properties/test_fan_out.py"],
