@@ -365,3 +365,75 @@ def test_a_fixed_window_forgets_the_permits_of_windows_past(backend) -> None:
                           "for n in range(2) {\n  h.double(n) with fixed\n}\nreturn now() - started",
                  prelude="policy fixed {\n  limit(rate: 2/s, algorithm: fixed_window)\n}\n")
     assert outcome.value == 0  # a new window: both at once
+
+
+def test_a_half_open_breaker_needs_all_its_successes_and_keeps_its_probe_count(backend) -> None:
+    """`successes: 3` closes on the third success, not before; a probe that ends frees
+    one half-open slot, not two (found by tools/mutate.py)."""
+    handlers.failures["svc"] = 2
+    prelude = "policy probe {\n  breaker(failures: 2, reset: 1s, half_open: 2, successes: 3)\n}\n"
+    outcome = go(backend, """for n in range(2) {
+  try {
+    h.flaky('svc') with probe
+  } catch ConnectionError {
+    n = n
+  }
+}
+wait 1s
+parallel on error continue {
+  a = h.slow(1, 2) with probe
+  b = h.slow(2, 0) with probe
+  stage later_c {
+    wait 500ms
+    c = h.slow(3, 1) with probe
+  }
+  stage later_d {
+    wait 500ms
+    d = h.slow(4, 1) with probe
+  }
+  stage later_e {
+    wait 1700ms
+    e = h.explode('e') with probe
+  }
+  stage later_f {
+    wait 1800ms
+    f = h.double(6) with probe
+  }
+}
+wait 1s
+for n in range(3) {
+  h.double(n) with probe
+}
+try {
+  h.explode('g') with probe
+} catch ValueError {
+  g = "failed, and closed: one failure of two"
+}
+last = h.double(7) with probe
+return [a, b, c, d, e, f, g, last]""", prelude=prelude)
+    # a and b take both slots; b's success frees one, which c takes, and d finds none;
+    # two successes of three by 2.5 s: still half-open, so e's failure opens it again
+    assert outcome.value == [1, 2, 3, None, None, None, "failed, and closed: one failure of two", 14]
+    kinds = [e.kind for e in outcome.events if e.kind.startswith("breaker.")]
+    assert kinds == ["breaker.open", "breaker.half_open", "breaker.reject", "breaker.open", "breaker.reject",
+                     "breaker.half_open", "breaker.close"]
+
+
+def test_a_failure_rate_breaker_judges_the_latest_calls_once_its_window_is_full(backend) -> None:
+    """window 4: four successes, then failures slide in; at half the window it opens."""
+    outcome = go(backend, """outcomes = for n in range(7) {
+  try {
+    if n >= 4 {
+      h.explode('x') with windowed
+    } else {
+      h.double(n) with windowed
+    }
+    yield "ok"
+  } catch ValueError {
+    yield "failed"
+  } catch CircuitOpen {
+    yield "open"
+  }
+}
+return outcomes""", prelude="policy windowed {\n  breaker(failure_rate: 0.5, window: 4, min_calls: 4)\n}\n")
+    assert outcome.value == ["ok"] * 4 + ["failed", "failed", "open"]
