@@ -24,6 +24,14 @@ def letters(count):
     return (chr(ord("a") + n) for n in range(count))
 
 
+PENDING: list = []  # tasks that `cancel_pending` cancels
+
+
+def cancel_pending():
+    while PENDING:
+        PENDING.pop().cancel()
+
+
 def note(*args):
     log.append(("note", args))
 

@@ -259,3 +259,67 @@ def test_history_is_a_fresh_list_each_read_and_survives_a_snapshot(backend) -> N
     assert restored.history == toggle.history
     asyncio.run(flips(restored, 1))
     assert len(restored.history) == 1000 and restored.history[-1] == ("lit", "flip", "dark")
+
+
+def test_a_send_cancelled_while_waiting_for_its_turn_leaves_the_machine_free(backend) -> None:
+    """The action in progress cancels the one send waiting behind it: when it ends, no one
+    is left to take the turn, and the machine must be free again (found by
+    tools/mutate.py: a machine left busy made every later send wait for ever)."""
+    import backend_handlers
+
+    source = """use backend_handlers as t
+machine Door() {
+    initial shut
+    state shut {
+        on open -> ajar do {
+            t.slow(1, 0.01)
+            t.cancel_pending()
+        }
+    }
+    state ajar {
+        on close -> shut
+    }
+}
+"""
+    module = wfc.api.load_source(source, f"door_{backend}.wf", backend=backend)
+
+    async def main():
+        door = module.Door()
+        first = asyncio.ensure_future(door.send("open"))
+        await asyncio.sleep(0)
+        waiting = asyncio.ensure_future(door.send("close"))
+        backend_handlers.PENDING.append(waiting)
+        assert await first is True
+        await asyncio.gather(waiting, return_exceptions=True)
+        later = await asyncio.wait_for(door.send("close"), 1)
+        return waiting.cancelled(), later, door.state
+
+    assert asyncio.run(main()) == (True, True, "shut")
+
+
+def test_a_plain_move_out_of_a_state_with_an_exit_action_runs_it(backend) -> None:
+    """No guard and no transition action, but the state left has an exit action: the
+    move must not take the shortcut that skips actions (found by tools/mutate.py)."""
+    import backend_handlers
+
+    source = """use backend_handlers as t
+machine Light() {
+    initial off
+    state off {
+        on flip -> on_
+        exit do t.note("left off")
+    }
+    state on_ {
+        on flip -> off
+    }
+}
+"""
+    module = wfc.api.load_source(source, f"light_{backend}.wf", backend=backend)
+    backend_handlers.log.clear()
+
+    async def main():
+        light = module.Light()
+        return [await light.send("flip"), await light.send("flip"), await light.send("flip")], light.state
+
+    assert asyncio.run(main()) == ([True, True, True], "on_")
+    assert backend_handlers.log.count(("note", ("left off",))) == 2
