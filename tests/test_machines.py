@@ -323,3 +323,37 @@ machine Light() {
 
     assert asyncio.run(main()) == ([True, True, True], "on_")
     assert backend_handlers.log.count(("note", ("left off",))) == 2
+
+
+def test_two_handles_of_one_stored_machine_take_turns_through_its_lease(backend) -> None:
+    """Two instances opened on the same store key: a send on one holds the key's lease
+    while its slow action runs, so the other's send waits and then starts from the state
+    the first saved (found by tools/mutate.py: a lease that expired at once let both
+    apply a transition from the same state)."""
+    from wfc.runtime import MemoryStore
+
+    source = """use backend_handlers as t
+machine Gate() {
+    initial shut
+    state shut {
+        on push -> open do t.slow(1, 0.05)
+    }
+    state open {
+        on push -> shut do t.slow(2, 0.05)
+    }
+}
+"""
+    module = wfc.api.load_source(source, f"gate_{backend}.wf", backend=backend)
+
+    async def main():
+        store = MemoryStore()
+        with Runtime(store=store).activate():
+            one = await module.Gate.open(store, "g-1")
+            two = await module.Gate.open(store, "g-1")
+            moved = await asyncio.gather(one.send("push"), two.send("push"))
+            again = await module.Gate.open(store, "g-1")
+            return moved, again.state, again.history
+
+    moved, state, history = asyncio.run(main())
+    assert moved == [True, True] and state == "shut"
+    assert history == [("shut", "push", "open"), ("open", "push", "shut")]
