@@ -33,7 +33,7 @@ TESTS = {  # the tests that cover each module
     "_machine": ["tests/test_machines.py", "tests/test_stores.py"],
     "_concurrency": ["tests/test_runtime.py", "tests/test_cancellation.py", "tests/test_races.py",
                      "tests/test_dataflow.py", "tests/test_select.py", "tests/test_backends.py",
-                     "tests/properties/test_fan_out.py"],
+                     "tests/test_durable_changes.py", "tests/properties/test_fan_out.py"],
 }
 _SWAPS: dict[type, type] = {
     ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
