@@ -130,10 +130,7 @@ async def _race(
     journal, identity, arms = rt.journal, None, ""
     chosen: list[int] | None = None
     if journal is not None:
-        identity = journal.identity("race", site)
-        entry = journal.recorded(identity)
-        chosen = None if entry is None else entry["won"]
-        arms = journal.arms()
+        identity, chosen, arms = journal.race("race", site)
     won: list[int] = []
     errors: dict[int, BaseException] = {}
 
@@ -175,10 +172,7 @@ async def select(
     winner, so a replay runs that arm alone, whatever would finish first this time."""
     journal, identity, chosen, prefix = rt.journal, None, None, ""
     if journal is not None:
-        identity = journal.identity("select", site)
-        entry = journal.recorded(identity)
-        chosen = None if entry is None else entry["won"]
-        prefix = journal.arms()
+        identity, chosen, prefix = journal.race("select", site)
     finished: list[tuple[int, Any, BaseException | None]] = []
 
     async def run(position: int, arm: Callable[[], Awaitable[Any]]) -> None:

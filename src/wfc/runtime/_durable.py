@@ -103,15 +103,17 @@ class Journal:
         count = self._counts[path, kind + site] = self._counts.get((path, kind + site), 0) + 1
         return f"{path}|{kind}|{site}|{count}"
 
-    def arms(self) -> str:
-        """The prefix of the arms of a race or `select` beginning on this path: `N-`, N
-        counting them on the path. A replay runs only a race's journaled winners, so
-        the losers' steps and timers are not made again; were the arms of every race
-        on a path the same branches, a later race's arm would count on from fewer
-        entries and take an earlier loser's (its timer's deadline, say)."""
-        path = _PATH.get()
-        count = self._counts[path, "~arms"] = self._counts.get((path, "~arms"), 0) + 1
-        return f"{count}-"
+    def race(self, kind: str, site: str) -> tuple[str, Any, str]:
+        """A race or `select` (`kind`) beginning at `site`: its identity, the winners the
+        journal holds for it (None before they are known), and its arms' branch prefix,
+        `N-` for the N-th race on this path. A replay runs only a race's journaled
+        winners, so the losers' steps and timers are not made again; were the arms of
+        every race on a path the same branches, a later race's arm would count on from
+        fewer entries and take an earlier loser's (its timer's deadline, say)."""
+        identity = self.identity(kind, site)
+        entry = self.recorded(identity)
+        number = self.identity("~arms").rsplit("|", 1)[1]
+        return identity, None if entry is None else entry["won"], f"{number}-"
 
     def _key(self, identity: str) -> str:
         return f"wfjournal:{self.run_id}:{identity}"
