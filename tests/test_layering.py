@@ -20,6 +20,7 @@ ALLOWED = {
     "fmt": {"syntax", "diagnostics"},
     "graph": {"fmt", "syntax", "diagnostics"},
     "interp": {"check", "syntax", "diagnostics", "runtime"},
+    "importers": {"fmt", "syntax"},  # writes wf text, formats it with wfc's own printer
     "runtime": set(),
 }
 

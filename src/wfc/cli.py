@@ -600,13 +600,15 @@ def explain_command(code: str | None) -> None:
     click.echo(page, nl=not page.endswith("\n"))
 
 
-def _add_runs() -> None:
+def _add_groups() -> None:
+    from .cli_import import import_command
     from .cli_runs import runs_group
 
     cli.add_command(runs_group)
+    cli.add_command(import_command)
 
 
-_add_runs()
+_add_groups()
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
