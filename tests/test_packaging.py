@@ -73,10 +73,17 @@ def test_a_fresh_environment_compiles_and_runs_a_workflow(installed, tmp_path) -
     assert '"style": "concise"' in ran.stdout
     assert sh(python, "-m", "wfc", "explain", "E0101", cwd=tmp_path).stdout.startswith("# E0101")
     assert (installed / "share" / "vim" / "vimfiles" / "syntax" / "wf.vim").is_file()
+    # n8n exports are JSON: no extra needed; Dify's YAML asks for the `dify` extra
+    n8n = sh(wfc, "import", "n8n", ROOT / "tests" / "imports" / "n8n" / "order_intake.json", "-o", "intake.wf",
+             cwd=tmp_path)
+    assert "wrote intake.wf" in n8n.stderr and (tmp_path / "intake_handlers.py").is_file()
+    dify = subprocess.run([wfc, "import", "dify", ROOT / "tests" / "imports" / "dify" / "support_triage.yml"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert dify.returncode == 1 and "pip install 'wfc-lang[dify]'" in dify.stderr
 
 
 @pytest.mark.parametrize("extra, module", [("redis", "redis"), ("lsp", "wfc.lsp"), ("otel", "wfc.otel"),
-                                           ("pygments", "wfc.highlight")])
+                                           ("pygments", "wfc.highlight"), ("dify", "yaml")])
 def test_each_extra_installs_and_imports(dist, installed, extra, module) -> None:
     python = installed / "bin" / "python"
     wheel = next(dist.glob("*.whl"))

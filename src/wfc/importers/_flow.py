@@ -23,7 +23,8 @@ class Node:
     name: str  # the name its author gave it
     kind: str  # the source's node type
     params: dict[str, Any]
-    var: str = ""  # the wf variable that holds its output
+    var: str = ""  # the wf variable that holds its output where it is being written
+    home: str = ""  # its variable outside every loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,14 @@ class Translator:
     def fresh(self, text: str) -> str:
         """A new variable name, unlike every other the import writes."""
         raise NotImplementedError
+
+    def save(self) -> object:
+        """What `restore` needs to forget the variables a loop's body sets: they are the
+        item's own, unseen after the loop."""
+        return None
+
+    def restore(self, saved: object, loop: Node, result: str) -> None:
+        """Back to what `save` gave, after `loop`'s body; its results are in `result`."""
 
 
 @dataclass
@@ -148,7 +157,11 @@ class Walk:
         self.translator = translator
         self.ports = ports  # every output a node has, connected or not
         self._post: dict[str, frozenset[str]] = {}
-        self._join_vars: dict[str, str] = {}
+        self._loops: list[str] = []  # the loops whose bodies are being written, outermost first
+        self._scoped: dict[tuple[str, ...], str] = {}
+        self._claimed: set[str] = set()
+        for node in graph.nodes.values():
+            node.home = node.home or node.var
 
     def block(self, start: str | None, input_var: str | None, stop: str = EXIT, returns: bool = True) -> Path:
         """The statements from `start` up to (not including) `stop`."""
@@ -164,6 +177,7 @@ class Walk:
         return path
 
     def _step(self, node: Node, path: Path, returns: bool) -> str | None:
+        node.var = self._scoped_var(node.key, node.home, fixed=node.home)
         emitted = self.translator.emit(node, path.last, returns)
         if isinstance(emitted, Loop):
             return self._loop(node, emitted, path)
@@ -224,22 +238,37 @@ class Walk:
     def _join_var(self, join: str) -> str | None:
         if not self.translator.implicit_input or join == EXIT:
             return None
-        if join not in self._join_vars:
-            ends_loop = join.startswith("\0end:")
-            node = self.graph.nodes[join[5:] if ends_loop else join]
-            self._join_vars[join] = self.translator.fresh(f"{node.var} {'result' if ends_loop else 'input'}")
-        return self._join_vars[join]
+        ends_loop = join.startswith("\0end:")
+        node = self.graph.nodes[join[5:] if ends_loop else join]
+        return self._scoped_var(f"{join}\0join", f"{node.home} {'result' if ends_loop else 'input'}")
+
+    def _scoped_var(self, key: str, base: str, fixed: str | None = None) -> str:
+        """The variable for `key` in the loop bodies being written. A variable assigned in
+        a loop's body belongs to the item, so what is written both in a body and outside
+        it (or in two bodies) gets a name of its own in each; the first gets `fixed`."""
+        scope = (key, *self._loops)
+        if scope not in self._scoped:
+            free = fixed is not None and fixed not in self._claimed
+            self._scoped[scope] = fixed if free and fixed else self.translator.fresh(base)
+            self._claimed.add(self._scoped[scope])
+        return self._scoped[scope]
 
     def _loop(self, node: Node, loop: Loop, path: Path) -> str | None:
         head = self._port_target(node, loop.body_port)
-        body = self.block(head, loop.item, loop_end(node.key), returns=False)
+        saved = self.translator.save()
+        self._loops.append(node.key)
+        try:
+            body = self.block(head, loop.item, loop_end(node.key), returns=False)
+            yielded = loop.yielded(body.last or "null")
+        finally:
+            self._loops.pop()
+        self.translator.restore(saved, node, loop.result)
         opener = (
             f"parallel for {loop.item} in {loop.items} limit {loop.parallel}"
             if loop.parallel
             else f"for {loop.item} in {loop.items}"
         )
         lines = [f"{loop.result} = {opener} {{", *_indent(body.lines)]
-        yielded = loop.yielded(body.last or "null")
         if yielded is not None:
             lines.append(f"    yield {yielded}")
         lines.append("}")

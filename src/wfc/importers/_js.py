@@ -52,7 +52,7 @@ _BINARY = {
 _POSTFIX = 9
 _METHODS = {"toLowerCase": "lower", "toUpperCase": "upper", "trim": "strip", "toString": "str"}
 _GLOBALS = {"String": "str", "parseInt": "int", "parseFloat": "float", "Boolean": "bool"}
-_MATH = {"round": "round", "max": "max", "min": "min", "abs": "abs", "floor": "int"}
+_MATH = {"round": "round", "max": "max", "min": "min", "abs": "abs"}  # not floor: int() truncates
 _FIELD = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 
 

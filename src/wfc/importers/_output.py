@@ -107,6 +107,16 @@ def mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def dicts(value: Any) -> list[dict[str, Any]]:
+    """The maps in `value` if it is a list: exports are read leniently, item by item."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def count(value: Any, default: int, most: int = 100) -> int:
+    """A small positive count from an export, or `default` when it is not one."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= most else default
+
+
 def comment(text: str) -> str:
     """One line of comment text: no line breaks."""
     return " ".join(str(text).split())

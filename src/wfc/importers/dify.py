@@ -15,7 +15,7 @@ from typing import Any
 
 from ..fmt.expressions import map_key, quote
 from ._flow import Branch, Edge, Emitted, Graph, Loop, Node, Plain, Translator, Walk, cut_back_edges
-from ._output import Imported, Names, Stub, handler_module, literal, mapping, wf_module
+from ._output import Imported, Names, Stub, count, dicts, handler_module, literal, mapping, wf_module
 
 _REFERENCE = re.compile(r"\{\{#([A-Za-z0-9_.\-]+)#\}\}")
 _JINJA_FIELD = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -58,6 +58,8 @@ class _Dify(Translator):
         self.todos = 0
         self.params: dict[str, str] = {}  # start variable -> parameter name
         self.items: dict[str, str] = {}  # iteration id -> its item variable
+        self.emitted: set[str] = set()  # the nodes written so far, whose variables are set
+        self.may_return = True  # may the node being written end the workflow?
         self.conversation = self._conversation(data)
         self.graph = self._graph(graph)
 
@@ -67,8 +69,15 @@ class _Dify(Translator):
     def fresh(self, text: str) -> str:
         return self.var_names.fresh(text)
 
+    def save(self) -> object:
+        return set(self.emitted)
+
+    def restore(self, saved: object, loop: Node, result: str) -> None:
+        assert isinstance(saved, set)
+        self.emitted = saved | {loop.key}
+
     def _conversation(self, data: dict[str, Any]) -> dict[str, tuple[str, Any]]:
-        listed = data.get("workflow", {}).get("conversation_variables") or []
+        listed = dicts(mapping(data.get("workflow")).get("conversation_variables"))
         found = {}
         for entry in listed:
             if isinstance(entry, dict) and isinstance(entry.get("name"), str):
@@ -92,7 +101,7 @@ class _Dify(Translator):
 
     def _edges(self, raw: dict[str, Any], nodes: dict[str, Node]) -> list[Edge]:
         edges = []
-        for entry in raw.get("edges") or []:
+        for entry in dicts(raw.get("edges")):
             if isinstance(entry, dict) and entry.get("source") in nodes and entry.get("target") in nodes:
                 edges.append(
                     Edge(
@@ -119,6 +128,7 @@ class _Dify(Translator):
             )
         walk = Walk(self.graph, self, self.ports)
         parameters = self._parameters(start)
+        self.emitted.add(start.key)
         body = walk.block(self._next(start), None)
         name = Names(set(self.var_names.taken)).fresh(self.title, "app")
         description = f"From the Dify {'chatflow' if self.chat else 'workflow'} {self.title!r}."
@@ -131,7 +141,7 @@ class _Dify(Translator):
 
     def _parameters(self, start: Node) -> list[str]:
         found = ["query: str"] if self.chat else []
-        for variable in start.params.get("variables") or []:
+        for variable in dicts(start.params.get("variables")):
             if not isinstance(variable, dict) or not isinstance(variable.get("variable"), str):
                 continue
             name = self.var_names.fresh(variable["variable"], "input")
@@ -150,7 +160,7 @@ class _Dify(Translator):
         if node.kind == "if-else":
             return [port for _, port in self._cases(node)]
         if node.kind == "question-classifier":
-            return [str(c.get("id")) for c in node.params.get("classes") or [] if isinstance(c, dict)]
+            return [str(c.get("id")) for c in dicts(node.params.get("classes"))]
         return []
 
     def ending(self, last_var: str | None) -> str | None:
@@ -168,7 +178,9 @@ class _Dify(Translator):
         if source == "conversation":
             return self.conversation.get(name, (None, None))[0]
         node = self.graph.nodes.get(source)
-        return self._output(node, name) if node is not None else None
+        if node is None or node.key not in self.emitted:
+            return None  # not a node, or one that has not run by here
+        return self._output(node, name)
 
     def _output(self, node: Node, name: str) -> str | None:
         """The wf expression for output `name` of `node`."""
@@ -195,7 +207,12 @@ class _Dify(Translator):
             return self._reference_text(whole.group(1))
         for match in _REFERENCE.finditer(template):
             parts.append(quote(template[position : match.start()], braces=True)[1:-1])
-            parts.append("{" + self._reference_text(match.group(1)) + "}")
+            found = self.reference(match.group(1).split(".", 1))
+            if found is None:  # the marker goes into the text itself
+                self._missing(match.group(1))
+                parts.append(quote(f"TODO(Dify): {match.group(0)}", braces=True)[1:-1])
+            else:
+                parts.append("{" + found + "}")
             position = match.end()
         if not parts:
             return quote(template)
@@ -205,10 +222,13 @@ class _Dify(Translator):
     def _reference_text(self, dotted: str) -> str:
         found = self.reference(dotted.split(".", 1))
         if found is None:
-            self.todos += 1
-            self.warn(f"the reference {{{{#{dotted}#}}}} has no wf counterpart: kept as a TODO")
+            self._missing(dotted)
             return literal(f"TODO(Dify): {dotted}")
         return found
+
+    def _missing(self, dotted: str) -> None:
+        self.todos += 1
+        self.warn(f"the reference {{{{#{dotted}#}}}} has no wf counterpart here: kept as a TODO")
 
     def selected(self, selector: Any) -> str:
         found = self.reference(selector)
@@ -221,28 +241,33 @@ class _Dify(Translator):
     # -- node types --------------------------------------------------------------------
 
     def emit(self, node: Node, input_var: str | None, returns: bool) -> Emitted:
-        handler = _EMITTERS.get(node.kind)
-        if handler is not None:
-            return handler(self, node)
-        return self._stub(node)
+        handler = _EMITTERS.get(node.kind, _Dify._stub)
+        self.may_return = returns
+        emitted = handler(self, node)
+        self.emitted.add(node.key)
+        return emitted
 
     def _start_of_iteration(self, node: Node) -> Emitted:
         return Plain(())
 
     def _end(self, node: Node) -> Emitted:
-        outputs = node.params.get("outputs") or []
+        outputs = dicts(node.params.get("outputs"))
         fields = [
             f"{map_key(str(o.get('variable')))}: {self.selected(o.get('value_selector'))}"
             for o in outputs
             if isinstance(o, dict) and o.get("variable")
         ]
-        return Plain((f"return {{{', '.join(fields)}}}",), ends=True)
+        return self._finish(node, "end", f"{{{', '.join(fields)}}}")
 
     def _answer(self, node: Node) -> Emitted:
-        text = self.text(node.params.get("answer", ""))
-        if self.graph.outgoing(node.key):
-            return Plain((f"emit answer({text})",))
-        return Plain((f"return {text}",), ends=True)
+        return self._finish(node, "answer", self.text(node.params.get("answer", "")))
+
+    def _finish(self, node: Node, topic: str, value: str) -> Emitted:
+        """Return `value`; where returning would end the workflow too early (more nodes
+        follow, inside an iteration, in a side path), emit it on `topic` instead."""
+        if self.graph.outgoing(node.key) or not self.may_return:
+            return Plain((f"emit {topic}({value})",))
+        return Plain((f"return {value}",), ends=True)
 
     def _if_else(self, node: Node) -> Emitted:
         return Branch((), tuple((condition, port) for condition, port in self._cases(node)))
@@ -262,7 +287,7 @@ class _Dify(Translator):
         for case in cases:
             if isinstance(case, dict):
                 joiner = " or " if case.get("logical_operator") == "or" else " and "
-                parts = [self._condition(c) for c in case.get("conditions") or [] if isinstance(c, dict)]
+                parts = [self._condition(c) for c in dicts(case.get("conditions"))]
                 condition = joiner.join(f"({p})" if len(parts) > 1 else p for p in parts) or "true"
                 arms.append((condition, str(case.get("case_id"))))
         return [*arms, (None, "false")]
@@ -301,7 +326,7 @@ class _Dify(Translator):
         return f"{literal(f'TODO(Dify): {operator} {raw}')} == {left}"
 
     def _classifier(self, node: Node) -> Emitted:
-        classes = [c for c in node.params.get("classes") or [] if isinstance(c, dict)]
+        classes = dicts(node.params.get("classes"))
         names = "[" + ", ".join(literal(str(c.get("name", ""))) for c in classes) + "]"
         query = self.selected(node.params.get("query_variable_selector"))
         call = self._call(node, [("query", query), ("classes", names)])
@@ -314,11 +339,11 @@ class _Dify(Translator):
         items = self.selected(node.params.get("iterator_selector"))
         output = node.params.get("output_selector")
         after = "source" if any(e.port == "source" for e in self.graph.outgoing(node.key)) else None
-        width = int(node.params.get("parallel_nums") or 10) if node.params.get("is_parallel") else 0
+        width = count(node.params.get("parallel_nums"), 10) if node.params.get("is_parallel") is True else 0
         return Loop(items, item, "body", node.var, lambda last: self.selected(output), after, width)
 
     def _aggregator(self, node: Node) -> Emitted:
-        sources = [self.reference(s) for s in node.params.get("variables") or []]
+        sources = [self.reference(s) for s in _listing(node.params.get("variables"))]
         known = [s for s in sources if s is not None]
         if len(known) != len(sources) or not known:
             self.warn(f"'{node.name}': some of its variables have no wf counterpart")
@@ -337,7 +362,7 @@ class _Dify(Translator):
                 }
             ]
         lines = []
-        for item in items:
+        for item in dicts(items):
             target = self.reference(item.get("variable_selector"))
             if target is None:
                 self.warn(f"'{node.name}': it assigns a variable wf does not know: left out")
@@ -361,7 +386,7 @@ class _Dify(Translator):
         template = str(node.params.get("template", ""))
         names = {
             str(v.get("variable")): self.selected(v.get("value_selector"))
-            for v in node.params.get("variables") or []
+            for v in dicts(node.params.get("variables"))
             if isinstance(v, dict)
         }
         if (
@@ -386,7 +411,7 @@ class _Dify(Translator):
         elif node.kind == "code":
             arguments = [
                 (str(v.get("variable")), self.selected(v.get("value_selector")))
-                for v in data.get("variables") or []
+                for v in dicts(data.get("variables"))
                 if isinstance(v, dict)
             ]
         elif node.kind == "http-request":
@@ -426,12 +451,8 @@ class _Dify(Translator):
     def _prompt(self, template: Any) -> list[tuple[str, str]]:
         if isinstance(template, dict):  # a completion model: one text
             return [("prompt", self.text(template.get("text", "")))]
-        system = [
-            m.get("text", "") for m in template or [] if isinstance(m, dict) and m.get("role") == "system"
-        ]
-        user = [
-            m.get("text", "") for m in template or [] if isinstance(m, dict) and m.get("role") != "system"
-        ]
+        system = [str(m.get("text", "")) for m in dicts(template) if m.get("role") == "system"]
+        user = [str(m.get("text", "")) for m in dicts(template) if m.get("role") != "system"]
         found = [("system", self.text("\n".join(system)))] if system else []
         return [*found, ("prompt", self.text("\n".join(user)))]
 
@@ -441,6 +462,10 @@ class _Dify(Translator):
         return (
             "{" + ", ".join(f"{quote(key.strip())}: {self.text(value.strip())}" for key, value in pairs) + "}"
         )
+
+
+def _listing(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _number(raw: Any) -> str | None:

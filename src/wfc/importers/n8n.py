@@ -16,7 +16,8 @@ from typing import Any
 from ..fmt.expressions import map_key
 from . import _js
 from ._flow import Branch, Edge, Emitted, Graph, Loop, Node, Plain, Translator, Walk, cut_back_edges
-from ._output import Imported, Names, Stub, handler_module, literal, mapping, wf_module
+from ._output import Imported, Names, Stub, dicts, handler_module, literal, mapping, wf_module
+from ._output import count as count_
 
 TRIGGERS = {
     "webhook": "request",
@@ -78,6 +79,13 @@ class _N8n(Translator):
 
     def fresh(self, text: str) -> str:
         return self.var_names.fresh(text)
+
+    def save(self) -> object:
+        return dict(self.emitted)
+
+    def restore(self, saved: object, loop: Node, result: str) -> None:
+        assert isinstance(saved, dict)
+        self.emitted = {**saved, loop.key: result}  # after the loop, its node gives every item
 
     # -- reading the export ------------------------------------------------------------
 
@@ -177,8 +185,8 @@ class _N8n(Translator):
 
     def emit(self, node: Node, input_var: str | None, returns: bool) -> Emitted:
         kind = short_type(node.kind)
-        if kind in TRIGGERS:
-            return Plain((), node.var)
+        if kind in TRIGGERS:  # its own workflow's start, or a trigger wired after another node
+            return Plain((), input_var)
         method = getattr(self, f"_emit_{kind}", None) if kind in _EMITTERS else None
         self.emitted[node.key] = node.var
         emitted: Emitted = method(node, input_var, returns) if method else self._emit_stub(node, input_var)
@@ -219,10 +227,10 @@ class _N8n(Translator):
     def _switch_arms(self, node: Node, quiet: bool) -> list[tuple[Any, str]]:
         params = node.params
         if params.get("mode") == "expression":
-            count = int(params.get("numberOutputs") or 4)
+            count = count_(params.get("numberOutputs"), 4, 20)
             return [({"@output": index}, str(index)) for index in range(count)] + [(None, "\0none")]
-        rules = params.get("rules", {})
-        values = rules.get("values") or rules.get("rules") or []
+        rules = mapping(params.get("rules"))
+        values = dicts(rules.get("values") or rules.get("rules"))
         arms: list[tuple[Any, str]] = []
         for index, rule in enumerate(values):
             port = rule.get("output", index) if "value2" in rule else index
@@ -256,7 +264,7 @@ class _N8n(Translator):
             combinator = " or " if conditions.get("combinator") == "or" else " and "
             options = mapping(conditions.get("options"))
             lowered = options.get("caseSensitive") is False
-            parts = [self._v2_condition(c, input_var, lowered) for c in conditions["conditions"]]
+            parts = [self._v2_condition(c, input_var, lowered) for c in dicts(conditions["conditions"])]
         elif isinstance(conditions, dict):
             combinator = " or " if params.get("combineOperation") == "any" else " and "
             parts = [
@@ -267,9 +275,7 @@ class _N8n(Translator):
                     input_var,
                 )
                 for kind, listed in conditions.items()
-                if isinstance(listed, list)
-                for c in listed
-                if isinstance(c, dict)
+                for c in dicts(listed)
             ]
         else:
             parts = []
@@ -325,8 +331,7 @@ class _N8n(Translator):
 
     def _emit_set(self, node: Node, input_var: str | None, returns: bool) -> Emitted:
         fields = self._set_fields(node.params, input_var)
-        version = node.params.get("@version", 1)
-        if isinstance(version, (int, float)) and version >= 3:
+        if _version(node) >= 3:
             keep_others = bool(node.params.get("includeOtherFields")) or node.params.get("include") == "all"
         else:
             keep_others = not node.params.get("keepOnlySet", False)
@@ -340,13 +345,9 @@ class _N8n(Translator):
         raw: list[tuple[str, Any]] = []
         assignments = params.get("assignments")
         if isinstance(assignments, dict):
-            raw = [
-                (str(a.get("name", "")), a.get("value"))
-                for a in assignments.get("assignments", [])
-                if isinstance(a, dict)
-            ]
+            raw = [(str(a.get("name", "")), a.get("value")) for a in dicts(assignments.get("assignments"))]
         elif isinstance(params.get("fields"), dict):
-            for entry in params["fields"].get("values", []):
+            for entry in dicts(params["fields"].get("values")):
                 typed = next((entry[k] for k in entry if k.endswith("Value")), entry.get("value"))
                 raw.append((str(entry.get("name", "")), typed))
         elif isinstance(params.get("values"), dict):
@@ -392,7 +393,7 @@ class _N8n(Translator):
             signal = self.var_names.fresh(f"{node.name} resume")
             return Plain((f"{node.var} = receive {signal}",), node.var)
         amount = node.params.get("amount", 1)
-        unit = node.params.get("unit", "hours" if node.params.get("@version", 1) < 1.1 else "seconds")
+        unit = node.params.get("unit", "hours" if _version(node) < 1.1 else "seconds")
         seconds = float(amount) * _SECONDS.get(str(unit), 1) if isinstance(amount, (int, float)) else None
         if seconds is None or seconds <= 0:
             self.warn(f"'{node.name}': a wait of {amount!r} {unit} is not a fixed time: wait left out")
@@ -408,7 +409,7 @@ class _N8n(Translator):
             body = "null"
         else:
             body = input_var or "null"
-        if self.graph.outgoing(node.key):
+        if self.graph.outgoing(node.key) or not returns:  # the workflow goes on after responding
             return Plain((f"emit webhook.response({body})",), input_var)
         return Plain((f"return {body}",), input_var, ends=True)
 
@@ -509,6 +510,11 @@ class _N8n(Translator):
         if "systemMessage" in options:
             found.append(("system", self.value(options["systemMessage"], input_var)))
         return found
+
+
+def _version(node: Node) -> float:
+    version = node.params.get("@version", 1)
+    return float(version) if isinstance(version, (int, float)) else 1.0
 
 
 def _v1_operation(condition: dict[str, Any]) -> str:
