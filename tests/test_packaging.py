@@ -83,7 +83,8 @@ def test_a_fresh_environment_compiles_and_runs_a_workflow(installed, tmp_path) -
 
 
 @pytest.mark.parametrize("extra, module", [("redis", "redis"), ("lsp", "wfc.lsp"), ("otel", "wfc.otel"),
-                                           ("pygments", "wfc.highlight"), ("dify", "yaml")])
+                                           ("pygments", "wfc.highlight"), ("dify", "yaml"),
+                                           ("temporal", "wfc.temporal")])
 def test_each_extra_installs_and_imports(dist, installed, extra, module) -> None:
     python = installed / "bin" / "python"
     wheel = next(dist.glob("*.whl"))

@@ -66,21 +66,35 @@ def cli() -> None:
 )
 @click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if an output is stale.")
 @click.option("--force", is_flag=True, help="Overwrite an output file that wfc did not generate.")
-def compile_command(files: tuple[Path, ...], output: Path | None, check_only: bool, force: bool) -> None:
+@click.option(
+    "--target",
+    type=click.Choice(["asyncio", "temporal"]),
+    default="asyncio",
+    show_default=True,
+    help="Plain asyncio, or Temporal workflows and activities (`order_temporal.py`).",
+)
+def compile_command(
+    files: tuple[Path, ...], output: Path | None, check_only: bool, force: bool, target: str
+) -> None:
     """Compile FILES to Python modules (`order.wf` -> `order_wf.py`)."""
     from .api import compile_source, output_path
+
+    def transform(source: str, name: str) -> str:
+        return compile_source(source, name, target)
 
     if output is not None and len(files) > 1:
         raise click.UsageError("-o/--output takes a single input file")
     if output == Path("-"):
         if check_only:
             raise click.UsageError("--check compares files: it cannot check stdout")
-        sys.exit(_each_file(files, compile_source, lambda path, source, text: _echo(text)))
+        sys.exit(_each_file(files, transform, lambda path, source, text: _echo(text)))
     sys.exit(
         _each_file(
             files,
-            compile_source,
-            lambda path, source, text: _write_output(output or output_path(path), text, check_only, force),
+            transform,
+            lambda path, source, text: _write_output(
+                output or output_path(path, target), text, check_only, force
+            ),
         )
     )
 
@@ -380,6 +394,20 @@ def _make_folder(folder: Path) -> None:
     help="Run durably, journaled in this store: a SQLite file path or redis://...",
 )
 @click.option("--run-id", help="With --store: the run's id (an id in use gives that run's result).")
+@click.option(
+    "--target",
+    type=click.Choice(["asyncio", "temporal"]),
+    default="asyncio",
+    show_default=True,
+    help="Run here, or start the workflow on a Temporal server (the temporal extra).",
+)
+@click.option(
+    "--address", default="localhost:7233", show_default=True, help="With --target temporal: host:port."
+)
+@click.option("--namespace", default="default", show_default=True, help="With --target temporal.")
+@click.option("--task-queue", default="wfc", show_default=True, help="With --target temporal.")
+@click.option("--workflow-id", help="With --target temporal: the workflow's id (default: NAME-<uuid>).")
+@click.option("--worker", is_flag=True, help="With --target temporal: run a worker in this process too.")
 def run_command(
     file: Path,
     name: str,
@@ -392,6 +420,8 @@ def run_command(
     seed: int | None,
     store_url: str | None,
     run_id: str | None,
+    target: str,
+    **temporal: Any,
 ) -> None:
     """Run the workflow NAME of FILE and print its result as JSON."""
     from .api import load
@@ -399,8 +429,12 @@ def run_command(
     from .runtime import Runtime
     from .syntax.names import py_name
 
-    source = _read(file)
     kwargs = _arguments(pairs, json_args)
+    if target == "temporal":
+        from .cli_temporal import run_on_temporal
+
+        run_on_temporal(file, name, kwargs, temporal)
+    source = _read(file)
     try:
         module = load(file, backend=backend)
     except CompileError as error:
@@ -603,9 +637,11 @@ def explain_command(code: str | None) -> None:
 def _add_groups() -> None:
     from .cli_import import import_command
     from .cli_runs import runs_group
+    from .cli_temporal import worker_command
 
     cli.add_command(runs_group)
     cli.add_command(import_command)
+    cli.add_command(worker_command)
 
 
 _add_groups()

@@ -143,13 +143,13 @@ def _black_mode() -> Iterator[Any]:
 
 def top_level_chunks(text: str) -> list[str]:
     """`text` cut before each top-level `def`, `async def` and `class` (with the
-    comment lines right above it)."""
+    comment and decorator lines right above it)."""
     chunks: list[str] = []
     current: list[str] = []
     for line in text.splitlines(keepends=True):
         if line.startswith(("def ", "async def ", "class ")) and current:
             attached = 0
-            while attached < len(current) and current[-1 - attached].startswith("#"):
+            while attached < len(current) and current[-1 - attached].startswith(("#", "@")):
                 attached += 1
             cut = len(current) - attached
             chunks.append("".join(current[:cut]))

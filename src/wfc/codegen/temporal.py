@@ -1,0 +1,111 @@
+"""The Temporal target: what the asyncio target writes, run as Temporal workflows.
+
+The module `wfc compile --target temporal` writes holds the same functions as the asyncio
+target's, imported under Temporal's sandbox rules, then one `@workflow.defn` class per
+workflow, router and saga (each runs its function through `wfc.temporal.execute`) and one
+activity per handler function the file calls. Both targets therefore share every line of
+control flow and policy, and so their meaning. What cannot mean the same on Temporal is
+refused here with E0300: machines, `emit`, and the policies whose state lives in a store
+(`breaker`, `limit`, `idempotent`), which workflow code must not touch.
+"""
+
+from __future__ import annotations
+
+from ..check import CallKind, Resolution
+from ..diagnostics import CompileError, Diagnostic, error
+from ..syntax import ast
+from ..syntax.names import py_literal, py_name
+from .writer import Writer
+
+_STATEFUL = {
+    "breaker": "a breaker's state",
+    "limit": "a rate limit's permits",
+    "bulkhead": "a bulkhead's slots",
+    "idempotent": "an idempotency record",
+}
+_HELP = "compile this file for the asyncio target, or move the declaration to a file of its own"
+
+
+def refuse_unsupported(module: ast.Module, res: Resolution) -> None:
+    """E0300 for each construct the Temporal target cannot run with the same meaning."""
+    found: list[Diagnostic] = []
+    for node in ast.walk(module.decls):
+        if isinstance(node, ast.Machine):
+            found.append(
+                _e0300(node.name.span, f"machine '{node.name.id}' cannot run on Temporal yet", _HELP)
+            )
+        elif isinstance(node, ast.Emit):
+            found.append(
+                _e0300(
+                    node.span,
+                    "`emit` cannot run on Temporal: a workflow's subscribers would be called again on replay",
+                    "call a handler instead: it runs once, as an activity",
+                )
+            )
+        elif isinstance(node, ast.Call) and res.calls.get(node) is CallKind.DYNAMIC:
+            found.append(
+                _e0300(node.span, "a call of a value cannot run on Temporal", "call a handler bound by `use`")
+            )
+    for site, spec in res.guards.items():
+        for policy in spec.policies:
+            if policy.kind in _STATEFUL:
+                found.append(
+                    _e0300(
+                        site.span,
+                        f"`{'limit' if policy.kind == 'bulkhead' else policy.kind}` cannot run on Temporal yet: "
+                        f"{_STATEFUL[policy.kind]} is kept in a store, which workflow code must not touch",
+                        "keep this declaration on the asyncio target",
+                    )
+                )
+    if found:
+        raise CompileError(sorted(found, key=lambda d: (d.line, d.column)), res.filename)
+
+
+def _e0300(span: ast.Span, message: str, help_text: str) -> Diagnostic:
+    return error("E0300", message, span, help=help_text)
+
+
+def imports(out: Writer, module: ast.Module, import_line: object) -> None:
+    """The asyncio target's imports, passed through Temporal's sandbox."""
+    out.line("from typing import Any")
+    out.line()
+    out.line("from temporalio import workflow")
+    out.line()
+    out.line("with workflow.unsafe.imports_passed_through():")
+    with out.indent():
+        out.line("from wfc import runtime as _wf")
+        out.line("from wfc import temporal as _wft")
+        for decl in module.decls:
+            if isinstance(decl, ast.Use):
+                out.line(import_line(decl))  # type: ignore[operator]
+
+
+def section(out: Writer, module: ast.Module, res: Resolution, expr: object) -> None:
+    """The workflow classes, the activities and the tables a worker reads."""
+    stem = py_name(res.module_name)
+    classes: list[tuple[str, str]] = []
+    for decl in module.decls:
+        if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
+            function = py_name(decl.name.id)
+            cls = "".join(part.capitalize() for part in decl.name.id.split("_")) + "Workflow"
+            classes.append((decl.name.id, cls))
+            out.line()
+            out.line()
+            out.line(f"@workflow.defn(name={py_literal(f'{stem}.{decl.name.id}')})")
+            out.line(f"class {cls}:")
+            with out.indent():
+                out.line(py_literal(f"`{decl.name.id}` ({res.location(decl)}) as a Temporal workflow."))
+                out.line()
+                out.line("@workflow.run")
+                out.line("async def run(self, *args: Any) -> Any:")
+                with out.indent():
+                    out.line(f"return await _wft.execute({function}, args)")
+    handlers = sorted({expr(call.func) for call, kind in res.calls.items() if kind is CallKind.STEP})  # type: ignore[operator]
+    packages = sorted({decl.path.parts[0] for decl in module.decls if isinstance(decl, ast.Use)})
+    out.line()
+    out.line()
+    out.line("# What `wfc worker` registers: the workflows, and one activity per handler called.")
+    out.line(f"WORKFLOW_TYPES = {{{', '.join(f'{py_literal(name)}: {cls}' for name, cls in classes)}}}")
+    out.line("WORKFLOWS = list(WORKFLOW_TYPES.values())")
+    out.line(f"ACTIVITIES = _wft.activities({', '.join(handlers)})")
+    out.line(f"HANDLER_MODULES = ({''.join(f'{py_literal(p)}, ' for p in packages)})")

