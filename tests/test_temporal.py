@@ -64,7 +64,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
     log: list[tuple[str, tuple[Any, ...]]] = []
     sys.path.insert(0, str(EXAMPLES))
     for name in ("shop", "travel", "quotes", "fake_llm", "text_tools", "durable_orders", "support_handlers",
-                 "intent_handlers", "build_steps"):  # fmt: skip
+                 "intent_handlers", "build_steps", "weather_api", "search_sources", "approvals"):  # fmt: skip
         handlers = __import__(name)
         for attribute, function in list(vars(handlers).items()):
             if inspect.isfunction(function) and function.__module__ == name and not attribute.startswith("_"):
@@ -81,8 +81,11 @@ def _recording(function: Any, log: list[tuple[str, tuple[Any, ...]]]) -> Any:
     return record
 
 
-def on_temporal(address: str, path: Path, name: str, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-    """Run declaration `name` on the server with an in-process worker: (value, error)."""
+def on_temporal(
+    address: str, path: Path, name: str, *args: Any, runtime: Any = None, signals: Any = (), **kwargs: Any
+) -> tuple[Any, Any]:
+    """Run declaration `name` on the server with an in-process worker whose runtime is
+    `runtime` (its store keeps policy state), sending `signals` once it started."""
     from temporalio.client import Client, WorkflowFailureError
 
     from wfc import temporal
@@ -94,8 +97,10 @@ def on_temporal(address: str, path: Path, name: str, *args: Any, **kwargs: Any) 
     async def main() -> Any:
         client = await Client.connect(address)
         queue = f"test-{uuid.uuid4()}"
-        async with temporal.worker(client, module, queue):
+        async with temporal.worker(client, module, queue, runtime=runtime):
             handle = await temporal.start(client, module, name, bound.args, queue)
+            for signal, value in signals:
+                await handle.signal(signal, value)
             return await handle.result()
 
     try:
@@ -205,13 +210,55 @@ def test_a_quorum_and_routers(server: str, calls: list[Any]) -> None:
     same_as_interpreter(server, calls, "intent_router", "intent", "Where is my order 123?")
 
 
-def test_what_cannot_mean_the_same_on_temporal_is_refused() -> None:
-    for example, expected in (("resilient_api", "`breaker` cannot run on Temporal"), ("order_machine", "machine 'Order'"),
-                              ("aggregate", "`emit` cannot run on Temporal")):  # fmt: skip
-        with pytest.raises(CompileError) as info:
-            compile_source(read_source(EXAMPLES / f"{example}.wf"), f"{example}.wf", target="temporal")
-        assert {d.code for d in info.value.diagnostics} == {"E0300"}
-        assert any(expected in d.message for d in info.value.diagnostics)
+def test_every_example_compiles_for_temporal_and_a_dynamic_call_is_refused() -> None:
+    for path in sorted(EXAMPLES.glob("*.wf")):
+        assert "@workflow.defn" in compile_source(read_source(path), path.name, target="temporal")
+    source = "use plugins\n\nworkflow run(value: any) {\n    plugin = plugins.find()\n    return plugin(value)\n}\n"
+    with pytest.raises(CompileError) as info:
+        compile_source(source, "dynamic.wf", target="temporal")
+    assert [(d.code, d.line) for d in info.value.diagnostics] == [("E0300", 5)]
+    compile_source(source, "dynamic.wf")  # fine on the asyncio target
+
+
+def test_a_machine_takes_signals_and_answers_queries(server: str, calls: list[Any]) -> None:
+    from temporalio.client import Client
+
+    from wfc import temporal
+
+    events = [("pay", None), ("process", {"payment_verified": True}), ("ship", {"tracking_number": "T9"}),
+              ("deliver", None), ("refund", {"amount": 25})]  # fmt: skip
+    local = wfc.load(EXAMPLES / "order_machine.wf", backend="interp")
+
+    async def drive_locally() -> Any:
+        machine = local.Order("o-1")
+        for event, ctx in events:
+            await machine.send(event, ctx)
+        return {"state": machine.state, "history": [list(move) for move in machine.history]}
+
+    expected = asyncio.run(drive_locally())
+    local_calls = list(calls)
+    calls.clear()
+    module = temporal.load(EXAMPLES / "order_machine.wf")
+
+    async def drive_on_temporal() -> Any:
+        client = await Client.connect(server)
+        queue = f"test-{uuid.uuid4()}"
+        async with temporal.worker(client, module, queue):
+            handle = await temporal.start(client, module, "Order", ["o-1"], queue)
+            await handle.signal("pay")
+            assert await handle.query("can", "process") is False  # its guard reads ctx: no ctx, no move
+            for event, ctx in events[1:3]:
+                await handle.signal(event, ctx)
+            while await handle.query("state") != "shipped":
+                await asyncio.sleep(0.05)
+            assert await handle.query("history") == expected["history"][:3]
+            for event, ctx in events[3:]:
+                await handle.signal(event, ctx)
+            return await handle.result()
+
+    assert asyncio.run(drive_on_temporal()) == expected == {
+        "state": "refunded", "history": expected["history"]}  # fmt: skip
+    assert calls == local_calls
 
 
 def test_the_target_is_deterministic_and_asyncio_code_is_unchanged() -> None:
@@ -256,3 +303,46 @@ def test_the_commands_compile_run_and_serve(server: str, tmp_path: Path) -> None
                               "--address", "127.0.0.1:1", "--arg", "product_id=P1", "--arg", "quantity=1",
                               "--arg", "customer=bo"], cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
     assert nowhere.returncode == 2 and "error: cannot reach Temporal at 127.0.0.1:1" in nowhere.stderr
+
+
+def test_policies_keep_their_state_in_the_workers_store(server: str, calls: list[Any]) -> None:
+    """Breaker, limiter and idempotency records live in the worker's store, reached from
+    local activities: a booking made three times runs once."""
+    import weather_api
+
+    from wfc.runtime import Runtime
+
+    weather_api.configure()
+    path = EXAMPLES / "resilient_api.wf"
+    value, error = on_temporal(server, path, "forecast", "Oslo")
+    assert error is None and value == {"city": "Oslo", "summary": "clear skies over Oslo", "source": "live"}
+    shared = Runtime()  # one worker's store for the three runs
+    bookings = [on_temporal(server, path, "book", "trip-1", "Oslo", runtime=shared)[0] for _ in range(3)]
+    assert bookings == [{"trip": "trip-1", "city": "Oslo", "number": 1}] * 3
+    assert [call[:2] for call in weather_api.calls].count(("book", "trip-1")) == 1
+    assert asyncio.run(shared.store.get("idempotent:trip-1", time.time())) is not None
+
+
+def test_emit_reaches_the_workers_subscribers_once(server: str, calls: list[Any]) -> None:
+    import search_sources
+
+    from wfc.runtime import Runtime
+
+    rt = Runtime()
+    heard: list[Any] = []
+    rt.subscribe("search.done", heard.append)
+    value, error = on_temporal(server, EXAMPLES / "aggregate.wf", "aggregate", "wf", concurrency=2, top=2, runtime=rt)
+    local = run(wfc.load(EXAMPLES / "aggregate.wf", backend="interp"), "aggregate", "wf", concurrency=2, top=2)
+    assert error is None and value == local.value
+    assert heard == [event.fields["value"] for event in local.events if event.kind == "emit"]
+    assert search_sources.peak_in_flight <= 2  # `parallel for ... limit 2` kept on Temporal
+
+
+def test_a_workflow_waits_for_a_signal(server: str, calls: list[Any]) -> None:
+    claim = {"team": "data", "employee": "ada", "total": 900, "lines": [{"item": "laptop", "amount": 900}]}
+    value, error = on_temporal(
+        server, EXAMPLES / "expense_approval.wf", "review", claim, signals=[("decision", {"approved": True, "by": "bo"})]
+    )
+    assert error is None, error
+    assert value == {"status": "paid", "transfer": "tx-ada"}
+    assert [name for name, _ in calls] == ["check_line", "hold_budget", "transfer"]

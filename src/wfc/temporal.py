@@ -79,6 +79,7 @@ class _Journal:
     signals: dict[str, list[Any]] = field(default_factory=dict)
     received: dict[str, int] = field(default_factory=dict)
     steps: int = 0
+    run_id: str = ""
 
     async def step(self, target: str, location: str, function: Callable[..., Any], *args: Any) -> Any:
         try:
@@ -115,16 +116,22 @@ class _Journal:
         return self.signals[signal][number]
 
     def deliver(self, name: str, args: Sequence[RawValue]) -> None:
-        value = workflow.payload_converter().from_payload(args[0].payload) if args else None
-        self.signals.setdefault(name, []).append(value)
+        self.signals.setdefault(name, []).append(_first(args))
 
-    # What the asyncio target's durable runs journal themselves; here Temporal does.
+    # What the asyncio target's durable runs journal themselves; here Temporal does:
+    # a replay runs the code again and the activities' results come from the history.
     def replays(self, site: str) -> bool:
         return False
 
-    def next_step_key(self, site: str) -> str:
+    def identity(self, kind: str, site: str = "") -> str:
         self.steps += 1
-        return f"{workflow.info().workflow_id}:{site}:{self.steps}"
+        return f"{kind}|{site}|{self.steps}"
+
+    def recorded(self, identity: str) -> Any:
+        return None
+
+    def next_step_key(self, site: str) -> str:
+        return f"{self.run_id}:{self.identity('step', site)}"
 
     def race(self, kind: str, site: str) -> tuple[str, Any, str]:
         return "", None, ""
@@ -152,23 +159,142 @@ def _handler_error(module: Any, qualname: Any, name: str, message: str) -> BaseE
     return error
 
 
-async def execute(function: Callable[..., Any], args: Sequence[Any]) -> Any:
-    """Run a compiled declaration in the current Temporal workflow."""
+def _workflow_runtime(module_globals: dict[str, Any]) -> tuple[Runtime, _Journal]:
+    """The runtime compiled code runs under inside the current workflow."""
     declared: dict[str, type[BaseException]] = {
         name: value
-        for name, value in getattr(function, "__globals__", {}).items()
+        for name, value in module_globals.items()
         if isinstance(value, type) and issubclass(value, WorkflowError)
     }
-    journal = _Journal(declared)
-    workflow.set_dynamic_signal_handler(journal.deliver)
-    rt = Runtime(clock=_Clock())
+    journal = _Journal(declared, run_id=workflow.info().workflow_id)
+    rt = _WorkflowRuntime(clock=_Clock(), store=_ActivityStore())
     rt.random = workflow.random()
     rt.journal = journal
+    return rt, journal
+
+
+async def execute(function: Callable[..., Any], args: Sequence[Any]) -> Any:
+    """Run a compiled declaration in the current Temporal workflow."""
+    rt, journal = _workflow_runtime(getattr(function, "__globals__", {}))
+    workflow.set_dynamic_signal_handler(journal.deliver)
     with rt.activate():
         try:
             return await function(*args)
         except Exception as error:  # anything else would fail the task and retry it forever
             raise failure(error) from error
+
+
+async def run_machine(machine_class: Any, args: Sequence[Any]) -> Any:
+    """Run a compiled machine as the current workflow: each signal is an event (its
+    value, a map, is the event's `ctx`), handled one at a time in arrival order; the
+    queries `state`, `history` and `can(event)` read it. The workflow ends when the
+    machine reaches a final state, with its state and history."""
+    rt, _ = _workflow_runtime(vars(sys.modules[machine_class.__module__]))
+    events: list[tuple[str, Any]] = []
+
+    def on_signal(name: str, values: Sequence[RawValue]) -> None:
+        events.append((name, _first(values)))
+
+    def on_query(name: str, values: Sequence[RawValue]) -> Any:
+        if name == "state":
+            return machine.state
+        if name == "history":
+            return [list(move) for move in machine.history]
+        if name == "can":
+            return machine.can(str(_first(values)))
+        raise ApplicationError(f"machine {machine_class.__name__} has no query '{name}'", type="LookupError")
+
+    with rt.activate():
+        machine = machine_class(*args)
+        workflow.set_dynamic_signal_handler(on_signal)
+        workflow.set_dynamic_query_handler(on_query)
+        try:
+            while not machine.done:
+                await workflow.wait_condition(lambda: bool(events))
+                event, ctx = events.pop(0)
+                await machine.send(event, ctx if isinstance(ctx, dict) else None)
+        except Exception as error:
+            raise failure(error) from error
+        return {"state": machine.state, "history": [list(move) for move in machine.history]}
+
+
+def _first(values: Sequence[RawValue]) -> Any:
+    return workflow.payload_converter().from_payload(values[0].payload) if values else None
+
+
+class _WorkflowRuntime(Runtime):
+    """The runtime inside a workflow: `emit` reaches the worker's subscribers once, from
+    a (local) activity, not again on every replay."""
+
+    async def publish(self, topic: str, value: Any) -> None:
+        await workflow.execute_local_activity("wfc.emit", args=[topic, value], start_to_close_timeout=_LOCAL)
+
+
+class _ActivityStore:
+    """The store of breakers, limiters, bulkheads and idempotency records, seen from
+    workflow code: each operation is a local activity on the worker's store (a Redis or
+    SQLite store shared by every worker, or the worker's memory), whose answer the
+    workflow's history keeps, so a replay decides the same."""
+
+    shared = True  # policies measure time with the clock all workers agree on
+
+    async def get(self, key: str, now: float) -> tuple[Any, int] | None:
+        found = await _store_call("get", key, now)
+        return None if found is None else (found[0], found[1])
+
+    async def put(self, key: str, value: Any, version: int, expires: float | None = None) -> int:
+        return int(await _store_call("put", key, value, version, expires))
+
+    async def delete(self, key: str, version: int) -> bool:
+        return bool(await _store_call("delete", key, version))
+
+    async def items(self, prefix: str) -> dict[str, Any]:
+        return dict(await _store_call("items", prefix))
+
+    async def append(self, key: str, value: Any, *, batched: bool = False) -> bool:
+        return bool(await _store_call("append", key, value))
+
+
+_LOCAL = timedelta(seconds=30)
+
+
+async def _store_call(operation: str, *args: Any) -> Any:
+    return await workflow.execute_local_activity(
+        f"wfc.store.{operation}", args=list(args), start_to_close_timeout=_LOCAL
+    )
+
+
+def runtime_activities(store: Any, rt: Runtime) -> list[Callable[..., Any]]:
+    """The activities behind `_ActivityStore` and `emit`, on the worker's store and runtime."""
+
+    async def get(key: str, now: float) -> Any:
+        found = await store.get(key, now)
+        return None if found is None else [found[0], found[1]]
+
+    async def put(key: str, value: Any, version: int, expires: float | None) -> int:
+        return int(await store.put(key, value, version, expires))
+
+    async def delete(key: str, version: int) -> bool:
+        return bool(await store.delete(key, version))
+
+    async def items(prefix: str) -> dict[str, Any]:
+        return dict(await store.items(prefix))
+
+    async def append(key: str, value: Any) -> bool:
+        return bool(await store.append(key, value))
+
+    async def emit(topic: str, value: Any) -> None:
+        await rt.publish(topic, value)
+
+    operations: dict[str, Callable[..., Any]] = {
+        "get": get,
+        "put": put,
+        "delete": delete,
+        "items": items,
+        "append": append,
+    }
+    found = [activity.defn(name=f"wfc.store.{name}")(function) for name, function in operations.items()]
+    return [*found, activity.defn(name="wfc.emit")(emit)]
 
 
 def failure(error: BaseException) -> ApplicationError:
@@ -233,13 +359,21 @@ def _runner(module: ModuleType) -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
-def worker(client: Client, module: ModuleType, task_queue: str) -> Worker:
-    """A worker for every workflow and activity of a module compiled for Temporal."""
+def worker(
+    client: Client, module: ModuleType, task_queue: str, store: Any = None, runtime: Runtime | None = None
+) -> Worker:
+    """A worker for every workflow and activity of a module compiled for Temporal.
+
+    `store` keeps the state of breakers, limits and idempotency records: give every
+    worker the same Redis (or SQLite) store to share it; without one, the worker's
+    memory. `emit` reaches the subscribers of `runtime` (`runtime.subscribe`)."""
+    runtime = runtime if runtime is not None else Runtime(store=store)
+    shared_store = store if store is not None else runtime.store
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(module.WORKFLOWS),
-        activities=list(module.ACTIVITIES),
+        activities=[*module.ACTIVITIES, *runtime_activities(shared_store, runtime)],
         workflow_runner=_runner(module),
     )
 

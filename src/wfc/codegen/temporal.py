@@ -4,9 +4,9 @@ The module `wfc compile --target temporal` writes holds the same functions as th
 target's, imported under Temporal's sandbox rules, then one `@workflow.defn` class per
 workflow, router and saga (each runs its function through `wfc.temporal.execute`) and one
 activity per handler function the file calls. Both targets therefore share every line of
-control flow and policy, and so their meaning. What cannot mean the same on Temporal is
-refused here with E0300: machines, `emit`, and the policies whose state lives in a store
-(`breaker`, `limit`, `idempotent`), which workflow code must not touch.
+control flow and policy, and so their meaning. A machine becomes a workflow that takes its
+events as signals and answers `state`, `history` and `can` as queries. What cannot mean
+the same on Temporal is refused here with E0300: a call of a value that is not a handler.
 """
 
 from __future__ import annotations
@@ -17,46 +17,15 @@ from ..syntax import ast
 from ..syntax.names import py_literal, py_name
 from .writer import Writer
 
-_STATEFUL = {
-    "breaker": "a breaker's state",
-    "limit": "a rate limit's permits",
-    "bulkhead": "a bulkhead's slots",
-    "idempotent": "an idempotency record",
-}
-_HELP = "compile this file for the asyncio target, or move the declaration to a file of its own"
-
 
 def refuse_unsupported(module: ast.Module, res: Resolution) -> None:
     """E0300 for each construct the Temporal target cannot run with the same meaning."""
     found: list[Diagnostic] = []
     for node in ast.walk(module.decls):
-        if isinstance(node, ast.Machine):
-            found.append(
-                _e0300(node.name.span, f"machine '{node.name.id}' cannot run on Temporal yet", _HELP)
-            )
-        elif isinstance(node, ast.Emit):
-            found.append(
-                _e0300(
-                    node.span,
-                    "`emit` cannot run on Temporal: a workflow's subscribers would be called again on replay",
-                    "call a handler instead: it runs once, as an activity",
-                )
-            )
-        elif isinstance(node, ast.Call) and res.calls.get(node) is CallKind.DYNAMIC:
+        if isinstance(node, ast.Call) and res.calls.get(node) is CallKind.DYNAMIC:
             found.append(
                 _e0300(node.span, "a call of a value cannot run on Temporal", "call a handler bound by `use`")
             )
-    for site, spec in res.guards.items():
-        for policy in spec.policies:
-            if policy.kind in _STATEFUL:
-                found.append(
-                    _e0300(
-                        site.span,
-                        f"`{'limit' if policy.kind == 'bulkhead' else policy.kind}` cannot run on Temporal yet: "
-                        f"{_STATEFUL[policy.kind]} is kept in a store, which workflow code must not touch",
-                        "keep this declaration on the asyncio target",
-                    )
-                )
     if found:
         raise CompileError(sorted(found, key=lambda d: (d.line, d.column)), res.filename)
 
@@ -85,21 +54,25 @@ def section(out: Writer, module: ast.Module, res: Resolution, expr: object) -> N
     stem = py_name(res.module_name)
     classes: list[tuple[str, str]] = []
     for decl in module.decls:
-        if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
+        if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga, ast.Machine)):
             function = py_name(decl.name.id)
-            cls = "".join(part.capitalize() for part in decl.name.id.split("_")) + "Workflow"
+            cls = "".join(part[:1].upper() + part[1:] for part in decl.name.id.split("_")) + "Workflow"
             classes.append((decl.name.id, cls))
+            machine = isinstance(decl, ast.Machine)
+            about = f"`{decl.name.id}` ({res.location(decl)}) as a Temporal workflow"
+            if machine:
+                about += ": its events are signals; `state`, `history` and `can` are queries"
             out.line()
             out.line()
             out.line(f"@workflow.defn(name={py_literal(f'{stem}.{decl.name.id}')})")
             out.line(f"class {cls}:")
             with out.indent():
-                out.line(py_literal(f"`{decl.name.id}` ({res.location(decl)}) as a Temporal workflow."))
+                out.line(py_literal(f"{about}."))
                 out.line()
                 out.line("@workflow.run")
                 out.line("async def run(self, *args: Any) -> Any:")
                 with out.indent():
-                    out.line(f"return await _wft.execute({function}, args)")
+                    out.line(f"return await _wft.{'run_machine' if machine else 'execute'}({function}, args)")
     handlers = sorted({expr(call.func) for call, kind in res.calls.items() if kind is CallKind.STEP})  # type: ignore[operator]
     packages = sorted({decl.path.parts[0] for decl in module.decls if isinstance(decl, ast.Use)})
     out.line()
