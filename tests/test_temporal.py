@@ -346,3 +346,167 @@ def test_a_workflow_waits_for_a_signal(server: str, calls: list[Any]) -> None:
     assert error is None, error
     assert value == {"status": "paid", "transfer": "tx-ada"}
     assert [name for name, _ in calls] == ["check_line", "hold_budget", "transfer"]
+
+
+# -- durability: a worker killed with SIGKILL mid-run ---------------------------------
+
+SLOW_SHOP = """
+import os, time
+
+LOG = os.path.join(os.path.dirname(__file__), "calls.log")
+STOCK = {"P1": 10}
+
+
+def _log(*words):
+    with open(LOG, "a") as out:
+        out.write(" ".join(map(str, words)) + "\\n")
+
+
+def _maybe_block(what):
+    if os.environ.get("BLOCK") == what:
+        time.sleep(600)  # the test kills this worker meanwhile
+
+
+def validate_inventory(product_id, quantity):
+    _log("validate_inventory")
+    return {"hold_id": f"H-{product_id}"}
+
+
+def release_hold(hold_id):
+    _log("release_hold")
+
+
+def create_order(product_id, quantity, customer):
+    _log("create_order")
+    return {"order_id": "O-1", "product_id": product_id, "quantity": quantity}
+
+
+def cancel_order(order_id):
+    _log("cancel_order")
+
+
+def deduct_inventory(product_id, quantity):
+    _log("deduct_inventory start")
+    _maybe_block("deduct_inventory")
+    _log("deduct_inventory end")
+    return 8
+
+
+def restock(product_id, quantity):
+    _log("restock")
+
+
+def send_notification(customer, order_id):
+    _log("send_notification")
+
+
+def send_apology(customer, order_id):
+    _log("send_apology")
+
+
+def item(number):
+    _log(f"item {number} start")
+    if number >= 3:
+        _maybe_block("item")
+    _log(f"item {number} end")
+    return number * 10
+"""
+
+FAN_OUT = """use shop
+
+workflow fan_out(numbers: list) {
+    "Six items, three at a time."
+    done = parallel for number in numbers limit 3 {
+        yield shop.item(number)
+    }
+    return done
+}
+"""
+
+
+def _worker(folder: Path, file: str, address: str, queue: str, block: str | None) -> subprocess.Popen[bytes]:
+    import os
+
+    env = {**os.environ, "WFC_TEMPORAL_HEARTBEAT_SECONDS": "1", "PYTHONPATH": str(folder)}
+    env.pop("BLOCK", None)
+    if block:
+        env["BLOCK"] = block
+    with (folder / f"worker-{block or 'free'}.log").open("wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "wfc", "worker", file, "--task-queue", queue,
+                                 "--address", address], cwd=folder, env=env, stdout=log, stderr=log)  # fmt: skip
+
+
+def _log_lines(folder: Path) -> list[str]:
+    path = folder / "calls.log"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def _run_through_a_killed_worker(
+    address: str, folder: Path, file: str, name: str, args: list[Any], block: str, killed_when: Any
+) -> Any:
+    import os
+    import signal
+
+    from temporalio.client import Client
+
+    from wfc import temporal
+
+    os.environ["WFC_TEMPORAL_HEARTBEAT_SECONDS"] = "1"
+    module = temporal.load(folder / file)
+    queue = f"kill-{uuid.uuid4()}"
+    first = _worker(folder, file, address, queue, block)
+    second = None
+    try:
+
+        async def main() -> Any:
+            nonlocal second
+            client = await Client.connect(address)
+            handle = await temporal.start(client, module, name, args, queue)
+            deadline = time.monotonic() + 60
+            while not killed_when(_log_lines(folder)):
+                assert time.monotonic() < deadline, _log_lines(folder)
+                await asyncio.sleep(0.05)
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait()
+            second = _worker(folder, file, address, queue, None)
+            return await asyncio.wait_for(handle.result(), 120)
+
+        return asyncio.run(main())
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.slow
+def test_a_saga_survives_its_worker_being_killed(server: str, tmp_path: Path) -> None:
+    (tmp_path / "shop.py").write_text(SLOW_SHOP)
+    (tmp_path / "order_saga.wf").write_bytes((EXAMPLES / "order_saga.wf").read_bytes())
+    result = _run_through_a_killed_worker(
+        server, tmp_path, "order_saga.wf", "place_order", ["P1", 2, "ada"], "deduct_inventory",
+        lambda lines: "deduct_inventory start" in lines,
+    )  # fmt: skip
+    assert result == {"order_id": "O-1", "product_id": "P1", "quantity": 2}
+    # Completed steps ran once; the step in flight when the worker died ran again.
+    assert _log_lines(tmp_path) == [
+        "validate_inventory", "create_order", "deduct_inventory start", "deduct_inventory start",
+        "deduct_inventory end", "send_notification",
+    ]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_fan_out_survives_its_worker_being_killed(server: str, tmp_path: Path) -> None:
+    (tmp_path / "shop.py").write_text(SLOW_SHOP)
+    (tmp_path / "fan_out.wf").write_text(FAN_OUT)
+    three_in_flight = lambda lines: sum(line.endswith("start") and int(line.split()[1]) >= 3 for line in lines) >= 3  # noqa: E731
+    result = _run_through_a_killed_worker(
+        server, tmp_path, "fan_out.wf", "fan_out", [[1, 2, 3, 4, 5, 6]], "item", three_in_flight
+    )
+    assert result == [10, 20, 30, 40, 50, 60]
+    lines = _log_lines(tmp_path)
+    for number in (1, 2):  # finished before the kill: never again
+        assert lines.count(f"item {number} start") == 1 and lines.count(f"item {number} end") == 1
+    for number in (3, 4, 5):  # in flight at the kill: once more on the second worker
+        assert lines.count(f"item {number} start") == 2 and lines.count(f"item {number} end") == 1
+    assert lines.count("item 6 start") == 1

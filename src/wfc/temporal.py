@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import inspect
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +42,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 with workflow.unsafe.imports_passed_through():
     from .runtime import ERROR_TYPES, Runtime, WorkflowError, format_seconds
 
-HEARTBEAT = timedelta(seconds=10)  # a worker that stops heartbeating this long has died
+# A worker that stops heartbeating this long has died: its steps are retried elsewhere.
+# Every worker of a task queue must use the same value (workflow code reads it).
+HEARTBEAT = timedelta(seconds=float(os.environ.get("WFC_TEMPORAL_HEARTBEAT_SECONDS", "10")))
 STEP_TIMEOUT = timedelta(hours=24)  # wf's own `timeout` bounds a step; this is a backstop
 # Retry an activity only when its worker died (a heartbeat timeout): a handler's error
 # is final here, wf's `retry` policy decides what happens next.
@@ -312,16 +316,21 @@ def failure(error: BaseException) -> ApplicationError:
 
 def activities(*functions: Callable[..., Any]) -> list[Callable[..., Any]]:
     """One activity per handler function: it calls the function (awaiting it if it is
-    async) while heartbeating, so a cancelled step reaches it and a dead worker shows."""
+    async, in a thread if it is not) while heartbeating, so a cancelled step reaches it
+    and a dead worker shows."""
     return [activity.defn(name=activity_name(function))(_activity(function)) for function in functions]
 
 
 def _activity(function: Callable[..., Any]) -> Callable[..., Any]:
+    # A plain function runs in a thread: a blocking handler must not stop the worker's
+    # other activities (on the asyncio target it runs in place, as it is one process's).
+    runs_in_place = inspect.iscoroutinefunction(function)
+
     async def run(*args: Any) -> Any:
         beating = asyncio.get_running_loop().create_task(_heartbeat())
         try:
-            result = function(*args)
-            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+            result = function(*args) if runs_in_place else await asyncio.to_thread(function, *args)
+            if inspect.isawaitable(result):
                 result = await result
             return result
         except Exception as error:
