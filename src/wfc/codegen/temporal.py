@@ -11,7 +11,7 @@ the same on Temporal is refused here with E0300: a call of a value that is not a
 
 from __future__ import annotations
 
-from ..check import CallKind, Resolution
+from ..check import CallKind, Kind, Resolution
 from ..diagnostics import CompileError, Diagnostic, error
 from ..syntax import ast
 from ..syntax.names import py_literal, py_name
@@ -22,12 +22,27 @@ def refuse_unsupported(module: ast.Module, res: Resolution) -> None:
     """E0300 for each construct the Temporal target cannot run with the same meaning."""
     found: list[Diagnostic] = []
     for node in ast.walk(module.decls):
-        if isinstance(node, ast.Call) and res.calls.get(node) is CallKind.DYNAMIC:
+        if (
+            isinstance(node, ast.Call)
+            and res.calls.get(node) is CallKind.DYNAMIC
+            and not _machine_call(node, res)
+        ):
             found.append(
                 _e0300(node.span, "a call of a value cannot run on Temporal", "call a handler bound by `use`")
             )
     if found:
         raise CompileError(sorted(found, key=lambda d: (d.line, d.column)), res.filename)
+
+
+# What wf code calls on a machine instance: deterministic code of this module.
+_MACHINE_METHODS = frozenset(["send", "can", "events", "snapshot"])
+
+
+def _machine_call(call: ast.Call, res: Resolution) -> bool:
+    """A machine of this file made (`Mach(x)`) or driven (`m.send("go")`)."""
+    if isinstance(call.func, ast.Name):
+        return res.names.get(call.func) is Kind.MACHINE
+    return isinstance(call.func, ast.Attr) and call.func.name in _MACHINE_METHODS
 
 
 def _e0300(span: ast.Span, message: str, help_text: str) -> Diagnostic:
@@ -72,13 +87,26 @@ def section(out: Writer, module: ast.Module, res: Resolution, expr: object) -> N
                 out.line("@workflow.run")
                 out.line("async def run(self, *args: Any) -> Any:")
                 with out.indent():
-                    out.line(f"return await _wft.{'run_machine' if machine else 'execute'}({function}, args)")
-    handlers = sorted({expr(call.func) for call, kind in res.calls.items() if kind is CallKind.STEP})  # type: ignore[operator]
+                    runner = "run_machine" if machine else "execute"
+                    out.line(f"return await _wft.{runner}({function}, args, ACTIVITY_NAMES)")
+    uses = {decl.bound: ".".join(decl.path.parts) for decl in module.decls if isinstance(decl, ast.Use)}
+    handlers: dict[str, tuple[str, str]] = {}  # target as written -> (activity name, function)
+    for call, kind in res.calls.items():
+        if kind is CallKind.STEP:
+            target = res.step_targets[call]
+            alias, _, rest = target.partition(".")
+            handlers[target] = (f"{uses.get(alias, alias)}.{rest}", expr(call.func))  # type: ignore[operator]
     packages = sorted({decl.path.parts[0] for decl in module.decls if isinstance(decl, ast.Use)})
     out.line()
     out.line()
-    out.line("# What `wfc worker` registers: the workflows, and one activity per handler called.")
+    out.line("# What `wfc worker` registers: the workflows, and one activity per handler called,")
+    out.line("# named by the handler's module and function; steps name them as the file calls them.")
     out.line(f"WORKFLOW_TYPES = {{{', '.join(f'{py_literal(name)}: {cls}' for name, cls in classes)}}}")
     out.line("WORKFLOWS = list(WORKFLOW_TYPES.values())")
-    out.line(f"ACTIVITIES = _wft.activities({', '.join(handlers)})")
+    names = sorted({name: function for name, function in handlers.values()}.items())
+    out.line(f"ACTIVITIES = _wft.activities({{{', '.join(f'{py_literal(n)}: {f}' for n, f in names)}}})")
+    entries = ", ".join(
+        f"{py_literal(target)}: {py_literal(handlers[target][0])}" for target in sorted(handlers)
+    )
+    out.line(f"ACTIVITY_NAMES = {{{entries}}}")
     out.line(f"HANDLER_MODULES = ({''.join(f'{py_literal(p)}, ' for p in packages)})")
