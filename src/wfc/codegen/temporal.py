@@ -11,6 +11,8 @@ the same on Temporal is refused here with E0300: a call of a value that is not a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..check import CallKind, Kind, Resolution
 from ..diagnostics import CompileError, Diagnostic, error
 from ..syntax import ast
@@ -64,38 +66,14 @@ def imports(out: Writer, module: ast.Module, import_line: object) -> None:
                 out.line(import_line(decl))  # type: ignore[operator]
 
 
-def section(out: Writer, module: ast.Module, res: Resolution, expr: object) -> None:
+def section(out: Writer, module: ast.Module, res: Resolution, expr: Callable[[ast.Expr], str]) -> None:
     """The workflow classes, the activities and the tables a worker reads."""
-    stem = py_name(res.module_name)
-    classes: list[tuple[str, str]] = []
-    for decl in module.decls:
-        if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga, ast.Machine)):
-            function = py_name(decl.name.id)
-            cls = "".join(part[:1].upper() + part[1:] for part in decl.name.id.split("_")) + "Workflow"
-            classes.append((decl.name.id, cls))
-            machine = isinstance(decl, ast.Machine)
-            about = f"`{decl.name.id}` ({res.location(decl)}) as a Temporal workflow"
-            if machine:
-                about += ": its events are signals; `state`, `history` and `can` are queries"
-            out.line()
-            out.line()
-            out.line(f"@workflow.defn(name={py_literal(f'{stem}.{decl.name.id}')})")
-            out.line(f"class {cls}:")
-            with out.indent():
-                out.line(py_literal(f"{about}."))
-                out.line()
-                out.line("@workflow.run")
-                out.line("async def run(self, *args: Any) -> Any:")
-                with out.indent():
-                    runner = "run_machine" if machine else "execute"
-                    out.line(f"return await _wft.{runner}({function}, args, ACTIVITY_NAMES)")
-    uses = {decl.bound: ".".join(decl.path.parts) for decl in module.decls if isinstance(decl, ast.Use)}
-    handlers: dict[str, tuple[str, str]] = {}  # target as written -> (activity name, function)
-    for call, kind in res.calls.items():
-        if kind is CallKind.STEP:
-            target = res.step_targets[call]
-            alias, _, rest = target.partition(".")
-            handlers[target] = (f"{uses.get(alias, alias)}.{rest}", expr(call.func))  # type: ignore[operator]
+    classes = [
+        _workflow_class(out, decl, res)
+        for decl in module.decls
+        if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga, ast.Machine))
+    ]
+    handlers = _handlers(module, res, expr)
     packages = sorted({decl.path.parts[0] for decl in module.decls if isinstance(decl, ast.Use)})
     out.line()
     out.line()
@@ -110,3 +88,41 @@ def section(out: Writer, module: ast.Module, res: Resolution, expr: object) -> N
     )
     out.line(f"ACTIVITY_NAMES = {{{entries}}}")
     out.line(f"HANDLER_MODULES = ({''.join(f'{py_literal(p)}, ' for p in packages)})")
+
+
+def _workflow_class(
+    out: Writer, decl: ast.Workflow | ast.Router | ast.Saga | ast.Machine, res: Resolution
+) -> tuple[str, str]:
+    """The `@workflow.defn` class of one declaration; (its name in wf, the class)."""
+    cls = "".join(part[:1].upper() + part[1:] for part in decl.name.id.split("_")) + "Workflow"
+    machine = isinstance(decl, ast.Machine)
+    about = f"`{decl.name.id}` ({res.location(decl)}) as a Temporal workflow"
+    if machine:
+        about += ": its events are signals; `state`, `history` and `can` are queries"
+    out.line()
+    out.line()
+    out.line(f"@workflow.defn(name={py_literal(f'{py_name(res.module_name)}.{decl.name.id}')})")
+    out.line(f"class {cls}:")
+    with out.indent():
+        out.line(py_literal(f"{about}."))
+        out.line()
+        out.line("@workflow.run")
+        out.line("async def run(self, *args: Any) -> Any:")
+        with out.indent():
+            runner = "run_machine" if machine else "execute"
+            out.line(f"return await _wft.{runner}({py_name(decl.name.id)}, args, ACTIVITY_NAMES)")
+    return decl.name.id, cls
+
+
+def _handlers(
+    module: ast.Module, res: Resolution, expr: Callable[[ast.Expr], str]
+) -> dict[str, tuple[str, str]]:
+    """Each step's target as the file writes it -> (its activity's name, the function)."""
+    uses = {decl.bound: ".".join(decl.path.parts) for decl in module.decls if isinstance(decl, ast.Use)}
+    handlers: dict[str, tuple[str, str]] = {}
+    for call, kind in res.calls.items():
+        if kind is CallKind.STEP:
+            target = res.step_targets[call]
+            alias, _, rest = target.partition(".")
+            handlers[target] = (f"{uses.get(alias, alias)}.{rest}", expr(call.func))
+    return handlers
