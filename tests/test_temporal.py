@@ -494,3 +494,44 @@ def test_a_fan_out_survives_its_worker_being_killed(server: str, tmp_path: Path)
     for number in (3, 4, 5):  # in flight at the kill: once more on the second worker
         assert lines.count(f"item {number} start") == 2 and lines.count(f"item {number} end") == 1
     assert lines.count("item 6 start") == 1
+
+
+NAPS = """
+import asyncio
+
+log = []
+
+
+async def nap(seconds):
+    log.append("start")
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        log.append("cancelled")
+        raise
+    log.append("end")
+    return seconds
+"""
+
+
+def test_a_timeout_bounds_the_step_and_cancels_its_activity(server: str, tmp_path: Path) -> None:
+    (tmp_path / "naps.py").write_text(NAPS)
+    (tmp_path / "naps.wf").write_text(
+        "use naps\n\nworkflow slow(seconds: float) {\n    return naps.nap(seconds) with timeout(300ms)\n}\n"
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        local = run(wfc.load(tmp_path / "naps.wf", backend="interp"), "slow", 30)
+        value, error = on_temporal(server, tmp_path / "naps.wf", "slow", 30)
+        assert (error.type, error.message) == (type(local.error).__name__, str(local.error))
+        assert error.type == "TimeoutError"
+        import naps
+
+        deadline = time.monotonic() + 10  # the cancellation reaches it with its next heartbeat
+        while naps.log.count("cancelled") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert naps.log.count("start") == 2 and naps.log.count("cancelled") == 2 and "end" not in naps.log
+        assert on_temporal(server, tmp_path / "naps.wf", "slow", 0.01) == (0.01, None)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("naps", None)

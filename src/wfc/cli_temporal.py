@@ -99,6 +99,10 @@ def run_on_temporal(file: Path, name: str, kwargs: dict[str, Any], options: dict
     module = _load(file)
     temporal = _temporal()
     function = _declaration(module, file, name)
+    if options["worker"]:  # a handler's error is the workflow's business: not a warning here
+        import logging
+
+        logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
     try:
         bound = inspect.signature(function).bind(**{py_name(k): v for k, v in kwargs.items()})
     except TypeError as exc:

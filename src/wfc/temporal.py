@@ -35,7 +35,7 @@ from typing import Any
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -91,6 +91,8 @@ class _Journal:
                 retry_policy=WORKER_LOSS,
             )
         except ActivityError as failed:
+            if isinstance(failed.cause, CancelledError):  # we cancelled it: a timeout, a lost race
+                raise asyncio.CancelledError() from None
             raise self.error_of(failed.cause) from None
 
     def error_of(self, cause: BaseException | None) -> BaseException:
