@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import inspect
 import subprocess
 import sys
@@ -236,7 +237,7 @@ def test_the_target_is_deterministic_and_asyncio_code_is_unchanged() -> None:
     first = compile_source(source, "order_saga.wf", target="temporal")
     assert first == compile_source(source, "order_saga.wf", target="temporal")
     assert '@workflow.defn(name="order_saga.place_order")' in first
-    assert "ACTIVITIES = _wft.activities(" in first and "shop.validate_inventory" in first
+    assert "ACTIVITIES = {" in first and '"shop.validate_inventory": shop.validate_inventory' in first
     assert "temporalio" not in compile_source(source, "order_saga.wf")
 
 
@@ -535,3 +536,43 @@ def test_a_timeout_bounds_the_step_and_cancels_its_activity(server: str, tmp_pat
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("naps", None)
+
+
+def test_a_durable_order_and_a_dataflow_pipeline(
+    server: str, calls: list[Any], tmp_path: Path, monkeypatch
+) -> None:
+    """The last two examples: `step_key()` names a step by its workflow and activity ids
+    (the payment provider's idempotency key), and a dataflow block keeps its order."""
+    import build_steps
+    import payments
+
+    from wfc.runtime import MemoryStore, Runtime
+
+    monkeypatch.setattr(payments, "LEDGER", tmp_path / "ledger.json")
+    path = EXAMPLES / "durable_order.wf"
+
+    async def durably() -> Any:  # step_key() needs a durable run on the asyncio target
+        rt = Runtime(store=MemoryStore())
+        with rt.activate():
+            started = await rt.start(wfc.load(path, backend="interp").place_order, "P1", 2, "ann")
+            return await started.result()
+
+    results, logs = [], []
+    for backend in ("interp", "temporal"):
+        fresh_shop()()
+        payments.LEDGER.unlink(missing_ok=True)
+        calls.clear()
+        results.append(
+            asyncio.run(durably())
+            if backend == "interp"
+            else on_temporal(server, path, "place_order", "P1", 2, "ann")[0]
+        )
+        logs.append(list(calls))
+        keys = list(json.loads(payments.LEDGER.read_text()))
+        assert len(keys) == 1 and keys[0].count(":") >= 1  # the step's own key
+    assert results[0] == results[1] == {"customer": "ann", "charge": "ch-1", "amount": 50}
+    assert logs[0] == logs[1]
+    build_steps.TIMELINE.clear()
+    same_as_interpreter(server, calls, "pipeline_dag", "release", "abc123")
+    starts = [what for _, what in build_steps.TIMELINE if what.startswith("start")]
+    assert starts[-5] == "start checkout" and starts[-1] == "start publish"

@@ -40,7 +40,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 with workflow.unsafe.imports_passed_through():
-    from .runtime import ERROR_TYPES, Runtime, WorkflowError, format_seconds
+    from .runtime import ERROR_TYPES, Runtime, WorkflowError, format_seconds, step_keyed
 
 # A worker that stops heartbeating this long has died: its steps are retried elsewhere.
 # Every worker of a task queue must use the same value (workflow code reads it).
@@ -318,24 +318,27 @@ def failure(error: BaseException) -> ApplicationError:
     return ApplicationError(message, details, type=cls.__name__, non_retryable=True)
 
 
-def activities(functions: dict[str, Callable[..., Any]]) -> list[Callable[..., Any]]:
+def activities(functions: dict[str, Callable[..., Any]], runtime: Runtime) -> list[Callable[..., Any]]:
     """One activity per handler function: it calls the function (awaiting it if it is
     async, in a thread if it is not) while heartbeating, so a cancelled step reaches it
-    and a dead worker shows."""
-    return [activity.defn(name=name)(_activity(function)) for name, function in functions.items()]
+    and a dead worker shows. The handler sees `runtime` as `current()`, and `step_key()`
+    names its step: the workflow's id and the activity's, the same on every retry."""
+    return [activity.defn(name=name)(_activity(function, runtime)) for name, function in functions.items()]
 
 
-def _activity(function: Callable[..., Any]) -> Callable[..., Any]:
+def _activity(function: Callable[..., Any], runtime: Runtime) -> Callable[..., Any]:
     # A plain function runs in a thread: a blocking handler must not stop the worker's
     # other activities (on the asyncio target it runs in place, as it is one process's).
     runs_in_place = inspect.iscoroutinefunction(function)
 
     async def run(*args: Any) -> Any:
         beating = asyncio.get_running_loop().create_task(_heartbeat())
+        info = activity.info()
         try:
-            result = function(*args) if runs_in_place else await asyncio.to_thread(function, *args)
-            if inspect.isawaitable(result):
-                result = await result
+            with runtime.activate(), step_keyed(f"{info.workflow_id}:{info.activity_id}"):
+                result = function(*args) if runs_in_place else await asyncio.to_thread(function, *args)
+                if inspect.isawaitable(result):
+                    result = await result
             return result
         except asyncio.CancelledError:
             raise
@@ -388,7 +391,7 @@ def worker(
         client,
         task_queue=task_queue,
         workflows=list(module.WORKFLOWS),
-        activities=[*module.ACTIVITIES, *runtime_activities(shared_store, runtime)],
+        activities=[*activities(module.ACTIVITIES, runtime), *runtime_activities(shared_store, runtime)],
         workflow_runner=_runner(module),
     )
 

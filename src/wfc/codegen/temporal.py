@@ -82,7 +82,7 @@ def section(out: Writer, module: ast.Module, res: Resolution, expr: Callable[[as
     out.line(f"WORKFLOW_TYPES = {{{', '.join(f'{py_literal(name)}: {cls}' for name, cls in classes)}}}")
     out.line("WORKFLOWS = list(WORKFLOW_TYPES.values())")
     names = sorted({name: function for name, function in handlers.values()}.items())
-    out.line(f"ACTIVITIES = _wft.activities({{{', '.join(f'{py_literal(n)}: {f}' for n, f in names)}}})")
+    out.line(f"ACTIVITIES = {{{', '.join(f'{py_literal(n)}: {f}' for n, f in names)}}}")
     entries = ", ".join(
         f"{py_literal(target)}: {py_literal(handlers[target][0])}" for target in sorted(handlers)
     )

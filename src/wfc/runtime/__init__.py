@@ -6,7 +6,7 @@ from typing import Any, TypeAlias
 from ._bulkhead import Bulkhead
 from ._clock import Clock, Deadline, RealClock, VirtualClock, format_seconds
 from ._concurrency import LEFT_OUT, MAX_LIMIT, map_items, parallel, select
-from ._durable import ReplayRefused, Run, declare, step_key
+from ._durable import ReplayRefused, Run, declare, step_key, step_keyed
 from ._errors import (
     ERROR_TYPES,
     BranchesFailed,
@@ -124,6 +124,7 @@ __all__ = [
     "split",
     "step",
     "step_key",
+    "step_keyed",
     "strip",
     "update",
     "upper",

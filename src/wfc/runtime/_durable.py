@@ -29,7 +29,8 @@ import functools
 import random
 import time
 import uuid as _uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from inspect import isawaitable
 from typing import Any
 
@@ -68,6 +69,17 @@ def step_key() -> str:
     if key is None:
         raise LookupError("step_key() is only known inside a handler called by a durable run")
     return key
+
+
+@contextmanager
+def step_keyed(key: str) -> Iterator[None]:
+    """Run a handler with `step_key()` answering `key`: for an engine that journals steps
+    itself (Temporal: the workflow id and the activity id) and calls handlers."""
+    token = _STEP_KEY.set(key)
+    try:
+        yield
+    finally:
+        _STEP_KEY.reset(token)
 
 
 def branch(position: int | str) -> contextvars.Token[str]:
