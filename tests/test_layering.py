@@ -81,7 +81,7 @@ def test_runtime_public_surface_is_pinned() -> None:
     assert sorted(wfc.runtime.__all__) == sorted([
         "ERROR_TYPES", "LEFT_OUT", "MAX_LIMIT", "SAGA", "STAGE", "WORKFLOW", "Lifecycle", "unmet", "matches", "regex", "sliced", "failure", "BranchesFailed", "attempt", "on_attempt", "Breaker", "Bulkhead", "CircuitOpen", "Compensation", "Clock", "Deadline", "Event", "Fallback", "Guard",
         "Idempotent", "Limit", "Machine", "MemoryStore", "Observer", "RateLimited", "RealClock",
-        "Retry", "Runtime", "Saga", "SagaFailed", "Store", "NotStorable", "RedisStore", "SqliteStore", "open_store", "ReplayRefused", "Run", "declare", "step_key", "Timeout", "Transition", "ValidationError", "Value",
+        "Retry", "Runtime", "Saga", "SagaFailed", "Store", "NotStorable", "RedisStore", "SqliteStore", "open_store", "ReplayRefused", "Run", "declare", "step_key", "step_keyed", "Timeout", "Transition", "ValidationError", "Value",
         "VirtualClock", "WorkflowError", "WorkflowFailed", "attr", "attr_or_null", "call", "chunks",
         "current", "error_fields", "format_seconds", "index", "isawaitable", "items", "join", "keys",
         "lower", "map_items", "parallel", "select", "pick_weighted", "split", "step", "strip", "update", "upper",
