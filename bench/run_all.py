@@ -34,6 +34,7 @@ BENCHES: dict[str, tuple[dict, dict]] = {
     "durable": ({"runs": 200, "rounds": 9}, {"runs": 50, "rounds": 5}),
     "compiler": ({"rounds": 5}, {"rounds": 3}),
     "analysis": ({"rounds": 15}, {"rounds": 5}),
+    "temporal": ({"runs": 20, "rounds": 7}, {"runs": 5, "rounds": 3}),  # starts a dev server
 }
 
 
