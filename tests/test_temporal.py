@@ -45,9 +45,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
 
 def _recording(function: Any, log: list[tuple[str, tuple[Any, ...]]]) -> Any:
     @functools.wraps(function)
-    def record(*args: Any) -> Any:
+    def record(*args: Any, **kwargs: Any) -> Any:
         log.append((function.__name__, args))
-        return function(*args)
+        return function(*args, **kwargs)
 
     return record
 
@@ -290,6 +290,11 @@ def test_policies_keep_their_state_in_the_workers_store(server: str, calls: list
     path = EXAMPLES / "resilient_api.wf"
     value, error = on_temporal(server, path, "forecast", "Oslo")
     assert error is None and value == {"city": "Oslo", "summary": "clear skies over Oslo", "source": "live"}
+    weather_api.configure(down=True)  # the fallback handler answers: an activity too
+    local = run(wfc.load(path, backend="interp"), "forecast", "Oslo")
+    assert on_temporal(server, path, "forecast", "Oslo") == (local.value, None)
+    assert local.value["source"] == "cache"
+    weather_api.configure()
     shared = Runtime()  # one worker's store for the three runs
     bookings = [on_temporal(server, path, "book", "trip-1", "Oslo", runtime=shared)[0] for _ in range(3)]
     assert bookings == [{"trip": "trip-1", "city": "Oslo", "number": 1}] * 3
@@ -576,3 +581,20 @@ def test_a_durable_order_and_a_dataflow_pipeline(
     same_as_interpreter(server, calls, "pipeline_dag", "release", "abc123")
     starts = [what for _, what in build_steps.TIMELINE if what.startswith("start")]
     assert starts[-5] == "start checkout" and starts[-1] == "start publish"
+
+
+def test_workers_share_policy_state_through_redis(server: str, calls: list[Any], redis_url: str) -> None:
+    """Two workers, on two task queues, with one Redis store: an idempotent booking
+    made through the first is found by the second, and the handler runs once."""
+    import weather_api
+
+    from wfc.runtime import Runtime, open_store
+
+    weather_api.configure()
+    path = EXAMPLES / "resilient_api.wf"
+    bookings = [
+        on_temporal(server, path, "book", "trip-9", "Rome", runtime=Runtime(store=open_store(redis_url)))[0]
+        for _ in range(2)  # a worker of its own each time: only Redis is shared
+    ]
+    assert bookings == [{"trip": "trip-9", "city": "Rome", "number": 1}] * 2
+    assert [call[:2] for call in weather_api.calls].count(("book", "trip-9")) == 1

@@ -317,6 +317,9 @@ class Guard:
                 rt.event("fallback", self.target, error_fields(exc))
             calls = self.fallback.calls
         # A value fallback comes as a thunk, so it is computed only when needed.
+        journal = rt.journal
+        if calls and journal is not None and journal.calls_out:  # Temporal: handlers run elsewhere
+            return await journal.fallback(self.target, fallback, args, kwargs)
         result = fallback(*args, **kwargs) if calls else fallback()
         return await result if isawaitable(result) else result
 
