@@ -71,22 +71,94 @@ def test_runtime_imports_only_the_standard_library() -> None:
 
 
 def test_importing_the_runtime_loads_no_third_party_module() -> None:
-    code = ("import sys, wfc.runtime; bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('lark', 'black', 'click')]; print(bad)")
+    code = (
+        "import sys, wfc.runtime; bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('lark', 'black', 'click')]; print(bad)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
 def test_runtime_public_surface_is_pinned() -> None:
-    assert sorted(wfc.runtime.__all__) == sorted([
-        "ERROR_TYPES", "LEFT_OUT", "MAX_LIMIT", "SAGA", "STAGE", "WORKFLOW", "Lifecycle", "unmet", "matches", "regex", "sliced", "failure", "BranchesFailed", "attempt", "on_attempt", "Breaker", "Bulkhead", "CircuitOpen", "Compensation", "Clock", "Deadline", "Event", "Fallback", "Guard",
-        "Idempotent", "Limit", "Machine", "MemoryStore", "Observer", "RateLimited", "RealClock",
-        "Retry", "Runtime", "Saga", "SagaFailed", "Store", "NotStorable", "RedisStore", "SqliteStore", "open_store", "ReplayRefused", "Run", "declare", "step_key", "step_keyed", "Timeout", "Transition", "ValidationError", "Value",
-        "VirtualClock", "WorkflowError", "WorkflowFailed", "attr", "attr_or_null", "call", "chunks",
-        "current", "error_fields", "format_seconds", "index", "isawaitable", "items", "join", "keys",
-        "lower", "map_items", "parallel", "select", "pick_weighted", "split", "step", "strip", "update", "upper",
-        "values",
-    ])
+    assert sorted(wfc.runtime.__all__) == sorted(
+        [
+            "ERROR_TYPES",
+            "LEFT_OUT",
+            "MAX_LIMIT",
+            "SAGA",
+            "STAGE",
+            "WORKFLOW",
+            "Lifecycle",
+            "unmet",
+            "matches",
+            "regex",
+            "sliced",
+            "failure",
+            "BranchesFailed",
+            "attempt",
+            "on_attempt",
+            "Breaker",
+            "Bulkhead",
+            "CircuitOpen",
+            "Compensation",
+            "Clock",
+            "Deadline",
+            "Event",
+            "Fallback",
+            "Guard",
+            "Idempotent",
+            "Limit",
+            "Machine",
+            "MemoryStore",
+            "Observer",
+            "RateLimited",
+            "RealClock",
+            "Retry",
+            "Runtime",
+            "Saga",
+            "SagaFailed",
+            "Store",
+            "NotStorable",
+            "RedisStore",
+            "SqliteStore",
+            "open_store",
+            "ReplayRefused",
+            "Run",
+            "declare",
+            "step_key",
+            "step_keyed",
+            "Timeout",
+            "Transition",
+            "ValidationError",
+            "Value",
+            "VirtualClock",
+            "WorkflowError",
+            "WorkflowFailed",
+            "attr",
+            "attr_or_null",
+            "call",
+            "chunks",
+            "current",
+            "error_fields",
+            "format_seconds",
+            "index",
+            "isawaitable",
+            "items",
+            "join",
+            "keys",
+            "lower",
+            "map_items",
+            "parallel",
+            "select",
+            "pick_weighted",
+            "split",
+            "step",
+            "strip",
+            "update",
+            "upper",
+            "values",
+        ]
+    )
 
 
 def test_no_eval_or_exec_in_the_compiler() -> None:
@@ -110,3 +182,16 @@ def test_every_node_has_a_codegen_and_an_interpreter_method() -> None:
     for cls in expressions:
         assert hasattr(StmtEmitter, f"emit_{cls.__name__}"), cls
         assert hasattr(Executor, f"compile_{cls.__name__}"), cls
+
+
+def test_only_wfc_temporal_imports_temporalio() -> None:
+    """The Temporal SDK is an optional extra: one module of wfc imports it."""
+    importers = set()
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(name.split(".")[0] == "temporalio" for name in names):
+                importers.add(path.relative_to(SRC).as_posix())
+    assert importers == {"temporal.py"}

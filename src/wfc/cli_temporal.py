@@ -43,12 +43,10 @@ def _load(file: Path) -> Any:
 
 
 async def _connect(address: str, namespace: str) -> Any:
-    from temporalio.client import Client
-
     from .cli import EXIT_USAGE, Failure
 
     try:
-        return await Client.connect(address, namespace=namespace)
+        return await _temporal().connect(address, namespace)
     except Exception as exc:  # noqa: BLE001 - the SDK raises RuntimeError for most of them
         raise Failure(f"error: cannot reach Temporal at {address}: {exc}", EXIT_USAGE) from None
 
@@ -91,8 +89,6 @@ def run_on_temporal(file: Path, name: str, kwargs: dict[str, Any], options: dict
     """Start declaration NAME of FILE on Temporal, wait, print its result as JSON."""
     import inspect
 
-    from temporalio.client import WorkflowFailureError
-
     from .cli import EXIT_INPUT, EXIT_USAGE, Failure, _declaration, _json_text
     from .syntax.names import py_name
 
@@ -100,9 +96,7 @@ def run_on_temporal(file: Path, name: str, kwargs: dict[str, Any], options: dict
     temporal = _temporal()
     function = _declaration(module, file, name)
     if options["worker"]:  # a handler's error is the workflow's business: not a warning here
-        import logging
-
-        logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
+        temporal.quiet_handler_errors()
     try:
         bound = inspect.signature(function).bind(**{py_name(k): v for k, v in kwargs.items()})
     except TypeError as exc:
@@ -121,10 +115,11 @@ def run_on_temporal(file: Path, name: str, kwargs: dict[str, Any], options: dict
 
     try:
         result = asyncio.run(run())
-    except WorkflowFailureError as failed:
-        cause = failed.cause
-        kind = getattr(cause, "type", None) or type(cause).__name__
-        click.echo(f"error: the workflow raised {kind}: {getattr(cause, 'message', cause)}", err=True)
+    except Exception as error:  # noqa: BLE001 - a failed workflow is reported, anything else raised
+        failed = temporal.failed_run(error)
+        if failed is None:
+            raise
+        click.echo(f"error: the workflow raised {failed[0]}: {failed[1]}", err=True)
         _exit(EXIT_INPUT)
     click.echo(_json_text(result))
     _exit(0)

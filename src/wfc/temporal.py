@@ -33,7 +33,7 @@ from types import ModuleType
 from typing import Any
 
 from temporalio import activity, workflow
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 from temporalio.worker import Worker
@@ -424,3 +424,24 @@ async def start(
     return await client.start_workflow(
         cls, args=list(args), id=workflow_id or f"{name}-{uuid.uuid4()}", task_queue=task_queue
     )
+
+
+async def connect(address: str = "localhost:7233", namespace: str = "default") -> Client:
+    """A client of the Temporal server at `address`."""
+    return await Client.connect(address, namespace=namespace)
+
+
+def failed_run(error: BaseException) -> tuple[str, str] | None:
+    """For the error a workflow's result raised: (the error's type, its message), or None
+    if it is not a failed workflow."""
+    if not isinstance(error, WorkflowFailureError):
+        return None
+    cause = error.cause
+    return getattr(cause, "type", None) or type(cause).__name__, str(getattr(cause, "message", cause))
+
+
+def quiet_handler_errors() -> None:
+    """Stop the worker logging each handler error as a warning: workflows handle them."""
+    import logging
+
+    logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
