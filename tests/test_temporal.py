@@ -598,3 +598,16 @@ def test_workers_share_policy_state_through_redis(server: str, calls: list[Any],
     ]
     assert bookings == [{"trip": "trip-9", "city": "Rome", "number": 1}] * 2
     assert [call[:2] for call in weather_api.calls].count(("book", "trip-9")) == 1
+
+
+def test_a_receive_times_out_as_on_the_asyncio_target(server: str, tmp_path: Path) -> None:
+    (tmp_path / "answers.wf").write_text(
+        "workflow ask() {\n    answer = receive answer timeout 500ms\n    return answer\n}\n"
+    )
+    value, error = on_temporal(server, tmp_path / "answers.wf", "ask")
+    assert value is None and (error.type, error.message) == (
+        "TimeoutError",
+        "no signal 'answer' within 500ms",
+    )
+    value, error = on_temporal(server, tmp_path / "answers.wf", "ask", signals=[("answer", {"yes": True})])
+    assert (value, error) == ({"yes": True}, None)
