@@ -20,7 +20,7 @@ ALLOWED = {
     "fmt": {"syntax", "diagnostics"},
     "graph": {"fmt", "syntax", "diagnostics"},
     "interp": {"check", "syntax", "diagnostics", "runtime"},
-    "importers": {"fmt", "syntax"},  # writes wf text, formats it with wfc's own printer
+    "importers": {"check", "fmt", "syntax"},  # writes wf text; the checker's names, the printer
     "runtime": set(),
 }
 

@@ -59,6 +59,17 @@ def cli() -> None:
     """wfc: compile, check and run wf workflow files."""
 
 
+def target_option(help_text: str) -> Any:
+    """`--target asyncio|temporal`, as `compile` and `run` take it."""
+    return click.option(
+        "--target",
+        type=click.Choice(["asyncio", "temporal"]),
+        default="asyncio",
+        show_default=True,
+        help=help_text,
+    )
+
+
 @cli.command("compile")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
@@ -66,13 +77,7 @@ def cli() -> None:
 )
 @click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if an output is stale.")
 @click.option("--force", is_flag=True, help="Overwrite an output file that wfc did not generate.")
-@click.option(
-    "--target",
-    type=click.Choice(["asyncio", "temporal"]),
-    default="asyncio",
-    show_default=True,
-    help="Plain asyncio, or Temporal workflows and activities (`order_temporal.py`).",
-)
+@target_option("Plain asyncio, or Temporal workflows and activities (`order_temporal.py`).")
 def compile_command(
     files: tuple[Path, ...], output: Path | None, check_only: bool, force: bool, target: str
 ) -> None:
@@ -394,13 +399,7 @@ def _make_folder(folder: Path) -> None:
     help="Run durably, journaled in this store: a SQLite file path or redis://...",
 )
 @click.option("--run-id", help="With --store: the run's id (an id in use gives that run's result).")
-@click.option(
-    "--target",
-    type=click.Choice(["asyncio", "temporal"]),
-    default="asyncio",
-    show_default=True,
-    help="Run here, or start the workflow on a Temporal server (the temporal extra).",
-)
+@target_option("Run here, or start the workflow on a Temporal server (the temporal extra).")
 @click.option(
     "--address", default="localhost:7233", show_default=True, help="With --target temporal: host:port."
 )

@@ -15,47 +15,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..check.resolution import BUILTIN_FUNCTIONS
 from ..fmt.expressions import map_key, quote
 from ..syntax.lexing import RESERVED
 
-_BUILTINS = frozenset(
-    [
-        "len",
-        "str",
-        "int",
-        "float",
-        "bool",
-        "list",
-        "map",
-        "keys",
-        "values",
-        "items",
-        "range",
-        "min",
-        "max",
-        "sum",
-        "abs",
-        "round",
-        "lower",
-        "upper",
-        "strip",
-        "split",
-        "join",
-        "chunks",
-        "now",
-        "uuid",
-        "attempt",
-        "matches",
-        "regex",
-        "dict",
-        "object",
-        "type",
-        "print",
-        "input",
-        "any",
-        "all",
-    ]
-)
+# Names a variable must not take: it would hide a builtin of wf or of Python.
+_BUILTINS = frozenset([*BUILTIN_FUNCTIONS, "dict", "object", "type", "print", "input", "any", "all"])
 
 
 class Names:
