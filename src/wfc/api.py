@@ -194,7 +194,11 @@ def load_temporal(path: str | Path) -> ModuleType:
     checked = analyze(read_source(path), path.name)
     if str(path.parent) not in sys.path:
         sys.path.insert(0, str(path.parent))
-    return _import_generated(_generate(checked, formatted=False, target="temporal"), path, "temporal")
+    uses = [decl for decl in checked.module.decls if isinstance(decl, Use)]
+    with folder_modules(path.parent, (use.path.parts[0] for use in uses)):  # as `load` does
+        for use in uses:
+            import_used(use.path.parts, f"{path.name}:{use.path.span.line}:{use.path.span.column}")
+        return _import_generated(_generate(checked, formatted=False, target="temporal"), path, "temporal")
 
 
 def load_source(source: str, filename: str, backend: str = "interp") -> Any:

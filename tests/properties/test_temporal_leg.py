@@ -86,8 +86,8 @@ def test_temporal_agrees_with_the_interpreter(temporal_server: str, program: Any
         expected = ("error", rest[0], eval_repr(rest[1]) if rest[0] == "KeyError" else rest[1])
     outcome, calls = on_temporal(temporal_server, source, scripts, filename)
     assert outcome == expected
-    if concurrent:
-        assert sorted(calls) == sorted(local.calls)
+    if concurrent:  # which call of a handler is its N-th depends on the interleaving
+        assert sorted(call[:2] for call in calls) == sorted(call[:2] for call in local.calls)
     else:
         assert calls == local.calls
 
