@@ -258,7 +258,8 @@ def test_the_commands_compile_run_and_serve(server: str, tmp_path: Path) -> None
     compiled = subprocess.run([*wfc_command, "compile", "--target", "temporal", "order_saga.wf"], cwd=tmp_path,
                               capture_output=True, text=True)  # fmt: skip
     assert compiled.returncode == 0 and (tmp_path / "order_saga_temporal.py").is_file()
-    worker = subprocess.Popen([*wfc_command, "worker", "order_saga.wf", "--task-queue", "cli", "--address", server],
+    worker = subprocess.Popen([*wfc_command, "worker", "order_saga.wf", "--task-queue", "cli", "--address", server,
+                               "--store", str(tmp_path / "policies.db")],
                               cwd=tmp_path, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         started = [worker.stderr.readline() for _ in range(1)]
@@ -283,6 +284,10 @@ def test_the_commands_compile_run_and_serve(server: str, tmp_path: Path) -> None
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+    assert (tmp_path / "policies.db").is_file()  # the worker's store, from --store
+    bad_store = subprocess.run([*wfc_command, "worker", "order_saga.wf", "--store", str(tmp_path)], cwd=tmp_path,
+                               capture_output=True, text=True)  # fmt: skip
+    assert bad_store.returncode == 2 and "error: cannot open the store" in bad_store.stderr
     nowhere = subprocess.run([*wfc_command, "run", "order_saga.wf", "place_order", "--target", "temporal",
                               "--address", "127.0.0.1:1", "--arg", "product_id=P1", "--arg", "quantity=1",
                               "--arg", "customer=bo"], cwd=tmp_path, capture_output=True, text=True)  # fmt: skip

@@ -63,15 +63,25 @@ def _exit(code: int) -> None:
 @click.option("--task-queue", default="wfc", show_default=True, help="The task queue to poll.")
 @click.option("--address", default="localhost:7233", show_default=True, help=ADDRESS_HELP)
 @click.option("--namespace", default="default", show_default=True)
-def worker_command(file: Path, task_queue: str, address: str, namespace: str) -> None:
-    """Run a Temporal worker for every workflow, router and saga of FILE and every
-    handler they call (as activities), until interrupted."""
+@click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    help="Where breakers, limits and idempotency records keep their state: redis://... shared by "
+    "every worker (or a SQLite file for workers of one machine); default: this worker's memory.",
+)
+def worker_command(file: Path, task_queue: str, address: str, namespace: str, store_url: str | None) -> None:
+    """Run a Temporal worker for every workflow, router, saga and machine of FILE and
+    every handler they call (as activities), until interrupted."""
+    from .cli import open_store_or_fail
+
     module = _load(file)
     temporal = _temporal()
+    store = None if store_url is None else open_store_or_fail(store_url)
 
     async def serve() -> None:
         client = await _connect(address, namespace)
-        async with temporal.worker(client, module, task_queue):
+        async with temporal.worker(client, module, task_queue, store=store):
             click.echo(
                 f"wfc worker: {len(module.WORKFLOWS)} workflows, {len(module.ACTIVITIES)} activities "
                 f"on task queue '{task_queue}' at {address}",
