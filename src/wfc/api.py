@@ -144,7 +144,7 @@ def load(path: str | Path, backend: str = "interp", *, add_to_path: bool = True)
     return _build(source, path, backend, path.parent)
 
 
-def _build(source: str, path: Path, backend: str, folder: Path | None) -> ModuleType:
+def _build(source: str, path: Path, backend: str, folder: Path | None, target: str = "asyncio") -> ModuleType:
     if backend not in ("interp", "compiled"):
         raise ValueError(f"unknown backend {backend!r}; expected 'interp' or 'compiled'")
     checked = analyze(source, path.name)
@@ -155,7 +155,7 @@ def _build(source: str, path: Path, backend: str, folder: Path | None) -> Module
             for use in uses
         }
         if backend == "compiled":  # imported at once, never shown: black is not needed
-            return _import_generated(_generate(checked, formatted=False), path)
+            return _import_generated(_generate(checked, formatted=False, target=target), path, target)
     from .interp import instantiate
 
     return instantiate(checked, path, used)
@@ -189,16 +189,12 @@ def _import_generated(text: str, path: Path, target: str = "asyncio") -> ModuleT
 
 
 def load_temporal(path: str | Path) -> ModuleType:
-    """Compile a `.wf` file for Temporal and import it (`wfc.temporal` runs it)."""
+    """Compile a `.wf` file for Temporal and import it (`wfc.temporal` runs it); its
+    handler modules are found as `load` finds them."""
     path = Path(path).resolve()
-    checked = analyze(read_source(path), path.name)
     if str(path.parent) not in sys.path:
         sys.path.insert(0, str(path.parent))
-    uses = [decl for decl in checked.module.decls if isinstance(decl, Use)]
-    with folder_modules(path.parent, (use.path.parts[0] for use in uses)):  # as `load` does
-        for use in uses:
-            import_used(use.path.parts, f"{path.name}:{use.path.span.line}:{use.path.span.column}")
-        return _import_generated(_generate(checked, formatted=False, target="temporal"), path, "temporal")
+    return _build(read_source(path), path, "compiled", path.parent, target="temporal")
 
 
 def load_source(source: str, filename: str, backend: str = "interp") -> Any:

@@ -52,7 +52,7 @@ def _e0300(span: ast.Span, message: str, help_text: str) -> Diagnostic:
     return error("E0300", message, span, help=help_text)
 
 
-def imports(out: Writer, module: ast.Module, import_line: object) -> None:
+def imports(out: Writer, module: ast.Module, import_line: Callable[[ast.Use], str]) -> None:
     """The asyncio target's imports, passed through Temporal's sandbox."""
     out.line("from typing import Any")
     out.line()
@@ -64,7 +64,7 @@ def imports(out: Writer, module: ast.Module, import_line: object) -> None:
         out.line("from wfc import temporal as _wft")
         for decl in module.decls:
             if isinstance(decl, ast.Use):
-                out.line(import_line(decl))  # type: ignore[operator]
+                out.line(import_line(decl))
 
 
 def section(out: Writer, module: ast.Module, res: Resolution, expr: Callable[[ast.Expr], str]) -> None:

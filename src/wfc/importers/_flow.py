@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._output import Names
+
 EXIT = "\0exit"  # the virtual node after every end of the flow
 
 
@@ -32,7 +34,6 @@ class Edge:
     source: str
     port: str  # which output of the source: "0", "true", a case id
     target: str
-    target_port: str = "0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +70,16 @@ Emitted = Plain | Branch | Loop
 
 
 class Translator:
-    """What one source's node types mean in wf; the walk asks it node by node."""
+    """What one source's node types mean in wf; the walk asks it node by node.
+
+    A subclass sets `warnings` (what it reports) and `var_names` (the names it uses)."""
 
     implicit_input = False  # does a node read what the previous one passed on?
+    warnings: list[str]
+    var_names: Names
 
-    def emit(self, node: Node, input_var: str | None, in_loop: bool) -> Emitted:
+    def emit(self, node: Node, input_var: str | None, returns: bool) -> Emitted:
+        """`node`'s statements; `returns`: whether ending the workflow there is allowed."""
         raise NotImplementedError
 
     def ending(self, last_var: str | None) -> str | None:
@@ -81,11 +87,11 @@ class Translator:
         return f"return {last_var}" if last_var else None
 
     def warn(self, message: str) -> None:
-        raise NotImplementedError
+        self.warnings.append(message)
 
     def fresh(self, text: str) -> str:
         """A new variable name, unlike every other the import writes."""
-        raise NotImplementedError
+        return self.var_names.fresh(text)
 
     def save(self) -> object:
         """What `restore` needs to forget the variables a loop's body sets: they are the

@@ -63,12 +63,6 @@ class _Dify(Translator):
         self.conversation = self._conversation(data)
         self.graph = self._graph(graph)
 
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
-
-    def fresh(self, text: str) -> str:
-        return self.var_names.fresh(text)
-
     def save(self) -> object:
         return set(self.emitted)
 

@@ -74,12 +74,6 @@ class _N8n(Translator):
         self.attached = self._attachments(data)
         self.emitted: dict[str, str] = {}  # node name -> the variable holding its output
 
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
-
-    def fresh(self, text: str) -> str:
-        return self.var_names.fresh(text)
-
     def save(self) -> object:
         return dict(self.emitted)
 
@@ -116,7 +110,7 @@ class _N8n(Translator):
             for port, targets in enumerate(main):
                 for target in targets or []:
                     if isinstance(target, dict) and target.get("node") in nodes:
-                        edges.append(Edge(source, str(port), target["node"], str(target.get("index", 0))))
+                        edges.append(Edge(source, str(port), target["node"]))
         return edges
 
     def _attachments(self, data: dict[str, Any]) -> dict[str, list[Node]]:
@@ -180,16 +174,18 @@ class _N8n(Translator):
         if kind in ("if", "splitInBatches", "filter"):
             return ["0", "1"] if kind != "filter" else ["0"]
         if kind == "switch":
-            return [port for _, port in self._switch_arms(node, quiet=True)]
+            return [port for _, port in self._switch_arms(node)]
         return []
 
     def emit(self, node: Node, input_var: str | None, returns: bool) -> Emitted:
         kind = short_type(node.kind)
         if kind in TRIGGERS:  # its own workflow's start, or a trigger wired after another node
             return Plain((), input_var)
-        method = getattr(self, f"_emit_{kind}", None) if kind in _EMITTERS else None
+        method = _EMITTERS.get(kind)
         self.emitted[node.key] = node.var
-        emitted: Emitted = method(node, input_var, returns) if method else self._emit_stub(node, input_var)
+        emitted: Emitted = (
+            method(self, node, input_var, returns) if method else self._emit_stub(node, input_var)
+        )
         if isinstance(emitted, Branch) or (
             isinstance(emitted, Plain) and emitted.output not in (node.var, None)
         ):
@@ -220,11 +216,11 @@ class _N8n(Translator):
 
     def _emit_switch(self, node: Node, input_var: str | None, returns: bool) -> Emitted:
         arms = []
-        for rule, port in self._switch_arms(node, quiet=False):
+        for rule, port in self._switch_arms(node):
             arms.append((self._switch_rule(node, rule, input_var) if rule is not None else None, port))
         return Branch((), tuple(arms))
 
-    def _switch_arms(self, node: Node, quiet: bool) -> list[tuple[Any, str]]:
+    def _switch_arms(self, node: Node) -> list[tuple[Any, str]]:
         params = node.params
         if params.get("mode") == "expression":
             count = count_(params.get("numberOutputs"), 4, 20)
@@ -525,6 +521,14 @@ def _v1_operation(condition: dict[str, Any]) -> str:
 
 _FIELD = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _LLM_OUTPUT = {"chainLlm": "text", "agent": "output", "chainSummarization": "text"}
-_EMITTERS = frozenset(
-    ["if", "filter", "switch", "set", "merge", "noOp", "splitInBatches", "wait", "respondToWebhook"]
-)
+_EMITTERS = {
+    "if": _N8n._emit_if,
+    "filter": _N8n._emit_filter,
+    "switch": _N8n._emit_switch,
+    "set": _N8n._emit_set,
+    "merge": _N8n._emit_merge,
+    "noOp": _N8n._emit_noOp,
+    "splitInBatches": _N8n._emit_splitInBatches,
+    "wait": _N8n._emit_wait,
+    "respondToWebhook": _N8n._emit_respondToWebhook,
+}
