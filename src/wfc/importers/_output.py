@@ -82,6 +82,30 @@ def count(value: Any, default: int, most: int = 100) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= most else default
 
 
+# The tests both tools' conditions make, as wf text of `left` and `right`.
+_TESTS = {
+    "contains": "{right} in {left}",
+    "not contains": "{right} not in {left}",
+    "in": "{left} in {right}",
+    "not in": "{left} not in {right}",
+    "null": "{left} == null",
+    "not null": "{left} != null",
+    "empty": "not {left}",
+    "not empty": "bool({left})",
+    "regex": "len(regex({left}, {right})) > 0",
+    "not regex": "len(regex({left}, {right})) == 0",
+}
+
+
+def comparison(test: str, left: str, right: str) -> str | None:
+    """`left TEST right` in wf: a comparison operator or a name of `_TESTS`; None if
+    the test has no wf form."""
+    if test in ("==", "!=", ">", "<", ">=", "<="):
+        return f"{left} {test} {right}"
+    shape = _TESTS.get(test)
+    return None if shape is None else shape.format(left=left, right=right)
+
+
 def comment(text: str) -> str:
     """One line of comment text: no line breaks."""
     return " ".join(str(text).split())

@@ -15,12 +15,39 @@ from typing import Any
 
 from ..fmt.expressions import map_key, quote
 from ._flow import Branch, Edge, Emitted, Graph, Loop, Node, Plain, Translator, Walk, cut_back_edges
-from ._output import Imported, Names, Stub, count, dicts, handler_module, literal, mapping, wf_module
+from ._output import (
+    Imported,
+    Names,
+    Stub,
+    comparison,
+    count,
+    dicts,
+    handler_module,
+    literal,
+    mapping,
+    wf_module,
+)
 
 _REFERENCE = re.compile(r"\{\{#([A-Za-z0-9_.\-]+)#\}\}")
 _JINJA_FIELD = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _TYPES = {"number": "float", "text-input": "str", "paragraph": "str", "select": "str", "file": "any"}
-_COMPARISONS = {"=": "==", "is": "==", "≠": "!=", "is not": "!=", ">": ">", "<": "<", "≥": ">=", "≤": "<="}
+# Dify's comparison operators, in the importers' common vocabulary (`_output.comparison`).
+_COMPARISONS = {
+    "=": "==",
+    "is": "==",
+    "≠": "!=",
+    "is not": "!=",
+    ">": ">",
+    "<": "<",
+    "≥": ">=",
+    "≤": "<=",
+    "exists": "not null",
+    "not exists": "null",
+    **{
+        test: test
+        for test in ("contains", "not contains", "empty", "not empty", "null", "not null", "in", "not in")
+    },
+}
 _STUBBED = {
     "llm": "Ask the model of these settings (see 'model'): `system` and `prompt` are the prompt template's "
     "messages. Return the reply's text.",
@@ -291,27 +318,11 @@ class _Dify(Translator):
         operator = str(condition.get("comparison_operator", "is"))
         raw = condition.get("value")
         numeric = condition.get("varType") == "number" or operator in ("=", "≠", ">", "<", "≥", "≤")
-        right = (
-            _number(raw)
-            if numeric and _number(raw) is not None
-            else self.text(raw if raw is not None else "")
-        )
-        if operator in _COMPARISONS:
-            return f"{left} {_COMPARISONS[operator]} {right}"
-        simple = {
-            "contains": f"{right} in {left}",
-            "not contains": f"{right} not in {left}",
-            "empty": f"not {left}",
-            "not empty": f"bool({left})",
-            "null": f"{left} == null",
-            "not null": f"{left} != null",
-            "exists": f"{left} != null",
-            "not exists": f"{left} == null",
-            "in": f"{left} in {right}",
-            "not in": f"{left} not in {right}",
-        }
-        if operator in simple:
-            return simple[operator]
+        number = _number(raw) if numeric else None
+        right = number if number is not None else self.text(raw if raw is not None else "")
+        tested = comparison(_COMPARISONS[operator], left, right) if operator in _COMPARISONS else None
+        if tested is not None:
+            return tested
         if operator in ("start with", "end with") and isinstance(raw, str) and raw and "{{#" not in raw:
             part = f"{left}[:{len(raw)}]" if operator == "start with" else f"{left}[-{len(raw)}:]"
             return f"{part} == {right}"

@@ -16,7 +16,7 @@ from typing import Any
 from ..fmt.expressions import map_key
 from . import _js
 from ._flow import Branch, Edge, Emitted, Graph, Loop, Node, Plain, Translator, Walk, cut_back_edges
-from ._output import Imported, Names, Stub, dicts, handler_module, literal, mapping, wf_module
+from ._output import Imported, Names, Stub, comparison, dicts, handler_module, literal, mapping, wf_module
 from ._output import count as count_
 
 TRIGGERS = {
@@ -296,22 +296,9 @@ class _N8n(Translator):
 
     def compare(self, left: str, operation: str, right_raw: Any, input_var: str | None) -> str:
         right = self.value(right_raw, input_var) if right_raw is not None else "null"
-        if operation in ("==", "!=", ">", "<", ">=", "<="):
-            return f"{left} {operation} {right}"
-        simple = {
-            "contains": f"{right} in {left}",
-            "notContains": f"{right} not in {left}",
-            "exists": f"{left} != null",
-            "notExists": f"{left} == null",
-            "empty": f"not {left}",
-            "notEmpty": f"bool({left})",
-            "isEmpty": f"not {left}",
-            "isNotEmpty": f"bool({left})",
-            "regex": f"len(regex({left}, {right})) > 0",
-            "notRegex": f"len(regex({left}, {right})) == 0",
-        }
-        if operation in simple:
-            return simple[operation]
+        tested = comparison(_TESTS[operation], left, right) if operation in _TESTS else None
+        if tested is not None:
+            return tested
         if (
             operation in ("startsWith", "endsWith", "notStartsWith", "notEndsWith")
             and isinstance(right_raw, str)
@@ -519,6 +506,21 @@ def _v1_operation(condition: dict[str, Any]) -> str:
     return _V1_OPERATORS.get(operation, operation)
 
 
+# n8n's filter operations (and the comparison operators version-1 names map to), in the
+# importers' common vocabulary (`_output.comparison`).
+_TESTS = {
+    **{operator: operator for operator in ("==", "!=", ">", "<", ">=", "<=")},
+    "contains": "contains",
+    "empty": "empty",
+    "regex": "regex",
+    "notContains": "not contains",
+    "exists": "not null",
+    "notExists": "null",
+    "isEmpty": "empty",
+    "notEmpty": "not empty",
+    "isNotEmpty": "not empty",
+    "notRegex": "not regex",
+}
 _FIELD = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _LLM_OUTPUT = {"chainLlm": "text", "agent": "output", "chainSummarization": "text"}
 _EMITTERS = {
