@@ -109,6 +109,8 @@ def test_runtime_public_surface_is_pinned() -> None:
             "Idempotent",
             "Limit",
             "Machine",
+            "Delay",
+            "Invoke",
             "MemoryStore",
             "Observer",
             "RateLimited",

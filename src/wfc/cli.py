@@ -338,7 +338,7 @@ def graph_command(file: Path, name: str | None, fmt: str, output: Path | None, f
     except CompileError as error:
         _report(error, source, file)
         sys.exit(EXIT_INPUT)
-    graphs = build(checked.module, name, checked.resolution.branch_deps)
+    graphs = build(checked.module, name, checked.resolution.branch_deps, checked.resolution.charts)
     if not graphs:
         raise Failure(
             f"error: '{file}' has nothing called '{name}' to draw"

@@ -163,15 +163,37 @@ def _machine(decl: ast.Machine, items: dict[str, str]) -> None:
     items[f"machine {name}"] = f"({_params(decl.params)}) initial " + ", ".join(
         ident.id for ident in decl.initial
     )
-    for state in decl.states:
-        items[f"state {state.name.id} of {name}"] = (
-            "final " if state.final else ""
-        ) + f"enter {_actions(state.enter)} exit {_actions(state.exit)}"
-        for transition in state.transitions:
-            guard = f" when {_TEXT.text(transition.when)}" if transition.when else ""
-            action = f" do {_actions((transition.action,))}" if transition.action else ""
-            key = f"transition {state.name.id} --{transition.event.id}--> {transition.target.id} of {name}"
-            items[key] = f"{guard}{action}".strip() or "-"
+    if decl.data:
+        items[f"data of {name}"] = ", ".join(f"{f.name.id}: {_TEXT.text(f.value)}" for f in decl.data)
+    for path, state in _states(decl.states, ""):
+        kind = "final " if state.final else "parallel " if state.parallel else ""
+        kind += f"{state.history} history " if state.history else ""
+        initial = f" initial {state.initial[0].id}" if state.initial else ""
+        items[f"state {path} of {name}"] = (
+            kind + f"enter {_actions(state.enter)} exit {_actions(state.exit)}" + initial
+        )
+        for transition in (*state.transitions, *state.delays):
+            event = f"after {_TEXT.text(transition.delay)}" if transition.delay else transition.event.id
+            _transition(items, f"{path} --{event}-->", transition, name)
+        for invoke in state.invokes:
+            call = _TEXT.text(invoke.call)
+            items[f"invoke {call} in {path} of {name}"] = "-"
+            for arm in (*invoke.done, *invoke.error):
+                _transition(items, f"{path} --{arm.event.id} of {call}-->", arm, name)
+
+
+def _states(states: tuple[ast.StateDecl, ...], parent: str):
+    for state in states:
+        path = f"{parent}.{state.name.id}" if parent else state.name.id
+        yield path, state
+        yield from _states(state.states, path)
+
+
+def _transition(items: dict[str, str], head: str, transition: ast.Transition, name: str) -> None:
+    guard = f" when {_TEXT.text(transition.when)}" if transition.when else ""
+    action = f" do {_actions((transition.action,))}" if transition.action else ""
+    target = transition.target.id if transition.target is not None else "(stays)"
+    items[f"transition {head} {target} of {name}"] = f"{guard}{action}".strip() or "-"
 
 
 def _actions(actions: tuple[ast.Action, ...]) -> str:

@@ -80,6 +80,13 @@ SOFT_KEYWORDS = (
     "none",
     "where",
     "unwind",
+    "after",
+    "data",
+    "deep",
+    "history",
+    "invoke",
+    "region",
+    "send",
     "select",
 )
 POLICY_KINDS = ("retry", "timeout", "breaker", "limit", "idempotent", "fallback")
@@ -213,6 +220,7 @@ class WfLexer(RegexLexer):
             (words(KEYWORDS, suffix=r"\b"), Keyword),
             (words(POLICY_KINDS, suffix=r"(?=\s*\()"), Name.Builtin),
             (words(BUILTINS, suffix=r"(?=\s*\()"), Name.Builtin),
+            (r"\bdata\b(?!\s*\{)", Name),  # `data { }` opens a machine's context; elsewhere a name
             (words(SOFT_KEYWORDS, prefix=r"\b", suffix=r"\b(?!\s*(?:=[^=]|\.|\(|:))"), Keyword.Pseudo),
             (words(ERROR_TYPES, prefix=r"\b", suffix=r"\b"), Name.Exception),
             (rf"({_NAME})(\s*)(:)(?!:)", bygroups(Name.Attribute, Whitespace, Punctuation)),

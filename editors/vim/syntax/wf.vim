@@ -15,7 +15,8 @@ syn match wfDeclaration "^error\ze\s\+\h" nextgroup=wfDeclName skipwhite
 syn keyword wfConstant true false null
 " soft keywords: keywords where the grammar expects them, names elsewhere (`max(a, b)`,
 " `limit = 3`, `x.timeout`, a parameter `max: int`)
-syn match wfSoftKeyword "\<\%(all\|default\|enter\|error\|exit\|final\|first\|initial\|limit\|max\|priority\|receive\|skip\|timeout\|weight\|weighted\|quorum\|none\|where\|unwind\|select\)\>\%(\s*\%(=[^=]\|\.\|(\|:\)\)\@!"
+syn match wfSoftKeyword "\<data\>\ze\s*{"
+syn match wfSoftKeyword "\<\%(all\|default\|enter\|error\|exit\|final\|first\|initial\|limit\|max\|priority\|receive\|skip\|timeout\|weight\|weighted\|quorum\|none\|where\|unwind\|select\|after\|deep\|history\|invoke\|region\|send\)\>\%(\s*\%(=[^=]\|\.\|(\|:\)\)\@!"
 syn match wfPolicy "\<\%(retry\|timeout\|breaker\|limit\|idempotent\|fallback\)\ze\s*("
 syn match wfBuiltin "\<\%(len\|str\|int\|float\|bool\|list\|map\|keys\|values\|items\|range\|min\|max\|sum\|abs\|round\|lower\|upper\|strip\|split\|join\|chunks\|now\|uuid\|attempt\|matches\|regex\|any\)\ze\s*("
 syn keyword wfErrorType BranchesFailed CircuitOpen RateLimited SagaFailed ValidationError WorkflowError WorkflowFailed

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..runtime import ERROR_TYPES
 from ..syntax import ast
+from ..syntax.states import Chart
 
 
 class Kind(Enum):
@@ -190,6 +191,7 @@ class Resolution:
     # The steps (with a compensation) of sagas with `unwind(failed_step: true)`.
     undone_if_failed: set[ast.Step] = field(default_factory=set)
     machines: dict[str, ast.Machine] = field(default_factory=dict)
+    charts: dict[ast.Machine, Chart] = field(default_factory=dict)
     policies: dict[str, ast.PolicyDecl] = field(default_factory=dict)
     # A `Guarded` call, a `Stage` or a declaration -> its policies.
     guards: dict[ast.Node, GuardSpec] = field(default_factory=dict)

@@ -36,6 +36,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
         self._overlaps = set()
         self._scopes: dict[ast.For, Scope] = {}
         self._const_order: dict[str, int] = {}
+        self._sending = None
 
     def declare_const(self, name: str, order: int) -> None:
         """A const is declared at position `order`: a const may only use earlier ones."""
@@ -88,6 +89,8 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
             scope.params[param.name.id] = param.name
             if param.type is not None:
                 self.type_annotation(param.type)
+                if param.type.text in self.res.machines:
+                    scope.machines[param.name.id] = param.type.text
             if param.default is not None:
                 self.constant(param.default, None)
         if not isinstance(decl, ast.Machine) and decl.returns is not None:
@@ -160,7 +163,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
 
     def type_annotation(self, dotted: ast.Dotted) -> None:
         head = dotted.parts[0]
-        if len(dotted.parts) == 1 and head in BUILTIN_TYPES:
+        if len(dotted.parts) == 1 and (head in BUILTIN_TYPES or head in self.res.machines):
             return
         if head in self.res.uses:
             return
@@ -169,7 +172,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
                 "E0118",
                 f"unknown type '{dotted.text}'",
                 dotted.span,
-                did_you_mean(head, [*BUILTIN_TYPES, *self.res.uses]),
+                did_you_mean(head, [*BUILTIN_TYPES, *self.res.uses, *self.res.machines]),
             )
         )
 
@@ -197,6 +200,37 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
 
     def stmt_Assign(self, stmt: ast.Assign, place: Place) -> None:
         self.expr(stmt.value, place.scope)
+        if place.scope is not None:
+            made = self.machine_made(stmt.value)
+            if made is not None:
+                place.scope.machines[stmt.target.id] = made
+            else:
+                place.scope.machines.pop(stmt.target.id, None)
+
+    def machine_made(self, value: ast.Expr) -> str | None:
+        """The machine `Order(...)` makes, for the events later sent to the variable."""
+        is_made = isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+        if is_made and self.res.names.get(value.func) is Kind.MACHINE:  # type: ignore[union-attr,arg-type]
+            return value.func.id  # type: ignore[union-attr]
+        return None
+
+    def machine_sent(self, expr: ast.Call, scope: Scope | None) -> None:
+        """`m.send("event")` or `m.can("event")` on a value whose machine is known
+        (a parameter of a machine's type, or a variable made by one): a known event."""
+        func = expr.func
+        if not (
+            isinstance(func, ast.Attr) and func.name in ("send", "can") and isinstance(func.value, ast.Name)
+        ):
+            return
+        while scope is not None and func.value.id not in scope.machines:
+            if scope.binds(func.value.id):
+                return
+            scope = scope.parent
+        if scope is None or not expr.args:
+            return
+        event = expr.args[0]
+        if isinstance(event, ast.Literal) and isinstance(event.value, str):
+            self.known_event(self.res.machines[scope.machines[func.value.id]], event.value, event.span)
 
     def stmt_ExprStmt(self, stmt: ast.ExprStmt, place: Place) -> None:
         self.expr(stmt.value, place.scope)
@@ -540,6 +574,7 @@ class Resolver(RoutingChecks, MachineChecks, PolicyChecks):
             seen.add(kw.name)
             self.expr(kw.value, scope)
         self.res.calls[expr] = kind = self.call_kind(expr.func)
+        self.machine_sent(expr, scope)
         if isinstance(expr.func, ast.Name) and self.res.names.get(expr.func) is Kind.ERROR_TYPE:
             self.error_arguments(expr)
         if kind is CallKind.STEP:

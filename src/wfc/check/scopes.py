@@ -18,6 +18,7 @@ class Scope:
     parent: Scope | None
     params: dict[str, ast.Ident] = field(default_factory=dict)  # or the loop variable
     assigned: dict[str, ast.Ident] = field(default_factory=dict)  # first binding of each
+    machines: dict[str, str] = field(default_factory=dict)  # a variable -> the machine it holds
 
     def binds(self, name: str) -> bool:
         return name in self.params or name in self.assigned

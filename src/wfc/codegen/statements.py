@@ -284,6 +284,10 @@ class StmtEmitter(PolicyEmitter):
         value = "None" if stmt.value is None else self.expr(stmt.value)
         self.out.line(f"await _rt.publish({py_literal(stmt.topic.text)}, {value})")
 
+    def emit_SendEvent(self, stmt: ast.SendEvent) -> None:
+        value = "None" if stmt.value is None else self.expr(stmt.value)
+        self.out.line(f"_wf_self.raise_event({py_literal(stmt.event.id)}, {value})")
+
     def emit_Wait(self, stmt: ast.Wait) -> None:
         self.out.line(f"await _rt.sleep({self.expr(stmt.duration)})")
 

@@ -155,29 +155,45 @@ class Printer:
         params = ", ".join(self.param(p) for p in decl.params)
         self.line(f"machine {decl.name.id}({params}) {{")
         self.depth += 1
-        items: list[ast.Node] = sorted((*decl.initial, *decl.states), key=lambda n: n.span.start)
+        items: list[ast.Node] = sorted(
+            (*decl.initial, *decl.data[:1], *decl.states), key=lambda n: n.span.start
+        )
         self.doc_line(decl)
         previous: ast.Node | None = None
         for item in items:
             self.gap_before(previous, item)
             self.comments_before(item.span.line)
-            if isinstance(item, ast.Ident):
-                self.line(f"initial {item.id}")
-                self.trailing_comment(item)
+            if isinstance(item, ast.DataField):
+                fields = ", ".join(f"{f.name.id}: {self.expr.text(f.value)}" for f in decl.data)
+                self.line(f"data {{ {fields} }}")
+                item = decl.data[-1]
             else:
-                assert isinstance(item, ast.StateDecl)
-                self.state(item)
+                self.state_member(item, None)
             previous = item
         self.comments_before(decl.span.end_line)
         self.depth -= 1
         self.line("}")
 
     def state(self, state: ast.StateDecl) -> None:
-        head = f"{'final ' if state.final else ''}state {state.name.id}"
+        if state.history is not None:
+            self.line(f"{'deep ' if state.history == 'deep' else ''}history {state.name.id}")
+            self.trailing_comment(state)
+            return
+        kind = "final " if state.final else "parallel " if state.parallel else ""
+        head = f"region {state.name.id}" if state.region else f"{kind}state {state.name.id}"
         members: list[ast.Node] = sorted(
-            (*state.transitions, *state.enter, *state.exit), key=lambda n: n.span.start
+            (
+                *state.initial,
+                *state.transitions,
+                *state.delays,
+                *state.invokes,
+                *state.enter,
+                *state.exit,
+                *state.states,
+            ),
+            key=lambda n: n.span.start,
         )
-        if not members:
+        if not members and not state.region:
             self.line(head)
             self.trailing_comment(state)
             return
@@ -187,19 +203,45 @@ class Printer:
         for member in members:
             self.gap_before(previous, member)
             self.comments_before(member.span.line)
-            if isinstance(member, ast.Transition):
-                text = f"on {member.event.id} -> {member.target.id}"
-                if member.when is not None:
-                    text += f" when {self.expr.text(member.when)}"
-                self.action(text, member.action, member)
-            else:
-                assert isinstance(member, ast.Action)
-                word = "enter" if member in state.enter else "exit"
-                self.action(word, member, member)
+            self.state_member(member, state)
             previous = member
         self.comments_before(state.span.end_line)
         self.depth -= 1
         self.line("}")
+
+    def state_member(self, member: ast.Node, state: ast.StateDecl | None) -> None:
+        if isinstance(member, ast.Ident):
+            self.line(f"initial {member.id}")
+            self.trailing_comment(member)
+        elif isinstance(member, ast.StateDecl):
+            self.state(member)
+        elif isinstance(member, ast.Transition):
+            self.transition(member)
+        elif isinstance(member, ast.Invoke):
+            self.line(f"invoke {self.expr.text(member.call)} {{")
+            self.depth += 1
+            for arm in sorted((*member.done, *member.error), key=lambda n: n.span.start):
+                self.comments_before(arm.span.line)
+                self.transition(arm)
+            self.comments_before(member.span.end_line)
+            self.depth -= 1
+            self.line("}")
+        else:
+            assert isinstance(member, ast.Action) and state is not None
+            self.action("enter" if member in state.enter else "exit", member, member)
+
+    def transition(self, transition: ast.Transition) -> None:
+        if transition.delay is not None:
+            text = f"after {self.expr.text(transition.delay)}"
+        elif transition.event.span.start == transition.span.start:  # an invocation's `done` or `error`
+            text = transition.event.id
+        else:
+            text = f"on {transition.event.id}"
+        if transition.target is not None:
+            text += f" -> {transition.target.id}"
+        if transition.when is not None:
+            text += f" when {self.expr.text(transition.when)}"
+        self.action(text, transition.action, transition)
 
     def action(self, head: str, action: ast.Action | None, owner: ast.Node) -> None:
         if action is None:
@@ -286,6 +328,10 @@ class Printer:
     def stmt_Emit(self, stmt: ast.Emit) -> None:
         value = "" if stmt.value is None else self.expr.text(stmt.value)
         self.simple(stmt, f"emit {stmt.topic.text}({value})")
+
+    def stmt_SendEvent(self, stmt: ast.SendEvent) -> None:
+        value = "" if stmt.value is None else f"({self.expr.text(stmt.value)})"
+        self.simple(stmt, f"send {stmt.event.id}{value}")
 
     def stmt_Wait(self, stmt: ast.Wait) -> None:
         self.simple(stmt, f"wait {self.expr.text(stmt.duration)}")

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..fmt.expressions import ExprPrinter
 from ..syntax import ast
+from ..syntax.states import Chart, chart_of
 from .model import Graph
 
 _text = ExprPrinter().text
@@ -21,14 +22,22 @@ _DEPS: ContextVar[Mapping[ast.Parallel, tuple[tuple[int, ...], ...]]] = ContextV
 )
 
 
+# The checker's machine shapes (`Resolution.charts`), while a build runs.
+_CHARTS: ContextVar[Mapping[ast.Machine, Chart]] = ContextVar(
+    "wfc_graph_charts", default=MappingProxyType({})
+)
+
+
 def build(
     module: ast.Module,
     name: str | None = None,
     branch_deps: Mapping[ast.Parallel, tuple[tuple[int, ...], ...]] | None = None,
+    charts: Mapping[ast.Machine, Chart] | None = None,
 ) -> list[Graph]:
     """Graphs of the module's declarations (or of the one called `name`); with the
     checker's `branch_deps`, dataflow blocks are drawn as the DAG they run as."""
     token = _DEPS.set(branch_deps or {})
+    charts_token = _CHARTS.set(charts or {})
     try:
         graphs = []
         for decl in module.decls:
@@ -39,23 +48,52 @@ def build(
         return graphs
     finally:
         _DEPS.reset(token)
+        _CHARTS.reset(charts_token)
 
 
 def machine_graph(decl: ast.Machine) -> Graph:
+    """States as nodes (compound and parallel ones around their children), and one
+    edge per transition, labelled with its event (or delay), guard and action."""
+    chart = _CHARTS.get().get(decl) or chart_of(decl)
     graph = Graph(decl.name.id, "state")
-    ids = {state.name.id: graph.node(state.name.id, "round") for state in decl.states}
-    graph.initial = ids.get(decl.initial[0].id) if decl.initial else None
-    graph.finals = [ids[s.name.id] for s in decl.states if s.final]
-    for state in decl.states:
-        for t in state.transitions:
-            label = t.event.id
+    ids = _state_nodes(graph, chart)
+    graph.initial = ids.get(chart.initial)
+    graph.finals = [ids[path] for path, state in chart.states.items() if state.final]
+    for path, state in chart.states.items():
+        for t, label in _labelled_moves(state):
             if t.when is not None:
                 label += f" [{_text(t.when)}]"
             if t.action is not None:
                 label += f" / {_action(t.action)}"
-            if t.target.id in ids:
-                graph.connect([ids[state.name.id]], ids[t.target.id], label)
+            target = chart.targets.get(t.target) if t.target is not None else path
+            if target in ids:
+                graph.connect([ids[path]], ids[target], label)
     return graph
+
+
+def _state_nodes(graph: Graph, chart: Chart) -> dict[str, str]:
+    """A node per state (a history state drawn as H or H*); path -> node."""
+    ids: dict[str, str] = {}
+    starts: dict[str, str] = {}  # a compound state's node -> the path of its first state
+    for path, state in chart.states.items():
+        label = ("H*" if state.history == "deep" else "H") if state.history else state.name.id
+        shape = "history" if state.history else "round"
+        ids[path] = graph.node(label, shape, ids.get(path.rpartition(".")[0]))
+        children = [child for child in state.states if child.history is None]
+        if children:
+            graph.containers[ids[path]] = "parallel" if state.parallel else "compound"
+            if not state.parallel:
+                starts[ids[path]] = chart.initials.get(path, f"{path}.{children[0].name.id}")
+    graph.inner_initials = {node: ids[path] for node, path in starts.items() if path in ids}
+    return ids
+
+
+def _labelled_moves(state: ast.StateDecl) -> list[tuple[ast.Transition, str]]:
+    moves = [(t, t.event.id) for t in state.transitions]
+    moves += [(t, f"after {_text(t.delay)}") for t in state.delays if t.delay is not None]
+    for invoke in state.invokes:
+        moves += [(t, f"{t.event.id} of {_text(invoke.call)}") for t in (*invoke.done, *invoke.error)]
+    return moves
 
 
 def _action(action: ast.Action) -> str:

@@ -17,8 +17,16 @@ _MERMAID_SHAPES = {
     "round": '("{}")',
     "start": '(["{}"])',
     "end": '(["{}"])',
+    "history": '(("{}"))',
 }
-_DOT_SHAPES = {"box": "box", "decision": "diamond", "round": "ellipse", "start": "oval", "end": "oval"}
+_DOT_SHAPES = {
+    "box": "box",
+    "decision": "diamond",
+    "round": "ellipse",
+    "start": "oval",
+    "end": "oval",
+    "history": "circle",
+}
 _INDENT = "    "
 
 
@@ -61,13 +69,37 @@ def mermaid_document(graphs: list[Graph]) -> str:
 
 
 def _mermaid_states(graph: Graph, prefix: str, pad: str) -> list[str]:
-    lines = [f'{pad}state "{mermaid_text(n.label)}" as {prefix}{n.id}' for n in graph.nodes]
+    lines = _mermaid_nested(graph, None, prefix, pad)
     if graph.initial:
         lines.append(f"{pad}[*] --> {prefix}{graph.initial}")
     for e in graph.edges:
         label = f" : {mermaid_text(e.label)}" if e.label else ""
         lines.append(f"{pad}{prefix}{e.source} --> {prefix}{e.target}{label}")
-    lines += [f"{pad}{prefix}{final} --> [*]" for final in graph.finals]
+    outer = {n.id for n in graph.children(None)}
+    lines += [f"{pad}{prefix}{final} --> [*]" for final in graph.finals if final in outer]
+    return lines
+
+
+def _mermaid_nested(graph: Graph, parent: str | None, prefix: str, pad: str) -> list[str]:
+    """The states inside `parent`: a compound state as a `state X { }` block with its
+    own start and ends, a parallel state's regions separated by `--`."""
+    lines: list[str] = []
+    for number, n in enumerate(graph.children(parent)):
+        if parent is not None and graph.containers.get(parent) == "parallel" and number:
+            lines.append(f"{pad}--")
+        head = f'{pad}state "{mermaid_text(n.label)}" as {prefix}{n.id}'
+        if n.id not in graph.containers:
+            lines.append(head)
+            continue
+        lines.append(head + " {")
+        inner = pad + _INDENT
+        if n.id in graph.inner_initials:
+            lines.append(f"{inner}[*] --> {prefix}{graph.inner_initials[n.id]}")
+        lines += _mermaid_nested(graph, n.id, prefix, inner)
+        lines += [
+            f"{inner}{prefix}{child.id} --> [*]" for child in graph.children(n.id) if child.id in graph.finals
+        ]
+        lines.append(f"{pad}}}")
     return lines
 
 
@@ -124,18 +156,53 @@ def dot_document(graphs: list[Graph], title: str) -> str:
 
 def _dot_body(graph: Graph, prefix: str, pad: str) -> list[str]:
     lines = []
-    for n in graph.nodes:
-        shape = _DOT_SHAPES[n.shape]
-        if graph.kind == "state":
-            shape = "doublecircle" if n.id in graph.finals else "ellipse"
-        lines.append(f"{pad}{prefix}{n.id} [label={dot_text(n.label)}, shape={shape}];")
+    if graph.containers:
+        lines.append(f"{pad}compound=true;")
+    lines += _dot_nodes(graph, None, prefix, pad)
     if graph.kind == "state" and graph.initial:
         lines.append(f'{pad}{prefix}start [label="", shape=point];')
-        lines.append(f"{pad}{prefix}start -> {prefix}{graph.initial};")
+        lines.append(f"{pad}{prefix}start -> {prefix}{_dot_end(graph, graph.initial, prefix)[0]};")
     for e in graph.edges:
+        source, tail = _dot_end(graph, e.source, prefix)
+        target, head = _dot_end(graph, e.target, prefix)
         attrs = [f"label={dot_text(e.label)}"] if e.label else []
         if e.dashed:
             attrs.append("style=dashed")
+        attrs += [f"ltail={tail}"] if tail and e.source != e.target else []
+        attrs += [f"lhead={head}"] if head and e.source != e.target else []
         suffix = f" [{', '.join(attrs)}]" if attrs else ""
-        lines.append(f"{pad}{prefix}{e.source} -> {prefix}{e.target}{suffix};")
+        lines.append(f"{pad}{prefix}{source} -> {prefix}{target}{suffix};")
     return lines
+
+
+def _dot_nodes(graph: Graph, parent: str | None, prefix: str, pad: str) -> list[str]:
+    """Nodes, and a cluster per compound or parallel state (a region of a parallel
+    state is a dashed cluster), with a point inside that its edges attach to."""
+    lines = []
+    for n in graph.children(parent):
+        if n.id in graph.containers:
+            kind = graph.containers[n.id]
+            label = f"{n.label} (parallel)" if kind == "parallel" else n.label
+            lines.append(f"{pad}subgraph cluster_{prefix}{n.id} {{")
+            lines.append(f"{pad}{_INDENT}label={dot_text(label)};")
+            if parent is not None and graph.containers.get(parent) == "parallel":
+                lines.append(f"{pad}{_INDENT}style=dashed;")
+            lines.append(f'{pad}{_INDENT}{prefix}{n.id} [label="", shape=point];')
+            if n.id in graph.inner_initials:
+                first = _dot_end(graph, graph.inner_initials[n.id], prefix)[0]
+                lines.append(f"{pad}{_INDENT}{prefix}{n.id} -> {prefix}{first};")
+            lines += _dot_nodes(graph, n.id, prefix, pad + _INDENT)
+            lines.append(f"{pad}}}")
+            continue
+        shape = _DOT_SHAPES[n.shape]
+        if graph.kind == "state" and n.shape != "history":
+            shape = "doublecircle" if n.id in graph.finals else "ellipse"
+        lines.append(f"{pad}{prefix}{n.id} [label={dot_text(n.label)}, shape={shape}];")
+    return lines
+
+
+def _dot_end(graph: Graph, node: str, prefix: str) -> tuple[str, str | None]:
+    """Where an edge attaches: a compound state's point, clipped at its cluster."""
+    if node in graph.containers:
+        return node, f"cluster_{prefix}{node}"
+    return node, None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+MACHINE = "@machine"  # in a machine action's frame: the instance (no wf name can collide)
+
 
 class Frame:
     """A scope's variables; an item scope reads through to its parent."""

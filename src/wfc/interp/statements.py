@@ -17,7 +17,7 @@ from ..check.scopes import assigned_names
 from ..runtime import STAGE, Runtime, unmet
 from ..syntax import ast
 from .expressions import BINARY, Code, Evaluator, constant
-from .frames import BREAK, CONTINUE, Break, Continue, Frame, Return, Signal, Yield
+from .frames import BREAK, CONTINUE, MACHINE, Break, Continue, Frame, Return, Signal, Yield
 
 
 class Executor(Evaluator):
@@ -147,6 +147,20 @@ class Executor(Evaluator):
 
         async def run(frame: Frame, rt: Runtime) -> None:
             await rt.publish(topic, None if value is None else await self.evaluate(value, frame, rt))
+
+        return Code(run, True)
+
+    def compile_SendEvent(self, stmt: ast.SendEvent) -> Code:
+        event, value = stmt.event.id, stmt.value
+        if value is None:
+
+            def send_now(frame: Frame, rt: Runtime) -> None:
+                frame.get(MACHINE).raise_event(event, None)
+
+            return Code(send_now, False)
+
+        async def run(frame: Frame, rt: Runtime) -> None:
+            frame.get(MACHINE).raise_event(event, await self.evaluate(value, frame, rt))
 
         return Code(run, True)
 

@@ -21,7 +21,7 @@ from ._errors import (
 from ._events import Event, error_fields
 from ._guard import Guard
 from ._lifecycle import SAGA, STAGE, WORKFLOW, Lifecycle, unmet
-from ._machine import Machine, Transition
+from ._machine import Delay, Invoke, Machine, Transition
 from ._policies import Breaker, Fallback, Idempotent, Limit, Retry, Timeout
 from ._redis import RedisStore, open_store
 from ._routing import pick_weighted
@@ -79,6 +79,8 @@ __all__ = [
     "Limit",
     "Bulkhead",
     "Machine",
+    "Delay",
+    "Invoke",
     "MemoryStore",
     "NotStorable",
     "Observer",

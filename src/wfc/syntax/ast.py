@@ -346,6 +346,14 @@ class Emit(Node):
 
 
 @node
+class SendEvent(Node):
+    """`send EVENT[(CTX)]` in a machine's action: an event to the machine itself."""
+
+    event: Ident
+    value: Expr | None
+
+
+@node
 class Wait(Node):
     duration: Expr
 
@@ -406,6 +414,7 @@ Stmt = (
     | Fail
     | Require
     | Emit
+    | SendEvent
     | Wait
     | Receive
     | Step
@@ -513,12 +522,24 @@ class Action(Node):
 
 @node
 class Transition(Node):
-    """`on EVENT -> TARGET [when GUARD] [do ACTION]`."""
+    """`on EVENT [-> TARGET] [when GUARD] [do ACTION]`; `after DELAY -> ...` (with
+    `delay`); an invocation's `done -> ...` or `error -> ...` (event `done`/`error`).
+    A target (or an event) may be a dotted path: `active.paying`, `done.active`."""
 
     event: Ident
-    target: Ident
+    target: Ident | None  # None: a targetless transition runs its action and stays
     when: Expr | None
     action: Action | None
+    delay: Expr | None = None
+
+
+@node
+class Invoke(Node):
+    """`invoke CALL { done -> ...  error -> ... }`: started on entry, cancelled on exit."""
+
+    call: Expr  # a Call, or a Guarded call
+    done: tuple[Transition, ...]
+    error: tuple[Transition, ...]
 
 
 @node
@@ -528,6 +549,19 @@ class StateDecl(Node):
     transitions: tuple[Transition, ...]
     enter: tuple[Action, ...]
     exit: tuple[Action, ...]
+    parallel: bool = False  # `parallel state`: its children are regions, all active at once
+    region: bool = False  # `region NAME { }`, a child of a parallel state
+    history: str | None = None  # "shallow" or "deep": a history pseudo-state
+    initial: tuple[Ident, ...] = ()  # of a compound state: at most one when valid
+    states: tuple[StateDecl, ...] = ()
+    delays: tuple[Transition, ...] = ()
+    invokes: tuple[Invoke, ...] = ()
+
+
+@node
+class DataField(Node):
+    name: Ident
+    value: Expr
 
 
 @node
@@ -537,6 +571,7 @@ class Machine(Node):
     initial: tuple[Ident, ...]  # exactly one when valid
     states: tuple[StateDecl, ...]
     doc: str | None = None
+    data: tuple[DataField, ...] = ()
 
 
 Declaration = Workflow | Router | Saga  # what can be called

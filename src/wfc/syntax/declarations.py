@@ -56,32 +56,77 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
             initial=tuple(item for item in items if isinstance(item, ast.Ident)),
             states=tuple(item for item in items if isinstance(item, ast.StateDecl)),
             doc=doc,
+            data=tuple(field for item in items if isinstance(item, _Data) for field in item),
         )
 
     def doc_string(self, meta, children):
         return _Doc(self.string(meta, children))
 
     def initial_state(self, meta, children):
-        return self._ident(children[0])
+        return children[0]
+
+    def data_decl(self, meta, children):
+        return _Data(child for child in children if child is not None)
+
+    def data_field(self, meta, children):
+        name, value = children
+        return ast.DataField(span=span_of(meta), name=self._ident(name), value=value)
+
+    def event_name(self, meta, names):
+        return ast.Ident(span=span_of(meta), id=".".join(identifier(n) for n in names))
+
+    state_ref = event_name
 
     def state_decl(self, meta, children):
-        final, name, *items = children
-        items = [item for item in items if item is not None]
-        actions = [item for item in items if isinstance(item, tuple)]  # ("enter" | "exit", Action)
+        kind, name, *items = children
+        return _state(meta, self._ident(name), items, final=kind == "final", parallel=kind == "parallel")
+
+    def region_decl(self, meta, children):
+        name, *items = children
+        return _state(meta, self._ident(name), items, region=True)
+
+    def history_decl(self, meta, children):
+        deep, name = children
         return ast.StateDecl(
             span=span_of(meta),
             name=self._ident(name),
-            final=final is not None,
-            transitions=tuple(item for item in items if isinstance(item, ast.Transition)),
-            enter=tuple(action for kind, action in actions if kind == "enter"),
-            exit=tuple(action for kind, action in actions if kind == "exit"),
+            final=False,
+            transitions=(),
+            enter=(),
+            exit=(),
+            history="deep" if deep is not None else "shallow",
         )
 
     def transition(self, meta, children):
         event, target, when, action = children
+        return ast.Transition(span=span_of(meta), event=event, target=target, when=when, action=action)
+
+    def after_transition(self, meta, children):
+        delay, target, when, action = children
+        event = ast.Ident(span=span_of(meta), id="after")
         return ast.Transition(
-            span=span_of(meta), event=self._ident(event), target=self._ident(target), when=when, action=action
+            span=span_of(meta), event=event, target=target, when=when, action=action, delay=delay
         )
+
+    def invoke_decl(self, meta, children):
+        call, *arms = children
+        arms = [arm for arm in arms if arm is not None]
+        return ast.Invoke(
+            span=span_of(meta),
+            call=call,
+            done=tuple(arm for arm in arms if arm.event.id != "error"),
+            error=tuple(arm for arm in arms if arm.event.id == "error"),
+        )
+
+    def invoke_arm(self, meta, children):
+        event, target, when, action = children
+        return ast.Transition(
+            span=span_of(meta), event=self._ident(event), target=target, when=when, action=action
+        )
+
+    def send_stmt(self, meta, children):
+        _, event, *value = children
+        return ast.SendEvent(span=span_of(meta), event=event, value=value[0] if value else None)
 
     def enter_action(self, meta, children):
         return ("enter", children[0])
@@ -142,6 +187,46 @@ class DeclarationBuilder(Transformer[Token, ast.Module]):
             compensate=None if nothing else compensate,
             compensate_none=nothing,
         )
+
+
+class _Data(tuple):
+    """The fields of a `data { }` item, until the machine takes them."""
+
+
+def _state(meta, name: ast.Ident, items: list, **flags: bool) -> ast.StateDecl:
+    """A state, a parallel state or a region, from its items."""
+    found: dict[str, list] = {
+        kind: [] for kind in ("enter", "exit", "on", "after", "initial", "state", "invoke")
+    }
+    for item in items:
+        if item is not None:
+            kind, value = _state_item(item)
+            found[kind].append(value)
+    return ast.StateDecl(
+        span=span_of(meta),
+        name=name,
+        final=flags.get("final", False),
+        transitions=tuple(found["on"]),
+        enter=tuple(found["enter"]),
+        exit=tuple(found["exit"]),
+        parallel=flags.get("parallel", False),
+        region=flags.get("region", False),
+        initial=tuple(found["initial"]),
+        states=tuple(found["state"]),
+        delays=tuple(found["after"]),
+        invokes=tuple(found["invoke"]),
+    )
+
+
+def _state_item(item) -> tuple[str, object]:
+    """Which field of a state an item of its body goes to."""
+    if isinstance(item, tuple):  # ("enter" | "exit", Action)
+        return item
+    if isinstance(item, ast.Transition):
+        return ("on" if item.delay is None else "after"), item
+    if isinstance(item, ast.Ident):
+        return "initial", item
+    return ("state" if isinstance(item, ast.StateDecl) else "invoke"), item
 
 
 def _route(meta, name, when, priority, weight, target) -> ast.Route:
