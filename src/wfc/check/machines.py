@@ -83,11 +83,12 @@ class MachineChecks(CheckerHost):
 
     def machine_placement(self, chart: Chart, path: str, state: ast.StateDecl) -> None:
         parent = chart.states.get(path.rpartition(".")[0])
-        if state.history is not None and (parent is None or parent.parallel or "." not in path):
+        holds_states = parent is not None and any(child.history is None for child in parent.states)
+        if state.history is not None and not holds_states:
             self.report(
                 error(
                     "E0159",
-                    f"history state '{state.name.id}' must be inside a compound state",
+                    f"history state '{state.name.id}' must be inside a compound or parallel state",
                     state.span,
                     "put `history` among the child states of the state it remembers",
                 )
@@ -220,7 +221,8 @@ class MachineChecks(CheckerHost):
         tree = chart_tree(decl, chart)
         reachable = self.reachable(chart, tree)
         for path, state in chart.states.items():
-            if path not in reachable and state.history is None:
+            parent = path.rpartition(".")[0]
+            if path not in reachable and state.history is None and (not parent or parent in reachable):
                 self.report(
                     warning(
                         "W0156",
