@@ -148,8 +148,9 @@ def test_deep_history_restores_every_region(backend) -> None:
 
 # ---- XState's fetch example -----------------------------------------------------------
 @pytest.fixture
-def fetch_api():
-    import fetch_api as api  # tests/statecharts, found by wfc.load
+def fetch_api(monkeypatch):
+    monkeypatch.syspath_prepend(str(CHARTS))
+    import fetch_api as api  # the module wfc.load finds beside fetch.wf
 
     api.calls.clear()
     api.cancelled.clear()
@@ -639,3 +640,82 @@ def test_a_compiled_statechart_imports_only_the_runtime_and_is_deterministic() -
     imports = [line for line in text.splitlines() if line.startswith(("import ", "from "))]
     assert all(line.startswith(("from wfc import runtime", "from types ", "from __future__")) for line in imports)
     assert compile_source((CHARTS / "xstate_readme.wf").read_text(encoding="utf-8"), "xstate_readme.wf") == text
+
+
+# ---- examples/checkout_chart.wf ------------------------------------------------------------
+@pytest.fixture
+def steps():
+    import checkout_steps  # examples/, on the tests' path
+
+    checkout_steps.log.clear()
+    checkout_steps.DECLINE.clear()
+    checkout_steps.SLOW.clear()
+    yield checkout_steps
+    checkout_steps.DECLINE.clear()
+    checkout_steps.SLOW.clear()
+
+
+def checkout(backend: str) -> Any:
+    from conftest import EXAMPLES
+
+    return wfc.load(EXAMPLES / "checkout_chart.wf", backend=backend)
+
+
+def test_checkout_pays_then_packs_and_labels_in_parallel(backend, steps) -> None:
+    async def main(rt):
+        order = checkout(backend).Checkout("A1", 25.0)
+        await trace(order, ["view_cart", "pay"])
+        await rt.clock.sleep(1)
+        fulfilling = order.state
+        await order.send("picked")
+        return fulfilling, order
+
+    (fulfilling, order), _ = run(main)
+    assert fulfilling == "fulfilling.packing.picking, fulfilling.labelling.printed"
+    assert order.state == "shipped" and order.done
+    assert order.data["charge"] == {"charge_id": "ch_A1", "amount": 25.0}
+    assert steps.log == [("authorize", "A1", 25.0), ("label", "A1"), ("notify", "A1", "shipped")]
+
+
+def test_checkout_gives_up_after_three_declines(backend, steps) -> None:
+    steps.DECLINE.add("B2")
+
+    async def main(rt):
+        order = checkout(backend).Checkout("B2", 9.5)
+        await order.send("pay")
+        for _ in range(3):
+            await rt.clock.sleep(1)
+            await order.send("retry")
+        return order
+
+    order, _ = run(main)
+    assert order.state == "failed" and order.data["attempts"] == 3
+    assert steps.log[-1] == ("notify", "B2", "failed: card declined for B2")
+    assert [entry[0] for entry in steps.log].count("authorize") == 3
+
+
+def test_checkout_authorization_has_a_deadline_and_back_returns_to_the_cart(backend, steps) -> None:
+    steps.SLOW.add("C3")
+
+    async def main(rt):
+        order = checkout(backend).Checkout("C3", 1.0)
+        await trace(order, ["view_cart", "pay"])
+        await rt.clock.sleep(21)
+        timed_out = (order.state, order.data["last_error"])
+        await order.send("back")
+        return timed_out, order.state
+
+    (timed_out, state), _ = run(main)
+    assert timed_out == ("paying.declined", "authorization timed out")
+    assert state == "shopping.cart"
+
+
+def test_an_idle_checkout_is_abandoned(backend, steps) -> None:
+    async def main(rt):
+        order = checkout(backend).Checkout("D4", 3.0)
+        await rt.clock.sleep(31 * 60)
+        return order
+
+    order, _ = run(main)
+    assert order.state == "abandoned" and order.history == [("shopping.browsing", "after 30m", "abandoned")]
+    assert steps.log == [("notify", "D4", "abandoned")]

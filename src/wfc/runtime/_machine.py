@@ -70,7 +70,6 @@ class Machine:
     histories: ClassVar[dict[str, bool]] = {}  # history state -> deep
     delays: ClassVar[dict[str, tuple[Delay, ...]]] = {}
     invokes: ClassVar[dict[str, tuple[Invoke, ...]]] = {}
-    initial_data: ClassVar[Callable[[Any], dict[str, Any]] | None] = None
 
     def __init__(self, params: dict[str, Any]) -> None:
         self.params = params
@@ -83,7 +82,7 @@ class Machine:
         self._busy = False  # a send is in progress
         self._waiters: deque[asyncio.Future[None]] | None = None  # sends waiting, in arrival order
         self._stored: tuple[Any, str, int] | None = None  # (store, key, version) once opened
-        self.data: dict[str, Any] = {} if self.initial_data is None else self.initial_data()
+        self.data: dict[str, Any] = self.initial_data()
         self.failures: list[BaseException] = []  # errors of transitions a timer or invocation took
         self._internal: deque[tuple[str, dict[str, Any]]] = deque()  # events sent to itself
         self._recorded: dict[str, tuple[str, ...]] = {}  # history state -> what it remembers
@@ -94,6 +93,10 @@ class Machine:
             for state in sorted(tree.active(self.state), key=tree.order.__getitem__):
                 self._plan(state, {})
             self._arm()
+
+    def initial_data(self) -> dict[str, Any]:
+        """The `data` fields' first values (a machine that declares some overrides this)."""
+        return {}
 
     @classmethod
     async def open(cls, store: Any, key: str, *args: Any, **kwargs: Any) -> Machine:
@@ -459,7 +462,7 @@ class Machine:
             "history": [list(entry) for entry in self.history],
             "params": dict(self.params),
         }
-        if self.initial_data is not None:
+        if self.data:
             snapshot["data"] = dict(self.data)
         if self._recorded:
             snapshot["recorded"] = {key: list(value) for key, value in self._recorded.items()}
