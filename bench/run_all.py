@@ -2,12 +2,12 @@
 
     python bench/run_all.py [--quick] [--only NAME[,NAME...]]
 
-Runs bench/pipeline.py, machine.py, saga.py, fanout.py, policies.py,
+Runs bench/pipeline.py, machine.py, statechart.py, saga.py, fanout.py, policies.py,
 durable.py, compiler.py and analysis.py, each through bench/harness.py (contenders
 interleaved, order reversed every other round, ratios and overheads paired per
 round), and prints one table. `--quick` runs fewer calls and rounds: the same
 figures, wider ranges. The peers (tenacity, aiolimiter, purgatory, transitions,
-DBOS) come with `pip install -e '.[bench]'`; a missing one shows as n/a.
+python-statemachine, DBOS) come with `pip install -e '.[bench]'`; a missing one shows as n/a.
 Exits 1 if a target is missed. Read bench/README.md for what each figure means.
 """
 
@@ -28,6 +28,7 @@ from harness import Row, print_rows  # noqa: E402
 BENCHES: dict[str, tuple[dict, dict]] = {
     "pipeline": ({"calls": 20_000, "rounds": 9}, {"calls": 3_000, "rounds": 5}),
     "machine": ({"sends": 30_000, "rounds": 9}, {"sends": 5_000, "rounds": 5}),
+    "statechart": ({"cycles": 6_000, "rounds": 7}, {"cycles": 1_000, "rounds": 5}),
     "saga": ({"calls": 20_000, "rounds": 9}, {"calls": 3_000, "rounds": 5}),
     "fanout": ({"items": 10_000, "rounds": 9}, {"items": 3_000, "rounds": 5}),
     "policies": ({"calls": 20_000, "rounds": 9}, {"calls": 3_000, "rounds": 5}),

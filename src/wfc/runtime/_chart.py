@@ -173,6 +173,44 @@ class Tree:
         return memory
 
 
+def plain_moves(cls: Any, tree: Tree) -> dict[tuple[str, str], str]:
+    """(leaf, event) -> the configuration it leads to, for the moves of a statechart
+    whose outcome is fixed: the first state from the leaf outwards with transitions
+    for the event has one, with no guard and no action, and no state it exits or
+    enters has actions, timers, invocations, a history to record or a done event
+    to raise. A `send` takes those with no coroutine, as a flat machine's."""
+    busy = {*cls.exit_actions, *cls.enter_actions, *cls.delays, *cls.invokes, *tree.history}
+    busy |= {tree.parent[path] for path in tree.history}  # exiting them records history
+    moves: dict[tuple[str, str], str] = {}
+    events = {event for _, event in cls.transitions}
+    for leaf in tree.order:
+        if not tree.is_atomic(leaf) or any(a in tree.parallel for a in tree.ancestors(leaf)):
+            continue
+        active = frozenset(tree.lineage[leaf])
+        for event in events:
+            source = next((s for s in tree.lineage[leaf] if (s, event) in cls.transitions), None)
+            if source is None:
+                continue
+            options = cls.transitions[(source, event)]
+            target = options[0].target
+            if (
+                len(options) != 1
+                or options[0].guard
+                or options[0].action
+                or target is None
+                or target in tree.history
+            ):
+                continue
+            exits = tree.exit_set(source, target, active)
+            entered = tree.entry_set([(source, target)], {})
+            final_child = any(state in tree.final and tree.parent[state] for state in entered)
+            if final_child or busy & (exits | set(entered)):
+                continue
+            staying = [state for state in active if state not in exits and tree.is_atomic(state)]
+            moves[(leaf, event)] = tree.join([*staying, *(s for s in entered if tree.is_atomic(s))])
+    return moves
+
+
 def _flat_states(cls: Any) -> tuple[str, ...]:
     """A flat machine's states, from its tables (it has no `states` of its own)."""
     seen: dict[str, None] = {cls.initial: None}

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, NamedTuple
 
-from ._chart import Tree
+from ._chart import Tree, plain_moves
 from ._clock import format_seconds
 from ._runtime import current
 
@@ -197,7 +197,7 @@ class Machine:
         once (no lock object, no await); others wait in arrival order (`_wait_turn`)
         and each finished send hands the turn straight to the first of them.
         """
-        if not self._busy and self._stored is None:
+        if not self._busy and self._stored is None and not self._unarmed:
             source = self.state
             target = self._moves.get((source, event))
             if target is not None:  # no guard, no action: done without awaiting, so no turn to take
@@ -508,24 +508,26 @@ def _tree_of(cls: type[Machine]) -> Tree:
 
 
 def _plain_moves(cls: type[Machine]) -> dict[tuple[str, str], str]:
-    """(state, event) -> target, for the moves of a flat machine whose only transition
-    has no guard and no action and whose states have no exit or enter actions, timers
-    or invocations: a `send` takes them with no coroutine. Built once per machine
-    class, on its first send."""
+    """(state, event) -> the new state, for the moves whose only transition has no
+    guard and no action and whose states have no exit or enter actions, timers or
+    invocations (for a statechart, `_chart.plain_moves`): a `send` takes them with
+    no coroutine. Built once per machine class, on its first send."""
     moves = cls.__dict__.get("_plain_moves")
     if moves is None:
-        busy = {*cls.exit_actions, *cls.enter_actions, *cls.delays, *cls.invokes}
-        moves = {
-            key: target
-            for key, options in cls.transitions.items()
-            if not cls.states
-            and len(options) == 1
-            and options[0].guard is None
-            and options[0].action is None
-            and (target := options[0].target) is not None
-            and key[0] not in busy
-            and target not in busy
-        }
+        if cls.states:
+            moves = plain_moves(cls, _tree_of(cls))
+        else:
+            busy = {*cls.exit_actions, *cls.enter_actions, *cls.delays, *cls.invokes}
+            moves = {
+                key: target
+                for key, options in cls.transitions.items()
+                if len(options) == 1
+                and options[0].guard is None
+                and options[0].action is None
+                and (target := options[0].target) is not None
+                and key[0] not in busy
+                and target not in busy
+            }
         cls._plain_moves = moves  # type: ignore[attr-defined]
     return moves
 
