@@ -427,37 +427,95 @@ def sagas(draw, count: Counter) -> str:
 
 @st.composite
 def machines(draw, count: Counter) -> str:
-    """`machine Mach(p)`: random states, guarded transitions, actions, a final state."""
-    states = [f"q{n}" for n in range(draw(st.integers(2, 4)))]
-    final = draw(st.sampled_from([None, *states[1:]]))
-    guard = st.one_of(
-        st.integers(0, 5).map(lambda n: f"(ctx.k ?? 0) > {n}"),
-        st.integers(0, 5).map(lambda n: f"p < {n}"),
-        st.just("ctx.k == null"),
-    )
-    action_place = Place(targets=(), readable=("p", "ctx"), calls=False, policies=False)
-    action = st.one_of(
-        st.sampled_from(HANDLERS).map(lambda h: f"h.{h}(p)"),
-        st.sampled_from(HANDLERS).map(lambda h: f"h.{h}(ctx.k)"),
-        expressions(action_place, 1).map(lambda e: f"{{\nlocal{count.next()} = {e}\n}}"),
-    )
-    lines = [f"initial {states[0]}"]
-    for state in states:
-        members = []
-        if state != final:
-            for _ in range(draw(st.integers(0, 3))):
-                text = f"on e{draw(st.integers(0, 2))} -> {draw(st.sampled_from(states))}"
-                if draw(st.booleans()):
-                    text += f" when {draw(guard)}"
-                if draw(st.booleans()):
-                    text += f" do {draw(action)}"
-                members.append(text)
+    """`machine Mach(p)`: random states (compound ones with a history, a parallel one
+    with regions), guarded and targetless transitions, `after` timers, an invoked
+    handler, actions that update `data` and send events to the machine itself."""
+    tops = [f"q{n}" for n in range(draw(st.integers(2, 4)))]
+    children = {top: [f"{top}.c{n}" for n in range(draw(st.sampled_from([0, 0, 2, 3])))] for top in tops}
+    parallel = draw(st.sampled_from([None, None, *tops[1:]]))
+    if parallel is not None:
+        children[parallel] = []
+    regions = [f"{parallel}.r{n}" for n in range(2)] if parallel else []
+    region_states = {region: [f"{region}.s{n}" for n in range(2)] for region in regions}
+    final = draw(st.sampled_from([None, *[t for t in tops[1:] if not children[t] and t != parallel]]))
+    histories = [f"{top}.h" for top in tops if children[top] and draw(st.booleans())]
+    targets = [t for t in tops if t != final] + [c for cs in children.values() for c in cs]
+    targets += [s for ss in region_states.values() for s in ss] + histories + ([final] if final else [])
+    # At most one state invokes a call, and its arms end in `parked`, a final state: a
+    # call that answers at once, entered again on each answer, would never let time pass.
+    invoking = draw(st.sampled_from([None, None, *[t for t in targets if t not in histories and t != final]]))
+    machine = MachineDraw(draw, count, targets, invoking)
+    lines = ["data { d: 0, log: [] }", f"initial {tops[0]}"]
+    for top in tops:
+        if top == final:
+            lines.append(f"final state {top} {{\n{machine.members(top, moves=False)}\n}}")
+        elif top == parallel:
+            inner = [
+                f"region {region.rsplit('.', 1)[1]} {{\n"
+                + "\n".join(f"state {st_.rsplit('.', 1)[1]} {{\n{machine.members(st_)}\n}}" for st_ in region_states[region])
+                + "\n}"
+                for region in regions
+            ]
+            lines.append(f"parallel state {top} {{\n{machine.members(top)}\n" + "\n".join(inner) + "\n}")
+        else:
+            inner = [f"state {c.rsplit('.', 1)[1]} {{\n{machine.members(c)}\n}}" for c in children[top]]
+            if f"{top}.h" in histories:
+                inner.append(f"{draw(st.sampled_from(['', 'deep ']))}history h")
+            lines.append(f"state {top} {{\n{machine.members(top)}\n" + "\n".join(inner) + "\n}")
+    if invoking is not None:
+        lines.append("final state parked")
+    for n in range(3):  # every event has a transition somewhere: a send of another one is an error
+        if f"on e{n}" not in "\n".join(lines):
+            lines.append(f"state spare{n} {{\non e{n} -> {tops[0]} when {draw(machine.guard)}\n}}")
+    return "machine Mach(p) {\n" + "\n".join(lines) + "\n}\n"
+
+
+class MachineDraw:
+    """The members of one state of a generated machine."""
+
+    def __init__(self, draw, count: Counter, targets: list[str], invoking: str | None) -> None:
+        self.draw = draw
+        self.count = count
+        self.targets = targets
+        self.invoking = invoking
+
+        self.guard = st.one_of(
+            st.integers(0, 5).map(lambda n: f"(ctx.k ?? 0) > {n}"),
+            st.integers(0, 5).map(lambda n: f"p < {n}"),
+            st.integers(0, 3).map(lambda n: f"d < {n}"),
+            st.just("ctx.k == null"),
+        )
+        action_place = Place(targets=(), readable=("p", "ctx", "d"), calls=False, policies=False)
+        self.action = st.one_of(
+            st.sampled_from(HANDLERS).map(lambda h: f"h.{h}(p)"),
+            st.sampled_from(HANDLERS).map(lambda h: f"h.{h}(ctx.k)"),
+            expressions(action_place, 1).map(lambda e: f"{{\nlocal{count.next()} = {e}\n}}"),
+            st.integers(0, 2).map(lambda n: f"{{\nd = d + 1\nsend e{n}\n}}"),
+            st.just("{\nlog = log + [d]\n}"),
+        )
+
+    def members(self, state: str, moves: bool = True) -> str:
+        draw, found = self.draw, []
+        for _ in range(draw(st.integers(0, 3)) if moves else 0):
+            event = draw(st.sampled_from(["e0", "e1", "e2", "e0", "done.q1", "done.q2"]))
+            text = f"on {event}"
+            if draw(st.integers(0, 4)):
+                text += f" -> {draw(st.sampled_from(self.targets))}"
+            if draw(st.booleans()):
+                text += f" when {draw(self.guard)}"
+            if draw(st.booleans()) or " -> " not in text:
+                text += f" do {draw(self.action)}"
+            found.append(text)
+        if moves and draw(st.integers(0, 3)) == 0:
+            delay = draw(st.sampled_from(["100ms", "600ms", "1500ms"]))
+            found.append(f"after {delay} -> {draw(st.sampled_from(self.targets))}")
+        if state == self.invoking:
+            handler = draw(st.sampled_from(HANDLERS))
+            found.append(f"invoke h.{handler}(d) {{\ndone -> parked do {{\nlog = log + [ctx.result]\n}}\nerror -> parked\n}}")
         for word in ("enter", "exit"):
             if draw(st.integers(0, 3)) == 0:
-                members.append(f"{word} do {draw(action)}")
-        prefix = "final " if state == final else ""
-        lines.append(f"{prefix}state {state} {{\n" + "\n".join(members) + "\n}")
-    return "machine Mach(p) {\n" + "\n".join(lines) + "\n}\n"
+                found.append(f"{word} do {draw(self.action)}")
+        return "\n".join(found)
 
 
 @st.composite
@@ -478,7 +536,7 @@ def programs(draw) -> tuple[str, dict[str, Script]]:
             'const GLOB = "*1*"\nconst DIGITS = "[0-9]"\n\n'
             f"workflow helper(a){helper_policies} {{\n    stage inner {{\n        b = h.f0(a)\n    }}\n    return (a ?? 0) + (b ?? 0)\n}}\n\n"
             + policy + "\n" + router + "\n" + rest + "\n"
-            f"workflow main() {{\n{init}\n" + "\n".join(body) + "\nreturn [v0, v1, v2, v3, m.state, m.history]\n}\n"
+            f"workflow main() {{\n{init}\n" + "\n".join(body) + "\nreturn [v0, v1, v2, v3, m.state, m.history, m.data]\n}\n"
         )
 
     source = without_dead_routes(assemble, strategy, route_lines)
