@@ -181,34 +181,38 @@ def plain_moves(cls: Any, tree: Tree) -> dict[tuple[str, str], str]:
     to raise. A `send` takes those with no coroutine, as a flat machine's."""
     busy = {*cls.exit_actions, *cls.enter_actions, *cls.delays, *cls.invokes, *tree.history}
     busy |= {tree.parent[path] for path in tree.history}  # exiting them records history
-    moves: dict[tuple[str, str], str] = {}
     events = {event for _, event in cls.transitions}
+    moves: dict[tuple[str, str], str] = {}
     for leaf in tree.order:
-        if not tree.is_atomic(leaf) or any(a in tree.parallel for a in tree.ancestors(leaf)):
-            continue
-        active = frozenset(tree.lineage[leaf])
-        for event in events:
-            source = next((s for s in tree.lineage[leaf] if (s, event) in cls.transitions), None)
-            if source is None:
-                continue
-            options = cls.transitions[(source, event)]
-            target = options[0].target
-            if (
-                len(options) != 1
-                or options[0].guard
-                or options[0].action
-                or target is None
-                or target in tree.history
-            ):
-                continue
-            exits = tree.exit_set(source, target, active)
-            entered = tree.entry_set([(source, target)], {})
-            final_child = any(state in tree.final and tree.parent[state] for state in entered)
-            if final_child or busy & (exits | set(entered)):
-                continue
-            staying = [state for state in active if state not in exits and tree.is_atomic(state)]
-            moves[(leaf, event)] = tree.join([*staying, *(s for s in entered if tree.is_atomic(s))])
+        if tree.is_atomic(leaf) and not any(a in tree.parallel for a in tree.ancestors(leaf)):
+            for event in events:
+                found = _plain_move(cls, tree, busy, leaf, event)
+                if found is not None:
+                    moves[(leaf, event)] = found
     return moves
+
+
+def _plain_move(cls: Any, tree: Tree, busy: set[str], leaf: str, event: str) -> str | None:
+    source = next((s for s in tree.lineage[leaf] if (s, event) in cls.transitions), None)
+    if source is None:
+        return None
+    target = _plain_target(cls.transitions[(source, event)])
+    if target is None or target in tree.history:
+        return None
+    active = frozenset(tree.lineage[leaf])
+    exits = tree.exit_set(source, target, active)
+    entered = tree.entry_set([(source, target)], {})
+    if busy & (exits | set(entered)) or any(s in tree.final and tree.parent[s] for s in entered):
+        return None
+    staying = [state for state in active if state not in exits and tree.is_atomic(state)]
+    return tree.join([*staying, *(s for s in entered if tree.is_atomic(s))])
+
+
+def _plain_target(options: tuple[Any, ...]) -> str | None:
+    """The target of a lone transition with no guard and no action."""
+    if len(options) == 1 and options[0].guard is None and options[0].action is None:
+        return options[0].target
+    return None
 
 
 def _flat_states(cls: Any) -> tuple[str, ...]:
