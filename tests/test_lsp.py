@@ -137,7 +137,8 @@ async def test_formatting_and_completion(client: LanguageClient) -> None:
     assert {"saga", "workflow", "use"} <= {item.label for item in top.items}
     machine = await client.text_document_completion_async(lsp.CompletionParams(**at(good, 20, 0)))
     machine_labels = {item.label for item in machine.items}
-    assert {"state", "initial", "on", "enter"} <= machine_labels and "parallel" not in machine_labels
+    assert {"state", "initial", "on", "enter", "parallel", "region", "history", "after", "invoke"} <= machine_labels
+    assert "step" not in machine_labels and "stage" not in machine_labels
 
 
 @pytest.mark.asyncio
@@ -205,3 +206,46 @@ async def test_error_types_are_in_the_outline_and_hover(client: LanguageClient) 
     assert hover.contents.value.startswith("error Expired: a kind of Declined")
     top = await client.text_document_completion_async(lsp.CompletionParams(**at(uri, 2, 0)))
     assert "error" in {item.label for item in top.items}
+
+
+CHART = """machine Light() {
+    initial green
+    state green {
+        on TIMER -> red
+    }
+    state red {
+        initial walk
+        state walk {
+            on PED -> waiting
+        }
+        state waiting {
+            after 5s -> walk
+        }
+        deep history h
+        on TIMER -> green
+    }
+    parallel state both {
+        region left {
+            state x
+        }
+    }
+}
+"""
+
+
+@pytest.mark.asyncio
+async def test_a_statechart_outlines_its_nested_states_and_offers_their_events(client: LanguageClient) -> None:
+    uri = await open_file(client, "chart.wf", CHART)
+    [light] = await client.text_document_document_symbol_async(
+        lsp.DocumentSymbolParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    assert [(c.name, c.detail) for c in light.children] == [
+        ("green", "state"), ("red", "state"), ("both", "parallel state")]
+    assert [(c.name, c.detail) for c in light.children[1].children] == [
+        ("walk", "state"), ("waiting", "state"), ("h", "deep history")]
+    assert [(c.name, c.detail) for c in light.children[2].children] == [("left", "region")]
+    target = await client.text_document_definition_async(lsp.DefinitionParams(**at(uri, 8, 23)))
+    assert target.range.start == lsp.Position(line=10, character=14)  # `waiting`, inside red
+    hover = await client.text_document_hover_async(lsp.HoverParams(**at(uri, 10, 16)))
+    assert hover.contents.value == "state waiting: on after 5s"
+    found = await client.text_document_completion_async(lsp.CompletionParams(**at(uri, 3, 0)))
+    assert {"TIMER", "PED"} <= {item.label for item in found.items if item.kind == lsp.CompletionItemKind.Event}

@@ -26,6 +26,7 @@ from pygls.server import LanguageServer
 
 from . import __version__
 from .check import Resolution, check
+from .check.machines import events_of
 from .check.policies import KINDS
 from .check.resolution import BUILTIN_FUNCTIONS
 from .diagnostics import Diagnostic, Span
@@ -112,7 +113,24 @@ ARGUMENT_DOCS = {
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Keywords offered where they can stand: at the top, in a machine, in a router, in a body.
 TOP_KEYWORDS = ("use", "const", "error", "policy", "workflow", "saga", "router", "machine")
-MACHINE_KEYWORDS = ("initial", "state", "final", "on", "when", "do", "enter", "exit")
+MACHINE_KEYWORDS = (
+    "initial",
+    "state",
+    "final",
+    "on",
+    "when",
+    "do",
+    "enter",
+    "exit",
+    "parallel",
+    "region",
+    "history",
+    "deep",
+    "after",
+    "invoke",
+    "data",
+    "send",
+)
 ROUTER_KEYWORDS = ("route", "default", "when", "priority", "weight", "do", "return")
 BODY_KEYWORDS = tuple(sorted(set(RESERVED) - set(TOP_KEYWORDS) - {"machine", "router", "state", "route"})) + (
     "receive",
@@ -208,15 +226,31 @@ def symbols(ls: LanguageServer, params: lsp.DocumentSymbolParams) -> list[lsp.Do
     return [symbol for decl in document.module.decls if (symbol := _symbol(decl)) is not None]
 
 
+def _state_symbols(states: tuple[ast.StateDecl, ...]) -> list[lsp.DocumentSymbol]:
+    """A machine's states, each with the states inside it."""
+    return [
+        _named(
+            state.name,
+            lsp.SymbolKind.EnumMember,
+            _state_kind(state),
+            state.span,
+            _state_symbols(state.states),
+        )
+        for state in states
+    ]
+
+
+def _state_kind(state: ast.StateDecl) -> str:
+    if state.history is not None:
+        return "deep history" if state.history == "deep" else "history"
+    if state.region:
+        return "region"
+    return "final state" if state.final else "parallel state" if state.parallel else "state"
+
+
 def _symbol(decl: ast.Node) -> lsp.DocumentSymbol | None:
     if isinstance(decl, ast.Machine):
-        states = [
-            _named(
-                state.name, lsp.SymbolKind.EnumMember, "final state" if state.final else "state", state.span
-            )
-            for state in decl.states
-        ]
-        return _named(decl.name, lsp.SymbolKind.Class, "machine", decl.span, states)
+        return _named(decl.name, lsp.SymbolKind.Class, "machine", decl.span, _state_symbols(decl.states))
     if isinstance(decl, (ast.Workflow, ast.Saga, ast.Router)):
         kind = type(decl).__name__.lower()
         body = decl.body if not isinstance(decl, ast.Router) else ()
@@ -340,10 +374,19 @@ def definitions(document: Document) -> dict[str, tuple[ast.Ident, ast.Node]]:
     found: dict[str, tuple[ast.Ident, ast.Node]] = {}
     for decl in document.module.decls if document.module else ():
         if isinstance(decl, ast.Machine):
-            for state in decl.states:
+            for path, state in _paths(decl.states, ""):
+                found.setdefault(path, (state.name, state))
                 found.setdefault(state.name.id, (state.name, state))
         if hasattr(decl, "name"):
             found[decl.name.id] = (decl.name, decl)
+    return found
+
+
+def _paths(states: tuple[ast.StateDecl, ...], parent: str) -> list[tuple[str, ast.StateDecl]]:
+    found = []
+    for state in states:
+        path = f"{parent}.{state.name.id}" if parent else state.name.id
+        found += [(path, state), *_paths(state.states, path)]
     return found
 
 
@@ -412,7 +455,10 @@ def _described(node: ast.Node) -> str:
     if isinstance(node, ast.Machine):
         return f"machine {node.name.id}: states " + ", ".join(s.name.id for s in node.states)
     if isinstance(node, ast.StateDecl):
-        return f"state {node.name.id}: on " + ", ".join(t.event.id for t in node.transitions)
+        moves = [t.event.id for t in node.transitions] + [
+            f"after {_TEXT.text(t.delay)}" for t in node.delays if t.delay
+        ]
+        return f"{_state_kind(node)} {node.name.id}: on " + ", ".join(moves)
     if isinstance(node, ast.ErrorDecl):
         parent = node.parent.id if node.parent else "WorkflowFailed"
         return (
@@ -522,11 +568,10 @@ def _names(document: Document) -> list[lsp.CompletionItem]:
         for name, (_, node) in definitions(document).items()
     ]
     events = {
-        transition.event.id
+        event
         for decl in (document.module.decls if document.module else ())
         if isinstance(decl, ast.Machine)
-        for state in decl.states
-        for transition in state.transitions
+        for event in events_of(decl)
     }
     items += [
         lsp.CompletionItem(label=event, kind=lsp.CompletionItemKind.Event, detail="event")
