@@ -147,3 +147,62 @@ def test_a_dataflow_block_is_drawn_as_its_dag() -> None:
     assert (node["source"], node["tested"]) not in edges
     plain = render(build(checked.module, "release"), "mermaid")  # without the checker's facts:
     assert plain.count("n1 --> ") == 5  # every branch from the fork
+
+
+CHART = """
+use api
+
+machine Light() {
+    initial green
+    state green {
+        on TIMER -> red
+        after 1m -> red
+    }
+    state red {
+        initial walk
+        state walk {
+            on PED -> waiting
+        }
+        state waiting {
+            invoke api.wait_for_button() {
+                done -> walk
+            }
+        }
+        history h
+        on TIMER -> green
+    }
+    parallel state night {
+        region cars {
+            state blink
+        }
+        region walkers {
+            state dark
+        }
+        on DAY -> red.h
+    }
+}
+"""
+
+
+def test_a_statechart_is_drawn_as_nested_blocks_in_mermaid() -> None:
+    text = render(graphs(CHART), "mermaid")
+    assert 'state "red" as n1 {\n        [*] --> n2\n        state "walk" as n2\n' in text
+    assert 'state "H" as n4' in text
+    night = text[text.index('state "night" as n5 {'):]
+    assert night.splitlines()[1:6] == [
+        '        state "cars" as n6 {', '            [*] --> n7', '            state "blink" as n7', '        }', '        --']
+    assert "n0 --> n1 : after 1m" in text and "n3 --> n2 : done of api.wait_for_button()" in text
+    assert "n5 --> n4 : DAY" in text  # to red's history state
+
+
+def test_a_statechart_is_drawn_as_clusters_in_dot_and_graphviz_renders_it(tmp_path) -> None:
+    dot = render(graphs(CHART), "dot")
+    assert "compound=true;" in dot and "subgraph cluster_n1 {" in dot and "subgraph cluster_n5 {" in dot
+    assert 'label="night (parallel)";' in dot and dot.count("style=dashed;") == 2
+    assert 'n0 -> n1 [label="TIMER", lhead=cluster_n1];' in dot
+    assert 'n1 -> n0 [label="TIMER", ltail=cluster_n1];' in dot
+    assert 'n4 [label="H", shape=circle];' in dot
+    tool = require_tool("dot", "apt-get install graphviz")
+    svg = subprocess.run([tool, "-Tsvg"], input=dot, capture_output=True, text=True)
+    assert svg.returncode == 0 and svg.stderr == "", svg.stderr
+    assert svg.stdout.count('class="cluster"') == 4  # red, night and its two regions
