@@ -626,3 +626,51 @@ def test_a_receive_times_out_as_on_the_asyncio_target(server: str, tmp_path: Pat
     )
     value, error = on_temporal(server, tmp_path / "answers.wf", "ask", signals=[("answer", {"yes": True})])
     assert (value, error) == ({"yes": True}, None)
+
+
+SESSION = """
+machine Session() {
+    data { views: 0 }
+    initial active
+    state active {
+        initial browsing
+        state browsing {
+            on view -> browsing do {
+                views = views + 1
+            }
+        }
+        after 2s -> expired
+        on finish -> finished
+    }
+    final state expired
+    final state finished
+}
+"""
+
+
+def test_a_statechart_runs_with_durable_timers_and_nested_states(server: str, tmp_path: Path) -> None:
+    from temporalio.client import Client
+
+    from wfc import temporal
+
+    (tmp_path / "session.wf").write_text(SESSION, encoding="utf-8")
+    module = temporal.load(tmp_path / "session.wf")
+
+    async def drive() -> Any:
+        client = await Client.connect(server)
+        queue = f"test-{uuid.uuid4()}"
+        async with temporal.worker(client, module, queue):
+            idle = await temporal.start(client, module, "Session", [], queue)
+            busy = await temporal.start(client, module, "Session", [], queue)
+            await busy.signal("view")
+            await busy.signal("view")
+            while await busy.query("data") != {"views": 2}:
+                await asyncio.sleep(0.05)
+            assert await busy.query("state") == "active.browsing"
+            await busy.signal("finish")
+            return await idle.result(), await busy.result()
+
+    idle, busy = asyncio.run(drive())
+    assert idle == {"state": "expired", "history": [["active.browsing", "after 2s", "expired"]]}
+    assert busy["state"] == "finished"
+    assert busy["history"][-1] == ["active.browsing", "finish", "finished"]

@@ -203,8 +203,9 @@ async def execute(function: Callable[..., Any], args: Sequence[Any], names: dict
 async def run_machine(machine_class: Any, args: Sequence[Any], names: dict[str, str]) -> Any:
     """Run a compiled machine as the current workflow: each signal is an event (its
     value, a map, is the event's `ctx`), handled one at a time in arrival order; the
-    queries `state`, `history` and `can(event)` read it. The workflow ends when the
-    machine reaches a final state, with its state and history."""
+    queries `state`, `history`, `data` and `can(event)` read it. Its `after` timers
+    are durable timers. The workflow ends when the machine reaches a final state,
+    with its state and history."""
     rt, _ = _workflow_runtime(vars(sys.modules[machine_class.__module__]), names)
     events: list[tuple[str, Any]] = []
 
@@ -218,6 +219,8 @@ async def run_machine(machine_class: Any, args: Sequence[Any], names: dict[str, 
             return [list(move) for move in machine.history]
         if name == "can":
             return machine.can(str(_first(values)))
+        if name == "data":
+            return machine.data
         raise ApplicationError(f"machine {machine_class.__name__} has no query '{name}'", type="LookupError")
 
     with rt.activate():
@@ -226,7 +229,10 @@ async def run_machine(machine_class: Any, args: Sequence[Any], names: dict[str, 
         workflow.set_dynamic_query_handler(on_query)
         try:
             while not machine.done:
-                await workflow.wait_condition(lambda: bool(events))
+                # A timer or an invocation may end the machine with no signal.
+                await workflow.wait_condition(lambda: bool(events) or machine.done)
+                if not events:
+                    break
                 event, ctx = events.pop(0)
                 await machine.send(event, ctx if isinstance(ctx, dict) else None)
         except Exception as error:
