@@ -719,3 +719,36 @@ def test_an_idle_checkout_is_abandoned(backend, steps) -> None:
     order, _ = run(main)
     assert order.state == "abandoned" and order.history == [("shopping.browsing", "after 30m", "abandoned")]
     assert steps.log == [("notify", "D4", "abandoned")]
+
+
+LATER = """
+workflow drive(door: Door) {
+    return [door.send("open"), door.state]
+}
+
+machine Door() {
+    initial shut
+    state shut {
+        on open -> ajar
+    }
+    state ajar {
+        on close -> shut
+    }
+}
+"""
+
+
+def test_a_parameter_may_have_the_type_of_a_machine_declared_further_down(backend) -> None:
+    module = load_both(LATER)[backend]
+
+    async def main(rt):
+        return await module.drive(module.Door())
+
+    assert run(main)[0] == [True, "ajar"]
+
+
+def test_an_unknown_machine_type_suggests_the_machine() -> None:
+    with pytest.raises(CompileError) as info:
+        analyze(LATER.replace("door: Door", "door: Dor"), "later.wf")
+    (found,) = info.value.diagnostics
+    assert found.code == "E0118" and found.help == "did you mean 'Door'?"

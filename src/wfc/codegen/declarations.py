@@ -208,7 +208,10 @@ def returns_code(emitter: StmtEmitter, decl: ast.Declaration) -> str:
 
 def param_code(emitter: StmtEmitter, param: ast.Param) -> str:
     code = py_name(param.name.id)
-    code += f": {type_code(param.type.text) if param.type is not None else '_wf.Value'}"
+    if param.type is not None and param.type.text in emitter.res.machines:
+        code += f': "{py_name(param.type.text)}"'  # a machine's class may be defined further down
+    else:
+        code += f": {type_code(param.type.text) if param.type is not None else '_wf.Value'}"
     if param.default is not None:
         code += f" = {emitter.expr(param.default)}"
     return code
