@@ -320,6 +320,8 @@ def chart_tree(decl: ast.Machine, chart: Chart) -> Tree:
             finals=frozenset(p for p, s in chart.states.items() if s.final),
             initials=chart.initials,
             initial=chart.initial,
+            delays={p: s.delays for p, s in chart.states.items() if s.delays},
+            invokes={p: s.invokes for p, s in chart.states.items() if s.invokes},
         )
     )
 

@@ -29,6 +29,7 @@ class Tree:
         "history",
         "flat",
         "lineage",
+        "timed",
         "_leaves",
         "_active",
     )
@@ -49,6 +50,7 @@ class Tree:
             parent: cls.initials.get(parent, kids[0]) for parent, kids in self.children.items() if parent
         }
         self.initial[""] = cls.initial
+        self.timed = frozenset({*cls.delays, *cls.invokes})  # states whose entry starts work
         # each state with its proper ancestors, innermost first: where an event bubbles
         self.lineage = {path: (path, *self.ancestors(path)) for path in names}
         self._leaves: dict[str, tuple[str, ...]] = {}

@@ -171,6 +171,13 @@ class Machine:
                     break
         return self._without_conflicts(chosen) if len(chosen) > 1 else chosen
 
+    def _chosen(self, event: str, ctx: dict[str, Any]) -> Transition | None:
+        """A flat machine's selection: the first of the state's transitions whose guard holds."""
+        for transition in self.transitions.get((self.state, event), ()):
+            if transition.guard is None or transition.guard(self, ctx):
+                return transition
+        return None
+
     def _enabled(self, state: str, event: str, ctx: dict[str, Any]) -> Transition | None:
         for transition in self.transitions.get((state, event), ()):
             if transition.guard is None or transition.guard(self, ctx):
@@ -228,7 +235,10 @@ class Machine:
                 self._work.pop((scope[0], *scope[1]), None)  # it runs now: an exit must not cancel it
             if self._stored is not None:
                 return await self._send_stored(event, ctx, scope)
-            taken = await self._take(event, ctx, self._select(event, ctx, scope))
+            if scope is None and self._tree.flat:
+                taken = await self._take_flat(event, ctx, self._chosen(event, ctx))
+            else:
+                taken = await self._take(event, ctx, self._select(event, ctx, scope))
             if self._internal:
                 await self._take_internal(event)
             return taken
@@ -319,6 +329,36 @@ class Machine:
             for action in self.enter_actions.get(state, ()):
                 await action(self, ctx)
         self._moved(source, event, self.state)
+        return True
+
+    async def _take_flat(self, event: str, ctx: dict[str, Any], transition: Transition | None) -> bool:
+        """`_take` for a flat machine's event: one state, one transition, no sets."""
+        source = self.state
+        if transition is None:
+            rt = current()
+            if rt.observers:
+                rt.event("transition.rejected", self.machine, {"from": source, "event": event})
+            return False
+        target = transition.target
+        if target is None:
+            if transition.action is not None:
+                await transition.action(self, ctx)
+            self._moved(source, event, source)
+            return True
+        exits = self.exit_actions.get(source)
+        if exits:
+            for action in exits:
+                await action(self, ctx)
+        if transition.action is not None:
+            await transition.action(self, ctx)
+        self.state = target
+        if self._work or target in self._tree.timed:
+            self._commit([(source, transition)], [source], ctx)
+        enters = self.enter_actions.get(target)
+        if enters:
+            for action in enters:
+                await action(self, ctx)
+        self._moved(source, event, target)
         return True
 
     def _exiting(self, moves: list[tuple[str, Transition]]) -> list[str]:
