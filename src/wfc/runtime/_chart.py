@@ -30,6 +30,7 @@ class Tree:
         "flat",
         "lineage",
         "timed",
+        "_steps",
         "_leaves",
         "_active",
     )
@@ -55,6 +56,9 @@ class Tree:
         self.lineage = {path: (path, *self.ancestors(path)) for path in names}
         self._leaves: dict[str, tuple[str, ...]] = {}
         self._active: dict[str, frozenset[str]] = {}
+        self._steps: dict[
+            tuple[str, tuple[tuple[str, str | None], ...]], tuple[list[str], list[str], str]
+        ] = {}
 
     # ---- configurations --------------------------------------------------
     def leaves(self, state: str) -> tuple[str, ...]:
@@ -97,6 +101,34 @@ class Tree:
         return path not in self.children and path not in self.history
 
     # ---- the sets a microstep exits and enters ---------------------------------
+    def step(
+        self, state: str, moves: tuple[tuple[str, str | None], ...]
+    ) -> tuple[list[str], list[str], str] | None:
+        """For the (source, target) moves from configuration `state`: the states
+        exited (innermost first), entered (outermost first) and the configuration
+        after, computed once. None when a target is a history state: what it
+        remembers decides where it leads."""
+        key = (state, moves)
+        found = self._steps.get(key)
+        if found is None:
+            if any(target in self.history for _, target in moves):
+                return None
+            exiting = self.exiting(state, moves)
+            entering = self.entry_set([(s, t) for s, t in moves if t is not None], {})
+            found = self._steps[key] = (exiting, entering, self.after(state, exiting, entering))
+        return found
+
+    def exiting(self, state: str, moves: tuple[tuple[str, str | None], ...]) -> list[str]:
+        active = self.active(state)
+        exits = set().union(*(self.exit_set(source, target, active) for source, target in moves))
+        return sorted(exits, key=self.order.__getitem__, reverse=True)
+
+    def after(self, state: str, exiting: list[str], entering: list[str]) -> str:
+        """The configuration once `exiting` is left and `entering` entered."""
+        gone = set(exiting)
+        staying = [leaf for leaf in self.leaves(state) if leaf not in gone]
+        return self.join([*staying, *(s for s in entering if self.is_atomic(s))])
+
     def domain(self, source: str, target: str) -> str:
         """The innermost compound state (or the machine) that strictly contains both
         ends: what an external transition leaves and re-enters below."""

@@ -318,14 +318,14 @@ class Machine:
             if rt.observers:
                 rt.event("transition.rejected", self.machine, {"from": source, "event": event})
             return False
-        exiting = self._exiting(moves)
+        exiting, entering, after = self._step(moves)
         for state in exiting:
             for action in self.exit_actions.get(state, ()):
                 await action(self, ctx)
         for _, transition in moves:
             if transition.action is not None:
                 await transition.action(self, ctx)
-        for state in self._commit(moves, exiting, ctx):
+        for state in self._commit(moves, exiting, entering, after, ctx):
             for action in self.enter_actions.get(state, ()):
                 await action(self, ctx)
         self._moved(source, event, self.state)
@@ -353,7 +353,7 @@ class Machine:
             await transition.action(self, ctx)
         self.state = target
         if self._work or target in self._tree.timed:
-            self._commit([(source, transition)], [source], ctx)
+            self._commit([(source, transition)], [source], [target], target, ctx)
         enters = self.enter_actions.get(target)
         if enters:
             for action in enters:
@@ -361,49 +361,48 @@ class Machine:
         self._moved(source, event, target)
         return True
 
-    def _exiting(self, moves: list[tuple[str, Transition]]) -> list[str]:
-        """The states the moves exit, innermost (last in document order) first."""
+    def _step(self, moves: list[tuple[str, Transition]]) -> tuple[list[str], list[str] | None, str]:
+        """What the moves exit (innermost first), enter (outermost first) and lead to;
+        entering None when a target is a history state, which `_commit` resolves once
+        the exits have recorded what it remembers."""
         tree = self._tree
         if tree.flat:
-            return [self.state] if moves[0][1].target is not None else []
-        active = tree.active(self.state)
-        exits = set().union(*(tree.exit_set(source, t.target, active) for source, t in moves))
-        return sorted(exits, key=tree.order.__getitem__, reverse=True)
+            target = moves[0][1].target
+            return ([self.state], [target], target) if target is not None else ([], [], self.state)
+        targets = tuple((source, t.target) for source, t in moves)
+        step = tree.step(self.state, targets)
+        if step is None:
+            return tree.exiting(self.state, targets), None, self.state
+        return step
 
     def _commit(
-        self, moves: list[tuple[str, Transition]], exiting: list[str], ctx: dict[str, Any]
+        self,
+        moves: list[tuple[str, Transition]],
+        exiting: list[str],
+        entering: list[str] | None,
+        after: str,
+        ctx: dict[str, Any],
     ) -> list[str]:
         """The exits are done: the new configuration, with its timers and invocations;
         the states entered, outermost first."""
-        entering = self._configure(moves, exiting)
+        tree = self._tree
+        if tree.history and exiting:
+            self._recorded.update(tree.record(exiting, tree.active(self.state), self.leaves))
+        if entering is None:
+            targets = [(source, t.target) for source, t in moves if t.target is not None]
+            entering = tree.entry_set(targets, self._recorded)
+            after = tree.after(self.state, exiting, entering)
+        self.state = after
         if self._work:
             for key in [key for key in self._work if key[0] in exiting]:
                 self._work.pop(key)[0].cancel()
-        final = self._tree.final
         for state in entering:
-            if state in self.delays or state in self.invokes:
+            if state in tree.timed:
                 self._plan(state, ctx)
-            if state in final:
+            if state in tree.final:
                 self._reached_final(state)
         if self._unarmed:
             self._arm()
-        return entering
-
-    def _configure(self, moves: list[tuple[str, Transition]], exiting: list[str]) -> list[str]:
-        """Set the configuration the moves lead to; the states they enter."""
-        tree = self._tree
-        targets = [(source, t.target) for source, t in moves if t.target is not None]
-        if tree.flat:
-            if not targets:
-                return []
-            self.state = targets[0][1]
-            return [self.state]
-        if tree.history and exiting:
-            self._recorded.update(tree.record(exiting, tree.active(self.state), self.leaves))
-        entering = tree.entry_set(targets, self._recorded)
-        gone = set(exiting)
-        staying = [leaf for leaf in self.leaves if leaf not in gone]
-        self.state = tree.join([*staying, *(s for s in entering if tree.is_atomic(s))])
         return entering
 
     def _reached_final(self, state: str) -> None:
