@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from ..check.resolution import Chart
 from ..syntax import ast
 from ..syntax.names import py_literal, py_name
@@ -193,45 +196,45 @@ class MachineFunctions:
 
     def invoke(self, invoke: ast.Invoke) -> None:
         """An invocation: an async method of (self, ctx) returning the call's value."""
-        emitter, out = self.emitter, self.emitter.out
-        name = emitter.temps.new("invoke")
-        self.names[invoke] = name
-        out.line()
-        out.line(f"async def {name}(_wf_self, ctx: _wf.Value) -> _wf.Value:")
-        with out.indent():
-            out.line("_rt = _wf.current()")
-            out.line("_obs = _rt.observers")
+        with self.async_method(invoke, "invoke", "_wf.Value"):
             self.prelude(invoke.call)
-            outer = emitter.frame
-            emitter.frame = GeneratedFunction(kind=FunctionKind.ACTION, name=self.decl.name.id)
-            emitter.assign_value("_wf_result", invoke.call)
-            emitter.frame = outer
-            out.line("return _wf_result")
+            self.emitter.assign_value("_wf_result", invoke.call)
+            self.emitter.out.line("return _wf_result")
 
     def action(self, action: ast.Action | None) -> None:
         if action is None:
             return
         emitter, out = self.emitter, self.emitter.out
-        name = emitter.temps.new("action")
-        self.names[action] = name
-        out.line()
-        out.line(f"async def {name}(_wf_self, ctx: _wf.Value) -> None:")
-        with out.indent():
-            out.line("_rt = _wf.current()")
-            out.line("_obs = _rt.observers")
+        with self.async_method(action, "action", "None"):
             write_back = self.prelude(action)
             emitter.declare_locals(emitter.res.scope_locals.get(action, ()))
-            outer = emitter.frame
-            emitter.frame = GeneratedFunction(kind=FunctionKind.ACTION, name=self.decl.name.id)
             body = action.body
             if body is None:
                 assert action.call is not None
                 body = (ast.ExprStmt(span=action.span, value=action.call),)
             emitter.block(body)
-            emitter.frame = outer
             # An action's assignments to data fields land together when it completes.
             for field in write_back:
                 out.line(f"_wf_self.data[{py_literal(field)}] = {py_name(field)}")
+
+    @contextmanager
+    def async_method(self, owner: ast.Node, kind: str, returns: str) -> Iterator[None]:
+        """`async def NAME(_wf_self, ctx)` with the runtime at hand, its body emitted
+        inside as an action's (the frame the statements of a body need)."""
+        emitter, out = self.emitter, self.emitter.out
+        name = emitter.temps.new(kind)
+        self.names[owner] = name
+        out.line()
+        out.line(f"async def {name}(_wf_self, ctx: _wf.Value) -> {returns}:")
+        with out.indent():
+            out.line("_rt = _wf.current()")
+            out.line("_obs = _rt.observers")
+            outer = emitter.frame
+            emitter.frame = GeneratedFunction(kind=FunctionKind.ACTION, name=self.decl.name.id)
+            try:
+                yield
+            finally:
+                emitter.frame = outer
 
 
 def _assigned(code: ast.Node) -> list[str]:
