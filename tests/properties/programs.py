@@ -426,7 +426,7 @@ def sagas(draw, count: Counter) -> str:
 
 
 @st.composite
-def machines(draw, count: Counter) -> str:
+def machines(draw, count: Counter, timed: bool = True) -> str:
     """`machine Mach(p)`: random states (compound ones with a history, a parallel one
     with regions), guarded and targetless transitions, `after` timers, an invoked
     handler, actions that update `data` and send events to the machine itself."""
@@ -444,7 +444,9 @@ def machines(draw, count: Counter) -> str:
     # At most one state invokes a call, and its arms end in `parked`, a final state: a
     # call that answers at once, entered again on each answer, would never let time pass.
     invoking = draw(st.sampled_from([None, None, *[t for t in targets if t not in histories and t != final]]))
-    machine = MachineDraw(draw, count, targets, invoking)
+    if not timed:
+        invoking = None
+    machine = MachineDraw(draw, count, targets, invoking, timed)
     lines = ["data { d: 0, log: [] }", f"initial {tops[0]}"]
     for top in tops:
         if top == final:
@@ -473,8 +475,9 @@ def machines(draw, count: Counter) -> str:
 class MachineDraw:
     """The members of one state of a generated machine."""
 
-    def __init__(self, draw, count: Counter, targets: list[str], invoking: str | None) -> None:
+    def __init__(self, draw, count: Counter, targets: list[str], invoking: str | None, timed: bool) -> None:
         self.draw = draw
+        self.timed = timed
         self.count = count
         self.targets = targets
         self.invoking = invoking
@@ -506,7 +509,7 @@ class MachineDraw:
             if draw(st.booleans()) or " -> " not in text:
                 text += f" do {draw(self.action)}"
             found.append(text)
-        if moves and draw(st.integers(0, 3)) == 0:
+        if moves and self.timed and draw(st.integers(0, 3)) == 0:
             delay = draw(st.sampled_from(["100ms", "600ms", "1500ms"]))
             found.append(f"after {delay} -> {draw(st.sampled_from(self.targets))}")
         if state == self.invoking:
@@ -519,12 +522,12 @@ class MachineDraw:
 
 
 @st.composite
-def programs(draw) -> tuple[str, dict[str, Script]]:
+def programs(draw, timed_machines: bool = True) -> tuple[str, dict[str, Script]]:
     """A module with `main`, `helper`, a router and a saga, and handler scripts."""
     count = Counter()
     policy = draw(named_policy())
     strategy, route_lines = draw(routers(count))
-    rest = draw(sagas(count)) + "\n" + draw(machines(count))
+    rest = draw(sagas(count)) + "\n" + draw(machines(count, timed_machines))
     helper_policies = draw(with_clause(Place(readable=("a",))))
     body = draw(st.lists(statements(Place(machine=True), count), min_size=1, max_size=6))
     init = "\n".join(f"{name} = {n}" for n, name in enumerate(VARIABLES))

@@ -10,6 +10,9 @@ calls with the same step key are counted once, and the events its observers see
 (the replay tells the whole run again) equal the uncrashed run's.
 Handlers fail as a function of their argument, so both runs meet the same
 failures whatever order concurrent calls come in.
+Machines here have no `after` timers and no `invoke`: those run as tasks of the
+process holding the machine, beside the run and unjournaled (docs/language.md,
+"Statecharts"), so a recovered run rightly differs from an uncrashed one there.
 """
 
 from __future__ import annotations
@@ -148,7 +151,8 @@ def replayed(events: list[tuple]) -> list[tuple]:
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.filter_too_much])
-@given(program=programs(), crash_at=st.integers(1, 12), backend=st.sampled_from(["interp", "compiled"]))
+@given(program=programs(timed_machines=False), crash_at=st.integers(1, 12),
+       backend=st.sampled_from(["interp", "compiled"]))
 def test_a_crashed_and_recovered_run_equals_an_uncrashed_one(program, crash_at, backend) -> None:
     source, scripts = program
     note(f"wf program:\n{source}")
@@ -209,7 +213,7 @@ def journal_of(source: str, scripts: dict[str, Script], backend: str) -> tuple[t
 @pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(program=programs())
+@given(program=programs(timed_machines=False))
 def test_both_backends_journal_alike(program) -> None:
     """The compiled code and the interpreter write the same journal, entry for entry:
     either backend can resume a run the other started."""
