@@ -171,14 +171,8 @@ class Machine:
                     break
         return self._without_conflicts(chosen) if len(chosen) > 1 else chosen
 
-    def _chosen(self, event: str, ctx: dict[str, Any]) -> Transition | None:
-        """A flat machine's selection: the first of the state's transitions whose guard holds."""
-        for transition in self.transitions.get((self.state, event), ()):
-            if transition.guard is None or transition.guard(self, ctx):
-                return transition
-        return None
-
     def _enabled(self, state: str, event: str, ctx: dict[str, Any]) -> Transition | None:
+        """The first of `state`'s transitions for `event` whose guard holds."""
         for transition in self.transitions.get((state, event), ()):
             if transition.guard is None or transition.guard(self, ctx):
                 return transition
@@ -236,7 +230,7 @@ class Machine:
             if self._stored is not None:
                 return await self._send_stored(event, ctx, scope)
             if scope is None and self._tree.flat:
-                taken = await self._take_flat(event, ctx, self._chosen(event, ctx))
+                taken = await self._take_flat(event, ctx, self._enabled(self.state, event, ctx))
             else:
                 taken = await self._take(event, ctx, self._select(event, ctx, scope))
             if self._internal:
