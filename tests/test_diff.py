@@ -81,3 +81,32 @@ def test_bad_input_is_exit_2_with_its_diagnostics(tmp_path) -> None:
     assert out.returncode == 2 and "new.wf has errors" in out.stderr and "error[" in out.stderr
     missing = wfc("diff", str(tmp_path / "nope.wf"), str(tmp_path / "nope.wf"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+CHART = """machine Light() {
+    data { n: 0 }
+    initial green
+    state green {
+        on TIMER -> red
+    }
+    state red {
+        initial walk
+        state walk {
+            on PED -> stop
+        }
+        state stop
+        after 1m -> green
+    }
+}
+"""
+
+
+def test_statechart_changes_are_told_by_state_path(tmp_path) -> None:
+    old = write(tmp_path / "old.wf", CHART)
+    new = CHART.replace("on PED -> stop", "on PED -> stop when n < 3").replace("after 1m", "after 2m")
+    out = wfc("diff", str(old), str(write(tmp_path / "new.wf", new)))
+    assert out.returncode == 1
+    lines = out.stdout.splitlines()
+    assert "~ transition red.walk --PED--> stop of Light: - -> when n < 3" in lines
+    assert "- transition red --after 1m--> green of Light" in lines
+    assert "+ transition red --after 2m--> green of Light: -" in lines

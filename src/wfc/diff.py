@@ -20,6 +20,7 @@ from .check.resolution import CallKind
 from .check.routing import step_label
 from .fmt.expressions import ExprPrinter
 from .syntax import ast
+from .syntax.states import state_paths
 
 _TEXT = ExprPrinter()
 
@@ -165,7 +166,7 @@ def _machine(decl: ast.Machine, items: dict[str, str]) -> None:
     )
     if decl.data:
         items[f"data of {name}"] = ", ".join(f"{f.name.id}: {_TEXT.text(f.value)}" for f in decl.data)
-    for path, state in _states(decl.states, ""):
+    for path, state in state_paths(decl.states):
         kind = "final " if state.final else "parallel " if state.parallel else ""
         kind += f"{state.history} history " if state.history else ""
         initial = f" initial {state.initial[0].id}" if state.initial else ""
@@ -180,13 +181,6 @@ def _machine(decl: ast.Machine, items: dict[str, str]) -> None:
             items[f"invoke {call} in {path} of {name}"] = "-"
             for arm in (*invoke.done, *invoke.error):
                 _transition(items, f"{path} --{arm.event.id} of {call}-->", arm, name)
-
-
-def _states(states: tuple[ast.StateDecl, ...], parent: str):
-    for state in states:
-        path = f"{parent}.{state.name.id}" if parent else state.name.id
-        yield path, state
-        yield from _states(state.states, path)
 
 
 def _transition(items: dict[str, str], head: str, transition: ast.Transition, name: str) -> None:

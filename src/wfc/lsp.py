@@ -34,6 +34,7 @@ from .fmt.expressions import ExprPrinter
 from .syntax import ast
 from .syntax.lexing import RESERVED
 from .syntax.parser import recover
+from .syntax.states import state_paths
 
 _TEXT = ExprPrinter()
 
@@ -374,19 +375,11 @@ def definitions(document: Document) -> dict[str, tuple[ast.Ident, ast.Node]]:
     found: dict[str, tuple[ast.Ident, ast.Node]] = {}
     for decl in document.module.decls if document.module else ():
         if isinstance(decl, ast.Machine):
-            for path, state in _paths(decl.states, ""):
+            for path, state in state_paths(decl.states):
                 found.setdefault(path, (state.name, state))
                 found.setdefault(state.name.id, (state.name, state))
         if hasattr(decl, "name"):
             found[decl.name.id] = (decl.name, decl)
-    return found
-
-
-def _paths(states: tuple[ast.StateDecl, ...], parent: str) -> list[tuple[str, ast.StateDecl]]:
-    found = []
-    for state in states:
-        path = f"{parent}.{state.name.id}" if parent else state.name.id
-        found += [(path, state), *_paths(state.states, path)]
     return found
 
 

@@ -32,6 +32,16 @@ def moves(state: ast.StateDecl) -> Iterator[ast.Transition]:
         yield from invoke.error
 
 
+def state_paths(states: tuple[ast.StateDecl, ...], parent: str = "") -> list[tuple[str, ast.StateDecl]]:
+    """Every state under `states` with its path, in document order (duplicates kept:
+    for tools that read a file the checker may refuse)."""
+    found: list[tuple[str, ast.StateDecl]] = []
+    for state in states:
+        path = f"{parent}.{state.name.id}" if parent else state.name.id
+        found += [(path, state), *state_paths(state.states, path)]
+    return found
+
+
 class ChartBuilder:
     """A machine's shape from its AST: state paths, initials and targets resolved,
     each problem reported (the checker reports them; `wfc graph` ignores them)."""
