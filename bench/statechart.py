@@ -11,7 +11,11 @@ async dispatch that looks up (state, event) from the leaf outwards, as XState
 does, and assigns the target's leaf (the floor); python-statemachine's StateChart,
 with compound states, on its async engine (awaited, as wfc's `send` is) and on its
 sync engine. Rounds interleaved, ratios per round (bench/harness.py).
-Targets: python-statemachine / wfc >= 100x on both engines; wfc / hand-written is printed.
+A second pair runs the same light with a guard on PED and an action on leaving red
+(wfc's full step, not a table lookup) against python-statemachine with the same
+`cond` and an async `on` callback.
+Targets: python-statemachine / wfc >= 100x, on both engines and with the guard and the
+action; wfc / hand-written is printed.
 """
 
 from __future__ import annotations
@@ -55,6 +59,11 @@ machine Light() {
 }
 """
 CYCLE = ("TIMER", "TIMER", "PED", "PED", "TIMER")
+# The same light with a guard on PED and an action that updates data on leaving red:
+# these sends run the statechart's full step (cached exit and entry sets), not a lookup.
+GUARDED = SOURCE.replace("machine Light() {", "machine Guarded() {\n    data { n: 0 }").replace(
+    "on PED -> waiting", "on PED -> waiting when n >= 0"
+).replace("on TIMER -> green", "on TIMER -> green do {\n            n = n + 1\n        }")
 
 
 class HandLight:
@@ -83,7 +92,7 @@ class HandLight:
         return False
 
 
-def statemachine_charts() -> tuple[Any, Any] | None:
+def statemachine_charts() -> tuple[Any, Any, Any] | None:
     """python-statemachine's light, for its async and its sync engine (None: not installed)."""
     try:
         from statemachine import State, StateChart
@@ -106,7 +115,29 @@ def statemachine_charts() -> tuple[Any, Any] | None:
         async def on_enter_green(self) -> None:  # an async callback selects the async engine
             return None
 
-    return AsyncLight, SyncLight
+    class GuardedLight(StateChart):  # type: ignore[misc]
+        green = State(initial=True)
+        yellow = State()
+
+        class red(State.Compound):  # noqa: N801 - the state's name
+            walk = State(initial=True)
+            waiting = State()
+            stop = State()
+            PED = walk.to(waiting, cond="ready") | waiting.to(stop)
+
+        TIMER = green.to(yellow) | yellow.to(red) | red.to(green, on="count")
+
+        def __init__(self) -> None:
+            self.n = 0
+            super().__init__()
+
+        def ready(self) -> bool:
+            return self.n >= 0
+
+        async def count(self) -> None:  # async: the async engine, as wfc's awaited send
+            self.n += 1
+
+    return AsyncLight, SyncLight, GuardedLight
 
 
 async def _started(cls: type) -> Any:
@@ -139,19 +170,24 @@ def sync_timer(send: Callable[[str], Any], cycles: int) -> Callable[[], float]:
 
 
 def rows(cycles: int = 6_000, rounds: int = 7) -> list[Row]:
-    module = load_source(SOURCE, "statechart_bench.wf", backend="compiled")
+    module = load_source(SOURCE + GUARDED, "statechart_bench.wf", backend="compiled")
     loop = asyncio.new_event_loop()
     rt = Runtime()
     try:
         with rt.activate():
-            light, hand = module.Light(), HandLight()
-            timers = {"hand": async_timer(loop, hand.send, cycles), "wfc": async_timer(loop, light.send, cycles)}
+            light, hand, guarded = module.Light(), HandLight(), module.Guarded()
+            timers = {
+                "hand": async_timer(loop, hand.send, cycles),
+                "wfc": async_timer(loop, light.send, cycles),
+                "wfc-guarded": async_timer(loop, guarded.send, cycles),
+            }
             charts = statemachine_charts()
             if charts is not None:
                 slow = max(cycles // 100, 20)
                 asynchronous = loop.run_until_complete(_started(charts[0]))
                 timers["psm-async"] = async_timer(loop, asynchronous.send, slow)
                 timers["psm-sync"] = sync_timer(charts[1]().send, slow)
+                timers["psm-guarded"] = async_timer(loop, loop.run_until_complete(_started(charts[2])).send, slow)
             samples = interleaved(timers, rounds)
             assert light.state == hand.state == "green", (light.state, hand.state)
     finally:
@@ -169,6 +205,8 @@ def rows(cycles: int = 6_000, rounds: int = 7) -> list[Row]:
             at_least=100),
         Row("statechart send: python-statemachine sync / wfc", per_round_ratio(samples, "psm-sync", "wfc"),
             at_least=100),
+        Row("statechart send with a guard and an action: python-statemachine async / wfc",
+            per_round_ratio(samples, "psm-guarded", "wfc-guarded"), at_least=100),
     ]
     return result
 

@@ -161,8 +161,15 @@ class Machine:
                     if transition.guard is None or transition.guard(self, ctx):
                         return [(source, transition)]
             return []
+        leaves = tree.leaves(self.state)
+        if len(leaves) == 1:  # no parallel regions: the first enabled transition from the leaf out
+            for state in tree.lineage[leaves[0]]:
+                enabled = self._enabled(state, event, ctx)
+                if enabled is not None:
+                    return [(state, enabled)]
+            return []
         chosen: list[tuple[str, Transition]] = []
-        for leaf in tree.leaves(self.state):
+        for leaf in leaves:
             for state in tree.lineage[leaf]:
                 enabled = self._enabled(state, event, ctx)
                 if enabled is not None:
@@ -313,15 +320,18 @@ class Machine:
                 rt.event("transition.rejected", self.machine, {"from": source, "event": event})
             return False
         exiting, entering, after = self._step(moves)
-        for state in exiting:
-            for action in self.exit_actions.get(state, ()):
-                await action(self, ctx)
+        if self.exit_actions:
+            for state in exiting:
+                for action in self.exit_actions.get(state, ()):
+                    await action(self, ctx)
         for _, transition in moves:
             if transition.action is not None:
                 await transition.action(self, ctx)
-        for state in self._commit(moves, exiting, entering, after, ctx):
-            for action in self.enter_actions.get(state, ()):
-                await action(self, ctx)
+        entered = self._commit(moves, exiting, entering, after, ctx)
+        if self.enter_actions:
+            for state in entered:
+                for action in self.enter_actions.get(state, ()):
+                    await action(self, ctx)
         self._moved(source, event, self.state)
         return True
 
@@ -363,7 +373,10 @@ class Machine:
         if tree.flat:
             target = moves[0][1].target
             return ([self.state], [target], target) if target is not None else ([], [], self.state)
-        targets = tuple((source, t.target) for source, t in moves)
+        if len(moves) == 1:
+            targets: tuple[tuple[str, str | None], ...] = ((moves[0][0], moves[0][1].target),)
+        else:
+            targets = tuple((source, t.target) for source, t in moves)
         step = tree.step(self.state, targets)
         if step is None:
             return tree.exiting(self.state, targets), None, self.state
