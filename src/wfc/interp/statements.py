@@ -300,21 +300,22 @@ class Executor(Evaluator):
         branches = self._choosers.get(body)
         if branches is not None and timeout is None and not iterable_suspends:
             tests, orelse = branches
+            # (test, body, whether the body suspends), flat: no unpacking of a Code per item
+            arms = tuple((test, body_code.fn, body_code.suspends) for test, body_code in tests)
+            otherwise = None if orelse is None else (None, orelse.fn, orelse.suspends)
 
             async def branching(frame: Frame, rt: Runtime) -> Signal | None:
                 variables = frame.vars
                 for item in iterable(frame, rt):
                     variables[name] = item
-                    for test, body_code in tests:  # the `if`'s choice, in this frame
-                        if test(frame, rt):
-                            chosen = body_code
+                    for arm in arms:  # the `if`'s choice, in this frame
+                        if arm[0](frame, rt):
                             break
                     else:
-                        if orelse is None:
+                        if otherwise is None:
                             continue
-                        chosen = orelse
-                    fn, suspends = chosen
-                    signal = await fn(frame, rt) if suspends else fn(frame, rt)
+                        arm = otherwise
+                    signal = await arm[1](frame, rt) if arm[2] else arm[1](frame, rt)
                     if signal is not None and signal is not CONTINUE:
                         return None if signal is BREAK else signal
                 return None
