@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from ..diagnostics import did_you_mean
 from ..runtime._chart import Tree
 from ..syntax import ast
-from ..syntax.states import Chart, ChartBuilder, moves
+from ..syntax.states import Chart, ChartBuilder, moves, state_paths
 from .host import CheckerHost
 from .places import Label, Place, error, warning
 from .resolution import PURE_CALLS
@@ -16,15 +16,7 @@ from .scopes import Scope
 
 def events_of(decl: ast.Machine) -> list[str]:
     """The events a machine's `on` transitions handle, at any depth, in order."""
-    found: dict[str, None] = {}
-
-    def visit(states: tuple[ast.StateDecl, ...]) -> None:
-        for state in states:
-            found.update(dict.fromkeys(t.event.id for t in state.transitions))
-            visit(state.states)
-
-    visit(decl.states)
-    return list(found)
+    return list(dict.fromkeys(t.event.id for _, state in state_paths(decl.states) for t in state.transitions))
 
 
 class MachineChecks(CheckerHost):

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from ..check.resolution import Chart
 from ..syntax import ast
 from ..syntax.names import py_literal, py_name
+from ..syntax.states import assigned_fields
 from .declarations import param_code
 from .functions import FunctionKind, GeneratedFunction
 from .statements import StmtEmitter
@@ -145,12 +146,8 @@ class MachineFunctions:
     def prelude(self, code: ast.Node) -> list[str]:
         """Bind the parameters and data fields `code` reads (the implicit `ctx`
         shadows one of that name); the data fields it assigns, to write back."""
-        used = {node.id for node in ast.walk(code) if isinstance(node, ast.Name)}
-        for param in self.decl.params:
-            if param.name.id != "ctx" and param.name.id in used:
-                name = py_name(param.name.id)
-                self.emitter.out.line(f"{name} = _wf_self.params[{py_literal(name)}]")
-        assigned = set(_assigned(code))
+        used = self.prelude_params(code, shadowed="ctx")
+        assigned = assigned_fields(code, self.fields)
         touched = [field for field in self.fields if field in used or field in assigned]
         for field in touched:
             self.emitter.out.line(f"{py_name(field)} = _wf_self.data[{py_literal(field)}]")
@@ -164,19 +161,20 @@ class MachineFunctions:
         out.line()
         out.line("def initial_data(_wf_self) -> dict[str, _wf.Value]:")
         with out.indent():
-            for item in self.decl.data:
-                self.prelude_params(item.value)
+            self.prelude_params(tuple(item.value for item in self.decl.data))
             entries = ", ".join(
                 f"{py_literal(i.name.id)}: {self.emitter.expr(i.value)}" for i in self.decl.data
             )
             out.line(f"return {{{entries}}}")
 
-    def prelude_params(self, code: ast.Node) -> None:
+    def prelude_params(self, code: ast.Node | tuple[ast.Node, ...], shadowed: str = "") -> set[str]:
+        """Bind the parameters `code` reads (but `shadowed`), once each; the names it reads."""
         used = {node.id for node in ast.walk(code) if isinstance(node, ast.Name)}
         for param in self.decl.params:
-            if param.name.id in used:
+            if param.name.id != shadowed and param.name.id in used:
                 name = py_name(param.name.id)
                 self.emitter.out.line(f"{name} = _wf_self.params[{py_literal(name)}]")
+        return used
 
     def guard(self, transition: ast.Transition, expr: ast.Expr | None) -> None:
         """A guard (`when`), or an `after`'s delay: a plain method of (self, ctx)."""
@@ -235,7 +233,3 @@ class MachineFunctions:
                 yield
             finally:
                 emitter.frame = outer
-
-
-def _assigned(code: ast.Node) -> list[str]:
-    return [node.target.id for node in ast.walk(code) if isinstance(node, ast.Assign)]

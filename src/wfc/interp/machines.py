@@ -8,6 +8,7 @@ from typing import Any
 from .. import runtime
 from ..syntax import ast
 from ..syntax.names import py_name
+from ..syntax.states import assigned_fields
 from .declarations import run_body
 from .frames import MACHINE, Frame
 from .signatures import signature_of
@@ -110,7 +111,7 @@ class _MachineBuilder:
         if item is None:
             return None
         executor, frame = self.executor, self.frame
-        assigned = [name for name in self.fields if name in _assigned(item)]
+        assigned = assigned_fields(item, self.fields)
 
         async def run(machine: runtime.Machine, ctx: dict) -> None:
             rt = runtime.current()
@@ -145,7 +146,3 @@ class _MachineBuilder:
             )
             for t in moves
         )
-
-
-def _assigned(code: ast.Node) -> set[str]:
-    return {node.target.id for node in ast.walk(code) if isinstance(node, ast.Assign)}

@@ -42,6 +42,13 @@ def state_paths(states: tuple[ast.StateDecl, ...], parent: str = "") -> list[tup
     return found
 
 
+def assigned_fields(code: ast.Node, fields: list[str]) -> list[str]:
+    """The data fields an action assigns (anywhere in it), in declaration order: what
+    it writes back when it completes."""
+    assigned = {node.target.id for node in ast.walk(code) if isinstance(node, ast.Assign)}
+    return [field for field in fields if field in assigned]
+
+
 class ChartBuilder:
     """A machine's shape from its AST: state paths, initials and targets resolved,
     each problem reported (the checker reports them; `wfc graph` ignores them)."""
