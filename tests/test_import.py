@@ -216,6 +216,39 @@ def test_an_unknown_n8n_node_and_untranslatable_expressions_become_todos() -> No
     assert "1 TODO below" in result.wf
 
 
+def test_a_node_reading_its_own_output_is_a_todo_not_an_unknown_name() -> None:
+    rule = {
+        "conditions": {
+            "conditions": [
+                {
+                    "leftValue": "={{ $('Route').item.json.x }}",
+                    "rightValue": "a",
+                    "operator": {"type": "string", "operation": "equals"},
+                }
+            ],
+            "combinator": "and",
+        }
+    }
+    text = n8n(
+        [
+            node("Start", "manualTrigger"),
+            node("Route", "switch", rules={"values": [rule]}),
+            node(
+                "Tidy",
+                "set",
+                keepOnlySet=True,
+                values={"string": [{"name": "x", "value": "={{ $('Tidy').item.json.x }}"}]},
+            ),
+        ],
+        link("Start", "Route", "Tidy"),
+    )
+    result = import_text("n8n", text, "t_handlers")
+    assert "\"TODO(n8n): ={{ $('Route').item.json.x }}\"" in result.wf
+    assert "\"TODO(n8n): ={{ $('Tidy').item.json.x }}\"" in result.wf
+    assert any("a reference to node 'Route'" in w for w in result.warnings)
+    wfc.api.analyze(result.wf)
+
+
 def test_a_fan_out_runs_every_path_and_a_side_path_does_not_end_the_workflow(tmp_path: Path) -> None:
     text = n8n(
         [

@@ -182,10 +182,12 @@ class _N8n(Translator):
         if kind in TRIGGERS:  # its own workflow's start, or a trigger wired after another node
             return Plain((), input_var)
         method = _EMITTERS.get(kind)
-        self.emitted[node.key] = node.var
+        # Its own parameters cannot read its output: `$('If')` in the If node is a TODO.
+        self.emitted.pop(node.key, None)
         emitted: Emitted = (
             method(self, node, input_var, returns) if method else self._emit_stub(node, input_var)
         )
+        self.emitted.setdefault(node.key, node.var)  # a loop has set its own
         if isinstance(emitted, Branch) or (
             isinstance(emitted, Plain) and emitted.output not in (node.var, None)
         ):
