@@ -48,13 +48,16 @@ class SagaFailed(WorkflowError):
         compensation_errors: list[tuple[str, BaseException]] | None = None,
         uncompensated: list[str] | None = None,
     ) -> None:
-        super().__init__(message)
+        # Set directly, not through WorkflowError's keyword fields: a failed saga's
+        # error is made on its failure path, which is measured (bench/saga.py).
+        Exception.__init__(self, message)
+        self.fields: dict[str, object] = {}
         self.step = step
         self.error = error
-        self.compensated = compensated or []
-        self.compensation_errors = compensation_errors or []
+        self.compensated = [] if compensated is None else compensated
+        self.compensation_errors = [] if compensation_errors is None else compensation_errors
         # Steps left as they were: `unwind(stop_on_error: true)` stopped before them.
-        self.uncompensated = uncompensated or []
+        self.uncompensated = [] if uncompensated is None else uncompensated
 
 
 class BranchesFailed(WorkflowError):

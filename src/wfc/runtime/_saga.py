@@ -57,22 +57,24 @@ class Saga:
             self.done.append((self.step, undo, args))
         self.step = self.failing = None
 
-    async def unwind(self, error: BaseException) -> NoReturn:
-        """Compensate completed steps, newest first, then raise what the caller sees.
+    def unwind(self, error: BaseException) -> Awaitable[NoReturn]:
+        """Compensate completed steps, newest first, then raise what the caller sees;
+        called as `await saga.unwind(error)`.
 
         An error raises `SagaFailed` from it; a cancellation (the saga's own
         timeout, an enclosing one, a failed sibling branch, `task.cancel()`)
         unwinds too and then goes on as the cancellation it was, so timeouts
         still surface as `TimeoutError`. Compensations run in place as long as
-        none of them waits (nothing can cancel code that does not wait); from the
-        first that waits on, in a task of their own behind a shield: cancelling
-        the saga again while it unwinds does not skip compensations; the
-        cancellation is raised once they have all run.
+        none of them waits (nothing can cancel code that does not wait), and then
+        this raises at once, with no coroutine of its own; from the first that
+        waits on, they run in a task of their own behind a shield, which the
+        awaitable returned waits for: cancelling the saga again while it unwinds
+        does not skip compensations; the cancellation is raised once they have
+        all run.
         """
         if not isinstance(error, (Exception, asyncio.CancelledError)):
             raise error  # KeyboardInterrupt, SystemExit, GeneratorExit: nothing may be awaited
         compensating = self._compensate(error)
-        interrupted = False
         # One context of its own from the start (as a task would have had): a step that
         # sets a context variable before it waits resets it in the same context after.
         context = contextvars.copy_context()
@@ -82,22 +84,11 @@ class Saga:
         except StopIteration as finished:
             failure = finished.value
         else:
-            resumed = _Resumed(compensating, waiting_on, asyncio.current_task()).run()
-            unwinding = asyncio.get_running_loop().create_task(resumed, context=context)
-            while True:
-                try:
-                    failure = await asyncio.shield(unwinding)
-                    break
-                except asyncio.CancelledError:
-                    interrupted = True
+            return _finish_in_task(compensating, waiting_on, context, error)
         # The raised error's traceback holds this frame: were its locals left holding the
         # errors, every failed saga would leave a reference cycle for the collector.
         try:
-            if isinstance(error, asyncio.CancelledError):
-                raise error
-            if interrupted:  # cancelled while unwinding an error: the cancellation goes on
-                raise asyncio.CancelledError() from failure
-            raise failure from error
+            raise _outcome(failure, error, interrupted=False)
         finally:
             del failure, error
 
@@ -136,6 +127,42 @@ class Saga:
         if rt.observers:
             rt.event("saga.failed", self.name, {"step": failed_step, **error_fields(error)})
         return failure
+
+
+async def _finish_in_task(
+    compensating: Coroutine[Any, Any, SagaFailed],
+    waiting_on: Any,
+    context: contextvars.Context,
+    error: BaseException,
+) -> NoReturn:
+    """Drive the compensations that began in place, and now wait, to the end in a
+    shielded task; then raise what `Saga.unwind` raises."""
+    resumed = _Resumed(compensating, waiting_on, asyncio.current_task()).run()
+    unwinding = asyncio.get_running_loop().create_task(resumed, context=context)
+    interrupted = False
+    while True:
+        try:
+            failure = await asyncio.shield(unwinding)
+            break
+        except asyncio.CancelledError:
+            interrupted = True
+    try:
+        raise _outcome(failure, error, interrupted)
+    finally:
+        del failure, error
+
+
+def _outcome(failure: SagaFailed, error: BaseException, interrupted: bool) -> BaseException:
+    """What an unwound saga raises: the cancellation it was, a cancellation that
+    came while it unwound an error, or `failure` from the error."""
+    if isinstance(error, asyncio.CancelledError):
+        return error
+    if interrupted:  # cancelled while unwinding an error: the cancellation goes on
+        cancelled = asyncio.CancelledError()
+        cancelled.__cause__ = failure
+        return cancelled
+    failure.__cause__ = error
+    return failure
 
 
 class _Resumed:
