@@ -77,7 +77,7 @@ def routers(draw) -> tuple[str, list[str], str, bool]:
 
 FIELDS = {
     # chained bounds go up to max(NUMBERS) + 2: values past them too
-    "a": (*NUMBERS, -1, 4, 5, 6, 0.5, 1.5, 2.5, 3.5, 4.5, 5.5, -0.5, 0.25, True, False, None, "z"),
+    "a": (*NUMBERS, -1, 4, 5, 6, 0.5, 1.5, 2.5, 3.5, 4.5, 5.5, -0.5, 0.25, True, False, None, "z", ""),
     "b": (*WORDS, "z", "", "p\x00", "pa", "a", None, 1),
     "c": (True, False, None),
 }
