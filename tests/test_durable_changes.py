@@ -349,3 +349,30 @@ workflow w() {
                                      VirtualClock(start=time.time()))
     assert value == ["call", "call"]  # the second call (30 s) still beats its own 60 s timer
     assert calls == [("slow", (99, 30))]
+
+
+def test_a_compensation_timeout_that_fired_before_a_crash_fires_again_on_replay(backend, tmp_path) -> None:
+    from wfc.runtime import VirtualClock
+
+    source = """use backend_handlers as h
+saga book() {
+    step held = h.double(1) compensate h.slow(held, 0.05) with timeout(10ms)
+    step paid = h.explode("declined")
+}
+workflow w() {
+    outcome = null
+    try {
+        book()
+    } catch SagaFailed as e {
+        outcome = [e.compensated, len(e.compensation_errors), e.message]
+    }
+    h.slow(2, 30)
+    return outcome
+}
+"""
+    # The replay fires the compensation's overdue timeout where it runs in place, before
+    # it first waits: the timeout still cuts the compensation, not the run.
+    value, calls = crash_then_resume(source, backend, tmp_path / "t.db", ("slow", (2, 30)),
+                                     VirtualClock(start=10 ** 10))
+    assert value == [[], 1, "saga book failed at step paid: ValueError: declined"]
+    assert calls == [("slow", (2, 30))]

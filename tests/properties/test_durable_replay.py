@@ -121,6 +121,8 @@ def outcome_of(coroutine: Any) -> tuple:
         return ("crashed",)
     except Exception as exc:  # noqa: BLE001 - compared between the runs
         return ("error", type(exc).__name__, str(exc))
+    except asyncio.CancelledError:  # an outcome to compare too, so Hypothesis can shrink it
+        return ("cancelled",)
     finally:
         loop.close()  # no task runs again
 

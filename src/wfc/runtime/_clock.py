@@ -164,6 +164,12 @@ class Deadline:
         context.run(_OPEN.set, [])
 
     @staticmethod
+    def fired_in(context: contextvars.Context, task: asyncio.Task[Any]) -> bool:
+        """Whether a deadline open in `context` has fired on `task`: its cancellation
+        was asked of `task` and may not have arrived yet."""
+        return any(deadline._fired and deadline._task is task for deadline in context.get(_OPEN) or ())
+
+    @staticmethod
     def moved_to(task: asyncio.Task[Any], origin: asyncio.Task[Any]) -> None:
         """The coroutine that ran in `origin` goes on in `task` (in the same context): its
         open deadlines must cancel `task` now. Those of other tasks stay as they are."""

@@ -137,7 +137,13 @@ async def _finish_in_task(
 ) -> NoReturn:
     """Drive the compensations that began in place, and now wait, to the end in a
     shielded task; then raise what `Saga.unwind` raises."""
-    resumed = _Resumed(compensating, waiting_on, asyncio.current_task()).run()
+    origin = asyncio.current_task()
+    assert origin is not None
+    # A compensation's timeout that fired while it ran in place (a durable run's replay
+    # fires an overdue one at once) asked its cancellation of this task: it is owed to
+    # the compensation, in the task it moves to, not to whoever awaits the saga.
+    owed = Deadline.fired_in(context, origin)
+    resumed = _Resumed(compensating, waiting_on, origin, cancel=owed).run()
     unwinding = asyncio.get_running_loop().create_task(resumed, context=context)
     interrupted = False
     while True:
@@ -145,6 +151,10 @@ async def _finish_in_task(
             failure = await asyncio.shield(unwinding)
             break
         except asyncio.CancelledError:
+            if owed:
+                owed = False
+                if origin.uncancel() == 0:  # the timeout's alone: nobody cancelled the saga
+                    continue
             interrupted = True
     try:
         raise _outcome(failure, error, interrupted)
@@ -171,15 +181,22 @@ class _Resumed:
     the task and what the task sends or throws back: exactly what the task would
     have done had it run the coroutine from the start."""
 
-    def __init__(self, coroutine: Coroutine[Any, Any, Any], waiting_on: Any, origin: Any) -> None:
+    def __init__(
+        self, coroutine: Coroutine[Any, Any, Any], waiting_on: Any, origin: Any, cancel: bool = False
+    ) -> None:
         self._coroutine = coroutine
         self._waiting_on = waiting_on
         self._origin = origin  # the task it began in
+        self._cancel = cancel  # a cancellation owed to it, asked of `origin`
 
     async def run(self) -> Any:
         # Deadlines the coroutine opened before it moved here (a compensation's
         # `timeout`) must now cancel this task.
-        Deadline.moved_to(asyncio.current_task(), self._origin)  # type: ignore[arg-type]
+        task = asyncio.current_task()
+        assert task is not None
+        Deadline.moved_to(task, self._origin)
+        if self._cancel:
+            task.cancel()  # it arrives where the coroutine waits, as it would have there
         return await self
 
     def __await__(self) -> Generator[Any, Any, Any]:
