@@ -175,6 +175,18 @@ def test_a_handler_raising_a_base_exception_fails_its_step(backend, raised) -> N
     assert ("step.error", "h.raising") in [(e.kind, e.name) for e in events]
 
 
+@pytest.mark.parametrize("raised", [asyncio.CancelledError(), Stray("odd")])
+def test_a_handler_fallback_is_a_step_too(backend, raised) -> None:
+    h.raising = handler_raising(raised)
+    source = "use backend_handlers as h\nworkflow main() { return h.explode() with fallback(h.raising) }"
+    kind, error, events, _ = outcome(source, backend, "main")
+    assert kind == "error" and type(error) is WorkflowError and error.__cause__ is raised
+    assert error.__notes__ and "in step h.raising" in error.__notes__[0]
+    steps = [(e.kind, e.name) for e in events if e.kind.startswith(("step.", "fallback"))]
+    assert steps == [("step.start", "h.explode"), ("step.error", "h.explode"), ("fallback", "h.explode"),
+                     ("step.start", "h.raising"), ("step.error", "h.raising")]
+
+
 def test_a_handler_raising_cancelled_error_in_a_saga_step_is_compensated_as_an_error(backend) -> None:
     h.raising = handler_raising(asyncio.CancelledError())
     source = SAGA.replace("step h.slow(x, 10)", "step h.raising()")

@@ -376,3 +376,19 @@ workflow w() {
                                      VirtualClock(start=10 ** 10))
     assert value == [[], 1, "saga book failed at step paid: ValueError: declined"]
     assert calls == [("slow", (2, 30))]
+
+
+def test_a_handler_fallback_is_journaled_and_not_called_again_on_replay(backend, tmp_path) -> None:
+    from wfc.runtime import VirtualClock
+
+    source = """use backend_handlers as h
+workflow w() {
+    a = h.explode("ab") with fallback(h.double)
+    h.slow(2, 30)
+    return a
+}
+"""
+    value, calls = crash_then_resume(source, backend, tmp_path / "t.db", ("slow", (2, 30)),
+                                     VirtualClock(start=10 ** 10))
+    assert value == "abab"
+    assert calls == [("slow", (2, 30))]  # neither the call nor its fallback ran again

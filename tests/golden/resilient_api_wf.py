@@ -27,7 +27,7 @@ _wf_policy_upstream_timeout = _wf.Timeout(seconds=2.0)
 _wf_guard1 = _wf.Guard(
     "api.forecast",
     "resilient_api.wf:28:18",
-    fallback=_wf.Fallback(calls=True),
+    fallback=_wf.Fallback(calls=True, step="api.last_known"),
     retry=_wf_policy_upstream_retry,
     breaker=_wf_policy_upstream_breaker,
     limit=_wf_policy_upstream_limit,

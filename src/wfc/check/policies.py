@@ -245,10 +245,19 @@ class PolicyChecks(CheckerHost):
             return None
         if kind == "limit" and not (self.limit_mode(use, values) and self.window_limit(use, values)):
             return None
-        if kind == "fallback" and "handler" in values and "value" in values:
-            self.report(error("E0165", "a fallback is a handler or a value, not both", use.span))
+        if kind == "fallback" and not self.fallback_mode(use, values):
             return None
         return build_spec(kind, values, named)
+
+    def fallback_mode(self, use: ast.PolicyUse, values: dict[str, Any]) -> bool:
+        """A handler or a value, not both; a handler's call is a step of its own, named
+        as written (`values["step"]`)."""
+        if "handler" in values and "value" in values:
+            self.report(error("E0165", "a fallback is a handler or a value, not both", use.span))
+            return False
+        if "handler" in values and self.is_handler(values["handler"]):
+            values["step"] = ".".join(dotted_parts(values["handler"]) or ())
+        return True
 
     def window_limit(self, use: ast.PolicyUse, values: dict[str, Any]) -> bool:
         """A window algorithm allows a whole count per window, with no `burst`."""
@@ -622,9 +631,10 @@ def build_spec(kind: str, values: dict[str, Any], named: str | None) -> PolicySp
     key = values.pop("key", None)
     if kind == "fallback":
         calls = "handler" in values
+        step = (("step", values["step"]),) if "step" in values else ()
         return PolicySpec(
             kind=kind,
-            options=(("calls", calls),),
+            options=(("calls", calls), *step),
             exceptions=exceptions,
             fallback=values.get("handler" if calls else "value"),
             calls=calls,

@@ -339,11 +339,16 @@ class Fallback:
     """`fallback(callable)` or `fallback(value: V)`: what a failed call gives instead;
     with `on` (a tuple of types), only for failures of those types.
 
-    The callable or value is supplied at the call site; `calls` says which.
+    The callable or value is supplied at the call site; `calls` says which. A
+    handler's fallback is a step like any call of a handler, named `step`
+    (`cache.last_known`): its events, its error's note, journaled in a durable run.
     """
 
-    __slots__ = ("calls", "on")
+    __slots__ = ("calls", "on", "step")
 
-    def __init__(self, calls: bool = True, on: tuple[type[BaseException], ...] | None = None) -> None:
+    def __init__(
+        self, calls: bool = True, on: tuple[type[BaseException], ...] | None = None, step: str | None = None
+    ) -> None:
         self.calls = calls
         self.on = on
+        self.step = step
