@@ -87,4 +87,8 @@ def trace(source: str, scripts: dict[str, Script], backend: str, filename: str,
         outcome: tuple = ("value", repr(asyncio.run(main())))
     except Exception as exc:  # compared between backends
         outcome = ("error", type(exc).__name__, str(exc), tuple(getattr(exc, "__notes__", ())))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a test failure that Hypothesis can shrink, not an abort
+        raise AssertionError(f"a {type(exc).__name__} escaped the workflow: {exc}") from exc
     return Trace(outcome, calls, rt.clock.now(), sorted(per_task.values()))
