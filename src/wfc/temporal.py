@@ -95,17 +95,6 @@ class _Journal:
                 raise asyncio.CancelledError() from None
             raise self.error_of(failed.cause) from None
 
-    calls_out = True  # handlers, fallbacks among them, run as activities
-
-    async def fallback(
-        self, target: str, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        """A site's fallback: its handler as an activity; a workflow, here."""
-        if f"{target} fallback" in self.names:
-            return await self.step(f"{target} fallback", "", function, *args)
-        result = function(*args, **kwargs)
-        return await result if inspect.isawaitable(result) else result
-
     def error_of(self, cause: BaseException | None) -> BaseException:
         """The exception the handler raised, as wf code can catch it: a Python builtin,
         a runtime or declared error by name, else a class of the same name."""

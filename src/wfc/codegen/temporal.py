@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..check import CallKind, Kind, Resolution
-from ..check.routing import dotted_text
 from ..diagnostics import CompileError, Diagnostic, error
 from ..syntax import ast
 from ..syntax.names import py_literal, py_name
@@ -126,10 +125,10 @@ def _handlers(
             target = res.step_targets[call]
             alias, _, rest = target.partition(".")
             handlers[target] = (f"{uses.get(alias, alias)}.{rest}", expr(call.func))
-    for spec in res.guards.values():  # a handler fallback is an activity too
+    for spec in res.guards.values():  # a handler fallback is a step, so an activity too
         for policy in spec.policies:
-            reference = policy.fallback
-            if policy.kind == "fallback" and policy.calls and isinstance(reference, ast.Attr):
-                alias, _, rest = dotted_text(reference).partition(".")
-                handlers[f"{spec.target} fallback"] = (f"{uses.get(alias, alias)}.{rest}", expr(reference))
+            named = dict(policy.options).get("step") if policy.kind == "fallback" else None
+            if named is not None and policy.fallback is not None:
+                alias, _, rest = named.partition(".")
+                handlers[named] = (f"{uses.get(alias, alias)}.{rest}", expr(policy.fallback))
     return handlers

@@ -95,10 +95,6 @@ def leave_branch(token: contextvars.Token[str]) -> None:
 class Journal:
     """One run's entries: read once when it resumes, written as the run goes."""
 
-    # Whether an engine runs handler calls elsewhere, fallbacks too (Temporal's journal);
-    # this one runs them in place.
-    calls_out = False
-
     def __init__(self, rt: Runtime, run_id: str, entries: dict[str, Any], seed: int) -> None:
         self._rt = rt
         self.run_id = run_id

@@ -317,9 +317,6 @@ class Guard:
                 rt.event("fallback", self.target, error_fields(exc))
             calls, handler = self.fallback.calls, self.fallback.step
         # A value fallback comes as a thunk, so it is computed only when needed.
-        journal = rt.journal
-        if calls and journal is not None and journal.calls_out:  # Temporal: handlers run elsewhere
-            return await journal.fallback(self.target, fallback, args, kwargs)
         if handler is not None:
             return await step(rt, handler, self.location, lambda: fallback, *args, **kwargs)
         result = fallback(*args, **kwargs) if calls else fallback()
