@@ -6,7 +6,6 @@ the workflow raised; 2 usage or I/O error; 3 an internal error (a bug in wfc).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -555,6 +554,8 @@ def _run(
             return await started.result()
         with runtime.activate():
             return await workflow(**kwargs)
+
+    import asyncio  # here: `wfc check` and the other commands start without it
 
     async def main() -> Any:
         if progress is None:

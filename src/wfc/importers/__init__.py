@@ -9,10 +9,13 @@ message for the user.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._output import Imported, identifier
+if TYPE_CHECKING:
+    from ._output import Imported
 
+# The translators (and the checker and formatter they use) load on the first import, not
+# when the CLI starts: `wfc check` does not pay for them.
 __all__ = ["TOOLS", "ImportFailure", "Imported", "handlers_name", "import_text"]
 
 TOOLS = ("n8n", "dify")
@@ -24,7 +27,17 @@ class ImportFailure(Exception):
 
 def handlers_name(wf_stem: str) -> str:
     """The handler module's name for `order.wf`: `order_handlers`."""
+    from ._output import identifier
+
     return f"{identifier(wf_stem) or 'workflow'}_handlers"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Imported":
+        from ._output import Imported
+
+        return Imported
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def import_text(tool: str, text: str, handlers: str) -> Imported:
