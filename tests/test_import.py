@@ -182,6 +182,11 @@ def node(name: str, kind: str, **parameters: Any) -> dict[str, Any]:
     return {"name": name, "type": f"n8n-nodes-base.{kind}", "typeVersion": 2, "parameters": parameters}
 
 
+def set_node(name: str, field: str, value: str) -> dict[str, Any]:
+    """An n8n Set node (version 1's settings) that keeps only `field`, set to `value`."""
+    return node(name, "set", keepOnlySet=True, values={"string": [{"name": field, "value": value}]})
+
+
 def link(*names: str) -> dict[str, Any]:
     return {
         a: {"main": [[{"node": b, "type": "main", "index": 0}]]}
@@ -197,12 +202,7 @@ def test_an_unknown_n8n_node_and_untranslatable_expressions_become_todos() -> No
                 **node("Mail", "gmail", sendTo="={{ $json.to.map(x => x.email) }}"),
                 "type": "n8n-nodes-base.gmail",
             },
-            node(
-                "Tidy",
-                "set",
-                keepOnlySet=True,
-                values={"string": [{"name": "who", "value": "={{ $json.a ? 1 : 2 }}"}]},
-            ),
+            set_node("Tidy", "who", "={{ $json.a ? 1 : 2 }}"),
         ],
         link("Start", "Mail", "Tidy"),
     )
@@ -233,12 +233,7 @@ def test_a_node_reading_its_own_output_is_a_todo_not_an_unknown_name() -> None:
         [
             node("Start", "manualTrigger"),
             node("Route", "switch", rules={"values": [rule]}),
-            node(
-                "Tidy",
-                "set",
-                keepOnlySet=True,
-                values={"string": [{"name": "x", "value": "={{ $('Tidy').item.json.x }}"}]},
-            ),
+            set_node("Tidy", "x", "={{ $('Tidy').item.json.x }}"),
         ],
         link("Start", "Route", "Tidy"),
     )
