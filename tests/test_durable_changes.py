@@ -121,10 +121,11 @@ def test_a_run_started_by_one_backend_resumes_under_the_other(first, then, tmp_p
 _DEAD: list = []  # loops stopped dead, kept so that nothing ever runs their `finally` blocks
 
 
-def crash_then_resume(source: str, backend: str, store_path, wait_for, resume_clock):
+def crash_then_resume(source: str, backend: str, store_path, wait_for, resume_clock, events=None):
     """Run `w` until the handler call `wait_for` is logged and stop its loop dead there,
     as SIGKILL would (nothing cleans up); resume it on a runtime whose clock is
-    `resume_clock`. Its value, and the calls made after the restart."""
+    `resume_clock` (the kinds of its events go to `events`). Its value, and the calls
+    made after the restart."""
     module = load_source(source, "replay.wf", backend=backend)
 
     async def first():
@@ -135,6 +136,8 @@ def crash_then_resume(source: str, backend: str, store_path, wait_for, resume_cl
 
     async def again():
         rt = Runtime(store=SqliteStore(store_path), clock=resume_clock)
+        if events is not None:
+            rt.observe(lambda event: events.append(event.kind))
         return await asyncio.wait_for((await rt.resume("t-1")).result(), 20)
 
     loop = asyncio.new_event_loop()
@@ -392,3 +395,27 @@ workflow w() {
                                      VirtualClock(start=10 ** 10))
     assert value == "abab"
     assert calls == [("slow", (2, 30))]  # neither the call nor its fallback ran again
+
+
+def test_an_idempotent_step_answered_by_its_fallback_replays_the_fallback(backend, tmp_path) -> None:
+    """Found by the crash-replay property: the step was cut by its timeout, so the journal
+    held no outcome for it, and the replay asked the store, where the first run had since
+    put the fallback's value: it reported an idempotency hit instead of the fallback."""
+    from wfc.runtime import VirtualClock
+
+    source = """use backend_handlers as h
+workflow w() {
+    a = h.slow(1, 0.05) with fallback(value: "late"), timeout(10ms), idempotent(ttl: 1h)
+    h.slow(2, 30)
+    return a
+}
+"""
+    import time
+
+    events: list[str] = []
+    # A minute after the crash: the 10 ms deadline has passed, the 1 h key has not.
+    value, calls = crash_then_resume(source, backend, tmp_path / "t.db", ("slow", (2, 30)),
+                                     VirtualClock(start=time.time() + 60), events)
+    assert value == "late"
+    assert calls == [("slow", (2, 30))]
+    assert "fallback" in events and "idempotent.hit" not in events

@@ -141,39 +141,36 @@ class Guard:
         breaker_key: Any,
         limit_key: Any,
         fallback: Any,
-        owner: str | None = None,
     ) -> Any:
-        assert self.idempotent is not None
-        if rt.journal is not None and owner is None:
-            if not self.step:
-                return await self._journaled_once(rt, fn, args, kwargs, key, breaker_key, limit_key, fallback)
-            if rt.journal.replays(self.location):
-                # A replayed durable run repeats its journal, not the idempotency record.
-                return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
-            # A durable run's step holds the key under its step key: when the process died
-            # with the call in flight, the resumed run finds its own claim and takes it over.
-            owner = rt.journal.next_step_key(self.location)
+        if rt.journal is not None:
+            return await self._journaled_once(rt, fn, args, kwargs, key, breaker_key, limit_key, fallback)
         store_key = self._store_key(key, args, kwargs)
+        claim = await self._claim(rt, store_key, None)
+        if isinstance(claim, tuple):
+            return claim[0]
+        return await self._run_once(rt, fn, args, kwargs, store_key, claim, breaker_key, limit_key, fallback)
+
+    async def _claim(self, rt: Runtime, store_key: str, owner: str | None) -> tuple[Any] | int:
+        """The key's result, as a 1-tuple, when it is stored or comes from the call in
+        flight; else the version of this call's claim (`owner`'s) on the key."""
+        assert self.idempotent is not None
         while True:
             record = await rt.store.get(store_key, rt.policy_now())
             if record is None:
                 ttl_end = rt.policy_now() + self.idempotent.ttl
                 version = await rt.store.put(store_key, (PENDING, owner), 0, ttl_end)
                 if version:
-                    break
+                    return version
                 continue
             (state, value), version = record
             if state == DONE:
                 self._hit(rt, store_key)
-                return value
+                return (value,)
             if owner is not None and value == owner and store_key not in rt.in_flight:
-                break
+                return version
             outcome = await self._await_other(rt, store_key)
             if outcome is not None:
-                return outcome[0]
-        return await self._run_once(
-            rt, fn, args, kwargs, store_key, version, breaker_key, limit_key, fallback
-        )
+                return outcome
 
     def _store_key(self, key: Any, args: tuple[Any, ...], kwargs: dict) -> str:
         assert self.idempotent is not None
@@ -192,31 +189,33 @@ class Guard:
         limit_key: Any,
         fallback: Any,
     ) -> Any:
-        """An idempotent workflow or stage in a durable run. Whether its call ran or
-        found the key's result is journaled, so a replay repeats that decision instead
-        of asking the store again (which the first run has since changed): a call that
-        ran runs its body again, whose steps the journal replays."""
+        """An idempotent call in a durable run. Whether it ran or found the key's result
+        is journaled, so a replay repeats that decision instead of asking the store
+        again (which the first run has since changed): a call that ran runs again,
+        and the journal replays its steps, timeouts and fallback. A step's own outcome
+        is not enough to go by: a step its timeout cut has none, yet its fallback's
+        value went to the store."""
         journal = rt.journal
         identity = journal.identity("idempotent", self.location)
         entry = journal.recorded(identity)
+        store_key = self._store_key(key, args, kwargs)
         if entry is not None:
             if entry["hit"]:
-                self._hit(rt, self._store_key(key, args, kwargs))
+                self._hit(rt, store_key)
                 return entry["value"]
             return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
-        body = _Watched(fn)
-        value = await self._once(
-            rt,
-            body,
-            args,
-            kwargs,
-            key,
-            breaker_key,
-            limit_key,
-            fallback,
-            owner=f"{journal.run_id}:{identity}",
-        )
-        journal.write_later(identity, {"hit": not body.called, "value": None if body.called else value})
+        if self.step and journal.replays(self.location):
+            # journaled by a version before step sites had `idempotent` entries
+            return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
+        # A step holds the key under its step key: when the process died with the call in
+        # flight, the resumed run finds its own claim and takes it over.
+        owner = journal.next_step_key(self.location) if self.step else f"{journal.run_id}:{identity}"
+        claim = await self._claim(rt, store_key, owner)
+        if isinstance(claim, tuple):
+            journal.write_later(identity, {"hit": True, "value": claim[0]})
+            return claim[0]
+        value = await self._run_once(rt, fn, args, kwargs, store_key, claim, breaker_key, limit_key, fallback)
+        journal.write_later(identity, {"hit": False, "value": None})
         return value
 
     async def _await_other(self, rt: Runtime, store_key: str) -> tuple[Any] | None:
