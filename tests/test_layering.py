@@ -163,6 +163,36 @@ def test_runtime_public_surface_is_pinned() -> None:
     )
 
 
+def test_every_public_runtime_name_loads_from_its_home_module() -> None:
+    """`wfc.runtime` loads its names on first use (`__getattr__`): the table it loads
+    them by and the imports type checkers read must name the same homes."""
+    tree = ast.parse((SRC / "runtime" / "__init__.py").read_text(encoding="utf-8"))
+    guarded = next(node for node in tree.body if isinstance(node, ast.If))
+    typed = {alias.name: node.module for node in guarded.body for alias in node.names}
+    assert typed == wfc.runtime._HOME_OF
+    for name in wfc.runtime.__all__:
+        value = getattr(wfc.runtime, name)
+        home = wfc.runtime._HOME_OF.get(name)
+        if home is not None:
+            assert value is getattr(__import__(f"wfc.runtime.{home}", fromlist=["_"]), name)
+    assert sorted(dir(wfc.runtime)) == sorted(wfc.runtime.__all__)
+
+
+def test_checking_a_file_loads_neither_asyncio_nor_the_runtime_engine(tmp_path) -> None:
+    """`wfc check` starts faster without them (bench/compiler.py, start-up rows)."""
+    (tmp_path / "small.wf").write_text('workflow main(name: str = "x") {\n    return f"hi {name}"\n}\n')
+    code = (
+        "import sys\nfrom wfc.cli import main\ntry:\n    main(['check', 'small.wf'])\n"
+        "except SystemExit as end:\n    assert not end.code, end.code\n"
+        "print(sorted(m for m in sys.modules if m == 'asyncio' or m.startswith('wfc.runtime._')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=tmp_path)
+    assert out.stdout.strip().splitlines()[-1] == str(sorted(
+        ["wfc.runtime._bounds", "wfc.runtime._chart", "wfc.runtime._errors", "wfc.runtime._policies",
+         "wfc.runtime._values"]))
+
+
 def test_no_eval_or_exec_in_the_compiler() -> None:
     for path in SRC.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))

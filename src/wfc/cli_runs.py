@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import click
 
 STORE_HELP = "The store: a SQLite file path or redis://host:port/db."
+
+
+def _run_to_end(coroutine: Any) -> Any:
+    import asyncio  # here: the commands that do not run a store start without it
+
+    return asyncio.run(coroutine)
 
 
 @click.group("runs")
@@ -20,7 +25,7 @@ def runs_group() -> None:
 @click.option("--store", "store_url", required=True, metavar="URL", help=STORE_HELP)
 def list_command(store_url: str) -> None:
     """One line per run: id, status, declaration and file."""
-    runs = asyncio.run(_runs(store_url))
+    runs = _run_to_end(_runs(store_url))
     if not runs:
         click.echo("no runs", err=True)
     for run_id, run in sorted(runs.items()):
@@ -34,7 +39,7 @@ def show_command(run_id: str, store_url: str) -> None:
     """The run's journal as a timeline: steps, timers, values and its end."""
     from .cli import EXIT_USAGE, Failure, _json_text
 
-    runs, entries = asyncio.run(_journal(store_url, run_id))
+    runs, entries = _run_to_end(_journal(store_url, run_id))
     run = runs.get(run_id)
     if run is None:
         raise Failure(f"error: no run '{run_id}' in '{store_url}'", EXIT_USAGE)
@@ -75,7 +80,7 @@ def resume_command(file: Path, run_ids: tuple[str, ...], store_url: str, backend
         return finished
 
     try:
-        finished = asyncio.run(resume())
+        finished = _run_to_end(resume())
     except (LookupError, RuntimeError) as exc:
         raise Failure(f"error: {exc}", EXIT_INPUT) from None
     if not finished:
@@ -111,7 +116,7 @@ def signal_command(run_id: str, name: str, value: str, store_url: str) -> None:
         await Run(runtime, run_id, runs[run_id]).signal(name, decoded)
         return True
 
-    if not asyncio.run(send()):
+    if not _run_to_end(send()):
         raise Failure(f"error: no run '{run_id}' in '{store_url}'", EXIT_USAGE)
     click.echo(f"sent {name} to {run_id}", err=True)
 

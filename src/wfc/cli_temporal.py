@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -73,6 +72,8 @@ def _exit(code: int) -> None:
 def worker_command(file: Path, task_queue: str, address: str, namespace: str, store_url: str | None) -> None:
     """Run a Temporal worker for every workflow, router, saga and machine of FILE and
     every handler they call (as activities), until interrupted."""
+    import asyncio  # here, as in every command: `wfc check` starts without it
+
     from .cli import open_store_or_fail
 
     module = _load(file)
@@ -97,6 +98,7 @@ def worker_command(file: Path, task_queue: str, address: str, namespace: str, st
 
 def run_on_temporal(file: Path, name: str, kwargs: dict[str, Any], options: dict[str, Any]) -> None:
     """Start declaration NAME of FILE on Temporal, wait, print its result as JSON."""
+    import asyncio
     import inspect
 
     from .cli import EXIT_INPUT, EXIT_USAGE, Failure, _declaration, _json_text

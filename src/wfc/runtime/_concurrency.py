@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence, Sized
 from typing import Any, TypeVar
 
+from ._bounds import MAX_LIMIT
 from ._durable import branch as enter_branch
 from ._durable import leave_branch
 from ._errors import BranchesFailed, WorkflowError
@@ -21,8 +22,6 @@ from ._runtime import Runtime
 
 Job = TypeVar("Job")
 DEFAULT_MAP_LIMIT = 10
-MAX_LIMIT = 100_000
-"""The largest `limit` of a fan-out: one task per concurrent job must fit in memory."""
 LEFT_OUT: Any = object()
 """What an item's body returns for an item its loop's `where` leaves out."""
 
