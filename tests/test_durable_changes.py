@@ -121,11 +121,12 @@ def test_a_run_started_by_one_backend_resumes_under_the_other(first, then, tmp_p
 _DEAD: list = []  # loops stopped dead, kept so that nothing ever runs their `finally` blocks
 
 
-def crash_then_resume(source: str, backend: str, store_path, wait_for, resume_clock, events=None):
+def crash_then_resume(source: str, backend: str, store_path, wait_for, resume_clock, events=None,
+                      between=None):
     """Run `w` until the handler call `wait_for` is logged and stop its loop dead there,
-    as SIGKILL would (nothing cleans up); resume it on a runtime whose clock is
-    `resume_clock` (the kinds of its events go to `events`). Its value, and the calls
-    made after the restart."""
+    as SIGKILL would (nothing cleans up); call `between()`; resume it on a runtime whose
+    clock is `resume_clock` (the kinds of its events go to `events`). Its value, and the
+    calls made after the restart."""
     module = load_source(source, "replay.wf", backend=backend)
 
     async def first():
@@ -144,6 +145,8 @@ def crash_then_resume(source: str, backend: str, store_path, wait_for, resume_cl
     loop.run_until_complete(first())
     _DEAD.append((loop, asyncio.all_tasks(loop)))
     h.log.clear()
+    if between is not None:
+        between()
     return asyncio.run(again()), list(h.log)
 
 
@@ -419,3 +422,36 @@ workflow w() {
     assert value == "late"
     assert calls == [("slow", (2, 30))]
     assert "fallback" in events and "idempotent.hit" not in events
+
+
+def test_a_journal_without_idempotent_entries_for_its_steps_still_replays_them(backend, tmp_path) -> None:
+    """Runs journaled before idempotent steps had `idempotent` entries: a step with a
+    journaled outcome replays it (taking its step identity, which later calls at the
+    site count on) instead of asking the store."""
+    import sqlite3
+
+    from wfc.runtime import VirtualClock
+
+    source = """use backend_handlers as h
+workflow w() {
+    xs = []
+    for i in [1, 2] {
+        x = h.double(i) with idempotent(ttl: 1h)
+        xs = xs + [x]
+    }
+    h.slow(2, 30)
+    return xs
+}
+"""
+    path = tmp_path / "old.db"
+
+    def as_an_older_version_wrote_it() -> None:
+        with sqlite3.connect(path) as db:
+            dropped = db.execute("DELETE FROM wfc_records WHERE key LIKE '%|idempotent|%'").rowcount
+        assert dropped == 2
+
+    events: list[str] = []
+    value, calls = crash_then_resume(source, backend, path, ("slow", (2, 30)), VirtualClock(), events,
+                                     as_an_older_version_wrote_it)
+    assert value == [2, 4] and calls == [("slow", (2, 30))]
+    assert "idempotent.hit" not in events and events.count("step.end") == 3
