@@ -198,10 +198,9 @@ class Guard:
         journal = rt.journal
         identity = journal.identity("idempotent", self.location)
         entry = journal.recorded(identity)
-        store_key = self._store_key(key, args, kwargs)
         if entry is not None:
             if entry["hit"]:
-                self._hit(rt, store_key)
+                self._hit(rt, self._store_key(key, args, kwargs))
                 return entry["value"]
             return await self._or_fallback(rt, fn, args, kwargs, breaker_key, limit_key, fallback)
         if self.step and journal.replays(self.location):
@@ -210,6 +209,7 @@ class Guard:
         # A step holds the key under its step key: when the process died with the call in
         # flight, the resumed run finds its own claim and takes it over.
         owner = journal.next_step_key(self.location) if self.step else f"{journal.run_id}:{identity}"
+        store_key = self._store_key(key, args, kwargs)
         claim = await self._claim(rt, store_key, owner)
         if isinstance(claim, tuple):
             journal.write_later(identity, {"hit": True, "value": claim[0]})
@@ -726,8 +726,8 @@ the record peeked at when it was quiet (else _UNKNOWN)."""
 
 
 class _Watched:
-    """`fn`, noting whether it was called: a journaled decision (a hit, a refusal)
-    is one where the body never ran."""
+    """`fn`, noting whether it was called: a journaled refusal of a guarded workflow
+    or stage is an attempt whose body never ran."""
 
     __slots__ = ("_fn", "called")
 
