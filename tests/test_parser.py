@@ -252,3 +252,33 @@ def test_f_string_fields_built_directly_equal_parsed_ones(text: str) -> None:
         assert str(raised.value) == str(failure)
         return
     assert repr(parse_field(text)) == expected
+
+
+def _node_classes() -> list[type[ast.Node]]:
+    return [value for value in vars(ast).values() if isinstance(value, type) and issubclass(value, ast.Node)]
+
+
+def test_nodes_are_frozen_slotted_and_hash_by_identity() -> None:
+    import dataclasses
+
+    module, _ = parse("workflow main(x) {\n    return x + 1\n}\n")
+    assert module is not None
+    workflow = module.decls[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        workflow.name = workflow.name  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del workflow.body  # type: ignore[misc]
+    twin = dataclasses.replace(workflow)
+    assert twin != workflow and len({twin, workflow}) == 2
+    for cls in _node_classes():
+        assert dataclasses.is_dataclass(cls) and "__slots__" in vars(cls), cls.__name__
+
+
+def test_nodes_show_as_dataclasses_do_and_each_class_says_what_it_is() -> None:
+    name = ast.Name(span=ast.Span(0, 1, 1, 1, 1, 2), id="x")
+    assert repr(name) == f"Name(span={name.span!r}, id='x')"
+    call = ast.Call(span=name.span, func=name, args=(), keywords=())
+    assert repr(call) == f"Call(span={name.span!r}, func={name!r}, args=(), keywords=())"
+    # A class without a docstring gets one built from its signature at import: slower start-up.
+    for cls in _node_classes():
+        assert "__doc__" in vars(cls) and not cls.__doc__.startswith(f"{cls.__name__}("), cls.__name__

@@ -16,13 +16,24 @@ _N = TypeVar("_N")
 
 @dataclass_transform(frozen_default=True, kw_only_default=True, eq_default=False)
 def node(cls: type[_N]) -> type[_N]:
-    """A node class: a frozen, slotted, keyword-only dataclass that hashes by identity."""
-    return dataclass(frozen=True, slots=True, kw_only=True, eq=False)(cls)
+    """A node class: a frozen, slotted, keyword-only dataclass that hashes by identity.
+
+    Its `__repr__` is `Node`'s, shared: each generated method costs an `exec` at
+    import, and every `wfc` command imports this module (start-up is measured in
+    bench/compiler.py). For the same reason every node class has a docstring,
+    which spares `dataclass` building one from its signature."""
+    return dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)(cls)
 
 
 @node
 class Node:
+    """The base of every node: where it is in the source."""
+
     span: Span
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{field.name}={getattr(self, field.name)!r}" for field in fields(self))
+        return f"{type(self).__qualname__}({shown})"
 
 
 # ---- names -------------------------------------------------------------------
@@ -47,16 +58,22 @@ class Dotted(Node):
 # ---- expressions ---------------------------------------------------------------
 @node
 class Name(Node):
+    """A name read in an expression: a variable, parameter, constant or `use` alias."""
+
     id: str
 
 
 @node
 class Literal(Node):
+    """A number, string, `true`, `false` or `null`, as its Python value."""
+
     value: int | float | str | bool | None
 
 
 @node
 class Duration(Node):
+    """`5s`, `200ms`, `1.5m`: a duration in seconds, with the text as written."""
+
     seconds: float
     text: str
 
@@ -76,28 +93,38 @@ class Rate(Node):
 
 @node
 class FormattedValue(Node):
+    """`{value:spec}` inside an f-string."""
+
     value: Expr
     spec: str
 
 
 @node
 class FString(Node):
+    """`f"..."`: literal text and formatted values, in order."""
+
     parts: tuple[str | FormattedValue, ...]
 
 
 @node
 class ListExpr(Node):
+    """`[a, b, c]`."""
+
     items: tuple[Expr, ...]
 
 
 @node
 class MapExpr(Node):
+    """`{key: value, ...}`: keys are strings, in the order written."""
+
     keys: tuple[str, ...]
     values: tuple[Expr, ...]
 
 
 @node
 class Attr(Node):
+    """`value.name`, or `value?.name` (`safe`), which gives null when value is null."""
+
     value: Expr
     name: str
     safe: bool  # `?.`
@@ -105,6 +132,8 @@ class Attr(Node):
 
 @node
 class Index(Node):
+    """`value[index]`."""
+
     value: Expr
     index: Expr
 
@@ -120,12 +149,16 @@ class Slice(Node):
 
 @node
 class Keyword(Node):
+    """`name: value` among a call's arguments."""
+
     name: str
     value: Expr
 
 
 @node
 class Call(Node):
+    """`func(args..., name: value...)`: a handler, workflow, router, saga or built-in."""
+
     func: Expr
     args: tuple[Expr, ...]
     keywords: tuple[Keyword, ...]
@@ -133,6 +166,8 @@ class Call(Node):
 
 @node
 class BinOp(Node):
+    """`left OP right` for the arithmetic operators."""
+
     op: str  # + - * / // %
     left: Expr
     right: Expr
@@ -140,6 +175,8 @@ class BinOp(Node):
 
 @node
 class Logical(Node):
+    """`and`, `or` and `??` (null-coalescing): the right side is evaluated only if needed."""
+
     op: str  # and, or, ??
     left: Expr
     right: Expr
@@ -147,16 +184,22 @@ class Logical(Node):
 
 @node
 class Not(Node):
+    """`not operand`."""
+
     operand: Expr
 
 
 @node
 class Neg(Node):
+    """`-operand`."""
+
     operand: Expr
 
 
 @node
 class Compare(Node):
+    """`a < b <= c`: a chain of comparisons, each operand evaluated once."""
+
     left: Expr
     ops: tuple[str, ...]  # == != < <= > >= in "not in"
     comparators: tuple[Expr, ...]
@@ -194,6 +237,8 @@ Expr = (
 # ---- policies ------------------------------------------------------------------
 @node
 class PolicyArg(Node):
+    """`name: value` (or a bare positional `value`) in a policy's arguments."""
+
     name: str | None
     value: Expr
 
@@ -209,17 +254,23 @@ class PolicyUse(Node):
 # ---- statements ----------------------------------------------------------------
 @node
 class Assign(Node):
+    """`target = value`."""
+
     target: Ident
     value: Expr
 
 
 @node
 class ExprStmt(Node):
+    """An expression standing as a statement, usually a call."""
+
     value: Expr
 
 
 @node
 class Stage(Node):
+    """`stage NAME [with POLICIES] [when C] { }`: a named pipeline stage."""
+
     name: Ident
     policies: tuple[PolicyUse, ...]
     when: Expr | None
@@ -228,12 +279,16 @@ class Stage(Node):
 
 @node
 class IfBranch(Node):
+    """The test and body of an `if` or an `elif`."""
+
     test: Expr
     body: tuple[Stmt, ...]
 
 
 @node
 class If(Node):
+    """`if C { } elif C { } else { }`."""
+
     branches: tuple[IfBranch, ...]  # the `if` and each `elif`
     orelse: tuple[Stmt, ...] | None
 
@@ -270,6 +325,8 @@ class For(Node):
 
 @node
 class While(Node):
+    """`while C [max N] [timeout D] { }`."""
+
     test: Expr
     max: Expr | None
     timeout: Expr | None
@@ -278,6 +335,8 @@ class While(Node):
 
 @node
 class Repeat(Node):
+    """`repeat [max N] [timeout D] { } until C`: the body runs at least once."""
+
     body: tuple[Stmt, ...]
     until: Expr
     max: Expr | None
@@ -286,16 +345,18 @@ class Repeat(Node):
 
 @node
 class Break(Node):
-    pass
+    """`break` out of the innermost loop."""
 
 
 @node
 class Continue(Node):
-    pass
+    """`continue` with the innermost loop's next iteration."""
 
 
 @node
 class Parallel(Node):
+    """`parallel [limit N] [timeout D] [on error continue] { }`: each statement a branch."""
+
     limit: Expr | None
     timeout: Expr | None
     keep_going: bool  # `on error continue`
@@ -306,6 +367,8 @@ class Parallel(Node):
 
 @node
 class Catch(Node):
+    """`catch [TYPE, ...] [as name] { }` of a `try`."""
+
     types: tuple[Dotted, ...]
     name: Ident | None
     body: tuple[Stmt, ...]
@@ -313,27 +376,37 @@ class Catch(Node):
 
 @node
 class Try(Node):
+    """`try { } catch ... { }`."""
+
     body: tuple[Stmt, ...]
     handlers: tuple[Catch, ...]
 
 
 @node
 class Return(Node):
+    """`return [value]`."""
+
     value: Expr | None
 
 
 @node
 class Yield(Node):
+    """`yield value` in a mapping `for`: the item's result, and the end of its body."""
+
     value: Expr
 
 
 @node
 class Fail(Node):
+    """`fail value` raises `WorkflowFailed`; in a `catch`, `fail` alone re-raises."""
+
     value: Expr | None  # None: `fail` alone, in a `catch`, raises the caught error again
 
 
 @node
 class Require(Node):
+    """`require C [else MESSAGE]`: a `ValidationError` when C is falsy."""
+
     test: Expr
     message: Expr | None
     source: str  # the condition as written, for the default message
@@ -341,6 +414,8 @@ class Require(Node):
 
 @node
 class Emit(Node):
+    """`emit topic(value)`: an event on the runtime's event bus."""
+
     topic: Dotted
     value: Expr | None
 
@@ -355,6 +430,8 @@ class SendEvent(Node):
 
 @node
 class Wait(Node):
+    """`wait D`: sleep on the runtime's clock."""
+
     duration: Expr
 
 
@@ -425,6 +502,8 @@ Stmt = (
 # ---- declarations ----------------------------------------------------------------
 @node
 class Use(Node):
+    """`use path [as alias]`: a Python module of handlers."""
+
     path: Dotted
     alias: Ident | None
 
@@ -435,6 +514,8 @@ class Use(Node):
 
 @node
 class ConstDecl(Node):
+    """`const NAME = value`."""
+
     name: Ident
     value: Expr
 
@@ -450,12 +531,16 @@ class ErrorDecl(Node):
 
 @node
 class PolicyDecl(Node):
+    """`policy NAME { POLICY ... }`: a named list of policies."""
+
     name: Ident
     policies: tuple[PolicyUse, ...]
 
 
 @node
 class Param(Node):
+    """`name[: TYPE] [= default]` of a workflow, router, saga or machine."""
+
     name: Ident
     type: Dotted | None
     default: Expr | None
@@ -463,6 +548,8 @@ class Param(Node):
 
 @node
 class Workflow(Node):
+    """`workflow NAME(params) [-> TYPE] [with POLICIES] { }`."""
+
     name: Ident
     params: tuple[Param, ...]
     policies: tuple[PolicyUse, ...]
@@ -484,6 +571,8 @@ class Route(Node):
 
 @node
 class Router(Node):
+    """`router NAME(params) [-> TYPE] [first | all | weighted] [with POLICIES] { route ... }`."""
+
     name: Ident
     params: tuple[Param, ...]
     strategy: str  # "first", "all" or "weighted"
@@ -496,6 +585,8 @@ class Router(Node):
 
 @node
 class Saga(Node):
+    """`saga NAME(params) [-> TYPE] [unwind(...)] [with POLICIES] { step ... }`."""
+
     name: Ident
     params: tuple[Param, ...]
     policies: tuple[PolicyUse, ...]
@@ -544,6 +635,8 @@ class Invoke(Node):
 
 @node
 class StateDecl(Node):
+    """A machine's `state NAME { }` (or `final state`), with what it holds."""
+
     name: Ident
     final: bool
     transitions: tuple[Transition, ...]
@@ -560,12 +653,16 @@ class StateDecl(Node):
 
 @node
 class DataField(Node):
+    """`name = value` in a machine's `data { }`: its context's initial value."""
+
     name: Ident
     value: Expr
 
 
 @node
 class Machine(Node):
+    """`machine NAME(params) { initial ...  state ... }`: a state machine."""
+
     name: Ident
     params: tuple[Param, ...]
     initial: tuple[Ident, ...]  # exactly one when valid
@@ -580,6 +677,8 @@ Decl = Use | ConstDecl | ErrorDecl | PolicyDecl | Workflow | Router | Saga | Mac
 
 @node
 class Module(Node):
+    """A whole `.wf` file: its declarations in source order."""
+
     decls: tuple[Decl, ...]
 
 
