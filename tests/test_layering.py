@@ -193,6 +193,20 @@ def test_checking_a_file_loads_neither_asyncio_nor_the_runtime_engine(tmp_path) 
          "wfc.runtime._values"]))
 
 
+def test_running_a_file_by_the_interpreter_loads_no_importlib_abc(tmp_path) -> None:
+    """Only the compiled backend imports generated text (wfc/_generated.py); `wfc run`
+    with the interpreter starts without `importlib.abc` and what it drags in."""
+    (tmp_path / "small.wf").write_text('workflow main(name: str = "x") {\n    return f"hi {name}"\n}\n')
+    code = (
+        "import sys\nfrom wfc.cli import main\ntry:\n    main(['run', 'small.wf', 'main'])\n"
+        "except SystemExit as end:\n    assert not end.code, end.code\n"
+        "print('importlib.abc' in sys.modules, 'wfc._generated' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=tmp_path)
+    assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
 def test_no_eval_or_exec_in_the_compiler() -> None:
     for path in SRC.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gc
-import importlib.abc
-import importlib.util
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -161,31 +159,12 @@ def _build(source: str, path: Path, backend: str, folder: Path | None, target: s
     return instantiate(checked, path, used)
 
 
-class _GeneratedLoader(importlib.abc.SourceLoader):
-    """Imports generated text without writing it anywhere (no bytecode cache)."""
-
-    def __init__(self, text: str, filename: str) -> None:
-        self._text = text
-        self._filename = filename
-
-    def get_filename(self, fullname: str) -> str:
-        return self._filename
-
-    def get_data(self, path: str) -> bytes:
-        return self._text.encode("utf-8")
-
-
 def _import_generated(text: str, path: Path, target: str = "asyncio") -> ModuleType:
+    from ._generated import import_text  # not at the top: only this backend needs importlib.abc
+
     filename = str(output_path(path, target))
-    name = Path(filename).stem
-    loader = _GeneratedLoader(text, filename)
-    spec = importlib.util.spec_from_loader(name, loader, origin=filename)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    if target == "temporal":
-        sys.modules[name] = module  # Temporal's sandbox imports a workflow's module by name
-    loader.exec_module(module)
-    return module
+    # Temporal's sandbox imports a workflow's module by name.
+    return import_text(text, Path(filename).stem, filename, register=target == "temporal")
 
 
 def load_temporal(path: str | Path) -> ModuleType:
