@@ -11,14 +11,20 @@ Targets:
 - f-string parsing linear: `wfc check` of 10,000 lines with an f-string every third
   line <= 1.2x the same file with the same text and fields in a list instead;
 - `wfc check` of a 10,000-line file <= 1.5 s;
-- `wfc check` and `wfc run` of a small file <= 150 ms (the bare interpreter's own
-  start-up, `python -c pass`, is shown beside them).
+- `wfc check` and `wfc run` of a small file <= 150 ms, both when its parse is cached
+  (any command after the first on unchanged text) and when the file has just
+  changed (new text each round); the bare interpreter's own start-up, `python -c
+  pass`, is shown beside them.
+Every command but those marked "parse cached" starts with an empty parse cache, so it
+parses with lark and writes the cache entry, as the first command after an edit does.
 With --large, compile throughput at 50,000 lines is measured too (one round).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import subprocess
 import sys
 import tempfile
@@ -52,10 +58,17 @@ def strings_source(lines: int, fstrings: bool) -> str:
     return "\n".join(blocks)
 
 
-def command(*args: str, cwd: Path) -> float:
-    """Seconds one `wfc` command takes, start to exit."""
+_EMPTY_CACHES = itertools.count()
+
+
+def command(*args: str, cwd: Path, cached: bool = False) -> float:
+    """Seconds one `wfc` command takes, start to exit. `cached`: with the bench's parse
+    cache; else with an empty one, so the command parses and writes an entry, as the
+    first command after an edit does."""
+    folder = cwd / ("cache" if cached else f"empty-cache-{next(_EMPTY_CACHES)}")
+    env = {**os.environ, "WFC_CACHE_DIR": str(folder), "WFC_NO_CACHE": ""}
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - started
     if done.returncode not in (0, 1):  # 1: the generated sources carry hints and warnings
         raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-2000:]}")
@@ -69,6 +82,13 @@ def rows(rounds: int = 5, large: bool = False) -> list[Row]:
         sources = {"scale1k.wf": make_source(1_000), "scale10k.wf": make_source(10_000),
                    "fstrings.wf": strings_source(10_000, True), "plain.wf": strings_source(10_000, False),
                    "small.wf": SMALL}
+        versions = itertools.count()
+
+        def changed() -> str:
+            """small.wf as just edited: a text no command has parsed yet."""
+            (folder / "changed.wf").write_text(f"{SMALL}# edit {next(versions)}\n", encoding="utf-8")
+            return "changed.wf"
+
         lines = {}
         for file, text in sources.items():
             (folder / file).write_text(text, encoding="utf-8")
@@ -79,10 +99,13 @@ def rows(rounds: int = 5, large: bool = False) -> list[Row]:
             "compile 10k": lambda: command("-m", "wfc", "compile", "--force", "scale10k.wf", "-o", "out10k.py",
                                            cwd=folder),
             "check 10k": lambda: command("-m", "wfc", "check", "scale10k.wf", cwd=folder),
+            "check 10k cached": lambda: command("-m", "wfc", "check", "scale10k.wf", cwd=folder, cached=True),
             "check fstrings": lambda: command("-m", "wfc", "check", "fstrings.wf", cwd=folder),
             "check plain": lambda: command("-m", "wfc", "check", "plain.wf", cwd=folder),
-            "check small": lambda: command("-m", "wfc", "check", "small.wf", cwd=folder),
-            "run small": lambda: command("-m", "wfc", "run", "small.wf", "main", cwd=folder),
+            "check small": lambda: command("-m", "wfc", "check", "small.wf", cwd=folder, cached=True),
+            "run small": lambda: command("-m", "wfc", "run", "small.wf", "main", cwd=folder, cached=True),
+            "check changed": lambda: command("-m", "wfc", "check", changed(), cwd=folder),
+            "run changed": lambda: command("-m", "wfc", "run", changed(), "main", cwd=folder),
             "python": lambda: command("-c", "pass", cwd=folder),
         }
         samples = interleaved(timers, rounds)
@@ -95,12 +118,17 @@ def rows(rounds: int = 5, large: bool = False) -> list[Row]:
             Row("compile: .wf lines/s at 1,000 lines",
                 [lines["scale1k.wf"] / s for s in samples["compile 1k"]], unit=" l/s"),
             Row("check: a 10,000-line file", samples["check 10k"], unit=" s", at_most=1.5),
+            Row("check: a 10,000-line file, parse cached", samples["check 10k cached"], unit=" s"),
             Row("check: 10,000 lines with f-strings / without",
                 per_round_ratio(samples, "check fstrings", "check plain"), at_most=1.2),
-            Row("start-up: wfc check of a small file", [s * 1000 for s in samples["check small"]],
+            Row("start-up: wfc check of a small file (parse cached)", [s * 1000 for s in samples["check small"]],
                 unit=" ms", at_most=150),
-            Row("start-up: wfc run of a small file", [s * 1000 for s in samples["run small"]], unit=" ms",
-                at_most=150),
+            Row("start-up: wfc run of a small file (parse cached)", [s * 1000 for s in samples["run small"]],
+                unit=" ms", at_most=150),
+            Row("start-up: wfc check of a just-changed small file", [s * 1000 for s in samples["check changed"]],
+                unit=" ms", at_most=150),
+            Row("start-up: wfc run of a just-changed small file", [s * 1000 for s in samples["run changed"]],
+                unit=" ms", at_most=150),
             Row("start-up: python -c pass (the floor)", [s * 1000 for s in samples["python"]], unit=" ms"),
         ]
         if large:

@@ -26,6 +26,20 @@ if str(EXAMPLES) not in sys.path:
     sys.path.insert(0, str(EXAMPLES))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The parse cache (wfc/syntax/cache.py) stays on, as users have it, but in a folder
+    of this session's (the commands the tests start inherit it), never the user's."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="wfc-test-cache-")
+    os.environ["WFC_CACHE_DIR"] = folder
+    os.environ.pop("WFC_NO_CACHE", None)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+
 def require_tool(command: str, install: str) -> str:
     """The path of `command`; without it, skip locally but fail in CI (CI=true),
     where .ci/run must have installed it."""

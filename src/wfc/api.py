@@ -14,14 +14,14 @@ from . import __version__
 from .check import Checked, check
 from .diagnostics import CompileError, has_errors
 from .loading import folder_modules, import_used
+from .syntax import cache
 from .syntax.ast import Use
-from .syntax.parser import parse
 
 
 def analyze(source: str, filename: str = "<string>") -> Checked:
     """Parse and check `source`; raise `CompileError` if it has errors."""
     with gc_paused():
-        module, diagnostics = parse(source)
+        module, diagnostics = cache.parse(source)
         if module is None:
             raise CompileError(diagnostics, filename)
         resolution, diagnostics = check(module, filename, source)
@@ -53,6 +53,7 @@ def format_text(source: str, filename: str = "<string>") -> str:
     """
     from .fmt import format_source
     from .syntax.ast import dump
+    from .syntax.parser import parse
 
     module, diagnostics = parse(source)
     if module is None:
