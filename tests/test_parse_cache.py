@@ -144,11 +144,17 @@ def test_the_fingerprint_follows_the_parsers_files(tmp_path, monkeypatch) -> Non
     for name in ("grammar/wf.lark", "diagnostics.py", "__init__.py"):
         (tmp_path / name).write_bytes((cache._PARSER_FILES.parent / name).read_bytes())
     monkeypatch.setattr(cache, "_PARSER_FILES", copy)
+    cache.parser_fingerprint.cache_clear()
     before = cache.parser_fingerprint()
+    cache.parser_fingerprint.cache_clear()
     assert cache.parser_fingerprint() == before
     transform = copy / "transform.py"
     transform.write_bytes(transform.read_bytes().replace(b"def ", b"def  ", 1))
-    assert cache.parser_fingerprint() != before
+    cache.parser_fingerprint.cache_clear()
+    try:
+        assert cache.parser_fingerprint() != before
+    finally:
+        cache.parser_fingerprint.cache_clear()
 
 
 def test_syntax_errors_are_not_cached_and_keep_their_diagnostics(folder: Path) -> None:

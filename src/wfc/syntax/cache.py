@@ -30,6 +30,7 @@ import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import fields
+from functools import cache
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,9 @@ def cache_folder() -> Path | None:
     return Path(base) / "wfc" if os.path.isabs(base) else None
 
 
+@cache
 def parser_fingerprint() -> bytes:
-    """What the parser is: Python's version (identifiers are normalised by its Unicode
+    """What the parser is (read once per process, as the parser is imported once): Python's version (identifiers are normalised by its Unicode
     tables), and two checksums of the text of every file the parser is made of: the
     grammar, the tree builder, `diagnostics.py` (spans), wfc's and lark's `__init__.py`
     (their versions). Contents, not modification times: an edited checkout, or an
