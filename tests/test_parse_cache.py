@@ -32,9 +32,47 @@ def entries(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.wfast")) if folder.exists() else []
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.wf")), ids=lambda path: path.name)
-def test_an_entry_gives_back_the_tree_the_parser_built(path: Path, folder: Path) -> None:
-    source = path.read_text(encoding="utf-8")
+# With the examples, a node of every class (the last test below checks that).
+EVERY_OTHER_NODE = """machine m() {
+    initial a
+    state a {
+        on go -> b do {
+            send stop
+        }
+    }
+    state b {
+        on stop -> a
+    }
+}
+
+workflow w(xs) {
+    n = 0
+    while n < 3 max 10 {
+        n = n + 1
+        if n == 2 {
+            continue
+        }
+        break
+    }
+    repeat max 3 {
+        n = n - 1
+    } until n <= 0
+    wait 1s
+    got = receive approve timeout 5s
+    return [xs[0], xs[1:2], -n, got]
+}
+"""
+SOURCES = {path.name: path.read_text(encoding="utf-8") for path in sorted(EXAMPLES.glob("*.wf"))}
+SOURCES["every_other_node.wf"] = EVERY_OTHER_NODE
+
+
+def test_the_sources_below_hold_a_node_of_every_class() -> None:
+    kinds = {type(node) for source in SOURCES.values() for node in ast.walk(parse(source)[0])}
+    assert kinds == set(cache._CLASSES.values())
+
+
+@pytest.mark.parametrize("source", SOURCES.values(), ids=SOURCES.keys())
+def test_an_entry_gives_back_the_tree_the_parser_built(source: str, folder: Path) -> None:
     parsed, _ = parse(source)
     missed, diagnostics = cache.parse(source)
     hit, again = cache.parse(source)
