@@ -38,7 +38,7 @@ STEPS = 10
 SOURCE = """use bench_handlers as h
 
 workflow ten(x) {
-""" + "".join(f"    x = h.tick(x)\n" for _ in range(STEPS)) + """    return x
+""" + "".join("    x = h.tick(x)\n" for _ in range(STEPS)) + """    return x
 }
 
 workflow spread(xs) {
