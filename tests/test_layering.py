@@ -178,17 +178,22 @@ def test_every_public_runtime_name_loads_from_its_home_module() -> None:
     assert sorted(dir(wfc.runtime)) == sorted(wfc.runtime.__all__)
 
 
+def _after_command(folder: Path, args: list[str], expression: str) -> str:
+    """What `expression` prints in a fresh process after `wfc ARGS` ran there on a small file."""
+    (folder / "small.wf").write_text('workflow main(name: str = "x") {\n    return f"hi {name}"\n}\n')
+    code = (
+        f"import sys\nfrom wfc.cli import main\ntry:\n    main({args!r})\n"
+        "except SystemExit as end:\n    assert not end.code, end.code\n"
+        f"print({expression})"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=folder)
+    return out.stdout.strip().splitlines()[-1]
+
+
 def test_checking_a_file_loads_neither_asyncio_nor_the_runtime_engine(tmp_path) -> None:
     """`wfc check` starts faster without them (bench/compiler.py, start-up rows)."""
-    (tmp_path / "small.wf").write_text('workflow main(name: str = "x") {\n    return f"hi {name}"\n}\n')
-    code = (
-        "import sys\nfrom wfc.cli import main\ntry:\n    main(['check', 'small.wf'])\n"
-        "except SystemExit as end:\n    assert not end.code, end.code\n"
-        "print(sorted(m for m in sys.modules if m == 'asyncio' or m.startswith('wfc.runtime._')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=tmp_path)
-    assert out.stdout.strip().splitlines()[-1] == str(sorted(
+    loaded = "sorted(m for m in sys.modules if m == 'asyncio' or m.startswith('wfc.runtime._'))"
+    assert _after_command(tmp_path, ["check", "small.wf"], loaded) == str(sorted(
         ["wfc.runtime._bounds", "wfc.runtime._chart", "wfc.runtime._errors", "wfc.runtime._policies",
          "wfc.runtime._values"]))
 
@@ -196,15 +201,8 @@ def test_checking_a_file_loads_neither_asyncio_nor_the_runtime_engine(tmp_path) 
 def test_running_a_file_by_the_interpreter_loads_no_importlib_abc(tmp_path) -> None:
     """Only the compiled backend imports generated text (wfc/_generated.py); `wfc run`
     with the interpreter starts without `importlib.abc` and what it drags in."""
-    (tmp_path / "small.wf").write_text('workflow main(name: str = "x") {\n    return f"hi {name}"\n}\n')
-    code = (
-        "import sys\nfrom wfc.cli import main\ntry:\n    main(['run', 'small.wf', 'main'])\n"
-        "except SystemExit as end:\n    assert not end.code, end.code\n"
-        "print('importlib.abc' in sys.modules, 'wfc._generated' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=tmp_path)
-    assert out.stdout.strip().splitlines()[-1] == "False False"
+    loaded = "'importlib.abc' in sys.modules, 'wfc._generated' in sys.modules"
+    assert _after_command(tmp_path, ["run", "small.wf", "main"], loaded) == "False False"
 
 
 def test_no_eval_or_exec_in_the_compiler() -> None:
