@@ -39,7 +39,7 @@ from ..diagnostics import Diagnostic, Span
 from . import ast
 
 _FORMAT = 1  # bump when the encoding below changes
-_KEEP = 256  # past this many entries, the oldest written go, down to half as many
+_KEEP = 256  # past this many files, the oldest written go, down to half as many
 _SUFFIX = ".wfast"
 _PARSER_FILES = Path(__file__).resolve().parent  # with ../grammar: what the parser is made of
 
@@ -130,7 +130,9 @@ def _write(entry: Path, fingerprint: bytes, source: str, module: ast.Module) -> 
 
 
 def _prune(folder: Path) -> None:
-    entries = [item for item in os.scandir(folder) if item.name.endswith(_SUFFIX)]
+    # A temporary file outlives its write only if the process died in between: it
+    # goes with the oldest entries (a younger one's writer then just keeps no entry).
+    entries = [item for item in os.scandir(folder) if item.name.endswith((_SUFFIX, ".tmp"))]
     if len(entries) <= _KEEP:
         return
     entries.sort(key=lambda item: item.stat().st_mtime_ns)
