@@ -109,8 +109,10 @@ def same_as_interpreter(
         assert error is None, error
         assert value == local.value
         return value
+    from wfc import temporal
+
     assert error is not None and error.type == type(local.error).__name__
-    assert error.message == str(local.error)
+    assert temporal.message_of(error) == str(local.error)
     return error
 
 
@@ -626,6 +628,45 @@ def test_a_receive_times_out_as_on_the_asyncio_target(server: str, tmp_path: Pat
     )
     value, error = on_temporal(server, tmp_path / "answers.wf", "ask", signals=[("answer", {"yes": True})])
     assert (value, error) == ({"yes": True}, None)
+
+
+EMPTY_MESSAGES = """use quiet_errors as q
+
+error Expired
+
+workflow caught() {
+    try {
+        q.boom()
+    } catch ValueError as failure {
+        return ["caught", str(failure)]
+    }
+    return "not reached"
+}
+
+workflow failing() {
+    fail Expired
+}
+"""
+
+
+def test_an_error_made_without_a_message_crosses_without_one(server: str, tmp_path: Path) -> None:
+    """Temporal gives an empty failure message back as "Application error"; a handler's
+    error and a workflow's own keep the message they were made with, as on asyncio."""
+    from wfc import temporal
+
+    (tmp_path / "quiet_errors.py").write_text("def boom():\n    raise ValueError()\n")
+    (tmp_path / "empty.wf").write_text(EMPTY_MESSAGES)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        local = wfc.load(tmp_path / "empty.wf", backend="interp")
+        assert run(local, "caught").value == ["caught", ""]
+        assert (type(run(local, "failing").error).__name__, str(run(local, "failing").error)) == ("Expired", "")
+        assert on_temporal(server, tmp_path / "empty.wf", "caught") == (["caught", ""], None)
+        value, error = on_temporal(server, tmp_path / "empty.wf", "failing")
+        assert value is None and error.message == "Application error"  # Temporal's own reading
+        assert (error.type, temporal.message_of(error)) == ("Expired", "")
+    finally:
+        sys.path.remove(str(tmp_path))
 
 
 SESSION = """

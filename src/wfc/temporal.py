@@ -100,8 +100,8 @@ class _Journal:
         a runtime or declared error by name, else a class of the same name."""
         if not isinstance(cause, ApplicationError):
             return cause if isinstance(cause, BaseException) else WorkflowError("the step failed")
-        name, message = cause.type or "Exception", cause.message
-        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        name, message = cause.type or "Exception", message_of(cause)
+        details = _details_of(cause)
         known = self.errors.get(name) or ERROR_TYPES.get(name) or getattr(builtins, name, None)
         if known is BaseException:  # a handler's bare BaseException: the step protocol decides
             return BaseException(message)
@@ -313,15 +313,27 @@ def failure(error: BaseException) -> ApplicationError:
     where its class is defined as details."""
     cls = type(error)
     fields = getattr(error, "fields", None)
+    # The message the error was made with: rebuilt from it, the error reads the same
+    # (`str(KeyError("x"))` is "'x'", which would gain a second pair of quotes).
+    message = error.args[0] if len(error.args) == 1 and isinstance(error.args[0], str) else str(error)
     details = {
         "module": cls.__module__,
         "class": cls.__qualname__,
         "fields": fields if isinstance(fields, dict) else {},
+        "message": message,  # Temporal gives an empty message back as "Application error"
     }
-    # The message the error was made with: rebuilt from it, the error reads the same
-    # (`str(KeyError("x"))` is "'x'", which would gain a second pair of quotes).
-    message = error.args[0] if len(error.args) == 1 and isinstance(error.args[0], str) else str(error)
     return ApplicationError(message, details, type=cls.__name__, non_retryable=True)
+
+
+def message_of(cause: ApplicationError) -> str:
+    """The message an error that crossed Temporal (`failure`) was made with: an empty
+    one stays empty, where Temporal's own `cause.message` says "Application error"."""
+    message = _details_of(cause).get("message")
+    return message if isinstance(message, str) else cause.message
+
+
+def _details_of(cause: ApplicationError) -> dict[str, Any]:
+    return cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
 
 
 def activities(functions: dict[str, Callable[..., Any]], runtime: Runtime) -> list[Callable[..., Any]]:
@@ -432,7 +444,10 @@ def failed_run(error: BaseException) -> tuple[str, str] | None:
     if not isinstance(error, WorkflowFailureError):
         return None
     cause = error.cause
-    return getattr(cause, "type", None) or type(cause).__name__, str(getattr(cause, "message", cause))
+    name = getattr(cause, "type", None) or type(cause).__name__
+    if isinstance(cause, ApplicationError):
+        return name, message_of(cause)
+    return name, str(getattr(cause, "message", cause))
 
 
 def quiet_handler_errors() -> None:

@@ -53,7 +53,7 @@ def on_temporal(
     try:
         outcome: tuple = ("value", repr(asyncio.run(main())))
     except WorkflowFailureError as failed:
-        outcome = ("error", failed.cause.type, failed.cause.message)
+        outcome = ("error", *temporal.failed_run(failed))
     return outcome, list(calls)
 
 
