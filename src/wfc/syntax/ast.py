@@ -728,7 +728,8 @@ def walk(tree: Any):
 
 
 def node_classes() -> list[type[Node]]:
-    """Every concrete node class, for tests that check each has a handler."""
+    """Every concrete node class: the parse cache's encoding, and tests that check each
+    has a handler."""
     return [
         cls
         for cls in globals().values()

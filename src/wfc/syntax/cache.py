@@ -142,26 +142,22 @@ def _prune(folder: Path) -> None:
 
 
 # ---- the encoding: a node is [class name, its span's six numbers, other fields...] -----
-_CLASSES: dict[str, type] = {
-    name: value
-    for name, value in vars(ast).items()
-    if isinstance(value, type) and issubclass(value, ast.Node) and value is not ast.Node
-}
+_CLASSES: dict[str, type] = {cls.__name__: cls for cls in ast.node_classes()}
 _FIELDS = {name: tuple(field.name for field in fields(cls)) for name, cls in _CLASSES.items()}
 assert all(names[0] == "span" for names in _FIELDS.values())  # every node's first field
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _SPAN = attrgetter(*(field.name for field in fields(Span)))
 
 
-def _values_of(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+def _values_of(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]] | None:
+    """A getter of the fields `names` of a node, as a tuple; None when there are none."""
+    if not names:
+        return None
     get = attrgetter(*names)
     return get if len(names) > 1 else lambda node: (get(node),)
 
 
-_ENCODERS = {
-    cls: (name, _values_of(_FIELDS[name][1:]) if len(_FIELDS[name]) > 1 else None)
-    for name, cls in _CLASSES.items()
-}
+_ENCODERS = {cls: (name, _values_of(_FIELDS[name][1:])) for name, cls in _CLASSES.items()}
 
 
 def encode(tree: Any) -> Any:
