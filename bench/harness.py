@@ -11,10 +11,12 @@ as not measurable.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 Timer = Callable[[], float]  # runs one sample of a contender; the seconds it took
 
@@ -45,6 +47,15 @@ async def interleaved_async(
         for name in names if number % 2 == 0 else reversed(names):
             samples[name].append(await timers[name]())
     return samples
+
+
+def cache_without_trees(folder: Path) -> dict[str, str]:
+    """The environment of a `wfc` command that finds no parsed tree in its cache, as the
+    first command after an edit: `folder` keeps only the grammar's tables (which the
+    first such command writes, and which every user has after their first command)."""
+    for entry in folder.glob("*.wfast"):
+        entry.unlink()
+    return {**os.environ, "WFC_CACHE_DIR": str(folder), "WFC_NO_CACHE": ""}
 
 
 def per_round_ratio(samples: dict[str, list[float]], top: str, bottom: str) -> list[float]:

@@ -268,3 +268,38 @@ def test_a_second_command_on_an_unchanged_file_imports_no_lark(tmp_path) -> None
     assert command("check", "small.wf")[-1] == "False"
     (tmp_path / "small.wf").write_text(SMALL.replace("hello", "hi"))
     assert command("run", "small.wf", "main") == ['"hi world"', "True"]
+
+
+def _check_in_a_fresh_process(tmp_path: Path, source: str = SMALL, **env_changes: str) -> None:
+    (tmp_path / "small.wf").write_text(source)
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "WFC_CACHE_DIR": str(tmp_path / "cache"), **env_changes}
+    subprocess.run([sys.executable, "-m", "wfc", "check", "small.wf"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True)
+
+
+def test_the_grammar_tables_are_kept_in_the_cache_folder_not_the_shared_temporary_one(tmp_path) -> None:
+    # lark's default is a predictable name in the temporary folder, loaded with pickle:
+    # whoever writes it first could run code as the next user.
+    _check_in_a_fresh_process(tmp_path, WFC_NO_CACHE="")
+    tables = list((tmp_path / "cache").glob("*.lark-tables"))
+    assert len(tables) == 1 and tables[0].stat().st_size > 10_000
+    assert list((tmp_path / "tmp").iterdir()) == []
+    tables[0].write_bytes(b"not lark's")  # damaged: lark builds its tables again and rewrites them
+    _check_in_a_fresh_process(tmp_path, SMALL.replace("hello", "hi"), WFC_NO_CACHE="")
+    assert tables[0].stat().st_size > 10_000
+
+
+def test_with_the_cache_off_the_grammar_tables_are_kept_nowhere(tmp_path) -> None:
+    _check_in_a_fresh_process(tmp_path, WFC_NO_CACHE="1")
+    assert not (tmp_path / "cache").exists()
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_old_grammar_tables_are_pruned_with_the_entries(folder) -> None:
+    folder.mkdir()
+    (folder / "00000000.lark-tables").write_bytes(b"an older parser's")
+    os.utime(folder / "00000000.lark-tables", ns=(0, 0))
+    for number in range(cache._KEEP + 1):
+        cache.parse(SMALL.replace("world", f"w{number}"))
+    assert not (folder / "00000000.lark-tables").exists()

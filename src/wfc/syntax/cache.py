@@ -16,6 +16,9 @@ text is parsed by the same parser:
   file, then a rename), so concurrent commands never see half an entry;
 - sources with syntax errors are not cached: their diagnostics come from the parser.
 
+The same folder holds lark's tables for the grammar (`grammar_tables`), which spare
+each command building the parser (about 240 ms).
+
 `WFC_CACHE_DIR` names the folder (default `$XDG_CACHE_HOME/wfc`, else `~/.cache/wfc`);
 `WFC_NO_CACHE=1` turns the cache off.
 """
@@ -41,6 +44,7 @@ from . import ast
 _FORMAT = 1  # bump when the encoding below changes
 _KEEP = 256  # past this many files, the oldest written go, down to half as many
 _SUFFIX = ".wfast"
+_TABLES_SUFFIX = ".lark-tables"
 _PARSER_FILES = Path(__file__).resolve().parent  # with ../grammar: what the parser is made of
 
 
@@ -74,6 +78,23 @@ def cache_folder() -> Path | None:
     if not os.path.isabs(base):  # unset, or relative: the XDG rules say ignore it
         base = os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "wfc" if os.path.isabs(base) else None
+
+
+def grammar_tables() -> str | None:
+    """The file lark keeps the grammar's tables in, or None when the cache is off.
+
+    lark's own default is a file of a predictable name in the shared temporary folder,
+    which it loads with `pickle`: anyone who can write there first could run code as
+    the next user of wfc. The cache folder is the user's own. lark checks that the
+    file was made from this grammar and these options, and rebuilds it if not."""
+    folder = cache_folder()
+    if folder is None:
+        return None
+    with contextlib.suppress(OSError):  # no folder: lark only builds its tables every time
+        folder.mkdir(parents=True, exist_ok=True)
+    # One file per parser, so that two versions of wfc sharing the folder never take
+    # turns rewriting it; older ones are pruned like entries.
+    return str(folder / f"{zlib.crc32(parser_fingerprint()):08x}{_TABLES_SUFFIX}")
 
 
 @cache
@@ -132,7 +153,7 @@ def _write(entry: Path, fingerprint: bytes, source: str, module: ast.Module) -> 
 def _prune(folder: Path) -> None:
     # A temporary file outlives its write only if the process died in between: it
     # goes with the oldest entries (a younger one's writer then just keeps no entry).
-    entries = [item for item in os.scandir(folder) if item.name.endswith((_SUFFIX, ".tmp"))]
+    entries = [item for item in os.scandir(folder) if item.name.endswith((_SUFFIX, _TABLES_SUFFIX, ".tmp"))]
     if len(entries) <= _KEEP:
         return
     entries.sort(key=lambda item: item.stat().st_mtime_ns)

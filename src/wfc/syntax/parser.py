@@ -10,6 +10,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from ..diagnostics import Diagnostic, Span, error
 from . import ast
+from .cache import grammar_tables
 from .lexing import RESERVED, PostLexer, ReservedWord
 from .transform import SyntaxProblem, ToAst, span_of
 
@@ -51,7 +52,7 @@ def _lark() -> Lark:
         propagate_positions=True,
         maybe_placeholders=True,
         start=["module", "expr"],
-        cache=True,
+        cache=grammar_tables() or False,
     )
 
 
