@@ -93,6 +93,8 @@ workflow fan(items) {{
     return results
 }}
 """
+# An item body that is more than its one step has a function of its own.
+FAN_BODY = FAN.replace("yield h.work(item)", "value = h.work(item)\n        yield value")
 
 SAGA_STEP = "    step s{k} = h.work(x) compensate h.work(s{k})\n"
 
@@ -116,8 +118,10 @@ BUDGET = {
     ("step (as a statement and inside an expression)", "interp"): 2,
     ("stage with a step", "compiled"): 0,
     ("stage with a step", "interp"): 2,
-    ("parallel for item", "compiled"): 1,  # the item's function
-    ("parallel for item", "interp"): 3,
+    ("parallel for item", "compiled"): 0,  # the runtime makes the step itself
+    ("parallel for item", "interp"): 0,
+    ("parallel for item with a body", "compiled"): 1,  # the item's function
+    ("parallel for item with a body", "interp"): 3,
     ("saga step with a compensation", "compiled"): 0,
     ("saga step with a compensation", "interp"): 3,
     ("machine send", "compiled"): 1,
@@ -133,9 +137,12 @@ def _workflow(source_of: Callable[[int], str], backend: str) -> Callable[[int], 
     return make
 
 
-def _fan(backend: str) -> Callable[[int], Callable[[], Any]]:
-    module = load_source(FAN, f"counts_fan_{backend}.wf", backend=backend)
-    return lambda n: lambda: module.fan(list(range(n)))
+def _fan(source: str) -> Callable[[str], Callable[[int], Callable[[], Any]]]:
+    def of(backend: str) -> Callable[[int], Callable[[], Any]]:
+        module = load_source(source, f"counts_fan_{backend}_{id(source)}.wf", backend=backend)
+        return lambda n: lambda: module.fan(list(range(n)))
+
+    return of
 
 
 def _saga(backend: str) -> Callable[[int], Callable[[], Any]]:
@@ -165,7 +172,8 @@ def _machine(backend: str) -> Callable[[int], Callable[[], Any]]:
 CASES: dict[str, Callable[[str], Callable[[int], Callable[[], Any]]]] = {
     "step (as a statement and inside an expression)": lambda backend: _workflow(steps_source, backend),
     "stage with a step": lambda backend: _workflow(stages_source, backend),
-    "parallel for item": _fan,
+    "parallel for item": _fan(FAN),
+    "parallel for item with a body": _fan(FAN_BODY),
     "saga step with a compensation": _saga,
     "machine send": _machine,
 }

@@ -149,6 +149,7 @@ def test_runtime_public_surface_is_pinned() -> None:
             "join",
             "keys",
             "lower",
+            "map_calls",
             "map_items",
             "parallel",
             "select",

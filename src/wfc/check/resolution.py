@@ -205,3 +205,15 @@ class Resolution:
     def location(self, node: ast.Node) -> str:
         """`file.wf:line:col` of a node, as error notes and comments show it."""
         return f"{self.filename}:{node.span.line}:{node.span.column}"
+
+    def single_step(self, loop: ast.For) -> ast.Call | None:
+        """The call of a mapping `for` whose whole body is `yield HANDLER(var)` (no
+        `where`): each item is that one step, which the runtime makes itself
+        (`map_calls`), with no function of the item's own."""
+        if loop.where is not None or len(loop.body) != 1 or not isinstance(loop.body[0], ast.Yield):
+            return None
+        call = loop.body[0].value
+        if not isinstance(call, ast.Call) or self.calls.get(call) is not CallKind.STEP or call.keywords:
+            return None
+        only = call.args[0] if len(call.args) == 1 else None
+        return call if isinstance(only, ast.Name) and only.id == loop.var.id else None

@@ -365,15 +365,25 @@ class StmtEmitter(PolicyEmitter):
                 self.loop_body(stmt.filtered_body())
 
     def map_items(self, stmt: ast.For) -> None:
-        function = self.temps.new("item")
-        self.function(
-            f"async def {function}({py_name(stmt.var.id)}: _wf.Value) -> _wf.Value:",
-            FunctionKind.ITEM,
-            stmt,
-            stmt.body,
-            where=stmt.where,
-        )
-        options = [f"_rt, {function}, {self.expr(stmt.iterable)}"]
+        call = self.res.single_step(stmt)
+        if call is None:
+            function = self.temps.new("item")
+            self.function(
+                f"async def {function}({py_name(stmt.var.id)}: _wf.Value) -> _wf.Value:",
+                FunctionKind.ITEM,
+                stmt,
+                stmt.body,
+                where=stmt.where,
+            )
+            mapper, options = "map_items", [f"_rt, {function}, {self.expr(stmt.iterable)}"]
+        else:  # each item is the one step: the runtime calls the handler, looked up per item
+            self.out.line(f"# {self.where(call)}")
+            target, location = py_literal(self.res.step_targets[call]), py_literal(self.res.location(call))
+            handler = f"lambda: {self.sub(call.func, 9)}"
+            mapper, options = (
+                "map_calls",
+                [f"_rt, {target}, {location}, {handler}, {self.expr(stmt.iterable)}"],
+            )
         if stmt.concurrent:
             options.append("concurrent=True")
         if stmt.limit is not None:
@@ -385,8 +395,8 @@ class StmtEmitter(PolicyEmitter):
         if stmt.where is not None:
             options.append("filtered=True")
         options.append(f"name={py_literal(stmt.var.id)}")
-        call = f"await _wf.map_items({', '.join(options)})"
-        self.out.line(f"{py_name(stmt.into.id)} = {call}" if stmt.into else call)
+        mapped = f"await _wf.{mapper}({', '.join(options)})"
+        self.out.line(f"{py_name(stmt.into.id)} = {mapped}" if stmt.into else mapped)
 
     def function(
         self,

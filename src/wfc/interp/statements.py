@@ -351,6 +351,9 @@ class Executor(Evaluator):
         return Code(run_now, False)
 
     def map_items(self, stmt: ast.For) -> Code:
+        call = self.res.single_step(stmt)
+        if call is not None:
+            return self.map_calls(stmt, call)
         names, var = self.res.scope_locals.get(stmt, ()), stmt.var.id
         body, suspends = self.block_code(stmt.body)
         where = None if stmt.where is None else self.code(stmt.where)
@@ -366,24 +369,41 @@ class Executor(Evaluator):
             return signal.value if isinstance(signal, Yield) else None
 
         async def run(frame: Frame, rt: Runtime) -> None:
-            iterable = await self.evaluate(stmt.iterable, frame, rt)
-            limit = None if stmt.limit is None else await self.evaluate(stmt.limit, frame, rt)
-            timeout = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
+            iterable, options = await self.map_options(stmt, frame, rt)
             values = await runtime.map_items(
-                rt,
-                lambda item: item_body(frame, rt, item),
-                iterable,
-                concurrent=stmt.concurrent,
-                limit=limit,
-                timeout=timeout,
-                skip_errors=stmt.skip_errors,
-                filtered=where is not None,
-                name=var,
+                rt, lambda item: item_body(frame, rt, item), iterable, filtered=where is not None, **options
             )
             if stmt.into is not None:
                 frame.set(stmt.into.id, values)
 
         return Code(run, True)
+
+    def map_calls(self, stmt: ast.For, call: ast.Call) -> Code:
+        """A mapping `for` whose each item is one step (`Resolution.single_step`)."""
+        target, location = self.res.step_targets[call], self.res.location(call)
+        lookup = self.handler(call.func)
+
+        async def run(frame: Frame, rt: Runtime) -> None:
+            iterable, options = await self.map_options(stmt, frame, rt)
+            values = await runtime.map_calls(rt, target, location, lookup, iterable, **options)
+            if stmt.into is not None:
+                frame.set(stmt.into.id, values)
+
+        return Code(run, True)
+
+    async def map_options(self, stmt: ast.For, frame: Frame, rt: Runtime) -> tuple[Any, dict[str, Any]]:
+        """A mapping `for`'s iterable, then the options of its map, evaluated in order."""
+        iterable = await self.evaluate(stmt.iterable, frame, rt)
+        limit = None if stmt.limit is None else await self.evaluate(stmt.limit, frame, rt)
+        timeout = None if stmt.timeout is None else await self.evaluate(stmt.timeout, frame, rt)
+        options = {
+            "concurrent": stmt.concurrent,
+            "limit": limit,
+            "timeout": timeout,
+            "skip_errors": stmt.skip_errors,
+            "name": stmt.var.id,
+        }
+        return iterable, options
 
     def compile_While(self, stmt: ast.While) -> Code:
         body = self.block_code(stmt.body)

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from ._bounds import MAX_LIMIT
     from ._bulkhead import Bulkhead
     from ._clock import Clock, Deadline, RealClock, VirtualClock, format_seconds
-    from ._concurrency import LEFT_OUT, map_items, parallel, select
+    from ._concurrency import LEFT_OUT, map_calls, map_items, parallel, select
     from ._durable import ReplayRefused, Run, declare, step_key, step_keyed
     from ._errors import (
         ERROR_TYPES,
@@ -60,7 +60,7 @@ _HOMES = {  # the module that holds each public name
     "_bulkhead": "Bulkhead",
     "_clock": "Clock Deadline RealClock VirtualClock format_seconds",
     "_bounds": "MAX_LIMIT",
-    "_concurrency": "LEFT_OUT map_items parallel select",
+    "_concurrency": "LEFT_OUT map_calls map_items parallel select",
     "_durable": "ReplayRefused Run declare step_key step_keyed",
     "_errors": "ERROR_TYPES BranchesFailed CircuitOpen RateLimited SagaFailed ValidationError WorkflowError WorkflowFailed failure",
     "_events": "Event error_fields",
@@ -162,6 +162,7 @@ __all__ = [
     "matches",
     "regex",
     "sliced",
+    "map_calls",
     "map_items",
     "open_store",
     "parallel",

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence, Sized
+from inspect import isawaitable
+from types import CoroutineType
 from typing import Any, TypeVar
 
 from ._bounds import MAX_LIMIT
@@ -19,6 +21,7 @@ from ._durable import branch as enter_branch
 from ._durable import leave_branch
 from ._errors import BranchesFailed, WorkflowError
 from ._runtime import Runtime
+from ._steps import step
 
 Job = TypeVar("Job")
 DEFAULT_MAP_LIMIT = 10
@@ -267,6 +270,46 @@ async def map_items(
     return results
 
 
+async def map_calls(
+    rt: Runtime,
+    target: str,
+    location: str,
+    lookup: Callable[[], Any],
+    iterable: Iterable[Any],
+    concurrent: bool = False,
+    limit: int | None = None,
+    timeout: float | None = None,
+    skip_errors: bool = False,
+    name: str = "",
+) -> list[Any]:
+    """`map_items` whose body is one step, `yield HANDLER(item)`: the step `target` at
+    `location` calls `lookup()(item)` for every item, with everything a step does
+    (events, the journal, the error's note). Concurrent, in a run with no journal and
+    no observers, the pool makes each call itself: no coroutine of the item's own."""
+    if concurrent and not rt.observers and rt.journal is None and timeout is None and not skip_errors:
+        results: list[Any] = []
+
+        def numbered() -> Iterator[tuple[int, Any]]:
+            append = results.append
+            for position, item in enumerate(iterable):
+                append(None)
+                yield position, item
+
+        width = DEFAULT_MAP_LIMIT if limit is None else _check_limit(limit)
+        await _pool(numbered(), width, lookup, store=results, step=(rt, target, location))
+        return results
+    return await map_items(
+        rt,
+        lambda item: step(rt, target, location, lookup, item),
+        iterable,
+        concurrent=concurrent,
+        limit=limit,
+        timeout=timeout,
+        skip_errors=skip_errors,
+        name=name,
+    )
+
+
 def _counted(
     rt: Runtime, body: Callable[[Any], Awaitable[Any]], iterable: Iterable[Any], name: str, concurrent: bool
 ) -> Callable[[Any], Awaitable[Any]]:
@@ -317,15 +360,20 @@ async def _bounded(
 async def _pool(
     jobs: Iterator[tuple[int, Job]],
     width: int,
-    run: Callable[..., Awaitable[Any]],
+    run: Callable[..., Any],
     store: list[Any] | None = None,
+    step: tuple[Runtime, str, str] | None = None,
 ) -> None:
     """Run `run(position, job)` for every job, at most `width` at a time; with `store`,
-    `store[position] = await run(job)` instead. Workers start only as the running
-    ones wait: jobs that never wait run on one worker, with no task per job."""
+    `store[position] = await run(job)` instead; with `step` too, `(rt, target,
+    location)`, each job is that step of the handler `run()` looks up (`map_calls`).
+    Workers start only as the running ones wait: jobs that never wait run on one
+    worker, with no task per job."""
     if width <= 0:
         return
     loop = asyncio.get_running_loop()
+    if step is not None:
+        rt, target, location = step
     workers: list[asyncio.Task[None]] = []
     settled = loop.create_future()  # every worker ended, or one failed
     idle = running = 0
@@ -346,8 +394,20 @@ async def _pool(
                 start()  # every worker is busy: one more may take the next job
             if store is None:
                 await run(position, job)
-            else:
+            elif step is None:
                 store[position] = await run(job)
+            else:  # `runtime.step`, written out: one coroutine less per item
+                if rt.observers:  # an observer that came after the map began
+                    rt.event("step.start", target)
+                try:
+                    value = run()(job)
+                    if value.__class__ is CoroutineType or isawaitable(value):
+                        value = await value
+                except BaseException as exc:
+                    raise rt.step_failed(exc, target, location)
+                if rt.observers:
+                    rt.event("step.end", target)
+                store[position] = value
             idle += 1
         idle -= 1
 
