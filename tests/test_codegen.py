@@ -181,3 +181,21 @@ def test_steps_inside_expressions_are_inline_only_where_order_allows(expression:
         assert [r.value for r in runs][0] == runs[1].value
         assert repr(runs[0].error) == repr(runs[1].error)
         assert [e.kind for e in runs[0].events] == [e.kind for e in runs[1].events]
+
+
+@pytest.mark.parametrize(
+    ("body", "one_step"),
+    [
+        ("yield t.double(x)", True),
+        ("yield t.double(x + 1)", False),  # the argument is computed: the item has a function
+        ("yield t.double(x, 2)", False),
+        ("y = t.double(x)\n        yield y", False),
+        ("yield t.double(x) with retry(attempts: 2)", False),
+        ("yield x", False),
+    ],
+)
+def test_an_item_that_is_one_step_has_no_function_of_its_own(body: str, one_step: bool) -> None:
+    source = (f"use backend_handlers as t\n\nworkflow w(xs) {{\n    r = parallel for x in xs limit 2 {{\n"
+              f"        {body}\n    }}\n    return r\n}}\n")
+    generated = compile_source(source, "items.wf")
+    assert ("_wf.map_calls(" in generated, "async def _wf_item" in generated) == (one_step, not one_step)
