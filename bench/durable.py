@@ -1,6 +1,6 @@
 """Benchmark: what a journaled step costs, on SQLite, against its floor and against DBOS.
 
-    python bench/durable.py [--runs 200] [--rounds 9]      (DBOS: pip install dbos)
+    python bench/durable.py [--runs 200] [--rounds 9]      (DBOS: the `bench` extra)
 
 Contenders, per step of a 10-step workflow (each step a trivial async handler):
 - `bare`: the compiled workflow, no journal (a plain await per step);
