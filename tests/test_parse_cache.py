@@ -303,3 +303,14 @@ def test_old_grammar_tables_are_pruned_with_the_entries(folder) -> None:
     for number in range(cache._KEEP + 1):
         cache.parse(SMALL.replace("world", f"w{number}"))
     assert not (folder / "00000000.lark-tables").exists()
+
+
+def test_a_cache_folder_that_is_a_file_leaves_the_grammar_tables_unkept_and_says_nothing(tmp_path) -> None:
+    (tmp_path / "small.wf").write_text(SMALL)
+    (tmp_path / "blocked").write_text("a file, not a folder")
+    env = {**os.environ, "WFC_CACHE_DIR": str(tmp_path / "blocked"), "TMPDIR": str(tmp_path)}
+    env.pop("WFC_NO_CACHE", None)
+    done = subprocess.run([sys.executable, "-m", "wfc", "run", "small.wf", "main"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, '"hello world"\n', "")
+    assert (tmp_path / "blocked").read_text() == "a file, not a folder"
