@@ -343,9 +343,11 @@ def statements(draw, place: Place, count: Counter) -> str:
         test = draw(expressions(replace(inner, readable=place.readable + (loop_var,)), 1))
         options = f"where {test} {options}"
     target = draw(st.sampled_from(place.targets))
+    loop = f"{target} = {head}for {loop_var} in range({draw(st.integers(0, 4))}) {options}"
+    if draw(st.integers(0, 3)) == 0:  # an item that is one step: the runtime's pool makes it
+        return f"{loop}{{\nyield h.{draw(st.sampled_from(HANDLERS))}({loop_var})\n}}"
     init = "\n".join(f"{name} = {loop_var}" for name in item_vars)
-    return (f"{target} = {head}for {loop_var} in range({draw(st.integers(0, 4))}) {options}"
-            f"{{\n{init}\n{block(inner)[2:]}")
+    return f"{loop}{{\n{init}\n{block(inner)[2:]}"
 
 
 @st.composite
