@@ -250,20 +250,14 @@ async def map_items(
                 leave_branch(token)
         results[position] = value
 
-    def numbered() -> Iterator[tuple[int, Any]]:
-        append = results.append
-        for position, item in enumerate(iterable):
-            append(None)
-            yield position, item
-
     if concurrent:
-        width = DEFAULT_MAP_LIMIT if limit is None else _check_limit(limit)
+        width = _map_width(limit)
         if rt.journal is None and timeout is None and not skip_errors:
-            await _pool(numbered(), width, body, store=results)  # nothing to do around the body
+            await _pool(_numbered(iterable, results), width, body, store=results)  # nothing around the body
         else:
-            await _bounded(rt, numbered(), width, run, None)
+            await _bounded(rt, _numbered(iterable, results), width, run, None)
     else:
-        for position, item in numbered():
+        for position, item in _numbered(iterable, results):
             await run(position, item)
     if skip_errors or filtered:
         return [value for value in results if value is not LEFT_OUT]
@@ -288,15 +282,13 @@ async def map_calls(
     no observers, the pool makes each call itself: no coroutine of the item's own."""
     if concurrent and not rt.observers and rt.journal is None and timeout is None and not skip_errors:
         results: list[Any] = []
-
-        def numbered() -> Iterator[tuple[int, Any]]:
-            append = results.append
-            for position, item in enumerate(iterable):
-                append(None)
-                yield position, item
-
-        width = DEFAULT_MAP_LIMIT if limit is None else _check_limit(limit)
-        await _pool(numbered(), width, lookup, store=results, step=(rt, target, location))
+        await _pool(
+            _numbered(iterable, results),
+            _map_width(limit),
+            lookup,
+            store=results,
+            step=(rt, target, location),
+        )
         return results
     return await map_items(
         rt,
@@ -334,6 +326,18 @@ def _counted(
         return value
 
     return counted
+
+
+def _numbered(iterable: Iterable[Any], results: list[Any]) -> Iterator[tuple[int, Any]]:
+    """Each item with its position, as `results` gains the slot its value goes in."""
+    append = results.append
+    for position, item in enumerate(iterable):
+        append(None)
+        yield position, item
+
+
+def _map_width(limit: Any) -> int:
+    return DEFAULT_MAP_LIMIT if limit is None else _check_limit(limit)
 
 
 def _check_limit(limit: Any) -> int:
