@@ -158,6 +158,38 @@ def test_a_failed_saga_is_compensated_and_its_error_comes_back(backend, tmp_path
     assert run.status == handle.status == "compensated"
 
 
+def test_a_finished_sagas_error_read_back_from_the_journal_keeps_every_field(backend, tmp_path) -> None:
+    from wfc.api import load_source
+
+    source = """use backend_handlers as h
+saga book(n) unwind(stop_on_error: true) {
+    step a = h.double(n) compensate h.note("a", a)
+    step b = h.double(a) compensate h.explode("undo b")
+    step c = h.explode("c fails")
+}
+"""
+    module = load_source(source, "unwound.wf", backend=backend)
+
+    def fields(error: SagaFailed) -> list:
+        return [error.message, error.step, error.compensated, error.uncompensated,
+                [(step, str(exc)) for step, exc in error.compensation_errors], repr(error.error)]
+
+    async def scenario():
+        run = await Runtime(store=SqliteStore(tmp_path / "r.db")).start(module.book, 1, run_id="b-1")
+        with pytest.raises(SagaFailed) as live:
+            await run.result()
+        handle = await Runtime(store=SqliteStore(tmp_path / "r.db")).resume("b-1")
+        with pytest.raises(SagaFailed) as read_back:
+            await handle.result()
+        return live.value, read_back.value
+
+    live, read_back = asyncio.run(scenario())
+    assert fields(read_back) == fields(live) == [
+        "saga book failed at step c: ValueError: c fails", "c", [], ["a"], [("b", "undo b")],
+        "ValueError('c fails')",
+    ]
+
+
 def test_values_and_timers_replay_as_journaled(backend, tmp_path) -> None:
     from wfc.api import load_source
 

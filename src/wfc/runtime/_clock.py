@@ -159,9 +159,9 @@ class Deadline:
         return self
 
     @staticmethod
-    def track_in(context: contextvars.Context) -> None:
-        """Keep the deadlines opened in `context` from now on, for `moved_to`."""
-        context.run(_OPEN.set, [])
+    def track() -> None:
+        """Keep the deadlines opened in the current context from now on, for `moved_to`."""
+        _OPEN.set([])
 
     @staticmethod
     def fired_in(context: contextvars.Context, task: asyncio.Task[Any]) -> bool:

@@ -598,6 +598,7 @@ def error_entry(exc: BaseException) -> dict[str, Any]:
             "compensated": exc.compensated,
             "error": None if exc.error is None else error_entry(exc.error),
             "compensation_errors": [[name, error_entry(error)] for name, error in exc.compensation_errors],
+            "uncompensated": exc.uncompensated,
         }
     return entry
 
@@ -614,6 +615,7 @@ def rebuilt_error(entry: dict[str, Any]) -> Exception:
             error=cause,
             compensated=saga["compensated"],
             compensation_errors=[(name, rebuilt_error(error)) for name, error in saga["compensation_errors"]],
+            uncompensated=saga.get("uncompensated", []),  # older journals lack it
         )
         failed.__cause__ = cause
         return failed

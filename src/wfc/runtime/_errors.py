@@ -41,15 +41,15 @@ class SagaFailed(WorkflowError):
     def __init__(
         self,
         message: str,
-        *,
         step: str | None = None,
         error: BaseException | None = None,
         compensated: list[str] | None = None,
         compensation_errors: list[tuple[str, BaseException]] | None = None,
         uncompensated: list[str] | None = None,
     ) -> None:
-        # Set directly, not through WorkflowError's keyword fields: a failed saga's
-        # error is made on its failure path, which is measured (bench/saga.py).
+        # Set directly, not through WorkflowError's keyword fields, and the runtime passes
+        # them by position: a failed saga's error is made on its failure path, which is
+        # measured (bench/saga.py), and keywords double the cost of making it.
         Exception.__init__(self, message)
         self.fields: dict[str, object] = {}
         self.step = step

@@ -78,7 +78,6 @@ class Saga:
         # One context of its own from the start (as a task would have had): a step that
         # sets a context variable before it waits resets it in the same context after.
         context = contextvars.copy_context()
-        Deadline.track_in(context)  # a compensation's timeout must follow it to the task below
         try:
             waiting_on = context.run(compensating.send, None)
         except StopIteration as finished:
@@ -93,6 +92,7 @@ class Saga:
             del failure, error
 
     async def _compensate(self, error: BaseException) -> SagaFailed:
+        Deadline.track()  # in the unwinding's own context: a compensation's timeout follows it to a task
         rt, failed_step = self._rt, self.step
         compensated: list[str] = []
         errors: list[tuple[str, BaseException]] = []
@@ -116,14 +116,8 @@ class Saga:
             if rt.observers:
                 rt.event("compensate.end", step)
         where = f" at step {failed_step}" if failed_step else ""
-        failure = SagaFailed(
-            f"saga {self.name} failed{where}: {type(error).__name__}: {error}",
-            step=failed_step,
-            error=error,
-            compensated=compensated,
-            compensation_errors=errors,
-            uncompensated=uncompensated,
-        )
+        message = f"saga {self.name} failed{where}: {type(error).__name__}: {error}"
+        failure = SagaFailed(message, failed_step, error, compensated, errors, uncompensated)
         if rt.observers:
             rt.event("saga.failed", self.name, {"step": failed_step, **error_fields(error)})
         return failure
