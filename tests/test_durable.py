@@ -190,6 +190,16 @@ saga book(n) unwind(stop_on_error: true) {
     ]
 
 
+def test_a_saga_error_journaled_without_uncompensated_reads_back_with_none_left() -> None:
+    from wfc.runtime._durable import error_entry, rebuilt_error
+
+    entry = error_entry(SagaFailed("saga s failed", "b", ValueError("no"), ["a"], [], ["z"]))
+    del entry["saga"]["uncompensated"]  # as journals written before it was kept
+    read_back = rebuilt_error(entry)
+    assert isinstance(read_back, SagaFailed) and read_back.uncompensated == []
+    assert (read_back.step, read_back.compensated, repr(read_back.error)) == ("b", ["a"], "ValueError('no')")
+
+
 def test_values_and_timers_replay_as_journaled(backend, tmp_path) -> None:
     from wfc.api import load_source
 
