@@ -49,6 +49,19 @@ def out_of_stock(item):
     raise OutOfStock(item)
 
 
+class Refused(Exception):
+    """A handler error whose constructor takes other parameters than its `args`."""
+
+    def __init__(self, code, reason):
+        super().__init__(f"refused ({code}): {reason}")
+        self.code = code
+
+
+def refuse(code):
+    log.append(("refuse", (code,)))
+    raise Refused(code, "no")
+
+
 def make(**fields):
     return dict(fields)
 

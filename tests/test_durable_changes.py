@@ -455,3 +455,67 @@ workflow w() {
                                      as_an_older_version_wrote_it)
     assert value == [2, 4] and calls == [("slow", (2, 30))]
     assert "idempotent.hit" not in events and events.count("step.end") == 3
+
+
+def test_a_handler_error_replays_as_its_own_class_so_catch_takes_the_same_path(backend, tmp_path) -> None:
+    """A journaled handler error must still match `catch h.Refused` after a restart, with
+    its attributes: rebuilt as a plain WorkflowError, the resumed run would fail instead."""
+    from wfc.runtime import VirtualClock
+
+    source = """use backend_handlers as h
+workflow w() {
+    outcome = null
+    try {
+        h.refuse(402)
+    } catch h.Refused as e {
+        outcome = ["caught", e.code]
+    }
+    h.slow(2, 30)
+    return outcome
+}
+"""
+    value, calls = crash_then_resume(source, backend, tmp_path / "t.db", ("slow", (2, 30)),
+                                     VirtualClock(start=10 ** 10))
+    assert value == ["caught", 402]
+    assert calls == [("slow", (2, 30))]  # the refusal came from the journal, not a second call
+
+
+def test_a_declared_error_that_ended_a_run_reads_back_as_its_class_with_its_fields(
+    backend, tmp_path, monkeypatch
+) -> None:
+    import sys
+
+    source = """error Declined
+error Expired: Declined
+workflow w(card) {
+    fail Expired("card expired", card=card)
+}
+"""
+    module = load_source(source, "declined.wf", backend=backend)
+    monkeypatch.setitem(sys.modules, module.__name__, module)  # as `import declined_wf` puts it
+
+    async def scenario():
+        run = await Runtime(store=SqliteStore(tmp_path / "r.db")).start(module.w, "4242", run_id="d-1")
+        with pytest.raises(module.Expired) as live:
+            await run.result()
+        handle = await Runtime(store=SqliteStore(tmp_path / "r.db")).resume("d-1")
+        with pytest.raises(module.Declined) as read_back:
+            await handle.result()
+        return live.value, read_back.value
+
+    live, read_back = asyncio.run(scenario())
+    assert type(read_back) is module.Expired
+    assert (read_back.message, read_back.card, read_back.fields) == ("card expired", "4242", {"card": "4242"})
+    assert (live.message, live.card) == (read_back.message, read_back.card)
+
+
+def test_rebuilding_an_error_never_imports_its_module() -> None:
+    import sys
+
+    from wfc.runtime import WorkflowError
+    from wfc.runtime._durable import error_entry, rebuilt_error
+
+    entry = {**error_entry(ValueError("x")), "module": "wfc_never_imported", "type": "Gone", "class": "Gone"}
+    read_back = rebuilt_error(entry)
+    assert type(read_back) is WorkflowError and str(read_back) == "Gone: x"
+    assert "wfc_never_imported" not in sys.modules

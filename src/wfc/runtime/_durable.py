@@ -27,6 +27,7 @@ import builtins
 import contextvars
 import functools
 import random
+import sys
 import time
 import uuid as _uuid
 from collections.abc import Callable, Iterator
@@ -584,6 +585,7 @@ def error_entry(exc: BaseException) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "type": kind.__name__,
         "module": kind.__module__,
+        "class": kind.__qualname__,
         "message": str(exc),
         "notes": list(getattr(exc, "__notes__", ())),
     }
@@ -592,6 +594,9 @@ def error_entry(exc: BaseException) -> dict[str, Any]:
         entry["args"] = list(exc.args)
     except NotStorable:
         pass
+    attributes = _storable_attributes(exc)
+    if attributes:
+        entry["attributes"] = attributes
     if isinstance(exc, SagaFailed):
         entry["saga"] = {
             "step": exc.step,
@@ -603,9 +608,27 @@ def error_entry(exc: BaseException) -> dict[str, Any]:
     return entry
 
 
+def _storable_attributes(exc: BaseException) -> dict[str, Any]:
+    """The error's own attributes that a store can hold (a declared error's fields, a
+    handler error's `status`): a replayed `catch` reads them as the first run did."""
+    attributes = {}
+    for name, value in getattr(exc, "__dict__", {}).items():
+        if name == "__notes__" or isinstance(exc, SagaFailed):
+            continue  # notes are kept on their own; a saga's fields below
+        try:
+            encode(value)
+        except NotStorable:
+            continue
+        attributes[name] = value
+    return attributes
+
+
 def rebuilt_error(entry: dict[str, Any]) -> Exception:
-    """The journaled error, as near to the original as can be rebuilt: the same
-    builtin or runtime type with its message, else a `WorkflowError` naming it."""
+    """The journaled error, as near to the original as can be rebuilt: the same class
+    (a builtin, a runtime error, or one of a module this process has imported, such
+    as a handler module's or a compiled workflow's) with its arguments and storable
+    attributes; else a `WorkflowError` naming it. A replayed step thus raises what
+    its `catch`, `retry(on: ...)` and `fallback(on: ...)` matched the first time."""
     saga = entry.get("saga")
     if saga is not None:
         cause = None if saga["error"] is None else rebuilt_error(saga["error"])
@@ -619,19 +642,38 @@ def rebuilt_error(entry: dict[str, Any]) -> Exception:
         )
         failed.__cause__ = cause
         return failed
-    kind = ERROR_TYPES.get(entry["type"]) if entry["module"].startswith("wfc.") else None
-    if kind is None and entry["module"] == "builtins":
-        kind = getattr(builtins, entry["type"], None)
-    error: Exception
-    if isinstance(kind, type) and issubclass(kind, Exception) and kind is not SagaFailed:
-        try:
-            error = kind(*entry["args"]) if "args" in entry else kind(entry["message"])
-        except Exception:  # noqa: BLE001 - a constructor that wants more: fall back below
-            error = WorkflowError(f"{entry['type']}: {entry['message']}")
-    else:
-        error = WorkflowError(f"{entry['type']}: {entry['message']}")
+    error = _same_class(entry) or WorkflowError(f"{entry['type']}: {entry['message']}")
     for note in entry["notes"]:
         error.add_note(note)
+    return error
+
+
+def _same_class(entry: dict[str, Any]) -> Exception | None:
+    """The journaled error rebuilt in its own class, or None if that class is unknown here."""
+    module = entry["module"]
+    ours = module == "builtins" or module.startswith("wfc.")
+    kind: Any
+    if module == "builtins":
+        kind = getattr(builtins, entry["type"], None)
+    elif ours:
+        kind = ERROR_TYPES.get(entry["type"])
+    else:  # only a module already imported: rebuilding an error never imports code
+        kind = sys.modules.get(module)
+        for part in entry.get("class", entry["type"]).split("."):
+            kind = getattr(kind, part, None)
+    if not (isinstance(kind, type) and issubclass(kind, Exception)) or kind is SagaFailed:
+        return None
+    args = entry.get("args", [entry["message"]])
+    error: Exception
+    try:
+        if ours:  # their constructors take what `args` holds
+            error = kind(*args)
+        else:  # not __init__: an application's class may take other parameters, or act
+            error = kind.__new__(kind, *args)
+            error.args = tuple(args)
+    except Exception:  # noqa: BLE001 - a constructor that wants more
+        return None
+    vars(error).update(entry.get("attributes", {}))  # every exception has a __dict__
     return error
 
 
