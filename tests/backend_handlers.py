@@ -66,6 +66,11 @@ def make(**fields):
     return dict(fields)
 
 
+def numbered(*values):
+    """A map with int keys, which JSON would silently turn into text."""
+    return {"by_number": dict(enumerate(values))}
+
+
 class Box:
     def __init__(self, value):
         self.value = value

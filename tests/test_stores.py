@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_source
+from wfc.api import load_source
 from wfc.runtime import (MemoryStore, NotStorable, RedisStore, Runtime, SqliteStore, VirtualClock,
                          WorkflowError, open_store)
 
@@ -87,6 +88,8 @@ def test_values_are_json_and_come_back_equal(make_store) -> None:
     ({1, 2}, "Object of type set is not JSON serializable"),
     (float("nan"), "Out of range float values are not JSON compliant"),
     (b"raw", "Object of type bytes is not JSON serializable"),
+    ({1: "a"}, "a map key must be text, not 1, an int"),
+    ([{"ok": (1, {None: 2})}], "a map key must be text, not None, a NoneType"),
 ])
 def test_a_value_that_is_not_json_is_a_clear_error(kind, value, reason, tmp_path, request) -> None:
     store = (SqliteStore(tmp_path / "x.db") if kind == "sqlite"
@@ -94,6 +97,25 @@ def test_a_value_that_is_not_json_is_a_clear_error(kind, value, reason, tmp_path
     with pytest.raises(NotStorable) as info:
         asyncio.run(store.put("k", value, 0))
     assert str(info.value).startswith(f"the store holds JSON values only ({reason}")
+
+
+def test_a_step_result_whose_map_keys_are_not_text_fails_the_step_instead_of_changing_on_replay(
+    backend, tmp_path
+) -> None:
+    source = """
+use backend_handlers as h
+workflow main() { return h.numbered("a", "b") }
+"""
+    rt = Runtime(clock=VirtualClock(), store=SqliteStore(tmp_path / "r.db"))
+
+    async def durable():
+        module = load_source(source, "numbered.wf", backend=backend)
+        return await (await rt.start(module.main, run_id="n-1")).result()
+
+    with pytest.raises(WorkflowError) as info:
+        asyncio.run(durable())
+    assert str(info.value) == ("the result of step h.numbered, a dict, cannot be journaled: the store "
+                               "holds JSON values only (a map key must be text, not 0, an int)")
 
 
 def test_a_result_the_store_cannot_hold_fails_the_step_by_name(backend, tmp_path) -> None:

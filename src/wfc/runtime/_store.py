@@ -71,9 +71,30 @@ def encode(value: Any) -> str:
     if type(value) is Encoded:
         return value
     try:
-        return _encoder()(value)
+        text = _encoder()(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise NotStorable(f"the store holds JSON values only ({exc})") from None
+    if "{" in text:  # a map: its keys were checked for being JSON, not for being text
+        _check_keys(value)
+    return text
+
+
+def _check_keys(value: Any) -> None:
+    """Raise `NotStorable` for a map key that is not text: JSON would turn `{1: "a"}`
+    into `{"1": "a"}` without a word, and a replay would then read another value."""
+    pending = [value]  # no cycle: the encoder refused those
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    raise NotStorable(
+                        f"the store holds JSON values only (a map key must be text, not {key!r}, {described(key)})"
+                    )
+                if isinstance(inner, (dict, list, tuple)):
+                    pending.append(inner)
+        elif isinstance(item, (list, tuple)):
+            pending.extend(inner for inner in item if isinstance(inner, (dict, list, tuple)))
 
 
 @functools.cache
