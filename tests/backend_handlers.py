@@ -66,6 +66,12 @@ def make(**fields):
     return dict(fields)
 
 
+def pair(a, b):
+    """A tuple, which a store gives back as a list."""
+    log.append(("pair", (a, b)))
+    return (a, b)
+
+
 def numbered(*values):
     """A map with int keys, which JSON would silently turn into text."""
     return {"by_number": dict(enumerate(values))}

@@ -519,3 +519,30 @@ def test_rebuilding_an_error_never_imports_its_module() -> None:
     read_back = rebuilt_error(entry)
     assert type(read_back) is WorkflowError and str(read_back) == "Gone: x"
     assert "wfc_never_imported" not in sys.modules
+
+
+def test_a_step_value_that_json_changes_reads_the_same_before_and_after_a_crash(backend, tmp_path) -> None:
+    """A tuple comes back from the journal as a list: the first run sees the list too,
+    or `first == [1, 2]` would be false before the crash and true after it."""
+    from wfc.runtime import VirtualClock
+
+    source = """use backend_handlers as h
+workflow w() {
+    first = h.pair(1, 2)
+    before = first == [1, 2]
+    h.slow(2, 30)
+    return [before, first == [1, 2], first]
+}
+"""
+    uncrashed = asyncio.run(_durable_value(load_source(source, "pair.wf", backend=backend), tmp_path / "u.db"))
+    value, calls = crash_then_resume(source, backend, tmp_path / "t.db", ("slow", (2, 30)),
+                                     VirtualClock(start=10 ** 10))
+    assert uncrashed == value == [True, True, [1, 2]]
+    assert calls == [("slow", (2, 30))]
+
+
+async def _durable_value(module, path):
+    from wfc.runtime import VirtualClock
+
+    rt = Runtime(store=SqliteStore(path), clock=VirtualClock())
+    return await (await rt.start(module.w, run_id="u-1")).result()

@@ -118,6 +118,20 @@ workflow main() { return h.numbered("a", "b") }
                                "holds JSON values only (a map key must be text, not 0, an int)")
 
 
+def test_the_first_caller_of_an_idempotent_step_gets_what_the_later_ones_read(backend, tmp_path) -> None:
+    source = """
+use backend_handlers as h
+workflow main() {
+    first = h.pair(1, 2) with idempotent(key: "p")
+    second = h.pair(1, 2) with idempotent(key: "p")
+    return [first == second, first == [1, 2]]
+}
+"""
+    rt = Runtime(clock=VirtualClock(), store=SqliteStore(tmp_path / "r.db"))
+    outcome = run_source(source, backend, "main", rt=rt)
+    assert outcome.value == [True, True]
+
+
 def test_a_result_the_store_cannot_hold_fails_the_step_by_name(backend, tmp_path) -> None:
     source = """
 use backend_handlers as h

@@ -38,7 +38,7 @@ from typing import Any
 from ._clock import format_seconds, settle
 from ._errors import ERROR_TYPES, SagaFailed, WorkflowError
 from ._runtime import Runtime, cancels_run, stray_error
-from ._store import Encoded, NotStorable, append_all, described, encode, update
+from ._store import Encoded, NotStorable, append_all, as_stored, described, encode, update
 
 # The fan-out path as identities write it: "" at the top, "2.0" in branch 0 of item 2.
 _PATH: contextvars.ContextVar[str] = contextvars.ContextVar("wfc_path", default="")
@@ -219,7 +219,7 @@ class Journal:
             raise WorkflowError(
                 f"the result of step {target}, {described(result)}, cannot be journaled: {exc}"
             ) from exc
-        return result
+        return as_stored(result) if self._encodes else result
 
     async def receive(self, signal: str, timeout: float | None) -> Any:
         """The value of the N-th signal named `signal` sent to the run, for the N-th

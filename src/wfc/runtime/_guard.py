@@ -21,7 +21,7 @@ from ._events import error_fields
 from ._policies import _GRANTED, CLOSED, OPEN, Breaker, Fallback, Idempotent, Limit, Retry, Timeout
 from ._runtime import Runtime
 from ._steps import ATTEMPT, step
-from ._store import NotStorable, described, update
+from ._store import NotStorable, as_stored, described, update
 
 # Idempotency records: (PENDING, holder) while the call runs, (DONE, result) after; the
 # holder is the step key of a durable run's step, else None.
@@ -266,7 +266,7 @@ class Guard:
                 future.set_result(outcome)
         if not outcome[0]:
             raise outcome[1]
-        return result
+        return outcome[1]
 
     async def _settle(
         self, rt: Runtime, store_key: str, version: int, outcome: tuple[bool | None, Any]
@@ -278,7 +278,8 @@ class Guard:
             ttl_end = rt.policy_now() + self.idempotent.ttl  # type: ignore[union-attr]
             try:
                 await rt.store.put(store_key, (DONE, outcome[1]), version, ttl_end)
-                return outcome
+                # What the later callers will read from the store, the first one gets too.
+                return (True, as_stored(outcome[1])) if getattr(rt.store, "encodes", False) else outcome
             except NotStorable as exc:
                 error = WorkflowError(
                     f"the result of idempotent step {self.target}, "

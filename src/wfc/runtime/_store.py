@@ -79,6 +79,20 @@ def encode(value: Any) -> str:
     return text
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def as_stored(value: Any) -> Any:
+    """`value` as an encoding store gives it back: a scalar as it is, anything else a
+    fresh copy through JSON (a tuple becomes a list, an IntEnum an int, an OrderedDict
+    a dict). A journaled step's first run sees what its replay will see, and the first
+    caller of an idempotent step what the later ones read; none shares the handler's
+    object, which the handler may change after."""
+    if type(value) in _JSON_SCALARS:
+        return value
+    return decode(encode(value))
+
+
 def _check_keys(value: Any) -> None:
     """Raise `NotStorable` for a map key that is not text: JSON would turn `{1: "a"}`
     into `{"1": "a"}` without a word, and a replay would then read another value."""
