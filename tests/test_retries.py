@@ -27,6 +27,10 @@ workflow bounded(v) {
 workflow simple(v) {
     return h.scripted(v) with retry(attempts: 3, delay: 1s)
 }
+workflow again(v) {
+    v = h.scripted(v) with retry(attempts: 3, delay: 1s)
+    return v
+}
 workflow counted() {
     stage s with retry(attempts: 3, delay: 1s) {
         n = attempt()
@@ -86,6 +90,16 @@ def test_handlers_and_wf_code_see_the_attempt_number(modules, backend) -> None:
     outcome = go(module, "counted", ["conn"])
     assert outcome.value == [2, 1]  # the stage's second attempt; 1 again outside it
     assert handlers.seen_attempts == [1, 2]
+
+
+def test_a_retried_call_that_assigns_its_own_argument_retries_with_the_value_it_had(modules, backend) -> None:
+    """`v = h.f(v) with retry()`: the failed attempt must leave `v` as it was, or the
+    next attempt is called with the first attempt's coroutine (found by the crash-replay
+    property test)."""
+    handlers.log.clear()
+    outcome = go(modules[backend], "again", ["conn", "timeout"], "ok")
+    assert outcome.value == "ok"
+    assert handlers.log == [("scripted", ("ok",))] * 3
 
 
 @pytest.mark.parametrize("policies", [

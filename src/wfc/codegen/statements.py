@@ -101,7 +101,11 @@ class StmtEmitter(PolicyEmitter):
         codes = self.hoisted((*values, *(value for _, value in keys)))
         codes, key_codes = codes[: len(values)], codes[len(values) :]
         target = py_literal(self.res.step_targets[call])
-        direct = dest.startswith("_wf_") or not self.frame.may_observe_failed_assignment()
+        # A failed attempt must leave `dest` as it was: a `catch`, a parallel branch, a
+        # stage's next attempt or this call's own retry (`x = h.f(x) with retry()`) reads it.
+        direct = dest.startswith("_wf_") or (
+            retry_guard is None and not self.frame.may_observe_failed_assignment()
+        )
         result = dest if direct else self.temps.new("r")
         if admitting is not None:
             guard, spec = admitting
