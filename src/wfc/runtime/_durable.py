@@ -38,7 +38,7 @@ from typing import Any
 from ._clock import format_seconds, settle
 from ._errors import ERROR_TYPES, SagaFailed, WorkflowError
 from ._runtime import Runtime, cancels_run, stray_error
-from ._store import Encoded, NotStorable, append_all, as_stored, described, encode, update
+from ._store import Encoded, NotStorable, append_all, decode, described, encode, is_scalar, update
 
 # The fan-out path as identities write it: "" at the top, "2.0" in branch 0 of item 2.
 _PATH: contextvars.ContextVar[str] = contextvars.ContextVar("wfc_path", default="")
@@ -136,13 +136,16 @@ class Journal:
         self.write_later(identity, entry)
         await self.flush()
 
-    def write_later(self, identity: str, entry: dict[str, Any]) -> None:
+    def write_later(self, identity: str, entry: dict[str, Any]) -> Any:
         """Journal `entry` before the run's next effect: the next step's handler, timer,
         signal wait or event to a subscriber, or its end (whose commit it shares).
         Nothing outside the run can tell the difference, and a crash before then is a
-        crash in the step, which runs again. Raises `NotStorable` here, not later."""
+        crash in the step, which runs again. Raises `NotStorable` here, not later.
+        Returns what the store will hold: the entry, or its JSON text."""
         entry["at"] = time.time()  # for the timeline of `wfc runs show`
-        self._pending.append((self._key(identity), Encoded(encode(entry)) if self._encodes else entry))
+        stored = Encoded(encode(entry)) if self._encodes else entry
+        self._pending.append((self._key(identity), stored))
+        return stored
 
     async def flush(self, *last: tuple[str, Any]) -> None:
         """Write what waits to be written, and `last` (a run's end), in one commit
@@ -214,12 +217,15 @@ class Journal:
         finally:
             _STEP_KEY.reset(token)
         try:
-            self.write_later(identity, {"ok": True, "value": result, "step": target})
+            stored = self.write_later(identity, {"ok": True, "value": result, "step": target})
         except NotStorable as exc:
             raise WorkflowError(
                 f"the result of step {target}, {described(result)}, cannot be journaled: {exc}"
             ) from exc
-        return as_stored(result) if self._encodes else result
+        if self._encodes and not is_scalar(result):
+            # What a replay will read (a tuple as a list), not the handler's own object.
+            return decode(stored)["value"]
+        return result
 
     async def receive(self, signal: str, timeout: float | None) -> Any:
         """The value of the N-th signal named `signal` sent to the run, for the N-th

@@ -88,9 +88,12 @@ def as_stored(value: Any) -> Any:
     a dict). A journaled step's first run sees what its replay will see, and the first
     caller of an idempotent step what the later ones read; none shares the handler's
     object, which the handler may change after."""
-    if type(value) in _JSON_SCALARS:
-        return value
-    return decode(encode(value))
+    return value if is_scalar(value) else decode(encode(value))
+
+
+def is_scalar(value: Any) -> bool:
+    """Whether JSON gives `value` back as it is, the same object for all it matters."""
+    return type(value) in _JSON_SCALARS
 
 
 def _check_keys(value: Any) -> None:
