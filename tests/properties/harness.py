@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import builtins
 import sys
 import types
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from typing import Any
 from wfc.api import load_source
 from wfc.runtime import Runtime, VirtualClock, current
 
-from .programs import Script
+from .programs import Refused, Script, raised
 
 MODULE = "wfprop_handlers"
 
@@ -38,6 +37,7 @@ def install_handlers(scripts: dict[str, Script]) -> list[tuple]:
     module = types.ModuleType(MODULE)
     for name, script in scripts.items():
         setattr(module, name, _handler(name, script, calls))
+    module.Refused = Refused  # type: ignore[attr-defined]
     sys.modules[MODULE] = module
     return calls
 
@@ -49,7 +49,7 @@ def _handler(name: str, script: Script, calls: list[tuple]):
         counter["n"] += 1
         calls.append((name, repr(arg), counter["n"]))
         if counter["n"] in script.fail_on:
-            raise getattr(builtins, script.error)(f"{name} call {counter['n']}")
+            raise raised(script.error)(f"{name} call {counter['n']}")
         return (arg if isinstance(arg, int) else 0) + script.offset
 
     if not script.is_async:

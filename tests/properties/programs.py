@@ -9,6 +9,7 @@ fallbacks) on calls, stages, saga steps and a workflow.
 
 from __future__ import annotations
 
+import builtins
 import re
 
 from dataclasses import dataclass, replace
@@ -21,9 +22,23 @@ from wfc.diagnostics import CompileError
 VARIABLES = ["v0", "v1", "v2", "v3", "on", "step"]  # soft keywords are names too
 HANDLERS = ["f0", "f1", "f2"]
 EXCEPTIONS = ["ValueError", "KeyError", "ConnectionError"]
-# What handlers may raise: the above, and a bare BaseException (not an Exception), which
-# the step protocol must turn into a WorkflowError the same way on both backends.
-RAISED = EXCEPTIONS + ["BaseException"]
+
+
+class Refused(Exception):
+    """The handler module's own error, caught as `h.Refused`: matched by its class, also
+    after a journal's replay or a trip through Temporal rebuilt it."""
+
+
+Refused.__module__ = "wfprop_handlers"  # the module the programs `use`, where it is found
+# What handlers may raise: the above, the handler module's own error, and a bare
+# BaseException (not an Exception), which the step protocol must turn into a
+# WorkflowError the same way on both backends.
+RAISED = EXCEPTIONS + ["Refused", "BaseException"]
+
+
+def raised(name: str) -> type[BaseException]:
+    """The class a script's `error` names."""
+    return Refused if name == "Refused" else getattr(builtins, name)
 NAMED_POLICY = "p0"
 
 
@@ -111,7 +126,7 @@ def _args(draw, options: dict[str, st.SearchStrategy[str]]) -> str:
 
 
 def _exception_list() -> st.SearchStrategy[str]:
-    names = EXCEPTIONS + ["TimeoutError", "CircuitOpen", "RateLimited", "Declined", "Expired"]
+    names = EXCEPTIONS + ["h.Refused", "TimeoutError", "CircuitOpen", "RateLimited", "Declined", "Expired"]
     return st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True).map(
         lambda found: "[" + ", ".join(found) + "]")
 
@@ -262,7 +277,8 @@ def statements(draw, place: Place, count: Counter) -> str:
     if kind == "try":
         catches = draw(st.sampled_from(["catch", "catch ValueError", "catch KeyError, ZeroDivisionError",
                                         "catch WorkflowFailed as e", "catch ValidationError",
-                                        "catch Declined as e", "catch Expired"]))
+                                        "catch Declined as e", "catch Expired", "catch h.Refused as e",
+                                        "catch h.Refused, KeyError"]))
         catches = catches.replace(" as e", f" as e{count.next()}")
         target = draw(st.sampled_from(place.targets))
         handler = block(replace(deeper, caught=True), 2)[:-1] + f"\n{target} = 100\n}}"

@@ -21,7 +21,6 @@ import pytest
 
 import asyncio
 from collections import Counter
-import builtins
 import os
 import sys
 import types
@@ -33,7 +32,7 @@ from hypothesis import HealthCheck, assume, given, note, settings, strategies as
 from wfc.api import load_source
 from wfc.runtime import MemoryStore, Runtime, VirtualClock, current, step_key
 
-from .programs import HANDLERS, Script, programs
+from .programs import HANDLERS, Refused, Script, programs, raised
 
 EXAMPLES = max(10, int(os.environ.get("WFC_PROPERTY_EXAMPLES", "150")) // 3)
 MODULE = "wfprop_handlers"
@@ -68,6 +67,7 @@ class World:
         module = types.ModuleType(MODULE)
         for name in HANDLERS:
             setattr(module, name, self.handler(name, self.scripts[name]))
+        module.Refused = Refused  # type: ignore[attr-defined]
         sys.modules[MODULE] = module
 
     def handler(self, name: str, script: Script):
@@ -83,7 +83,7 @@ class World:
         def effect(arg: Any) -> Any:
             self.calls.append((name, repr(arg), step_key()))
             if zlib.crc32(f"{name}:{arg!r}".encode()) % 6 + 1 in script.fail_on:
-                raise getattr(builtins, script.error)(f"{name} refused {arg!r}")
+                raise raised(script.error)(f"{name} refused {arg!r}")
             return (arg if isinstance(arg, int) else 0) + script.offset
 
         if not script.is_async:
