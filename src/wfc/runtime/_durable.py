@@ -617,10 +617,12 @@ def error_entry(exc: BaseException) -> dict[str, Any]:
 def _storable_attributes(exc: BaseException) -> dict[str, Any]:
     """The error's own attributes that a store can hold (a declared error's fields, a
     handler error's `status`): a replayed `catch` reads them as the first run did."""
-    attributes = {}
+    attributes: dict[str, Any] = {}
+    if isinstance(exc, SagaFailed):
+        return attributes  # its fields are journaled on their own
     for name, value in getattr(exc, "__dict__", {}).items():
-        if name == "__notes__" or isinstance(exc, SagaFailed):
-            continue  # notes are kept on their own; a saga's fields below
+        if name == "__notes__":
+            continue  # kept on their own
         try:
             encode(value)
         except NotStorable:
