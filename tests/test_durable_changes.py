@@ -9,7 +9,7 @@ import pytest
 
 import backend_handlers as h
 from wfc.api import load_source
-from wfc.runtime import ReplayRefused, Runtime, SqliteStore
+from wfc.runtime import ReplayRefused, Runtime, SqliteStore, WorkflowError
 
 OLD = """use backend_handlers as h
 workflow w() {
@@ -546,3 +546,38 @@ async def _durable_value(module, path):
 
     rt = Runtime(store=SqliteStore(path), clock=VirtualClock())
     return await (await rt.start(module.w, run_id="u-1")).result()
+
+
+def test_a_runs_result_reads_the_same_in_the_process_that_ran_it_as_in_any_other(backend, tmp_path) -> None:
+    """The live `Run.result()` gives what the store holds: a list for a tuple, and for a
+    value the store cannot hold the error the stored end records, not the value."""
+    source = """use backend_handlers as h
+machine M() {
+    initial a
+    state a {}
+}
+workflow pair() {
+    return h.pair(1, 2)
+}
+workflow instance() {
+    return M()
+}
+"""
+    module = load_source(source, "ends.wf", backend=backend)
+
+    async def scenario():
+        rt = Runtime(store=SqliteStore(tmp_path / "r.db"))
+        live_pair = await (await rt.start(module.pair, run_id="p")).result()
+        unstorable = await rt.start(module.instance, run_id="m")
+        with pytest.raises(WorkflowError) as live_error:
+            await unstorable.result()
+        later = Runtime(store=SqliteStore(tmp_path / "r.db"))
+        read_pair = await (await later.resume("p")).result()
+        with pytest.raises(WorkflowError) as read_error:
+            await (await later.resume("m")).result()
+        return live_pair, read_pair, unstorable.status, str(live_error.value), str(read_error.value)
+
+    live_pair, read_pair, status, live_error, read_error = asyncio.run(scenario())
+    assert live_pair == read_pair == [1, 2]
+    assert status == "failed" and live_error == read_error
+    assert live_error.startswith("the result, ") and "cannot be stored" in live_error

@@ -885,8 +885,7 @@ def launch(
                 raise
             if journal.check is not None:
                 journal.check.finished()
-            await finish(rt, run, journal, COMPLETED, value=value)
-            return value
+            return await finish(rt, run, journal, COMPLETED, value=value)
 
     run = Run(rt, run_id, dict(head))
     run._journal = journal
@@ -902,26 +901,22 @@ async def finish(
     status: str,
     value: Any = None,
     error: BaseException | None = None,
-) -> None:
-    """Write the run's end, in one commit with the entries not yet written."""
+) -> Any:
+    """Write the run's end, in one commit with the entries not yet written. Returns
+    the run's value as the store gives it back (as `Run.result` will in any process
+    from now on), or raises the error a value the store cannot hold becomes."""
     end: dict[str, Any] = {"status": status}
     if error is None:
         end["result"] = value
     else:
         end["error"] = error_entry(error)
+    unstorable = None
     try:
         stored = Encoded(encode(end)) if journal._encodes else end
     except NotStorable as exc:
-        end = {
-            "status": FAILED,
-            "error": {
-                "type": "WorkflowError",
-                "module": "wfc.runtime",
-                "message": f"the result, {described(value)}, cannot be stored: {exc}",
-                "notes": [],
-            },
-        }
-        stored = end
+        unstorable = WorkflowError(f"the result, {described(value)}, cannot be stored: {exc}")
+        end = {"status": FAILED, "error": error_entry(unstorable)}
+        stored = Encoded(encode(end)) if journal._encodes else end
     await journal.flush((end_key(run.run_id), stored))
     run._head.update(end)
     # The store answers for a finished run from now on: a long-lived runtime keeps
@@ -929,6 +924,11 @@ async def finish(
     if rt.runs.get(run.run_id) is run:
         del rt.runs[run.run_id]
     run._journal = None
+    if unstorable is not None:
+        raise unstorable
+    if journal._encodes and not is_scalar(value):
+        return decode(stored)["result"]
+    return value
 
 
 def source_of(function: Callable[..., Any]) -> tuple[str, str]:
