@@ -926,7 +926,7 @@ async def finish(
     run._journal = None
     if unstorable is not None:
         raise unstorable
-    if journal._encodes and not is_scalar(value):
+    if isinstance(stored, Encoded) and not is_scalar(value):
         return decode(stored)["result"]
     return value
 
