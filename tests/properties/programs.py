@@ -244,8 +244,12 @@ def statements(draw, place: Place, count: Counter) -> str:
 
     if kind == "assign":
         if draw(st.integers(0, 2)) == 0:  # a call with policies
-            call = f"h.{draw(st.sampled_from(HANDLERS))}({draw(expr)})"
-            return f"{draw(st.sampled_from(place.targets))} = {call}{draw(with_clause(place))}"
+            target = draw(st.sampled_from(place.targets))
+            # A third of them read the variable they assign, as `doc = h.enrich(doc)` does:
+            # a failed attempt must leave it as it was for a `catch` or the next attempt.
+            reads_target = target in place.readable and draw(st.integers(0, 2)) == 0
+            call = f"h.{draw(st.sampled_from(HANDLERS))}({target if reads_target else draw(expr)})"
+            return f"{target} = {call}{draw(with_clause(place))}"
         return f"{draw(st.sampled_from(place.targets))} = {draw(expr)}"
     if kind == "call":
         return f"h.{draw(st.sampled_from(HANDLERS))}({draw(expr)}){draw(with_clause(place))}"
