@@ -5,6 +5,7 @@ from __future__ import annotations
 from conftest import EXAMPLES
 from test_cli import wfc
 from test_durable import worker
+from wfc.runtime import SqliteStore
 
 ORDER = ["--arg", "product_id=P1", "--arg", "quantity=2", "--arg", "customer=Ann"]
 
@@ -42,6 +43,14 @@ def test_runs_resume_finishes_what_a_killed_process_left(tmp_path) -> None:
 
 def test_runs_errors_are_clear(tmp_path) -> None:
     store = str(tmp_path / "runs.db")
+    for command in (["list"], ["show", "nope"], ["signal", "nope", "go"],
+                    ["resume", str(EXAMPLES / "summary.wf"), "nope"]):
+        no_file = wfc("runs", *command, "--store", store)  # a typo in the path makes no store
+        assert no_file.returncode == 2, command
+        assert no_file.stderr == (f"error: cannot open the store '{store}': there is no such file "
+                                  "(the first run started with this store makes it)\n")
+    assert not (tmp_path / "runs.db").exists()
+    SqliteStore(store).close()
     missing = wfc("runs", "show", "nope", "--store", store)
     assert missing.returncode == 2 and "no run 'nope'" in missing.stderr
     unknown = wfc("runs", "resume", str(EXAMPLES / "summary.wf"), "nope", "--store", store)

@@ -518,12 +518,13 @@ def _arguments(pairs: tuple[str, ...], json_args: str | None) -> dict[str, Any]:
     return kwargs
 
 
-def open_store_or_fail(url: str) -> Any:
-    """The store at `url`, or a usage error that says why it cannot be opened."""
+def open_store_or_fail(url: str, create: bool = True) -> Any:
+    """The store at `url`, or a usage error that says why it cannot be opened. A
+    command that only reads runs (`create` false) never makes a SQLite file."""
     from .runtime import open_store
 
     try:
-        return open_store(url)
+        return open_store(url, create=create)
     except (OSError, ImportError, ValueError) as exc:  # sqlite3 errors are OSError-like too
         raise Failure(f"error: cannot open the store '{url}': {exc}", EXIT_USAGE) from None
     except Exception as exc:  # noqa: BLE001 - e.g. sqlite3.DatabaseError on a file that is not one

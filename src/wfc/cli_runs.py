@@ -66,7 +66,7 @@ def resume_command(file: Path, run_ids: tuple[str, ...], store_url: str, backend
         load(file, backend=backend)  # registers its declarations: the journal names them
     except Exception as exc:  # noqa: BLE001 - reported like wfc run does
         raise Failure(f"error: cannot load '{file}': {_described(exc)}", EXIT_INPUT) from None
-    runtime = Runtime(store=open_store_or_fail(store_url))
+    runtime = Runtime(store=open_store_or_fail(store_url, create=False))
 
     async def resume() -> list[tuple[str, str, Any]]:
         runs = [await runtime.resume(run_id) for run_id in run_ids] if run_ids else await runtime.recover()
@@ -107,7 +107,7 @@ def signal_command(run_id: str, name: str, value: str, store_url: str) -> None:
         decoded = json.loads(value)
     except json.JSONDecodeError as exc:
         raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--json") from None
-    runtime = Runtime(store=open_store_or_fail(store_url))
+    runtime = Runtime(store=open_store_or_fail(store_url, create=False))
 
     async def send() -> bool:
         runs = await _runs(store_url)
@@ -125,7 +125,7 @@ async def _runs(store_url: str) -> dict[str, dict[str, Any]]:
     from .cli import open_store_or_fail
     from .runtime._durable import stored_runs
 
-    return await stored_runs(open_store_or_fail(store_url))
+    return await stored_runs(open_store_or_fail(store_url, create=False))
 
 
 async def _journal(store_url: str, run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -133,7 +133,7 @@ async def _journal(store_url: str, run_id: str) -> tuple[dict[str, Any], dict[st
     from .runtime._durable import journal_entries
 
     runs = await _runs(store_url)
-    return runs, await journal_entries(open_store_or_fail(store_url), run_id)
+    return runs, await journal_entries(open_store_or_fail(store_url, create=False), run_id)
 
 
 def _describe(identity: str, entry: dict[str, Any], as_json: Any) -> str:

@@ -122,9 +122,12 @@ def _glob_escaped(text: str) -> str:
     return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)
 
 
-def open_store(url: str) -> Any:
+def open_store(url: str, *, create: bool = True) -> Any:
     """The store a URL names: `redis://...` (or `rediss://`, `unix://`) is a `RedisStore`,
-    `memory:` a `MemoryStore`, anything else the path of a `SqliteStore` file."""
+    `memory:` a `MemoryStore`, anything else the path of a `SqliteStore` file, which
+    is made if it does not exist, unless `create` is false (FileNotFoundError)."""
+    from pathlib import Path
+
     from ._sqlite import SqliteStore
     from ._store import MemoryStore
 
@@ -132,4 +135,7 @@ def open_store(url: str) -> Any:
         return RedisStore(url)
     if url == "memory:":
         return MemoryStore()
-    return SqliteStore(url.removeprefix("sqlite://"))
+    path = url.removeprefix("sqlite://")
+    if not create and not Path(path).exists():
+        raise FileNotFoundError("there is no such file (the first run started with this store makes it)")
+    return SqliteStore(path)
