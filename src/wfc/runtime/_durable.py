@@ -38,7 +38,17 @@ from typing import Any
 from ._clock import format_seconds, settle
 from ._errors import ERROR_TYPES, SagaFailed, WorkflowError
 from ._runtime import Runtime, cancels_run, stray_error
-from ._store import Encoded, NotStorable, append_all, decode, described, encode, is_scalar, update
+from ._store import (
+    Encoded,
+    NotStorable,
+    append_all,
+    check_keys,
+    decode,
+    described,
+    encode,
+    is_scalar,
+    update,
+)
 
 # The fan-out path as identities write it: "" at the top, "2.0" in branch 0 of item 2.
 _PATH: contextvars.ContextVar[str] = contextvars.ContextVar("wfc_path", default="")
@@ -136,14 +146,22 @@ class Journal:
         self.write_later(identity, entry)
         await self.flush()
 
-    def write_later(self, identity: str, entry: dict[str, Any]) -> Any:
+    def write_later(self, identity: str, entry: dict[str, Any], users: Any = None) -> Any:
         """Journal `entry` before the run's next effect: the next step's handler, timer,
         signal wait or event to a subscriber, or its end (whose commit it shares).
         Nothing outside the run can tell the difference, and a crash before then is a
         crash in the step, which runs again. Raises `NotStorable` here, not later.
-        Returns what the store will hold: the entry, or its JSON text."""
+        `users` is the value in `entry` that came from outside the runtime (a step's
+        result), whose map keys must be text; every other part of an entry is the
+        runtime's own, or was checked when it was made (`error_entry`) or read from
+        the store. Returns what the store will hold: the entry, or its JSON text."""
         entry["at"] = time.time()  # for the timeline of `wfc runs show`
-        stored = Encoded(encode(entry)) if self._encodes else entry
+        if not self._encodes:
+            stored: Any = entry
+        else:
+            stored = Encoded(encode(entry, keys_checked=True))
+            if not is_scalar(users):
+                check_keys(users)
         self._pending.append((self._key(identity), stored))
         return stored
 
@@ -217,7 +235,7 @@ class Journal:
         finally:
             _STEP_KEY.reset(token)
         try:
-            stored = self.write_later(identity, {"ok": True, "value": result, "step": target})
+            stored = self.write_later(identity, {"ok": True, "value": result, "step": target}, result)
         except NotStorable as exc:
             raise WorkflowError(
                 f"the result of step {target}, {described(result)}, cannot be journaled: {exc}"

@@ -66,16 +66,20 @@ class Encoded(str):
     __slots__ = ()
 
 
-def encode(value: Any) -> str:
-    """`value` as the JSON text a durable store keeps (tuples come back as lists)."""
+def encode(value: Any, *, keys_checked: bool = False) -> str:
+    """`value` as the JSON text a durable store keeps (tuples come back as lists).
+
+    `keys_checked`: the caller answers for map keys being text (the journal, for
+    entries of its own making, checks the user's value in them with `check_keys`).
+    """
     if type(value) is Encoded:
         return value
     try:
         text = _encoder()(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise NotStorable(f"the store holds JSON values only ({exc})") from None
-    if "{" in text:  # a map: its keys were checked for being JSON, not for being text
-        _check_keys(value)
+    if not keys_checked and "{" in text:  # a map: the encoder checked its keys are JSON, not text
+        check_keys(value)
     return text
 
 
@@ -96,10 +100,11 @@ def is_scalar(value: Any) -> bool:
     return type(value) in _JSON_SCALARS
 
 
-def _check_keys(value: Any) -> None:
+def check_keys(value: Any) -> None:
     """Raise `NotStorable` for a map key that is not text: JSON would turn `{1: "a"}`
-    into `{"1": "a"}` without a word, and a replay would then read another value."""
-    pending = [value]  # no cycle: the encoder refused those
+    into `{"1": "a"}` without a word, and a replay would then read another value.
+    Only for a value the encoder took: it refuses cycles, which this would not end."""
+    pending = [value]
     while pending:
         item = pending.pop()
         if isinstance(item, dict):
