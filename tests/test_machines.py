@@ -40,6 +40,16 @@ def drive(backend, steps, machine=None):
     return order, results, seen
 
 
+def test_the_machine_class_is_named_alike_on_both_backends() -> None:
+    """So messages that name an instance's type (`described`) read the same."""
+    from wfc.runtime._store import described
+
+    for backend in ("interp", "compiled"):
+        module = wfc.load(EXAMPLES / "order_machine.wf", backend=backend)
+        assert (module.Order.__module__, module.Order.__qualname__) == (module.__name__, "Order")
+        assert described(module.Order("O-1")) == "an order_machine_wf.Order"
+
+
 def test_happy_path_to_refund(backend) -> None:
     order, results, seen = drive(backend, [
         ("pay", None), ("process", {"payment_verified": True}),

@@ -83,7 +83,9 @@ def instantiate(checked: Checked, path: Path, used: dict[str, Any]) -> ModuleTyp
         if isinstance(decl, (ast.Workflow, ast.Router, ast.Saga)):
             globals_[decl.name.id] = InterpretedDeclaration(executor, decl, _defaults(executor, decl))
         elif isinstance(decl, ast.Machine):
-            globals_[decl.name.id] = machine_class(executor, decl, _defaults(executor, decl), _run_now)
+            globals_[decl.name.id] = machine_class(
+                executor, decl, _defaults(executor, decl), _run_now, module.__name__
+            )
     for name, value in globals_.items():
         setattr(module, py_name(name), value)
     source = (path.name, source_digest(checked.source))

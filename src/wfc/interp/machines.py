@@ -16,10 +16,17 @@ from .statements import Executor
 
 
 def machine_class(
-    executor: Executor, decl: ast.Machine, defaults: dict[str, Any], run_now: Callable[[Any], Any]
+    executor: Executor,
+    decl: ast.Machine,
+    defaults: dict[str, Any],
+    run_now: Callable[[Any], Any],
+    module: str,
 ) -> type[runtime.Machine]:
-    """A class with the same interface as the compiled one."""
-    return _MachineBuilder(executor, decl, run_now).build(defaults)
+    """A class with the same interface as the compiled one, and its name in `module`
+    (what messages that name an instance's type say: `a order_wf.Order`)."""
+    machine = _MachineBuilder(executor, decl, run_now).build(defaults)
+    machine.__module__ = module
+    return machine
 
 
 class _MachineBuilder:
