@@ -89,9 +89,9 @@ _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 def as_stored(value: Any) -> Any:
     """`value` as an encoding store gives it back: a scalar as it is, anything else a
     fresh copy through JSON (a tuple becomes a list, an IntEnum an int, an OrderedDict
-    a dict). A journaled step's first run sees what its replay will see, and the first
-    caller of an idempotent step what the later ones read; none shares the handler's
-    object, which the handler may change after."""
+    a dict). The first caller of an idempotent step gets what the later ones read, and
+    no caller shares the handler's object, which the handler may change after. (The
+    journal does the same for a step's value, from the entry it has just encoded.)"""
     return value if is_scalar(value) else decode(encode(value))
 
 
