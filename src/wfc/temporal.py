@@ -41,6 +41,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 with workflow.unsafe.imports_passed_through():
     from .runtime import ERROR_TYPES, Runtime, WorkflowError, format_seconds, step_keyed
+    from .runtime._errors import imported_error_class, without_init
 
 # A worker that stops heartbeating this long has died: its steps are retried elsewhere.
 # Every worker of a task queue must use the same value (workflow code reads it).
@@ -151,16 +152,10 @@ def _handler_error(module: Any, qualname: Any, name: str, message: str) -> BaseE
     """A handler's own exception, rebuilt in workflow code: its class, from the handler
     module (passed through the sandbox), so `retry(on: [travel.Throttled])` and `catch`
     see the same type as on the asyncio target; else a class of the same name."""
-    found: Any = sys.modules.get(module) if isinstance(module, str) else None
-    for part in str(qualname).split(".") if found is not None else ():
-        found = getattr(found, part, None)
-    if not (isinstance(found, type) and issubclass(found, Exception)):
-        found = _NAMED.setdefault(
-            name, type(name if name.isidentifier() else "HandlerError", (Exception,), {})
-        )
-    error = found.__new__(found, message)  # not __init__: its parameters are the handler's own
-    error.args = (message,)
-    return error
+    found = imported_error_class(module, qualname) or _NAMED.setdefault(
+        name, type(name if name.isidentifier() else "HandlerError", (Exception,), {})
+    )
+    return without_init(found, [message])  # not __init__: its parameters are the handler's own
 
 
 def _workflow_runtime(module_globals: dict[str, Any], names: dict[str, str]) -> tuple[Runtime, _Journal]:

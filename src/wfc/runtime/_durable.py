@@ -27,7 +27,6 @@ import builtins
 import contextvars
 import functools
 import random
-import sys
 import time
 import uuid as _uuid
 from collections.abc import Callable, Iterator
@@ -36,7 +35,7 @@ from inspect import isawaitable
 from typing import Any
 
 from ._clock import format_seconds, settle
-from ._errors import ERROR_TYPES, SagaFailed, WorkflowError
+from ._errors import ERROR_TYPES, SagaFailed, WorkflowError, imported_error_class, without_init
 from ._runtime import Runtime, cancels_run, stray_error
 from ._store import (
     Encoded,
@@ -146,12 +145,12 @@ class Journal:
         self.write_later(identity, entry)
         await self.flush()
 
-    def write_later(self, identity: str, entry: dict[str, Any], users: Any = None) -> Any:
+    def write_later(self, identity: str, entry: dict[str, Any], user_value: Any = None) -> Any:
         """Journal `entry` before the run's next effect: the next step's handler, timer,
         signal wait or event to a subscriber, or its end (whose commit it shares).
         Nothing outside the run can tell the difference, and a crash before then is a
         crash in the step, which runs again. Raises `NotStorable` here, not later.
-        `users` is the value in `entry` that came from outside the runtime (a step's
+        `user_value` is the value in `entry` that came from outside the runtime (a step's
         result), whose map keys must be text; every other part of an entry is the
         runtime's own, or was checked when it was made (`error_entry`) or read from
         the store. Returns what the store will hold: the entry, or its JSON text."""
@@ -160,8 +159,8 @@ class Journal:
             stored: Any = entry
         else:
             stored = Encoded(encode(entry, keys_checked=True))
-            if not is_scalar(users):
-                check_keys(users)
+            if not is_scalar(user_value):
+                check_keys(user_value)
         self._pending.append((self._key(identity), stored))
         return stored
 
@@ -676,31 +675,23 @@ def rebuilt_error(entry: dict[str, Any]) -> Exception:
 
 def _same_class(entry: dict[str, Any]) -> Exception | None:
     """The journaled error rebuilt in its own class, or None if that class is unknown here."""
-    module = entry["module"]
+    module, name, args = entry["module"], entry["type"], entry.get("args", [entry["message"]])
     ours = module == "builtins" or module.startswith("wfc.")
-    kind: Any
-    if module == "builtins":
-        kind = getattr(builtins, entry["type"], None)
-    elif ours:
-        kind = ERROR_TYPES.get(entry["type"])
-    else:  # only a module already imported: rebuilding an error never imports code
-        kind = sys.modules.get(module)
-        for part in entry.get("class", entry["type"]).split("."):
-            kind = getattr(kind, part, None)
-    if not (isinstance(kind, type) and issubclass(kind, Exception)) or kind is SagaFailed:
+    kind = _our_class(module, name) if ours else imported_error_class(module, entry.get("class", name))
+    if kind is None or kind is SagaFailed:
         return None
-    args = entry.get("args", [entry["message"]])
-    error: Exception
-    try:
-        if ours:  # their constructors take what `args` holds
-            error = kind(*args)
-        else:  # not __init__: an application's class may take other parameters, or act
-            error = kind.__new__(kind, *args)
-            error.args = tuple(args)
+    try:  # our constructors take what `args` holds; an application's may not, or may act
+        error = kind(*args) if ours else without_init(kind, args)
     except Exception:  # noqa: BLE001 - a constructor that wants more
         return None
     vars(error).update(entry.get("attributes", {}))  # every exception has a __dict__
     return error
+
+
+def _our_class(module: str, name: str) -> type[Exception] | None:
+    """A builtin or runtime error class by name."""
+    kind = getattr(builtins, name, None) if module == "builtins" else ERROR_TYPES.get(name)
+    return kind if isinstance(kind, type) and issubclass(kind, Exception) else None
 
 
 def _next_number(count: Any, now: float) -> tuple[int, int]:

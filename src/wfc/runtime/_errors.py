@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+from typing import Any
+
 
 class WorkflowError(Exception):
     """Base class of every error the wf runtime raises, and of the `error` types a
@@ -93,3 +97,21 @@ def failure(value: object) -> BaseException:
     if isinstance(value, type) and issubclass(value, BaseException):
         return value()
     return WorkflowFailed(str(value))
+
+
+def imported_error_class(module: object, qualname: object) -> type[Exception] | None:
+    """The Exception class `qualname` of `module` when this process has imported that
+    module, else None. Looking a class up never imports code: the name comes from a
+    journal or from Temporal, and importing it would run whatever it names."""
+    found: Any = sys.modules.get(module) if isinstance(module, str) else None
+    for part in str(qualname).split(".") if found is not None else ():
+        found = getattr(found, part, None)
+    return found if isinstance(found, type) and issubclass(found, Exception) else None
+
+
+def without_init(kind: type[Exception], args: Sequence[Any]) -> Exception:
+    """An instance of `kind` holding `args`, made without its `__init__`: an
+    application's error class may take other parameters, or act when it is made."""
+    error = kind.__new__(kind, *args)
+    error.args = tuple(args)
+    return error
