@@ -126,6 +126,7 @@ def test_runtime_public_surface_is_pinned() -> None:
             "open_store",
             "ReplayRefused",
             "Run",
+            "RunHeld",
             "declare",
             "step_key",
             "step_keyed",

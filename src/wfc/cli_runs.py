@@ -68,8 +68,12 @@ def resume_command(file: Path, run_ids: tuple[str, ...], store_url: str, backend
         raise Failure(f"error: cannot load '{file}': {_described(exc)}", EXIT_INPUT) from None
     runtime = Runtime(store=open_store_or_fail(store_url, create=False))
 
+    held: list[str] = []  # unfinished runs that live processes elsewhere run
+
     async def resume() -> list[tuple[str, str, Any]]:
-        runs = [await runtime.resume(run_id) for run_id in run_ids] if run_ids else await runtime.recover()
+        runs = (
+            [await runtime.resume(run_id) for run_id in run_ids] if run_ids else await _recover(runtime, held)
+        )
         finished = []
         for run in runs:
             try:
@@ -83,7 +87,7 @@ def resume_command(file: Path, run_ids: tuple[str, ...], store_url: str, backend
         finished = _run_to_end(resume())
     except (LookupError, RuntimeError) as exc:
         raise Failure(f"error: {exc}", EXIT_INPUT) from None
-    if not finished:
+    if not finished and not held:
         click.echo("no unfinished runs", err=True)
     for run_id, status, outcome in finished:
         click.echo(f"{run_id}\t{status}\t{_json_text(outcome)}")
@@ -119,6 +123,24 @@ def signal_command(run_id: str, name: str, value: str, store_url: str) -> None:
     if not _run_to_end(send()):
         raise Failure(f"error: no run '{run_id}' in '{store_url}'", EXIT_USAGE)
     click.echo(f"sent {name} to {run_id}", err=True)
+
+
+async def _recover(runtime: Any, held: list[str]) -> list[Any]:
+    """`Runtime.recover`, saying which unfinished runs it leaves to the live processes
+    that run them (their ids go to `held`)."""
+    from .runtime import RunHeld
+    from .runtime._durable import stored_runs
+
+    runs = []
+    for run_id, run in (await stored_runs(runtime.store)).items():
+        if run["status"] != "running":
+            continue
+        try:
+            runs.append(await runtime.resume(run_id))
+        except RunHeld as exc:
+            held.append(run_id)
+            click.echo(f"note: {exc}", err=True)
+    return runs
 
 
 async def _runs(store_url: str) -> dict[str, dict[str, Any]]:

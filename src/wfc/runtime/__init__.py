@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ._guard import Guard
     from ._lifecycle import SAGA, STAGE, WORKFLOW, Lifecycle, unmet
     from ._machine import Delay, Invoke, Machine, Transition
+    from ._ownership import RunHeld
     from ._policies import Breaker, Fallback, Idempotent, Limit, Retry, Timeout
     from ._redis import RedisStore, open_store
     from ._routing import pick_weighted
@@ -67,6 +68,7 @@ _HOMES = {  # the module that holds each public name
     "_guard": "Guard",
     "_lifecycle": "SAGA STAGE WORKFLOW Lifecycle unmet",
     "_machine": "Delay Invoke Machine Transition",
+    "_ownership": "RunHeld",
     "_policies": "Breaker Fallback Idempotent Limit Retry Timeout",
     "_redis": "RedisStore open_store",
     "_routing": "pick_weighted",
@@ -134,6 +136,7 @@ __all__ = [
     "Retry",
     "ReplayRefused",
     "Run",
+    "RunHeld",
     "Runtime",
     "Saga",
     "SagaFailed",

@@ -36,6 +36,7 @@ from typing import Any
 
 from ._clock import format_seconds, settle
 from ._errors import ERROR_TYPES, SagaFailed, WorkflowError, imported_error_class, without_init
+from ._ownership import RunHeld, RunMoved, Worker
 from ._runtime import Runtime, cancels_run, stray_error
 from ._store import (
     Encoded,
@@ -119,6 +120,7 @@ class Journal:
         self._overdue: list[Overdue] = []  # replayed timeouts whose deadline has passed
         self.check: ReplayCheck | None = None  # while a changed source replays the journal
         self.root: asyncio.Task[Any] | None = None  # the task that runs the declaration
+        self.owner: Worker | None = None  # on a shared store: this process, as the run's owner
 
     def identity(self, kind: str, site: str = "") -> str:
         path = _PATH.get()
@@ -201,6 +203,18 @@ class Journal:
         if self.check is not None:
             self.check.going_live(_PATH.get())
 
+    async def _before_handler(self) -> None:
+        """What must hold, and be written, before a step calls its handler live."""
+        if self.check is not None:
+            self.live()
+        owner = self.owner
+        if owner is not None and (owner.lost or time.monotonic() >= owner.valid_until):
+            await owner.confirm(self.run_id)  # raises RunMoved if another worker has the run now
+        if self._overdue:
+            await self.cut_overdue(self._clock().now())
+        if self._pending:
+            await self.flush()
+
     async def step(
         self, target: str, site: str, function: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> Any:
@@ -213,12 +227,7 @@ class Journal:
             if entry["ok"]:
                 return entry["value"]
             raise rebuilt_error(entry["error"])
-        if self.check is not None:
-            self.live()
-        if self._overdue:
-            await self.cut_overdue(self._clock().now())
-        if self._pending:
-            await self.flush()
+        await self._before_handler()
         token = _STEP_KEY.set(f"{self.run_id}:{identity}")
         try:
             result = function(*args, **kwargs)
@@ -723,7 +732,13 @@ class Run:
     async def result(self) -> Any:
         """The run's value, or raise its error; waits while it runs in this process."""
         if self._task is not None:
-            return await asyncio.shield(self._task)
+            try:
+                return await asyncio.shield(self._task)
+            except (RunMoved, asyncio.CancelledError):
+                worker = self._rt.worker
+                if worker is None or self.run_id not in worker.lost:
+                    raise
+                raise RunHeld(f"run {self.run_id} moved to another worker, which finishes it") from None
         if self.status == RUNNING:
             raise RuntimeError(
                 f"run {self.run_id} is unfinished and not running in this process: "
@@ -770,6 +785,9 @@ async def start(
     if known is not None:
         return known
     filename, digest = source_of(function)
+    worker = worker_of(rt)
+    if worker is not None:
+        await worker.alive()
     head = {
         "file": filename,
         "declaration": function.__name__,
@@ -780,6 +798,8 @@ async def start(
         "status": RUNNING,
         "seed": rt.random.getrandbits(64),
     }
+    if worker is not None:
+        head["worker"] = worker.token  # the run's first owner
     try:
         written = await rt.store.append(f"wfrun:{run_id}", head)
     except NotStorable as exc:
@@ -840,6 +860,9 @@ async def resume(rt: Runtime, run_id: str) -> Run:
             f"loaded module declares: load or import it before resuming"
         )
     function, digest = registered
+    worker = worker_of(rt)
+    if worker is not None:
+        await worker.take(run_id, head)  # raises RunHeld if a live worker elsewhere runs it
     entries = await rt.store.items(f"wfjournal:{run_id}:")  # an unfinished run: no end among them
     if digest == head["source"]:
         return launch(rt, run_id, function, head, entries)
@@ -863,9 +886,24 @@ async def resume(rt: Runtime, run_id: str) -> Run:
 
 
 async def recover(rt: Runtime) -> list[Run]:
-    """Resume every unfinished run in the store; their handles, in run id order."""
-    runs = await stored_runs(rt.store)
-    return [await resume(rt, run_id) for run_id, run in runs.items() if run["status"] == RUNNING]
+    """Resume every unfinished run in the store that no live worker elsewhere runs;
+    their handles, in run id order."""
+    resumed = []
+    for run_id, run in (await stored_runs(rt.store)).items():
+        if run["status"] != RUNNING:
+            continue
+        try:
+            resumed.append(await resume(rt, run_id))
+        except RunHeld:  # a live worker elsewhere runs it
+            continue
+    return resumed
+
+
+def worker_of(rt: Runtime) -> Worker | None:
+    """This runtime as an owner of runs, on a store other processes share; else None."""
+    if rt.worker is None and getattr(rt.store, "shared", False):
+        rt.worker = Worker(rt.store, rt.runs, rt.lease)
+    return rt.worker
 
 
 def launch(
@@ -878,6 +916,7 @@ def launch(
 ) -> Run:
     journal = Journal(rt, run_id, entries, head["seed"])
     journal.check = check
+    journal.owner = rt.worker
     child = run_runtime(rt, journal)
 
     async def execute() -> Any:
@@ -900,6 +939,8 @@ def launch(
     run._journal = journal
     rt.runs[run_id] = run
     run._task = asyncio.get_running_loop().create_task(execute(), context=contextvars.Context())
+    if journal.owner is not None:
+        journal.owner.keep_renewing()
     return run
 
 
@@ -914,6 +955,8 @@ async def finish(
     """Write the run's end, in one commit with the entries not yet written. Returns
     the run's value as the store gives it back (as `Run.result` will in any process
     from now on), or raises the error a value the store cannot hold becomes."""
+    if journal.owner is not None:
+        await journal.owner.confirm(run.run_id)  # the end is the owner's to write
     end: dict[str, Any] = {"status": status}
     if error is None:
         end["result"] = value

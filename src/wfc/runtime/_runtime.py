@@ -23,7 +23,9 @@ class Runtime:
 
     `Runtime(clock=VirtualClock(), seed=7)` makes runs reproducible: waits,
     backoff and timeouts follow the clock, and jitter, weighted routes and
-    `uuid()` draw from the seeded random source.
+    `uuid()` draw from the seeded random source. On a store that processes share,
+    `lease` is how many seconds the others wait for this runtime's heartbeat before
+    they may take over the durable runs it runs (runtime/_ownership.py).
     """
 
     __slots__ = (
@@ -37,6 +39,8 @@ class Runtime:
         "update_now",
         "journal",
         "runs",
+        "lease",
+        "worker",
         "slot_waiters",
         "_subscribers",
     )
@@ -46,7 +50,10 @@ class Runtime:
         clock: Clock | None = None,
         seed: int | None = None,
         store: Store | None = None,
+        lease: float = 30.0,
     ) -> None:
+        if not lease > 0:
+            raise ValueError(f"lease must be a positive number of seconds, not {lease!r}")
         self.clock: Clock = clock if clock is not None else RealClock()
         self.random = random.Random(seed)
         self.store: Store = store if store is not None else MemoryStore()
@@ -69,6 +76,10 @@ class Runtime:
         # Inside a durable run: its journal (steps consult it); None everywhere else.
         self.journal: Any = None
         self.runs: dict[str, Any] = {}  # durable runs started or resumed here, by id
+        # How long another process waits for this one's heartbeat before it may take over
+        # its runs (runtime/_ownership.py); the worker is made with the first run.
+        self.lease = lease
+        self.worker: Any = None
 
     def for_run(self, clock: Clock, random_source: Any, journal: Any) -> Runtime:
         """The runtime one durable run executes under: this one's store, observers,
@@ -86,6 +97,8 @@ class Runtime:
         child._subscribers = self._subscribers
         child.journal = journal
         child.runs = self.runs
+        child.lease = self.lease
+        child.worker = self.worker
         return child
 
     # -- observation -------------------------------------------------------
