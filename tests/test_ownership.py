@@ -31,6 +31,16 @@ workflow approve(x) {
     return h.double(decision)
 }
 
+workflow careful(x) {
+    draft = h.double(x)
+    decision = receive approval
+    try {
+        return h.double(decision)
+    } catch {
+        return "caught"
+    }
+}
+
 saga book(x) {
     step held = h.double(x) compensate h.double(held)
     ok = receive go
@@ -126,6 +136,21 @@ def test_a_silent_worker_loses_its_run_and_calls_nothing_more(module, tmp_path) 
     value, status = asyncio.run(scenario())
     assert value == 10
     assert status == "running"  # its handle never saw an end: the other worker wrote it
+    assert calls() == [("double", (3,)), ("double", (5,))]
+
+
+def test_no_catch_in_the_worker_that_lost_a_run_sees_it_move(module, tmp_path) -> None:
+    async def scenario():
+        first, second = workers(tmp_path)
+        silent = await stalled(first, module.careful, 3, run_id="c-1")
+        taken = await second.resume("c-1")
+        await taken.signal("approval", 5)
+        value = await taken.result()
+        with pytest.raises(RunHeld):  # not "caught": the run's end is the other worker's
+            await silent.result()
+        return value
+
+    assert asyncio.run(scenario()) == 10
     assert calls() == [("double", (3,)), ("double", (5,))]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from ._clock import Clock, Deadline, RealClock
 from ._errors import WorkflowError
 from ._events import Event, error_fields
+from ._ownership import RunMoved
 from ._store import MemoryStore, Store
 
 Observer = Callable[[Event], Any]
@@ -243,11 +244,12 @@ class Runtime:
 
 def cancels_run(exc: BaseException) -> bool:
     """Whether `exc`, raised through wf code, must propagate as it is: a
-    cancellation requested for the running task, or a process-level exit."""
+    cancellation requested for the running task, a process-level exit, or a
+    durable run that another worker now runs."""
     if isinstance(exc, asyncio.CancelledError):
         task = asyncio.current_task()
         return task is not None and task.cancelling() > 0
-    return isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit))
+    return isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit, RunMoved))
 
 
 def stray_error(exc: BaseException, target: str) -> WorkflowError:
