@@ -267,6 +267,8 @@ def test_a_crashed_workers_runs_are_recovered_at_once_on_its_host(store_url, tmp
     wait_for(log, 1)
     first.kill()
     first.wait()
+    shown = wfc("runs", "show", "pay-1", "--store", store_url).stdout
+    assert shown.endswith("  running\n  no live process runs it: `wfc runs resume` takes it over\n")
     started = time.monotonic()
     second = worker("recover", store_url, log)
     out, err = second.communicate(timeout=60)
@@ -296,6 +298,9 @@ def test_wfc_runs_resume_leaves_a_run_that_a_live_process_runs(store_url, tmp_pa
     first = worker("start", store_url, log)
     wait_for(log, 1)
     source = str(WORKER.parent / "durable" / "owner.wf")
+    shown = wfc("runs", "show", "pay-1", "--store", store_url).stdout.splitlines()
+    assert shown[-2:-1] == ["  running"]
+    assert shown[-1].startswith("  run by worker ") and f"(pid {first.pid})" in shown[-1], shown
     named = wfc("runs", "resume", source, "pay-1", "--store", store_url, env={"OWNER_LOG": str(log)})
     assert named.returncode == 1
     assert named.stderr.startswith("error: run pay-1 is running in another process (worker ")

@@ -49,6 +49,8 @@ def show_command(run_id: str, store_url: str) -> None:
         click.echo(f"  {_describe(identity, entry, _json_text)}")
     outcome = run.get("result") if run["status"] == "completed" else run.get("error")
     click.echo(f"  {run['status']}" + ("" if run["status"] == "running" else f": {_json_text(outcome)}"))
+    if run["status"] == "running":
+        click.echo(f"  {_held_by(_run_to_end(_holder(store_url, run_id, run)))}")
 
 
 @runs_group.command("resume")
@@ -141,6 +143,25 @@ async def _recover(runtime: Any, held: list[str]) -> list[Any]:
             held.append(run_id)
             click.echo(f"note: {exc}", err=True)
     return runs
+
+
+def _held_by(heartbeat: dict[str, Any] | None) -> str:
+    import time
+
+    if heartbeat is None:
+        return "no live process runs it: `wfc runs resume` takes it over"
+    left = max(0.0, heartbeat["until"] - time.time())
+    return (
+        f"run by worker {heartbeat['token']} on {heartbeat['host'].split('/')[0]} (pid {heartbeat['pid']}), "
+        f"its lease renewed for {left:.0f}s more"
+    )
+
+
+async def _holder(store_url: str, run_id: str, run: dict[str, Any]) -> dict[str, Any] | None:
+    from .cli import open_store_or_fail
+    from .runtime._ownership import holder
+
+    return await holder(open_store_or_fail(store_url, create=False), run_id, run)
 
 
 async def _runs(store_url: str) -> dict[str, dict[str, Any]]:

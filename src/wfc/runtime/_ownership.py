@@ -105,6 +105,28 @@ def _gone(record: dict[str, Any]) -> bool:
     return False
 
 
+def _live(record: dict[str, Any], now: float) -> bool:
+    """Whether heartbeat `record` says its worker lives at `now` (wall clock)."""
+    return not record.get("dead") and record.get("until", 0) > now and not _gone(record)
+
+
+async def owner_of(store: Store, run_id: str, head: dict[str, Any]) -> tuple[int, str | None]:
+    """The number of the run's latest owner record (0: its start, `head`) and its worker."""
+    records = await store.items(f"wfowner:{run_id}:")
+    if not records:
+        return 0, head.get("worker")
+    latest = max(records)
+    return int(latest.rsplit(":", 1)[1]), records[latest]["worker"]
+
+
+async def holder(store: Store, run_id: str, head: dict[str, Any]) -> dict[str, Any] | None:
+    """The heartbeat of the live worker that runs unfinished run `run_id`, or None if no
+    live worker does (`wfc runs show`)."""
+    _, token = await owner_of(store, run_id, head)
+    found = None if token is None else await store.get(_heartbeat_key(token), time.time())
+    return found[0] if found is not None and _live(found[0], time.time()) else None
+
+
 def owner_key(run_id: str, number: int) -> str:
     return f"wfowner:{run_id}:{number:06d}"
 
@@ -251,12 +273,7 @@ class Worker:
         return True
 
     async def _owner(self, run_id: str, head: dict[str, Any]) -> tuple[int, str | None]:
-        """The number of the run's latest owner record (0: its start) and its worker."""
-        records = await self._store.items(f"wfowner:{run_id}:")
-        if not records:
-            return 0, head.get("worker")
-        latest = max(records)
-        return int(latest.rsplit(":", 1)[1]), records[latest]["worker"]
+        return await owner_of(self._store, run_id, head)
 
     async def _dead(self, token: str, run_id: str) -> bool:
         """Whether worker `token` is dead, or, if it is one of this process's, no longer
@@ -272,7 +289,7 @@ class Worker:
             record, version = ({}, 0) if found is None else found
             if record.get("dead"):
                 return True
-            if found is not None and record.get("until", 0) > now and not _gone(record):
+            if found is not None and _live(record, now):
                 return False
             if await self._store.put(key, {**record, "dead": True}, version):
                 return True
