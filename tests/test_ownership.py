@@ -251,7 +251,7 @@ def wait_for(log: Path, lines: int) -> None:
 def test_a_second_worker_that_recovers_leaves_a_running_run_alone(store_url, tmp_path) -> None:
     log = tmp_path / "calls.log"
     first = worker("start", store_url, log)
-    wait_for(log, 1)  # in its `wait 2s`
+    wait_for(log, 1)  # in its `wait 4s`
     second = worker("recover", store_url, log)
     out, err = second.communicate(timeout=60)
     assert (out, second.returncode) == ("recovered 0\n", 0), err
@@ -280,7 +280,7 @@ def test_a_crashed_workers_runs_are_recovered_at_once_on_its_host(store_url, tmp
 
 def test_a_worker_silent_past_its_lease_is_replaced_and_calls_nothing_more(store_url, tmp_path) -> None:
     log = tmp_path / "calls.log"
-    first = worker("start", store_url, log, lease=1.0, stall=4.0)  # holds its loop in `stall` for 4 s
+    first = worker("start", store_url, log, lease=1.0, stall=8.0)  # holds its loop in `stall` for 8 s
     wait_for(log, 2)
     time.sleep(1.2)  # its lease lapses while it is stuck
     second = worker("recover", store_url, log, lease=1.0)
