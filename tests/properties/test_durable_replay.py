@@ -5,7 +5,9 @@ and maps, try/catch, routers, sagas, machines, policies) run as durable runs
 on a virtual clock. The crash comes at a random handler call, before the call:
 the event loop stops dead (SystemExit out of the loop, which is then closed
 without running anything more), as a SIGKILL would leave it. A new runtime on
-the same store resumes the run. Its value or error, its handler calls once
+the same store resumes the run: in memory, or, for half the examples, on a
+SQLite file opened anew (values then go through JSON, and the new runtime
+takes the run over from the dead one's worker). Its value or error, its handler calls once
 calls with the same step key are counted once, and the events its observers see
 (the replay tells the whole run again) equal the uncrashed run's.
 Handlers fail as a function of their argument, so both runs meet the same
@@ -23,14 +25,16 @@ import asyncio
 from collections import Counter
 import os
 import sys
+import tempfile
 import types
 import zlib
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, assume, given, note, settings, strategies as st
 
 from wfc.api import load_source
-from wfc.runtime import MemoryStore, Runtime, VirtualClock, current, step_key
+from wfc.runtime import MemoryStore, Runtime, SqliteStore, VirtualClock, current, step_key
 
 from .programs import HANDLERS, Refused, Script, programs, raised
 
@@ -167,17 +171,48 @@ def replayed(events: list[tuple]) -> list[tuple]:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.filter_too_much])
 @given(program=programs(timed_machines=False), crash_at=st.integers(1, 12),
-       backend=st.sampled_from(["interp", "compiled"]))
-def test_a_crashed_and_recovered_run_equals_an_uncrashed_one(program, crash_at, backend) -> None:
+       backend=st.sampled_from(["interp", "compiled"]), on_sqlite=st.booleans())
+def test_a_crashed_and_recovered_run_equals_an_uncrashed_one(program, crash_at, backend, on_sqlite) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        stores = Stores(Path(folder) if on_sqlite else None)
+        try:
+            crash_and_recover(program, crash_at, backend, stores)
+        finally:
+            stores.close()
+
+
+class Stores:
+    """The stores of one example: in memory (one object is the store every "process"
+    shares) or SQLite files (each process opens the file anew, as a restarted one would;
+    on a shared store, the resumed run also takes the run over from the dead worker)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.opened: dict[str, Any] = {}
+        self.every: list[Any] = []
+
+    def open(self, name: str) -> Any:
+        if self.folder is None:
+            return self.opened.setdefault(name, MemoryStore())
+        store = SqliteStore(self.folder / f"{name}.db")
+        self.every.append(store)
+        return store
+
+    def close(self) -> None:
+        for store in self.every:
+            store.close()
+
+
+def crash_and_recover(program: tuple, crash_at: int, backend: str, stores: Stores) -> None:
     source, scripts = program
-    note(f"wf program:\n{source}")
+    note(f"wf program:\n{source}\non SQLite: {stores.folder is not None}")
     plain = World(scripts, None)
     plain.install()
-    expected = durable_run(source, plain, MemoryStore(), backend, resume=False,
+    expected = durable_run(source, plain, stores.open("plain"), backend, resume=False,
                            clock=VirtualClock())
     crashed = World(scripts, crash_at, any(word in source for word in TIME_BOUNDED))
     crashed.install()
-    store = MemoryStore()
+    store = stores.open("crashed")
     clock = VirtualClock()
     first = durable_run(source, crashed, store, backend, resume=False, clock=clock)
     if first != ("crashed",):
@@ -189,7 +224,7 @@ def test_a_crashed_and_recovered_run_equals_an_uncrashed_one(program, crash_at, 
     crashed.crash_at = None
     crashed.events.clear()  # the recovered process replays the run from its start
     # The restarted process's clock goes on from the crash, as a real one would.
-    again = durable_run(source, crashed, store, backend, resume=True,
+    again = durable_run(source, crashed, stores.open("crashed"), backend, resume=True,
                         clock=VirtualClock(clock.now()))
     note(f"uncrashed: {expected}\nrecovered: {again}")
     # a step journaled before the crash never ran again; only ones in flight then may
