@@ -127,6 +127,7 @@ def test_runtime_public_surface_is_pinned() -> None:
             "ReplayRefused",
             "Run",
             "RunHeld",
+            "RunUnfinished",
             "declare",
             "step_key",
             "step_keyed",

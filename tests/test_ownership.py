@@ -19,7 +19,7 @@ import pytest
 from test_cli import wfc
 
 from wfc.api import load_source
-from wfc.runtime import RunHeld, Runtime, SqliteStore, _ownership
+from wfc.runtime import RunHeld, Runtime, RunUnfinished, SqliteStore, _ownership
 from wfc.runtime._ownership import _WORKERS
 
 SOURCE = """
@@ -102,6 +102,34 @@ def test_a_run_whose_worker_is_alive_is_held_and_recover_leaves_it(module, tmp_p
     assert recovered == []
     assert value == 10
     assert calls() == [("double", (3,)), ("double", (5,))]  # each once: no second worker ran them
+
+
+def test_a_handle_in_another_runtime_waits_for_the_runs_end(module, tmp_path) -> None:
+    async def scenario():
+        first, second = workers(tmp_path)
+        run = await first.start(module.approve, 3, run_id="r-1")
+        elsewhere = await second.start(module.approve, 3, run_id="r-1")  # one run_id, one run
+        waiting = asyncio.ensure_future(elsewhere.result())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        await run.signal("approval", 5)
+        return await waiting, elsewhere.status
+
+    assert asyncio.run(scenario()) == (10, "completed")
+    assert calls() == [("double", (3,)), ("double", (5,))]
+
+
+def test_a_handle_on_a_run_that_no_live_process_runs_says_to_resume_it(module, tmp_path) -> None:
+    async def scenario():
+        first, second = workers(tmp_path)
+        await stalled(first, module.approve, 3, run_id="r-1")
+        with pytest.raises(RunUnfinished, match="no live process runs it: resume it"):
+            await (await second.start(module.approve, 3, run_id="r-1")).result()
+        run = await second.resume("r-1")
+        await run.signal("approval", 5)
+        return await run.result()
+
+    assert asyncio.run(scenario()) == 10
 
 
 def test_a_worker_renews_its_lease_while_its_run_waits(module, tmp_path, monkeypatch) -> None:
@@ -308,6 +336,9 @@ def test_wfc_runs_resume_leaves_a_run_that_a_live_process_runs(store_url, tmp_pa
     assert (every.returncode, every.stdout) == (0, "")
     assert every.stderr.startswith("note: run pay-1 is running in another process")
     assert "no unfinished runs" not in every.stderr
+    waited = wfc("run", source, "pay", "--arg", "n=1", "--store", store_url, "--run-id", "pay-1",
+                 env={"OWNER_LOG": str(log)})
+    assert (waited.returncode, waited.stdout) == (0, "4\n"), waited.stderr  # the other's result
     out, err = first.communicate(timeout=60)
     assert out == "pay-1 completed 4\n", err
     assert {pid for pid, _, _ in logged(log)} == {first.pid}

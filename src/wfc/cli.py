@@ -571,6 +571,11 @@ def _run(
     try:
         result = asyncio.run(main())
     except Exception as exc:
+        from .runtime._durable import RunHeld, RunUnfinished
+
+        if isinstance(exc, (RunHeld, RunUnfinished)):  # about the run, not raised by it
+            click.echo(f"error: {exc}", err=True)
+            return EXIT_INPUT
         click.echo(f"error: the workflow raised {_described(exc)}", err=True)
         for note in getattr(exc, "__notes__", ()):
             click.echo(f"  note: {_printable(str(note))}", err=True)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ._bulkhead import Bulkhead
     from ._clock import Clock, Deadline, RealClock, VirtualClock, format_seconds
     from ._concurrency import LEFT_OUT, map_calls, map_items, parallel, select
-    from ._durable import ReplayRefused, Run, declare, step_key, step_keyed
+    from ._durable import ReplayRefused, Run, RunUnfinished, declare, step_key, step_keyed
     from ._errors import (
         ERROR_TYPES,
         BranchesFailed,
@@ -62,7 +62,7 @@ _HOMES = {  # the module that holds each public name
     "_clock": "Clock Deadline RealClock VirtualClock format_seconds",
     "_bounds": "MAX_LIMIT",
     "_concurrency": "LEFT_OUT map_calls map_items parallel select",
-    "_durable": "ReplayRefused Run declare step_key step_keyed",
+    "_durable": "ReplayRefused Run RunUnfinished declare step_key step_keyed",
     "_errors": "ERROR_TYPES BranchesFailed CircuitOpen RateLimited SagaFailed ValidationError WorkflowError WorkflowFailed failure",
     "_events": "Event error_fields",
     "_guard": "Guard",
@@ -137,6 +137,7 @@ __all__ = [
     "ReplayRefused",
     "Run",
     "RunHeld",
+    "RunUnfinished",
     "Runtime",
     "Saga",
     "SagaFailed",

@@ -36,7 +36,7 @@ from typing import Any
 
 from ._clock import format_seconds, settle
 from ._errors import ERROR_TYPES, SagaFailed, WorkflowError, imported_error_class, without_init
-from ._ownership import RunHeld, RunMoved, Worker
+from ._ownership import RunHeld, RunMoved, Worker, holder
 from ._runtime import Runtime, cancels_run, stray_error
 from ._store import (
     Encoded,
@@ -712,6 +712,10 @@ def new_run_id() -> str:
     return str(_uuid.uuid4())
 
 
+class RunUnfinished(RuntimeError):
+    """`Run.result()` of a run with no end that no live process runs: resume it."""
+
+
 class Run:
     """A handle on one durable run: its id, its status, and its outcome."""
 
@@ -730,7 +734,8 @@ class Run:
         return self._head["status"]
 
     async def result(self) -> Any:
-        """The run's value, or raise its error; waits while it runs in this process."""
+        """The run's value, or raise its error; waits while it runs, in this process
+        or in another live one that shares the store."""
         if self._task is not None:
             try:
                 return await asyncio.shield(self._task)
@@ -740,13 +745,28 @@ class Run:
                     raise
                 raise RunHeld(f"run {self.run_id} moved to another worker, which finishes it") from None
         if self.status == RUNNING:
-            raise RuntimeError(
-                f"run {self.run_id} is unfinished and not running in this process: "
-                "resume it (Runtime.resume, or wfc runs resume)"
-            )
+            await self._end_elsewhere()
         if self.status == COMPLETED:
             return self._head["result"]
         raise rebuilt_error(self._head["error"])
+
+    async def _end_elsewhere(self) -> None:
+        """Wait for the end of this run, which another process runs: the store is
+        looked at every 0.05 s, doubling to 5 s, for as long as a live worker runs it."""
+        looks = 0
+        while True:
+            head = await _stored_run(self._rt, self.run_id)
+            if head is not None and head["status"] != RUNNING:
+                self._head = head
+                return
+            shared = getattr(self._rt.store, "shared", False)
+            if not shared or await holder(self._rt.store, self.run_id, self._head) is None:
+                raise RunUnfinished(
+                    f"run {self.run_id} is unfinished and no live process runs it: "
+                    "resume it (Runtime.resume, or wfc runs resume)"
+                )
+            await asyncio.sleep(min(5.0, 0.05 * 2**looks))
+            looks = min(looks + 1, 7)
 
     async def signal(self, name: str, value: Any = None) -> None:
         """Send the run a signal: the next `receive NAME` gets `value` (a JSON value).

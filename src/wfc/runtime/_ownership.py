@@ -123,7 +123,12 @@ async def holder(store: Store, run_id: str, head: dict[str, Any]) -> dict[str, A
     """The heartbeat of the live worker that runs unfinished run `run_id`, or None if no
     live worker does (`wfc runs show`)."""
     _, token = await owner_of(store, run_id, head)
-    found = None if token is None else await store.get(_heartbeat_key(token), time.time())
+    if token is None:
+        return None
+    found = await store.get(_heartbeat_key(token), time.time())
+    ours = _WORKERS.get(token)
+    if ours is not None:  # of this process's workers we know which runs they run
+        return found[0] if found is not None and ours.running(run_id) else None
     return found[0] if found is not None and _live(found[0], time.time()) else None
 
 
