@@ -91,6 +91,22 @@ def test_a_journaled_step_that_calls_another_handler_is_refused(backend, tmp_pat
     assert h.log == []
 
 
+def test_resume_itself_refuses_when_the_last_journaled_step_calls_another_handler(backend, tmp_path) -> None:
+    # Replaying the journal's last entry ends the check: the handler must be compared first,
+    # or resume returns a handle as if the run were accepted, and only its result refuses.
+    crash_in_second_step(tmp_path / "c.db", backend)
+    load_source(OLD.replace("a = h.double(1)", "a = h.explode(1)"), "changes.wf", backend=backend)
+
+    async def scenario():
+        rt = Runtime(store=SqliteStore(tmp_path / "c.db"))
+        with pytest.raises(ReplayRefused, match="calls h.explode, where the journal has h.double"):
+            await rt.resume("c-1")
+        return rt.runs
+
+    assert asyncio.run(scenario()) == {}  # no run of it goes on here
+    assert h.log == []
+
+
 def test_a_new_program_that_ends_before_the_journal_does_is_refused(backend, tmp_path) -> None:
     crash_in_second_step(tmp_path / "c.db", backend)
     new = OLD.replace("    a = h.double(1)\n", "    a = 2\n")
@@ -148,6 +164,33 @@ def crash_then_resume(source: str, backend: str, store_path, wait_for, resume_cl
     if between is not None:
         between()
     return asyncio.run(again()), list(h.log)
+
+
+def test_attempts_cut_by_their_timeout_count_once_for_the_breaker_across_a_crash(backend, tmp_path) -> None:
+    # Found by the crash-replay property: a replayed attempt that its timeout cut was
+    # admitted and counted by the breaker again, so it opened where the first run's did not.
+    from wfc.runtime import VirtualClock
+
+    source = """use backend_handlers as h
+workflow w() {
+    outcome = "none"
+    try {
+        h.slow(1, 0.05) with retry(attempts: 3, delay: 0s), breaker(failures: 5), timeout(10ms)
+    } catch TimeoutError {
+        outcome = "timed out"
+    } catch CircuitOpen {
+        outcome = "circuit open"
+    }
+    h.slow(2, 30)
+    return outcome
+}
+"""
+    events: list[str] = []
+    value, calls = crash_then_resume(source, backend, tmp_path / "b.db", ("slow", (2, 30)),
+                                     VirtualClock(start=10**10), events=events)
+    assert value == "timed out"  # three failures counted in all, as in the first run: not five
+    assert "breaker.open" not in events and "breaker.reject" not in events
+    assert calls == [("slow", (2, 30))]  # the cut attempts were not called again
 
 
 def test_a_timeout_that_fired_before_a_crash_fires_again_on_replay(backend, tmp_path) -> None:

@@ -19,7 +19,7 @@ import pytest
 from test_cli import wfc
 
 from wfc.api import load_source
-from wfc.runtime import RunHeld, Runtime, RunUnfinished, SqliteStore, _ownership
+from wfc.runtime import ReplayRefused, RunHeld, Runtime, RunUnfinished, SqliteStore, _ownership
 from wfc.runtime._ownership import _WORKERS
 
 SOURCE = """
@@ -232,6 +232,26 @@ def test_of_two_workers_taking_over_one_run_at_once_one_has_it(module, tmp_path)
     assert value == 10
     assert isinstance(held, RunHeld)
     assert calls() == [("double", (3,)), ("double", (5,))]
+
+
+def test_a_process_whose_source_does_not_replay_a_run_leaves_it_to_others(backend, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(_ownership, "_gone", lambda record: False)  # every worker as on another host
+    changed = SOURCE.replace("draft = h.double(x)", "draft = h.slow(x)")  # another handler there
+
+    async def scenario():
+        first, second, third = workers(tmp_path, 3)
+        await stalled(first, load_source(SOURCE, "owned.wf", backend=backend).approve, 3, run_id="r-1")
+        load_source(changed, "owned.wf", backend=backend)  # a process with an edited source
+        with pytest.raises(ReplayRefused):
+            await second.resume("r-1")
+        del _WORKERS[second.worker.token]  # and it is another live process from here on
+        again = load_source(SOURCE, "owned.wf", backend=backend)  # one with the source it started under
+        run = await third.resume("r-1")
+        await run.signal("approval", 5)
+        return await run.result(), again
+
+    value, _ = asyncio.run(scenario())
+    assert value == 10
 
 
 def test_a_lease_must_be_positive() -> None:

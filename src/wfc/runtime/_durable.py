@@ -187,6 +187,17 @@ class Journal:
         """Whether the next step at `site` (on this path) has a journaled outcome."""
         return self._key(self._next_step(site)) in self._entries
 
+    def cuts_next_timeout(self) -> bool:
+        """Whether the next timeout on this path replays a deadline that cut the first
+        run: an attempt under it was admitted, and cut, then; a replay cuts it again
+        (`cut_overdue`), so no breaker or limiter may admit it or count it twice."""
+        path = _PATH.get()
+        identity = f"{path}|timeout||{self._counts.get((path, 'timeout'), 0) + 1}"
+        entry = self._entries.get(self._key(identity))
+        if entry is None or self._key(_ended(identity)) in self._entries:
+            return False
+        return bool(entry["deadline"] <= self._clock().now())
+
     def next_step_key(self, site: str) -> str:
         """The `step_key()` the next step at `site` (on this path) will have."""
         return f"{self.run_id}:{self._next_step(site)}"
@@ -220,10 +231,11 @@ class Journal:
     ) -> Any:
         """Call `function` as the step at `site`, or replay its journaled outcome."""
         identity = self.identity("step", site)
-        entry = self.recorded(identity)
+        entry = self._entries.get(self._key(identity))
         if entry is not None:
-            if self.check is not None:
+            if self.check is not None:  # the handler first: replaying the last entry ends the check
                 self.check.same_step(identity, entry.get("step"), target)
+                self.check.replayed(identity)
             if entry["ok"]:
                 return entry["value"]
             raise rebuilt_error(entry["error"])
@@ -899,6 +911,8 @@ async def resume(rt: Runtime, run_id: str) -> Run:
         assert run._task is not None
         run._task.cancel()  # it can do nothing new: every such action refuses
         run._task.add_done_callback(lambda task: task.cancelled() or task.exception())
+        if worker is not None:
+            await worker.release(run_id, head)  # a process with the source it started under may take it
         raise
     if run._journal is not None:
         run._journal.check = None

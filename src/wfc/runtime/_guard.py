@@ -459,7 +459,11 @@ class Guard:
         call it stands for was admitted once already). Compiled code calls this in
         place for a step whose only policies are `breaker` and `limit`."""
         journal = rt.journal
-        if journal is not None and self.step and journal.replays(self.location):
+        if (
+            journal is not None
+            and self.step
+            and (journal.replays(self.location) or (self.timeout is not None and journal.cuts_next_timeout()))
+        ):
             return None
         admission = None
         if self.breaker is not None:

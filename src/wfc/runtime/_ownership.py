@@ -269,6 +269,13 @@ class Worker:
             if await self._claim(run_id, number + 1):
                 return
 
+    async def release(self, run_id: str, head: dict[str, Any]) -> None:
+        """Give up `run_id`, which this process will not run (its source does not replay
+        the journal): any process may take it at once, not only once this one ends."""
+        number, owner = await owner_of(self._store, run_id, head)
+        if owner == self.token:
+            await self._store.append(owner_key(run_id, number + 1), {"worker": None, "at": time.time()})
+
     async def _claim(self, run_id: str, number: int) -> bool:
         """Append the run's owner record `number`, naming us; whether we were first."""
         claim = {"worker": self.token, "host": _host(), "pid": os.getpid(), "at": time.time()}
