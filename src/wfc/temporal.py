@@ -128,6 +128,9 @@ class _Journal:
     def replays(self, site: str) -> bool:
         return False
 
+    def cuts_next_timeout(self) -> bool:
+        return False
+
     def identity(self, kind: str, site: str = "") -> str:
         self.steps += 1
         return f"{kind}|{site}|{self.steps}"
