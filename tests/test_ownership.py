@@ -149,13 +149,19 @@ def test_a_worker_renews_its_lease_while_its_run_waits(module, tmp_path, monkeyp
     assert calls() == [("double", (3,)), ("double", (5,))]
 
 
+async def taken_over(tmp_path, function, run_id: str):
+    """Start `function(3)` on a worker that falls silent (a stopped VM, say); another
+    takes the run over, approves it and ends it. Its value, and the silent worker's handle."""
+    first, second = workers(tmp_path)
+    silent = await stalled(first, function, 3, run_id=run_id)
+    taken = await second.resume(run_id)
+    await taken.signal("approval", 5)
+    return await taken.result(), silent
+
+
 def test_a_silent_worker_loses_its_run_and_calls_nothing_more(module, tmp_path) -> None:
     async def scenario():
-        first, second = workers(tmp_path)
-        silent = await stalled(first, module.approve, 3, run_id="r-1")  # a stopped VM, say
-        taken = await second.resume("r-1")
-        await taken.signal("approval", 5)
-        value = await taken.result()
+        value, silent = await taken_over(tmp_path, module.approve, "r-1")
         # The first worker wakes: its run reads the signal too, and would call a handler.
         with pytest.raises(RunHeld, match="moved to another worker"):
             await silent.result()
@@ -169,11 +175,7 @@ def test_a_silent_worker_loses_its_run_and_calls_nothing_more(module, tmp_path) 
 
 def test_no_catch_in_the_worker_that_lost_a_run_sees_it_move(module, tmp_path) -> None:
     async def scenario():
-        first, second = workers(tmp_path)
-        silent = await stalled(first, module.careful, 3, run_id="c-1")
-        taken = await second.resume("c-1")
-        await taken.signal("approval", 5)
-        value = await taken.result()
+        value, silent = await taken_over(tmp_path, module.careful, "c-1")
         with pytest.raises(RunHeld):  # not "caught": the run's end is the other worker's
             await silent.result()
         return value

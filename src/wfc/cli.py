@@ -571,7 +571,7 @@ def _run(
     try:
         result = asyncio.run(main())
     except Exception as exc:
-        from .runtime._durable import RunHeld, RunUnfinished
+        from .runtime import RunHeld, RunUnfinished
 
         if isinstance(exc, (RunHeld, RunUnfinished)):  # about the run, not raised by it
             click.echo(f"error: {exc}", err=True)

@@ -39,7 +39,7 @@ def show_command(run_id: str, store_url: str) -> None:
     """The run's journal as a timeline: steps, timers, values and its end."""
     from .cli import EXIT_USAGE, Failure, _json_text
 
-    runs, entries = _run_to_end(_journal(store_url, run_id))
+    runs, entries, heartbeat = _run_to_end(_journal(store_url, run_id))
     run = runs.get(run_id)
     if run is None:
         raise Failure(f"error: no run '{run_id}' in '{store_url}'", EXIT_USAGE)
@@ -50,7 +50,7 @@ def show_command(run_id: str, store_url: str) -> None:
     outcome = run.get("result") if run["status"] == "completed" else run.get("error")
     click.echo(f"  {run['status']}" + ("" if run["status"] == "running" else f": {_json_text(outcome)}"))
     if run["status"] == "running":
-        click.echo(f"  {_held_by(_run_to_end(_holder(store_url, run_id, run)))}")
+        click.echo(f"  {_held_by(heartbeat)}")
 
 
 @runs_group.command("resume")
@@ -63,6 +63,7 @@ def resume_command(file: Path, run_ids: tuple[str, ...], store_url: str, backend
     from .api import load
     from .cli import EXIT_INPUT, Failure, _described, _json_text, open_store_or_fail
     from .runtime import Runtime
+    from .runtime._durable import recover
 
     try:
         load(file, backend=backend)  # registers its declarations: the journal names them
@@ -70,12 +71,14 @@ def resume_command(file: Path, run_ids: tuple[str, ...], store_url: str, backend
         raise Failure(f"error: cannot load '{file}': {_described(exc)}", EXIT_INPUT) from None
     runtime = Runtime(store=open_store_or_fail(store_url, create=False))
 
-    held: list[str] = []  # unfinished runs that live processes elsewhere run
+    held: list[Any] = []  # unfinished runs that live processes elsewhere run: their RunHeld
 
     async def resume() -> list[tuple[str, str, Any]]:
         runs = (
-            [await runtime.resume(run_id) for run_id in run_ids] if run_ids else await _recover(runtime, held)
+            [await runtime.resume(run_id) for run_id in run_ids] if run_ids else await recover(runtime, held)
         )
+        for refusal in held:
+            click.echo(f"note: {refusal}", err=True)
         finished = []
         for run in runs:
             try:
@@ -127,24 +130,6 @@ def signal_command(run_id: str, name: str, value: str, store_url: str) -> None:
     click.echo(f"sent {name} to {run_id}", err=True)
 
 
-async def _recover(runtime: Any, held: list[str]) -> list[Any]:
-    """`Runtime.recover`, saying which unfinished runs it leaves to the live processes
-    that run them (their ids go to `held`)."""
-    from .runtime import RunHeld
-    from .runtime._durable import stored_runs
-
-    runs = []
-    for run_id, run in (await stored_runs(runtime.store)).items():
-        if run["status"] != "running":
-            continue
-        try:
-            runs.append(await runtime.resume(run_id))
-        except RunHeld as exc:
-            held.append(run_id)
-            click.echo(f"note: {exc}", err=True)
-    return runs
-
-
 def _held_by(heartbeat: dict[str, Any] | None) -> str:
     import time
 
@@ -157,13 +142,6 @@ def _held_by(heartbeat: dict[str, Any] | None) -> str:
     )
 
 
-async def _holder(store_url: str, run_id: str, run: dict[str, Any]) -> dict[str, Any] | None:
-    from .cli import open_store_or_fail
-    from .runtime._ownership import holder
-
-    return await holder(open_store_or_fail(store_url, create=False), run_id, run)
-
-
 async def _runs(store_url: str) -> dict[str, dict[str, Any]]:
     from .cli import open_store_or_fail
     from .runtime._durable import stored_runs
@@ -171,12 +149,20 @@ async def _runs(store_url: str) -> dict[str, dict[str, Any]]:
     return await stored_runs(open_store_or_fail(store_url, create=False))
 
 
-async def _journal(store_url: str, run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _journal(
+    store_url: str, run_id: str
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """Every run, the run's journal and, if it is unfinished, the heartbeat of the live
+    worker that runs it: from one opening of the store."""
     from .cli import open_store_or_fail
-    from .runtime._durable import journal_entries
+    from .runtime._durable import RUNNING, journal_entries, stored_runs
+    from .runtime._ownership import holder
 
-    runs = await _runs(store_url)
-    return runs, await journal_entries(open_store_or_fail(store_url, create=False), run_id)
+    store = open_store_or_fail(store_url, create=False)
+    runs = await stored_runs(store)
+    run = runs.get(run_id)
+    heartbeat = await holder(store, run_id, run) if run is not None and run["status"] == RUNNING else None
+    return runs, await journal_entries(store, run_id), heartbeat
 
 
 def _describe(identity: str, entry: dict[str, Any], as_json: Any) -> str:

@@ -177,22 +177,22 @@ class Journal:
         elif pending:
             await append_all(self._rt.store, pending)
 
-    def _next_step(self, site: str) -> str:
-        """The identity the next step at `site` (on this path) will have."""
+    def _next(self, kind: str, site: str = "") -> str:
+        """The identity the next `kind` at `site` (on this path) will have (`identity`
+        gives it, and counts it, when it comes)."""
         path = _PATH.get()
-        count = self._counts.get((path, "step" + site), 0) + 1
-        return f"{path}|step|{site}|{count}"
+        count = self._counts.get((path, kind + site), 0) + 1
+        return f"{path}|{kind}|{site}|{count}"
 
     def replays(self, site: str) -> bool:
         """Whether the next step at `site` (on this path) has a journaled outcome."""
-        return self._key(self._next_step(site)) in self._entries
+        return self._key(self._next("step", site)) in self._entries
 
     def cuts_next_timeout(self) -> bool:
         """Whether the next timeout on this path replays a deadline that cut the first
         run: an attempt under it was admitted, and cut, then; a replay cuts it again
         (`cut_overdue`), so no breaker or limiter may admit it or count it twice."""
-        path = _PATH.get()
-        identity = f"{path}|timeout||{self._counts.get((path, 'timeout'), 0) + 1}"
+        identity = self._next("timeout")
         entry = self._entries.get(self._key(identity))
         if entry is None or self._key(_ended(identity)) in self._entries:
             return False
@@ -200,7 +200,7 @@ class Journal:
 
     def next_step_key(self, site: str) -> str:
         """The `step_key()` the next step at `site` (on this path) will have."""
-        return f"{self.run_id}:{self._next_step(site)}"
+        return f"{self.run_id}:{self._next('step', site)}"
 
     def recorded(self, identity: str) -> Any:
         entry = self._entries.get(self._key(identity))
@@ -766,12 +766,12 @@ class Run:
         """Wait for the end of this run, which another process runs: the store is
         looked at every 0.05 s, doubling to 5 s, for as long as a live worker runs it."""
         looks = 0
+        shared = getattr(self._rt.store, "shared", False)
         while True:
             head = await _stored_run(self._rt, self.run_id)
             if head is not None and head["status"] != RUNNING:
                 self._head = head
                 return
-            shared = getattr(self._rt.store, "shared", False)
             if not shared or await holder(self._rt.store, self.run_id, self._head) is None:
                 raise RunUnfinished(
                     f"run {self.run_id} is unfinished and no live process runs it: "
@@ -919,17 +919,18 @@ async def resume(rt: Runtime, run_id: str) -> Run:
     return run
 
 
-async def recover(rt: Runtime) -> list[Run]:
+async def recover(rt: Runtime, held: list[RunHeld] | None = None) -> list[Run]:
     """Resume every unfinished run in the store that no live worker elsewhere runs;
-    their handles, in run id order."""
+    their handles, in run id order. The refusals of the others go to `held`."""
     resumed = []
     for run_id, run in (await stored_runs(rt.store)).items():
         if run["status"] != RUNNING:
             continue
         try:
             resumed.append(await resume(rt, run_id))
-        except RunHeld:  # a live worker elsewhere runs it
-            continue
+        except RunHeld as refusal:  # a live worker elsewhere runs it
+            if held is not None:
+                held.append(refusal)
     return resumed
 
 

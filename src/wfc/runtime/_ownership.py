@@ -220,7 +220,7 @@ class Worker:
         for run_id, run in list(self._runs.items()):
             # Ours again only if nobody took it meanwhile: one who did may have gone on
             # with it, so what this process holds of it is stale even if they died since.
-            number, owner = await self._owner(run_id, run._head)
+            number, owner = await owner_of(self._store, run_id, run._head)
             if owner != previous or not await self._claim(run_id, number + 1):
                 self.lose(run_id, run)
 
@@ -256,7 +256,7 @@ class Worker:
         """Become the owner of `run_id`, or raise `RunHeld` if a live worker owns it."""
         await self.alive()
         while True:
-            number, owner = await self._owner(run_id, head)
+            number, owner = await owner_of(self._store, run_id, head)
             if owner == self.token:
                 self.lost.discard(run_id)
                 return
@@ -283,9 +283,6 @@ class Worker:
             return False
         self.lost.discard(run_id)
         return True
-
-    async def _owner(self, run_id: str, head: dict[str, Any]) -> tuple[int, str | None]:
-        return await owner_of(self._store, run_id, head)
 
     async def _dead(self, token: str, run_id: str) -> bool:
         """Whether worker `token` is dead, or, if it is one of this process's, no longer

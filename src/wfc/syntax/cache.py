@@ -102,9 +102,9 @@ def parser_fingerprint() -> bytes:
     """What the parser is (read once per process, as the parser is imported once):
     Python's version (identifiers are normalised by its Unicode tables), and two
     checksums of the text of every file the parser is made of: the grammar, the tree
-    builder, `diagnostics.py` (spans), wfc's and lark's `__init__.py` (their versions). Contents, not modification times: an edited checkout, or an
-    upgrade whose files keep their sizes and dates, never reads a tree an older
-    parser built."""
+    builder, `diagnostics.py` (spans), wfc's and lark's `__init__.py` (their versions).
+    Contents, not modification times: an edited checkout, or an upgrade whose files
+    keep their sizes and dates, never reads a tree an older parser built."""
     here = _PARSER_FILES
     files = sorted(path for path in here.iterdir() if path.suffix == ".py")
     files += [
