@@ -159,6 +159,7 @@ def test_runtime_public_surface_is_pinned() -> None:
             "split",
             "step",
             "strip",
+            "unwind",
             "update",
             "upper",
             "values",

@@ -94,6 +94,21 @@ def test_non_step_failure_has_no_step(backend) -> None:
     assert str(outcome.error) == "saga place_order failed: ValidationError: quantity must be positive"
 
 
+def test_a_failed_saga_error_pickles_and_copies_whole(backend) -> None:
+    import copy
+    import pickle
+
+    shop.FAIL.update({"send_notification", "restock"})
+    error = place(backend, "P1", 1, "Ann").error
+    error.add_note("seen by the caller")
+    for again in (pickle.loads(pickle.dumps(error)), copy.copy(error)):
+        assert type(again) is SagaFailed and str(again) == str(error)
+        assert (again.step, again.compensated, again.uncompensated) == (error.step, error.compensated, [])
+        assert str(again.error) == str(error.error)
+        assert [name for name, _ in again.compensation_errors] == ["shop.deduct_inventory"]
+        assert again.fields == {} and again.__notes__ == ["seen by the caller"]
+
+
 def test_nested_sagas_unwind_both(backend) -> None:
     source = """
 use backend_handlers as h

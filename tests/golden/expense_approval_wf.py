@@ -101,7 +101,7 @@ async def reimburse(claim: dict[str, _wf.Value]) -> dict[str, _wf.Value]:
             _rt.event("saga.end", "reimburse")
         return _wf_r12
     except BaseException as _wf_e:  # cancellations unwind too
-        await _wf.Saga(_rt, "reimburse", _wf_step, _wf_done, _wf_failing).unwind(_wf_e)
+        await _wf.unwind(_rt, "reimburse", _wf_step, _wf_done, _wf_e, _wf_failing)
         raise  # not reached: unwind raises
 
 

@@ -135,7 +135,7 @@ async def place_order(product_id: str, quantity: int, customer: str) -> _wf.Valu
             _rt.event("saga.end", "place_order")
         return order
     except BaseException as _wf_e:  # cancellations unwind too
-        await _wf.Saga(_rt, "place_order", _wf_step, _wf_done).unwind(_wf_e)
+        await _wf.unwind(_rt, "place_order", _wf_step, _wf_done, _wf_e)
         raise  # not reached: unwind raises
 
 

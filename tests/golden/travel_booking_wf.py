@@ -144,7 +144,7 @@ async def book_trip(trip: dict[str, _wf.Value]) -> dict[str, _wf.Value]:
             _rt.event("saga.end", "book_trip")
         return _wf_r18
     except BaseException as _wf_e:  # cancellations unwind too
-        await _wf.Saga(_rt, "book_trip", _wf_step, _wf_done).unwind(_wf_e)
+        await _wf.unwind(_rt, "book_trip", _wf_step, _wf_done, _wf_e)
         raise  # not reached: unwind raises
 
 

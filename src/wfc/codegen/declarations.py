@@ -102,8 +102,7 @@ def emit_saga(emitter: StmtEmitter, decl: ast.Saga, body: tuple[ast.Stmt, ...]) 
     with out.indent():
         options = ", _wf_failing" if failed_step else ""
         options += ", stop_on_error=True" if unwind is not None and unwind.stop_on_error else ""
-        saga = f"_wf.Saga(_rt, {py_literal(decl.name.id)}, _wf_step, _wf_done{options})"
-        out.line(f"await {saga}.unwind(_wf_e)")
+        out.line(f"await _wf.unwind(_rt, {py_literal(decl.name.id)}, _wf_step, _wf_done, _wf_e{options})")
         out.line("raise  # not reached: unwind raises")
 
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ._redis import RedisStore, open_store
     from ._routing import pick_weighted
     from ._runtime import Observer, Runtime, current
-    from ._saga import Compensation, Saga
+    from ._saga import Compensation, Saga, unwind
     from ._sqlite import SqliteStore
     from ._steps import attempt, on_attempt, step
     from ._store import MemoryStore, NotStorable, Store, update
@@ -73,7 +73,7 @@ _HOMES = {  # the module that holds each public name
     "_redis": "RedisStore open_store",
     "_routing": "pick_weighted",
     "_runtime": "Observer Runtime current",
-    "_saga": "Compensation Saga",
+    "_saga": "Compensation Saga unwind",
     "_sqlite": "SqliteStore",
     "_steps": "attempt on_attempt step",
     "_store": "MemoryStore NotStorable Store update",
@@ -177,6 +177,7 @@ __all__ = [
     "step_key",
     "step_keyed",
     "strip",
+    "unwind",
     "update",
     "upper",
     "values",

@@ -130,7 +130,9 @@ async def _until_idle(loop: asyncio.AbstractEventLoop) -> None:
 # Deadlines opened in a context that may move to another task (a saga unwinding in place,
 # runtime/_saga.py, sets a list here): they move with it (`Deadline.moved_to`). Nothing
 # is kept anywhere else, so a timed call pays one lookup.
-_OPEN: contextvars.ContextVar[list[Deadline] | None] = contextvars.ContextVar("wfc_deadlines", default=None)
+OPEN_DEADLINES: contextvars.ContextVar[list[Deadline] | None] = contextvars.ContextVar(
+    "wfc_deadlines", default=None
+)
 
 
 class Deadline:
@@ -153,27 +155,24 @@ class Deadline:
         assert task is not None, "a deadline needs a running task"
         self._task = task
         self._timer = self._clock.call_later(self._seconds, self._fire)
-        opened = _OPEN.get()
+        opened = OPEN_DEADLINES.get()
         if opened is not None:
             opened.append(self)
         return self
 
     @staticmethod
-    def track() -> None:
-        """Keep the deadlines opened in the current context from now on, for `moved_to`."""
-        _OPEN.set([])
-
-    @staticmethod
     def fired_in(context: contextvars.Context, task: asyncio.Task[Any]) -> bool:
         """Whether a deadline open in `context` has fired on `task`: its cancellation
         was asked of `task` and may not have arrived yet."""
-        return any(deadline._fired and deadline._task is task for deadline in context.get(_OPEN) or ())
+        return any(
+            deadline._fired and deadline._task is task for deadline in context.get(OPEN_DEADLINES) or ()
+        )
 
     @staticmethod
     def moved_to(task: asyncio.Task[Any], origin: asyncio.Task[Any]) -> None:
         """The coroutine that ran in `origin` goes on in `task` (in the same context): its
         open deadlines must cancel `task` now. Those of other tasks stay as they are."""
-        for deadline in _OPEN.get() or ():
+        for deadline in OPEN_DEADLINES.get() or ():
             if deadline._task is origin:
                 deadline._task = task
 
@@ -188,7 +187,7 @@ class Deadline:
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self._timer.cancel()
-        opened = _OPEN.get()
+        opened = OPEN_DEADLINES.get()
         if opened and self in opened:
             opened.remove(self)
         if self._fired and exc_type is asyncio.CancelledError and self._task.uncancel() == 0:

@@ -42,6 +42,11 @@ class RateLimited(WorkflowError):
 class SagaFailed(WorkflowError):
     """Raised when a saga failed and its completed steps were compensated."""
 
+    # Slots, not the instance dict, and the runtime passes them by position: a failed
+    # saga's error is made on its failure path, which is measured (bench/saga.py), and
+    # the dict's attributes cost twice as much to set.
+    __slots__ = ("fields", "step", "error", "compensated", "compensation_errors", "uncompensated")
+
     def __init__(
         self,
         message: str,
@@ -51,17 +56,19 @@ class SagaFailed(WorkflowError):
         compensation_errors: list[tuple[str, BaseException]] | None = None,
         uncompensated: list[str] | None = None,
     ) -> None:
-        # Set directly, not through WorkflowError's keyword fields, and the runtime passes
-        # them by position: a failed saga's error is made on its failure path, which is
-        # measured (bench/saga.py), and keywords double the cost of making it.
-        Exception.__init__(self, message)
-        self.fields: dict[str, object] = {}
+        self.args = (message,)
+        self.fields = {}
         self.step = step
         self.error = error
         self.compensated = [] if compensated is None else compensated
         self.compensation_errors = [] if compensation_errors is None else compensation_errors
         # Steps left as they were: `unwind(stop_on_error: true)` stopped before them.
         self.uncompensated = [] if uncompensated is None else uncompensated
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Slots are not in the instance dict that exceptions pickle and copy by.
+        own = (self.step, self.error, self.compensated, self.compensation_errors, self.uncompensated)
+        return type(self), (self.message, *own), getattr(self, "__dict__", None) or None
 
 
 class BranchesFailed(WorkflowError):

@@ -7,7 +7,7 @@ import contextvars
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, NoReturn, TypeAlias
 
-from ._clock import Deadline
+from ._clock import OPEN_DEADLINES, Deadline
 from ._errors import SagaFailed
 from ._events import error_fields
 from ._runtime import Runtime
@@ -22,7 +22,7 @@ class Saga:
     `step` names the step in progress (None between steps); `done` lists the
     completed steps' compensations in completion order. The interpreter records
     them with `completed(undo)`; compiled code keeps `step` and `done` in locals
-    (no object on the success path) and makes a Saga of them only to unwind.
+    (no object at all) and hands them to `unwind` on failure.
     """
 
     __slots__ = ("_rt", "name", "step", "done", "failing", "stop_on_error")
@@ -59,72 +59,103 @@ class Saga:
 
     def unwind(self, error: BaseException) -> Awaitable[NoReturn]:
         """Compensate completed steps, newest first, then raise what the caller sees;
-        called as `await saga.unwind(error)`.
+        called as `await saga.unwind(error)`. See `unwind`."""
+        return unwind(self._rt, self.name, self.step, self.done, error, self.failing, self.stop_on_error)
 
-        An error raises `SagaFailed` from it; a cancellation (the saga's own
-        timeout, an enclosing one, a failed sibling branch, `task.cancel()`)
-        unwinds too and then goes on as the cancellation it was, so timeouts
-        still surface as `TimeoutError`. Compensations run in place as long as
-        none of them waits (nothing can cancel code that does not wait), and then
-        this raises at once, with no coroutine of its own; from the first that
-        waits on, they run in a task of their own behind a shield, which the
-        awaitable returned waits for: cancelling the saga again while it unwinds
-        does not skip compensations; the cancellation is raised once they have
-        all run.
-        """
-        if not isinstance(error, (Exception, asyncio.CancelledError)):
-            raise error  # KeyboardInterrupt, SystemExit, GeneratorExit: nothing may be awaited
-        compensating = self._compensate(error)
-        # One context of its own from the start (as a task would have had): a step that
-        # sets a context variable before it waits resets it in the same context after.
-        context = contextvars.copy_context()
-        try:
-            waiting_on = context.run(compensating.send, None)
-        except StopIteration as finished:
-            failure = finished.value
-        else:
-            return _finish_in_task(compensating, waiting_on, context, error)
-        # The raised error's traceback holds this frame: were its locals left holding the
-        # errors, every failed saga would leave a reference cycle for the collector.
-        try:
-            raise _outcome(failure, error, interrupted=False)
-        finally:
-            del failure, error
 
-    async def _compensate(self, error: BaseException) -> SagaFailed:
-        Deadline.track()  # in the unwinding's own context: a compensation's timeout follows it to a task
-        rt, failed_step = self._rt, self.step
-        compensated: list[str] = []
-        errors: list[tuple[str, BaseException]] = []
-        pending = self.done[::-1]
-        if self.failing is not None and failed_step is not None:
-            pending.insert(0, self.failing)  # the failed step first: it is the newest
-        uncompensated: list[str] = []
-        for position, (step, undo, args) in enumerate(pending):
-            if rt.observers:
-                rt.event("compensate.start", step)
-            try:
-                await undo(*args)
-            except Exception as exc:  # recorded; the others still run unless told to stop
-                errors.append((step, exc))
-                rt.failed("compensate.error", step, exc)
-                if self.stop_on_error:
-                    uncompensated = [entry[0] for entry in pending[position + 1 :]]
-                    break
-                continue
-            compensated.append(step)
-            if rt.observers:
-                rt.event("compensate.end", step)
-        where = f" at step {failed_step}" if failed_step else ""
-        message = f"saga {self.name} failed{where}: {type(error).__name__}: {error}"
-        failure = SagaFailed(message, failed_step, error, compensated, errors, uncompensated)
-        if rt.observers:
-            rt.event("saga.failed", self.name, {"step": failed_step, **error_fields(error)})
-        return failure
+def unwind(
+    rt: Runtime,
+    name: str,
+    step: str | None,
+    done: list[Compensation],
+    error: BaseException,
+    failing: Compensation | None = None,
+    stop_on_error: bool = False,
+) -> Awaitable[NoReturn]:
+    """Compensate the saga `name`'s completed steps `done`, newest first, after `error`
+    in `step`, then raise what the caller sees; called as `await unwind(...)`.
+
+    An error raises `SagaFailed` from it; a cancellation (the saga's own timeout,
+    an enclosing one, a failed sibling branch, `task.cancel()`) unwinds too and
+    then goes on as the cancellation it was, so timeouts still surface as
+    `TimeoutError`. Compensations run in place as long as none of them waits
+    (nothing can cancel code that does not wait), and then this raises at once,
+    with no coroutine of its own; from the first that waits on, they run in a
+    task of their own behind a shield, which the awaitable returned waits for:
+    cancelling the saga again while it unwinds does not skip compensations; the
+    cancellation is raised once they have all run.
+    """
+    if not isinstance(error, _UNWOUND):
+        raise error  # KeyboardInterrupt, SystemExit, GeneratorExit: nothing may be awaited
+    pending = done[::-1]
+    if failing is not None and step is not None:
+        pending.insert(0, failing)  # the failed step first: it is the newest
+    compensating = _compensate(rt, name, step, pending, error, stop_on_error)
+    # One context of its own from the start (as a task would have had): a step that
+    # sets a context variable before it waits resets it in the same context after.
+    context = contextvars.copy_context()
+    try:
+        waiting_on = context.run(compensating.send, None)
+    except StopIteration as finished:
+        failure = finished.value
+    else:
+        return _finish_in_task(compensating, waiting_on, context, error)
+    # The raised error's traceback holds this frame: were its locals left holding the
+    # errors, every failed saga would leave a reference cycle for the collector.
+    try:
+        if failure is error:
+            raise error  # a cancellation goes on as it was
+        failure.__cause__ = error
+        raise failure
+    finally:
+        del failure, error
+
+
+async def _compensate(
+    rt: Runtime,
+    name: str,
+    failed_step: str | None,
+    pending: list[Compensation],
+    error: BaseException,
+    stop_on_error: bool,
+) -> SagaFailed | BaseException:
+    """Run the compensations `pending` in order; the `SagaFailed` that reports them, or
+    `error` itself if it is a cancellation (which goes on as it was)."""
+    OPEN_DEADLINES.set([])  # in the unwinding's own context: a compensation's timeout follows it to a task
+    observed = rt.observers
+    compensated: list[str] = []
+    errors: list[tuple[str, BaseException]] = []
+    uncompensated: list[str] = []
+    for step, undo, args in pending:
+        if observed:
+            rt.event("compensate.start", step)
+        try:
+            await undo(*args)
+        except Exception as exc:  # recorded; the others still run unless told to stop
+            errors.append((step, exc))
+            if observed:
+                rt.event("compensate.error", step, error_fields(exc))
+            if stop_on_error:
+                uncompensated = [entry[0] for entry in pending[len(compensated) + len(errors) :]]
+                break
+            continue
+        compensated.append(step)
+        if observed:
+            rt.event("compensate.end", step)
+    if observed:
+        rt.event("saga.failed", name, {"step": failed_step, **error_fields(error)})
+    if isinstance(error, asyncio.CancelledError):
+        return error
+    where = f" at step {failed_step}" if failed_step else ""
+    message = f"saga {name} failed{where}: {type(error).__name__}: {error}"
+    return SagaFailed(message, failed_step, error, compensated, errors, uncompensated)
+
+
+_UNWOUND = (Exception, asyncio.CancelledError)  # what a saga unwinds for; the rest goes on at once
 
 
 async def _finish_in_task(
-    compensating: Coroutine[Any, Any, SagaFailed],
+    compensating: Coroutine[Any, Any, SagaFailed | BaseException],
     waiting_on: Any,
     context: contextvars.Context,
     error: BaseException,
@@ -156,7 +187,7 @@ async def _finish_in_task(
         del failure, error
 
 
-def _outcome(failure: SagaFailed, error: BaseException, interrupted: bool) -> BaseException:
+def _outcome(failure: SagaFailed | BaseException, error: BaseException, interrupted: bool) -> BaseException:
     """What an unwound saga raises: the cancellation it was, a cancellation that
     came while it unwound an error, or `failure` from the error."""
     if isinstance(error, asyncio.CancelledError):
