@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from wfc.api import load_source
-from wfc.runtime import Runtime
+from wfc.runtime import Runtime, SagaFailed
 
 HANDLERS = "counted_handlers"
 
@@ -124,6 +124,10 @@ BUDGET = {
     ("parallel for item with a body", "interp"): 3,
     ("saga step with a compensation", "compiled"): 0,
     ("saga step with a compensation", "interp"): 3,
+    # the same, completed and then compensated: the compensation's function, compiled;
+    # the interpreter's compensation evaluates its call as the step did
+    ("saga step, then its compensation", "compiled"): 1,
+    ("saga step, then its compensation", "interp"): 6,
     ("machine send", "compiled"): 1,
     ("machine send", "interp"): 1,
 }
@@ -155,6 +159,22 @@ def _saga(backend: str) -> Callable[[int], Callable[[], Any]]:
     return make
 
 
+def _unwound_saga(backend: str) -> Callable[[int], Callable[[], Any]]:
+    def make(n: int) -> Callable[[], Any]:
+        body = "".join(SAGA_STEP.format(k=k) for k in range(n))
+        source = f"use {HANDLERS} as h\n\nsaga w(x) {{\n{body}    fail \"stop\"\n}}\n"
+        module = load_source(source, f"counts_unwound_{backend}_{n}.wf", backend=backend)
+
+        async def unwound() -> None:
+            with pytest.raises(SagaFailed, match="stop") as failed:
+                await module.w(1)
+            assert len(failed.value.compensated) == n
+
+        return unwound
+
+    return make
+
+
 def _machine(backend: str) -> Callable[[int], Callable[[], Any]]:
     module = load_source(MACHINE, f"counts_machine_{backend}.wf", backend=backend)
 
@@ -175,6 +195,7 @@ CASES: dict[str, Callable[[str], Callable[[int], Callable[[], Any]]]] = {
     "parallel for item": _fan(FAN),
     "parallel for item with a body": _fan(FAN_BODY),
     "saga step with a compensation": _saga,
+    "saga step, then its compensation": _unwound_saga,
     "machine send": _machine,
 }
 
