@@ -419,8 +419,8 @@ workflow w() {
     return outcome
 }
 """
-    # The replay fires the compensation's overdue timeout where it runs in place, before
-    # it first waits: the timeout still cuts the compensation, not the run.
+    # The replay fires the compensation's overdue timeout at once, before it first waits:
+    # the timeout still cuts the compensation, not the run.
     value, calls = crash_then_resume(source, backend, tmp_path / "t.db", ("slow", (2, 30)),
                                      VirtualClock(start=10 ** 10))
     assert value == [[], 1, "saga book failed at step paid: ValueError: declined"]

@@ -146,10 +146,9 @@ def test_saga_checks(source, code) -> None:
     assert code in [d.code for d in info.value.diagnostics]
 
 
-def test_compensations_that_wait_continue_in_a_task_with_the_same_outcome() -> None:
-    """Unwinding runs compensations in place until one waits; the rest runs in a task
-    that resumes it (runtime/_saga.py `_Resumed`): values sent back, errors thrown back,
-    order and records kept as if it had run in the task from the start."""
+def test_compensations_that_wait_and_fail_keep_their_order_and_records() -> None:
+    """Compensations that finish at once, wait, fail after waiting and reset a context
+    variable after waiting, in one unwinding: order, records and the cause all kept."""
     import asyncio
     import contextvars
 
@@ -191,6 +190,42 @@ def test_compensations_that_wait_continue_in_a_task_with_the_same_outcome() -> N
     assert failure.step == "e" and failure.compensated == ["d", "c", "a"]
     assert [(step, str(error)) for step, error in failure.compensation_errors] == [("b", "b could not be undone")]
     assert isinstance(failure.__cause__, RuntimeError)
+
+
+def _started_in_a_saga(compensation: str) -> str:
+    return ("use backend_handlers as h\nsaga s() {\n"
+            f"    step a = h.double(1) compensate {compensation}\n"
+            "    step h.explode(\"x\") compensate none\n}\n")
+
+
+def test_a_compensation_with_asyncio_timeout_times_out_on_its_own(backend) -> None:
+    """Task-bound code in a handler binds to the compensation's own task. Compensations
+    used to start in the saga's task and move to one of their own at their first wait:
+    this timeout then cancelled the saga's task, and the saga hung for the handler's 30 s."""
+    import time
+
+    started = time.monotonic()
+    outcome = run_source(_started_in_a_saga("h.undo_with_asyncio_timeout(a, 0.02)"), backend, "s")
+    assert time.monotonic() - started < 10
+    assert isinstance(outcome.error, SagaFailed) and outcome.error.compensated == []
+    assert [(step, type(error)) for step, error in outcome.error.compensation_errors] == [("a", TimeoutError)]
+
+
+def test_a_compensation_stays_in_one_task_across_its_waits(backend) -> None:
+    import backend_handlers
+
+    backend_handlers.log.clear()
+    outcome = run_source(_started_in_a_saga("h.undo_in_one_task(a)"), backend, "s")
+    assert isinstance(outcome.error, SagaFailed) and outcome.error.compensated == ["a"]
+    assert ("undo_in_one_task", (2, True)) in backend_handlers.log
+
+
+def test_a_compensation_with_a_failing_task_group_fails_alone(backend) -> None:
+    outcome = run_source(_started_in_a_saga("h.undo_with_a_task_group(a)"), backend, "s")
+    assert isinstance(outcome.error, SagaFailed)
+    [(step, error)] = outcome.error.compensation_errors
+    assert step == "a" and isinstance(error, ExceptionGroup)
+    assert [str(inner) for inner in error.exceptions] == ["child of 2 failed"]
 
 
 # ---- unwind options ------------------------------------------------------------------
@@ -275,9 +310,9 @@ def test_bad_unwind_options(options, message) -> None:
 def test_a_compensation_with_a_timeout_that_waits_is_timed_on_its_own_task(
     backend, seconds, compensated, errors
 ) -> None:
-    """Unwinding moves a compensation that waits to a task of its own; its `timeout`
-    must follow it there. It used to cancel the saga's task instead, so the saga raised
-    a bare CancelledError (found by the durable-replay property)."""
+    """A compensation's `timeout` cuts the compensation, in the task it runs in. It once
+    cancelled the saga's task instead, so the saga raised a bare CancelledError (found
+    by the durable-replay property)."""
     source = ("use backend_handlers as h\nsaga s() {\n"
               f"    step a = h.double(1) compensate h.slow(a, {seconds}) with timeout(1s)\n"
               "    step h.explode(\"x\") compensate none\n}\n")
@@ -289,8 +324,8 @@ def test_a_compensation_with_a_timeout_that_waits_is_timed_on_its_own_task(
 
 
 def test_an_outer_timeout_does_not_follow_the_compensation_into_its_task(backend) -> None:
-    """Only the compensation's own deadlines move with it: a timeout around the saga call
-    still cancels the saga, which lets the shielded compensation finish first."""
+    """A timeout around the saga call cancels the saga, not its compensations: the
+    shielded compensation finishes first."""
     import backend_handlers
 
     backend_handlers.log.clear()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import heapq
 import time
 from collections.abc import Callable
@@ -127,20 +126,12 @@ async def _until_idle(loop: asyncio.AbstractEventLoop) -> None:
         await asyncio.sleep(0)
 
 
-# Deadlines opened in a context that may move to another task (a saga unwinding in place,
-# runtime/_saga.py, sets a list here): they move with it (`Deadline.moved_to`). Nothing
-# is kept anywhere else, so a timed call pays one lookup.
-OPEN_DEADLINES: contextvars.ContextVar[list[Deadline] | None] = contextvars.ContextVar(
-    "wfc_deadlines", default=None
-)
-
-
 class Deadline:
     """`async with Deadline(clock, seconds):` cancels the body after `seconds`.
 
     Works like `asyncio.timeout` but on any `Clock`, and raises a
     `TimeoutError` that says how long it waited. It cancels the task that runs
-    the body, even when the body moved to another task after it began.
+    the body.
     """
 
     __slots__ = ("_clock", "_seconds", "_task", "_timer", "_fired")
@@ -155,26 +146,7 @@ class Deadline:
         assert task is not None, "a deadline needs a running task"
         self._task = task
         self._timer = self._clock.call_later(self._seconds, self._fire)
-        opened = OPEN_DEADLINES.get()
-        if opened is not None:
-            opened.append(self)
         return self
-
-    @staticmethod
-    def fired_in(context: contextvars.Context, task: asyncio.Task[Any]) -> bool:
-        """Whether a deadline open in `context` has fired on `task`: its cancellation
-        was asked of `task` and may not have arrived yet."""
-        return any(
-            deadline._fired and deadline._task is task for deadline in context.get(OPEN_DEADLINES) or ()
-        )
-
-    @staticmethod
-    def moved_to(task: asyncio.Task[Any], origin: asyncio.Task[Any]) -> None:
-        """The coroutine that ran in `origin` goes on in `task` (in the same context): its
-        open deadlines must cancel `task` now. Those of other tasks stay as they are."""
-        for deadline in OPEN_DEADLINES.get() or ():
-            if deadline._task is origin:
-                deadline._task = task
 
     def _fire(self) -> None:
         self._fired = True
@@ -187,9 +159,6 @@ class Deadline:
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self._timer.cancel()
-        opened = OPEN_DEADLINES.get()
-        if opened and self in opened:
-            opened.remove(self)
         if self._fired and exc_type is asyncio.CancelledError and self._task.uncancel() == 0:
             raise TimeoutError(f"timed out after {format_seconds(self._seconds)}") from exc
 

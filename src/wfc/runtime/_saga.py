@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NoReturn, TypeAlias
 
-from ._clock import OPEN_DEADLINES, Deadline
 from ._errors import SagaFailed
 from ._events import error_fields
 from ._runtime import Runtime
@@ -78,35 +77,59 @@ def unwind(
     An error raises `SagaFailed` from it; a cancellation (the saga's own timeout,
     an enclosing one, a failed sibling branch, `task.cancel()`) unwinds too and
     then goes on as the cancellation it was, so timeouts still surface as
-    `TimeoutError`. Compensations run in place as long as none of them waits
-    (nothing can cancel code that does not wait), and then this raises at once,
-    with no coroutine of its own; from the first that waits on, they run in a
-    task of their own behind a shield, which the awaitable returned waits for:
-    cancelling the saga again while it unwinds does not skip compensations; the
-    cancellation is raised once they have all run.
+    `TimeoutError`. The compensations run in a task of their own, so that
+    everything bound to a task (`asyncio.timeout`, task groups, anyio's locks)
+    binds to theirs; and cancelling the saga again while it unwinds neither
+    interrupts nor skips them: the cancellation reaches the saga once they have
+    all run. Where Python can (3.12+) the task starts eagerly: compensations that
+    never wait finish before this returns, with no round of the event loop.
     """
     if not isinstance(error, _UNWOUND):
         raise error  # KeyboardInterrupt, SystemExit, GeneratorExit: nothing may be awaited
     pending = done[::-1]
     if failing is not None and step is not None:
         pending.insert(0, failing)  # the failed step first: it is the newest
-    compensating = _compensate(rt, name, step, pending, error, stop_on_error)
-    # One context of its own from the start (as a task would have had): a step that
-    # sets a context variable before it waits resets it in the same context after.
-    context = contextvars.copy_context()
-    try:
-        waiting_on = context.run(compensating.send, None)
-    except StopIteration as finished:
-        failure = finished.value
+    if pending:
+        loop = asyncio.get_running_loop()
+        unwound = _Unwound(loop=loop)
+        running = _start(loop, _compensate(rt, name, step, pending, error, stop_on_error, unwound))
+        if not unwound.done():
+            return _unwinding(unwound, running, error)
+        failure = unwound.result()  # started eagerly, and none of them waited
+        del unwound  # it holds the failure too (see below)
     else:
-        return _finish_in_task(compensating, waiting_on, context, error)
+        failure = _report(rt, name, step, error, [], [], [])  # nothing to undo, nothing to wait for
     # The raised error's traceback holds this frame: were its locals left holding the
     # errors, every failed saga would leave a reference cycle for the collector.
     try:
-        if failure is error:
-            raise error  # a cancellation goes on as it was
-        failure.__cause__ = error
-        raise failure
+        raise _outcome(failure, error, interrupted=False)
+    finally:
+        del failure, error
+
+
+class _Unwound(asyncio.Future[BaseException]):
+    """The report of a saga's compensations, which the saga waits on while they run in
+    their task. It refuses to be cancelled: cancelling the waiting saga thus leaves the
+    compensations alone, and asyncio delivers the cancellation to the saga when this
+    is done (a cancellation it could not pass on is kept for the task's next step)."""
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        return False
+
+
+async def _unwinding(unwound: _Unwound, running: asyncio.Task[None], error: BaseException) -> NoReturn:
+    """Wait for `unwound` (the compensations run by the task `running`, held here so it
+    cannot be collected), and then raise what `unwind` raises."""
+    interrupted = False
+    while not unwound.done():
+        try:
+            await unwound
+        except asyncio.CancelledError:
+            interrupted = True  # the saga was cancelled meanwhile: it goes on once they are done
+    failure = unwound.result()  # or what stopped the unwinding itself (the loop closing)
+    del unwound, running  # they hold the failure too
+    try:
+        raise _outcome(failure, error, interrupted)
     finally:
         del failure, error
 
@@ -118,31 +141,49 @@ async def _compensate(
     pending: list[Compensation],
     error: BaseException,
     stop_on_error: bool,
-) -> SagaFailed | BaseException:
-    """Run the compensations `pending` in order; the `SagaFailed` that reports them, or
-    `error` itself if it is a cancellation (which goes on as it was)."""
-    OPEN_DEADLINES.set([])  # in the unwinding's own context: a compensation's timeout follows it to a task
+    unwound: _Unwound,
+) -> None:
+    """Run the compensations `pending` in order; set `unwound` to what reports them
+    (see `_report`), or to what stopped them."""
     observed = rt.observers
     compensated: list[str] = []
     errors: list[tuple[str, BaseException]] = []
     uncompensated: list[str] = []
-    for step, undo, args in pending:
-        if observed:
-            rt.event("compensate.start", step)
-        try:
-            await undo(*args)
-        except Exception as exc:  # recorded; the others still run unless told to stop
-            errors.append((step, exc))
+    try:
+        for step, undo, args in pending:
             if observed:
-                rt.event("compensate.error", step, error_fields(exc))
-            if stop_on_error:
-                uncompensated = [entry[0] for entry in pending[len(compensated) + len(errors) :]]
-                break
-            continue
-        compensated.append(step)
-        if observed:
-            rt.event("compensate.end", step)
-    if observed:
+                rt.event("compensate.start", step)
+            try:
+                await undo(*args)
+            except Exception as exc:  # recorded; the others still run unless told to stop
+                errors.append((step, exc))
+                if observed:
+                    rt.event("compensate.error", step, error_fields(exc))
+                if stop_on_error:
+                    uncompensated = [entry[0] for entry in pending[len(compensated) + len(errors) :]]
+                    break
+                continue
+            compensated.append(step)
+            if observed:
+                rt.event("compensate.end", step)
+    except BaseException as stopped:  # this task cancelled (the loop closing), or the process stopping
+        unwound.set_exception(stopped)
+        raise
+    unwound.set_result(_report(rt, name, failed_step, error, compensated, errors, uncompensated))
+
+
+def _report(
+    rt: Runtime,
+    name: str,
+    failed_step: str | None,
+    error: BaseException,
+    compensated: list[str],
+    errors: list[tuple[str, BaseException]],
+    uncompensated: list[str],
+) -> BaseException:
+    """Emit `saga.failed`; the `SagaFailed` that reports an unwinding, or `error` itself
+    if it is a cancellation (which goes on as it was)."""
+    if rt.observers:
         rt.event("saga.failed", name, {"step": failed_step, **error_fields(error)})
     if isinstance(error, asyncio.CancelledError):
         return error
@@ -154,40 +195,7 @@ async def _compensate(
 _UNWOUND = (Exception, asyncio.CancelledError)  # what a saga unwinds for; the rest goes on at once
 
 
-async def _finish_in_task(
-    compensating: Coroutine[Any, Any, SagaFailed | BaseException],
-    waiting_on: Any,
-    context: contextvars.Context,
-    error: BaseException,
-) -> NoReturn:
-    """Drive the compensations that began in place, and now wait, to the end in a
-    shielded task; then raise what `Saga.unwind` raises."""
-    origin = asyncio.current_task()
-    assert origin is not None
-    # A compensation's timeout that fired while it ran in place (a durable run's replay
-    # fires an overdue one at once) asked its cancellation of this task: it is owed to
-    # the compensation, in the task it moves to, not to whoever awaits the saga.
-    owed = Deadline.fired_in(context, origin)
-    resumed = _Resumed(compensating, waiting_on, origin, cancel=owed).run()
-    unwinding = asyncio.get_running_loop().create_task(resumed, context=context)
-    interrupted = False
-    while True:
-        try:
-            failure = await asyncio.shield(unwinding)
-            break
-        except asyncio.CancelledError:
-            if owed:
-                owed = False
-                if origin.uncancel() == 0:  # the timeout's alone: nobody cancelled the saga
-                    continue
-            interrupted = True
-    try:
-        raise _outcome(failure, error, interrupted)
-    finally:
-        del failure, error
-
-
-def _outcome(failure: SagaFailed | BaseException, error: BaseException, interrupted: bool) -> BaseException:
+def _outcome(failure: BaseException, error: BaseException, interrupted: bool) -> BaseException:
     """What an unwound saga raises: the cancellation it was, a cancellation that
     came while it unwound an error, or `failure` from the error."""
     if isinstance(error, asyncio.CancelledError):
@@ -200,42 +208,18 @@ def _outcome(failure: SagaFailed | BaseException, error: BaseException, interrup
     return failure
 
 
-class _Resumed:
-    """A coroutine that has started and is waiting on `waiting_on`, made awaitable
-    again, so that a task can drive the rest of it. It passes what it yields to
-    the task and what the task sends or throws back: exactly what the task would
-    have done had it run the coroutine from the start."""
+if sys.version_info >= (3, 12):
+    _PLAIN_CREATE_TASK = asyncio.BaseEventLoop.create_task
 
-    def __init__(
-        self, coroutine: Coroutine[Any, Any, Any], waiting_on: Any, origin: Any, cancel: bool = False
-    ) -> None:
-        self._coroutine = coroutine
-        self._waiting_on = waiting_on
-        self._origin = origin  # the task it began in
-        self._cancel = cancel  # a cancellation owed to it, asked of `origin`
+    def _start(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """A task for `coroutine`, started eagerly on a loop that makes plain tasks (a loop
+        of its own, such as Temporal's or uvloop, or a task factory, makes it as usual)."""
+        if type(loop).create_task is _PLAIN_CREATE_TASK and loop.get_task_factory() is None:
+            return asyncio.Task(coroutine, loop=loop, eager_start=True)
+        return loop.create_task(coroutine)
 
-    async def run(self) -> Any:
-        # Deadlines the coroutine opened before it moved here (a compensation's
-        # `timeout`) must now cancel this task.
-        task = asyncio.current_task()
-        assert task is not None
-        Deadline.moved_to(task, self._origin)
-        if self._cancel:
-            task.cancel()  # it arrives where the coroutine waits, as it would have there
-        return await self
+else:
 
-    def __await__(self) -> Generator[Any, Any, Any]:
-        coroutine, yielded = self._coroutine, self._waiting_on
-        while True:
-            try:
-                sent = yield yielded
-            except BaseException as exc:  # the task throws in what the awaited future raised
-                try:
-                    yielded = coroutine.throw(exc)
-                except StopIteration as finished:
-                    return finished.value
-            else:
-                try:
-                    yielded = coroutine.send(sent)
-                except StopIteration as finished:
-                    return finished.value
+    def _start(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """A task for `coroutine` (Python 3.11 cannot start one eagerly)."""
+        return loop.create_task(coroutine)
