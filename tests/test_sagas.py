@@ -228,6 +228,41 @@ def test_a_compensation_with_a_failing_task_group_fails_alone(backend) -> None:
     assert [str(inner) for inner in error.exceptions] == ["child of 2 failed"]
 
 
+def test_an_error_that_cannot_be_shown_still_ends_the_unwinding() -> None:
+    """What reports an unwinding is made in the compensations' task; should making it
+    fail, the saga waiting on it gets that failure instead of waiting for ever."""
+    import asyncio
+
+    from wfc.runtime import Runtime, Saga
+
+    class Unshowable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("cannot be shown")
+
+    async def undo() -> None:
+        await asyncio.sleep(0)
+
+    async def unwound() -> BaseException:
+        saga = Saga(Runtime(), "s")
+        saga.step = "a"
+        saga.completed(undo)
+        saga.step = "b"
+        try:
+            await saga.unwind(Unshowable())
+        except BaseException as exc:  # noqa: BLE001 - what it raised is the point
+            return exc
+        raise AssertionError("unwind always raises")
+
+    loop = asyncio.new_event_loop()
+    try:
+        task = loop.create_task(unwound())
+        loop.run_until_complete(asyncio.wait([task], timeout=5))
+        assert task.done(), "the saga still waits on its unwinding"
+        assert isinstance(task.result(), RuntimeError) and str(task.result()) == "cannot be shown"
+    finally:
+        loop.close()
+
+
 # ---- unwind options ------------------------------------------------------------------
 UNWIND = """use backend_handlers as h
 saga book(n) unwind({options}) {{

@@ -166,10 +166,14 @@ async def _compensate(
             compensated.append(step)
             if observed:
                 rt.event("compensate.end", step)
-    except BaseException as stopped:  # this task cancelled (the loop closing), or the process stopping
+        report = _report(rt, name, failed_step, error, compensated, errors, uncompensated)
+    except Exception as failed:  # making the report failed (an error whose str() raises)
+        unwound.set_exception(failed)  # the saga raises it: it must not wait for ever
+        return
+    except BaseException as stopped:  # this task cancelled (the loop closing), the process stopping
         unwound.set_exception(stopped)
         raise
-    unwound.set_result(_report(rt, name, failed_step, error, compensated, errors, uncompensated))
+    unwound.set_result(report)
 
 
 def _report(
