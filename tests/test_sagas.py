@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 import shop
 import wfc
 from conftest import EXAMPLES, run, run_source
-from wfc.api import analyze
+from wfc.api import analyze, load_source
 from wfc.diagnostics import CompileError
 from wfc.runtime import SagaFailed
 
@@ -261,6 +263,25 @@ def test_an_error_that_cannot_be_shown_still_ends_the_unwinding() -> None:
         assert isinstance(task.result(), RuntimeError) and str(task.result()) == "cannot be shown"
     finally:
         loop.close()
+
+
+def test_compensations_that_never_wait_end_without_a_round_of_the_loop_where_python_can(backend) -> None:
+    """On Python 3.12+ the compensations' task starts eagerly: a saga whose compensations
+    never wait fails at once, as the hand-written one would; 3.11 needs a round."""
+    import asyncio
+
+    from wfc.runtime import Runtime
+
+    module = load_source(_started_in_a_saga('h.note("undo", a)'), "eager.wf", backend=backend)
+
+    async def main() -> list[str]:
+        rounds: list[str] = []
+        asyncio.get_running_loop().call_soon(rounds.append, "a round of the loop")
+        with Runtime().activate(), pytest.raises(SagaFailed):
+            await module.s()
+        return rounds[:]  # as it is now: asyncio.run goes round the loop again as it ends
+
+    assert asyncio.run(main()) == ([] if sys.version_info >= (3, 12) else ["a round of the loop"])
 
 
 # ---- unwind options ------------------------------------------------------------------
