@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from wfc.runtime import current
 
 log: list[tuple[str, tuple]] = []
@@ -132,8 +134,6 @@ async def scripted(value=None):
 async def undo_with_asyncio_timeout(x, seconds):
     """A compensation written with the task-bound `asyncio.timeout`, around a wait that
     outlasts it by far: real seconds, not the runtime's clock."""
-    import asyncio
-
     log.append(("undo_with_asyncio_timeout", (x, seconds)))
     async with asyncio.timeout(seconds):
         await asyncio.sleep(30)
@@ -142,8 +142,6 @@ async def undo_with_asyncio_timeout(x, seconds):
 async def undo_in_one_task(x):
     """A compensation that holds task-bound state across a wait, as anyio's locks and
     cancel scopes do (httpx): the task it starts in must be the task it ends in."""
-    import asyncio
-
     before = asyncio.current_task()
     await asyncio.sleep(0)
     after = asyncio.current_task()
@@ -155,8 +153,6 @@ async def undo_in_one_task(x):
 async def undo_with_a_task_group(x):
     """A compensation with an `asyncio.TaskGroup` whose child fails: the group cancels its
     parent task, which must be the compensation's, not the saga's."""
-    import asyncio
-
     async def child():
         await asyncio.sleep(0)
         raise ValueError(f"child of {x} failed")
