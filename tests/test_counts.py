@@ -149,11 +149,16 @@ def _fan(source: str) -> Callable[[str], Callable[[int], Callable[[], Any]]]:
     return of
 
 
+def _saga_of(backend: str, n: int, ending: str, kind: str) -> Any:
+    """A compiled or interpreted saga `w(x)` of `n` compensated steps, then `ending`."""
+    body = "".join(SAGA_STEP.format(k=k) for k in range(n))
+    source = f"use {HANDLERS} as h\n\nsaga w(x) {{\n{body}    {ending}\n}}\n"
+    return load_source(source, f"counts_{kind}_{backend}_{n}.wf", backend=backend)
+
+
 def _saga(backend: str) -> Callable[[int], Callable[[], Any]]:
     def make(n: int) -> Callable[[], Any]:
-        body = "".join(SAGA_STEP.format(k=k) for k in range(n))
-        source = f"use {HANDLERS} as h\n\nsaga w(x) {{\n{body}    return x\n}}\n"
-        module = load_source(source, f"counts_saga_{backend}_{n}.wf", backend=backend)
+        module = _saga_of(backend, n, "return x", "saga")
         return lambda: module.w(1)
 
     return make
@@ -161,9 +166,7 @@ def _saga(backend: str) -> Callable[[int], Callable[[], Any]]:
 
 def _unwound_saga(backend: str) -> Callable[[int], Callable[[], Any]]:
     def make(n: int) -> Callable[[], Any]:
-        body = "".join(SAGA_STEP.format(k=k) for k in range(n))
-        source = f"use {HANDLERS} as h\n\nsaga w(x) {{\n{body}    fail \"stop\"\n}}\n"
-        module = load_source(source, f"counts_unwound_{backend}_{n}.wf", backend=backend)
+        module = _saga_of(backend, n, 'fail "stop"', "unwound")
 
         async def unwound() -> None:
             with pytest.raises(SagaFailed, match="stop") as failed:

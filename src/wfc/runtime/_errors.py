@@ -68,7 +68,7 @@ class SagaFailed(WorkflowError):
     def __reduce__(self) -> tuple[Any, ...]:
         # Slots are not in the instance dict that exceptions pickle and copy by.
         own = (self.step, self.error, self.compensated, self.compensation_errors, self.uncompensated)
-        return type(self), (self.message, *own), getattr(self, "__dict__", None) or None
+        return type(self), (self.message, *own), self.__dict__ or None
 
 
 class BranchesFailed(WorkflowError):

@@ -150,17 +150,16 @@ async def _compensate(
     errors: list[tuple[str, BaseException]] = []
     uncompensated: list[str] = []
     try:
-        for step, undo, args in pending:
+        for position, (step, undo, args) in enumerate(pending):
             if observed:
                 rt.event("compensate.start", step)
             try:
                 await undo(*args)
             except Exception as exc:  # recorded; the others still run unless told to stop
                 errors.append((step, exc))
-                if observed:
-                    rt.event("compensate.error", step, error_fields(exc))
+                rt.failed("compensate.error", step, exc)
                 if stop_on_error:
-                    uncompensated = [entry[0] for entry in pending[len(compensated) + len(errors) :]]
+                    uncompensated = [entry[0] for entry in pending[position + 1 :]]
                     break
                 continue
             compensated.append(step)
