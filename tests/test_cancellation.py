@@ -163,6 +163,35 @@ def test_an_error_during_unwinding_cancelled_still_compensates_everything(backen
     assert undone() == [-2, -1]
 
 
+def test_a_cancellation_in_the_round_its_compensations_run_in_waits_for_them(backend) -> None:
+    """A task that has not started yet (3.11, or a loop with a task factory) runs its
+    compensations in the round the saga resumes in; a cancellation that comes then,
+    here from the first compensation itself, is raised once both have run."""
+    source = ("use backend_handlers as h\nsaga s() {\n"
+              "    step a = h.double(1) compensate h.note(\"undo\", a)\n"
+              "    step b = h.double(2) compensate h.cancel_pending()\n"
+              "    step h.explode(\"x\") compensate none\n}\n")
+    module = load_source(source, f"cancel{next(_counter)}.wf", backend=backend)
+    h.log.clear()
+
+    async def main() -> BaseException:
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(lambda loop, coro, **options: asyncio.Task(coro, loop=loop, **options))
+        with Runtime().activate():
+            saga = asyncio.ensure_future(module.s())
+            h.PENDING.append(saga)
+            try:
+                await saga
+            except BaseException as exc:  # noqa: BLE001 - the test asserts what it was
+                return exc
+        raise AssertionError("the saga did not fail")
+
+    error = asyncio.run(main())
+    assert type(error) is asyncio.CancelledError
+    assert isinstance(error.__cause__, SagaFailed) and error.__cause__.compensated == ["b", "a"]
+    assert ("note", ("undo", 2)) in h.log
+
+
 @pytest.mark.parametrize("raised", [asyncio.CancelledError(), Stray("odd"), asyncio.CancelledError("mine")])
 def test_a_handler_raising_a_base_exception_fails_its_step(backend, raised) -> None:
     h.raising = handler_raising(raised)

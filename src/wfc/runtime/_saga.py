@@ -92,9 +92,9 @@ def unwind(
     if pending:
         loop = asyncio.get_running_loop()
         unwound = _Unwound(loop=loop)
-        running = _start(loop, _compensate(rt, name, step, pending, error, stop_on_error, unwound))
+        running, started = _start(loop, _compensate(rt, name, step, pending, error, stop_on_error, unwound))
         if not unwound.done():
-            return _unwinding(unwound, running, error)
+            return _unwinding(unwound, running, started, error)
         failure = unwound.result()  # started eagerly, and none of them waited
         del unwound  # it holds the failure too (see below)
     else:
@@ -117,10 +117,21 @@ class _Unwound(asyncio.Future[BaseException]):
         return False
 
 
-async def _unwinding(unwound: _Unwound, running: asyncio.Task[None], error: BaseException) -> NoReturn:
+async def _unwinding(
+    unwound: _Unwound, running: asyncio.Task[None], started: bool, error: BaseException
+) -> NoReturn:
     """Wait for `unwound` (the compensations run by the task `running`, held here so it
-    cannot be collected), and then raise what `unwind` raises."""
+    cannot be collected; `started`: it has run its first step), then raise what
+    `unwind` raises."""
     interrupted = False
+    if not started:
+        # The task's first step is due on the loop's next round; a bare yield puts the
+        # saga's own step right behind it in that round. Compensations that never wait
+        # are then done when the saga resumes: a round sooner than `unwound` wakes it.
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            interrupted = True
     while not unwound.done():
         try:
             await unwound
@@ -214,15 +225,20 @@ def _outcome(failure: BaseException, error: BaseException, interrupted: bool) ->
 if sys.version_info >= (3, 12):
     _PLAIN_CREATE_TASK = asyncio.BaseEventLoop.create_task
 
-    def _start(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """A task for `coroutine`, started eagerly on a loop that makes plain tasks (a loop
-        of its own, such as Temporal's or uvloop, or a task factory, makes it as usual)."""
+    def _start(
+        loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, None]
+    ) -> tuple[asyncio.Task[None], bool]:
+        """A task for `coroutine`, and whether it has started: it starts eagerly on a loop
+        that makes plain tasks (a loop of its own, such as Temporal's or uvloop, or a
+        task factory, makes it as usual)."""
         if type(loop).create_task is _PLAIN_CREATE_TASK and loop.get_task_factory() is None:
-            return asyncio.Task(coroutine, loop=loop, eager_start=True)
-        return loop.create_task(coroutine)
+            return asyncio.Task(coroutine, loop=loop, eager_start=True), True
+        return loop.create_task(coroutine), False
 
 else:
 
-    def _start(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """A task for `coroutine` (Python 3.11 cannot start one eagerly)."""
-        return loop.create_task(coroutine)
+    def _start(
+        loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, None]
+    ) -> tuple[asyncio.Task[None], bool]:
+        """A task for `coroutine`, not started (Python 3.11 cannot start one eagerly)."""
+        return loop.create_task(coroutine), False
