@@ -150,6 +150,12 @@ async def undo_in_one_task(x):
         raise RuntimeError("the compensation changed tasks while it waited")
 
 
+async def undo_after_a_wait(x, seconds):
+    """A compensation that waits before it is done, and says so once it is."""
+    await asyncio.sleep(seconds)
+    log.append(("undone", (x,)))
+
+
 async def undo_with_a_task_group(x):
     """A compensation with an `asyncio.TaskGroup` whose child fails: the group cancels its
     parent task, which must be the compensation's, not the saga's."""

@@ -163,6 +163,29 @@ def test_an_error_during_unwinding_cancelled_still_compensates_everything(backen
     assert undone() == [-2, -1]
 
 
+def test_an_anyio_scope_that_cancels_at_every_round_lets_every_compensation_finish(backend) -> None:
+    """anyio's cancel scopes (under Starlette, FastAPI and httpx) cancel a task again at
+    every round of the loop until it leaves the scope. Compensations run in that task
+    would be cut short at their first wait; in a task of their own they all finish, and
+    the scope then ends as cancelled."""
+    import anyio
+
+    source = ("use backend_handlers as h\nsaga s() {\n"
+              "    step a = h.double(1) compensate h.undo_after_a_wait(\"a\", 0.02)\n"
+              "    step b = h.double(2) compensate h.undo_after_a_wait(\"b\", 0.02)\n"
+              "    step h.slow(\"c\", 30)\n}\n")
+    module = load_source(source, f"cancel{next(_counter)}.wf", backend=backend)
+    h.log.clear()
+
+    async def main() -> bool:
+        with Runtime().activate(), anyio.move_on_after(0.05) as scope:
+            await module.s()
+        return scope.cancelled_caught
+
+    assert anyio.run(main) is True
+    assert [args for name, args in h.log if name == "undone"] == [("b",), ("a",)]
+
+
 def test_a_cancellation_in_the_round_its_compensations_run_in_waits_for_them(backend) -> None:
     """A task that has not started yet (3.11, or a loop with a task factory) runs its
     compensations in the round the saga resumes in; a cancellation that comes then,
