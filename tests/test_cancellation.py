@@ -163,6 +163,16 @@ def test_an_error_during_unwinding_cancelled_still_compensates_everything(backen
     assert undone() == [-2, -1]
 
 
+def two_compensated_steps(backend: str, undo_a: str, undo_b: str, then: str) -> Any:
+    """The module of a saga `s`: steps a and b, undone by `undo_a` and `undo_b`, then the step `then`."""
+    source = ("use backend_handlers as h\nsaga s() {\n"
+              f"    step a = h.double(1) compensate {undo_a}\n"
+              f"    step b = h.double(2) compensate {undo_b}\n"
+              f"    step {then}\n}}\n")
+    h.log.clear()
+    return load_source(source, f"cancel{next(_counter)}.wf", backend=backend)
+
+
 def test_an_anyio_scope_that_cancels_at_every_round_lets_every_compensation_finish(backend) -> None:
     """anyio's cancel scopes (under Starlette, FastAPI and httpx) cancel a task again at
     every round of the loop until it leaves the scope. Compensations run in that task
@@ -170,12 +180,8 @@ def test_an_anyio_scope_that_cancels_at_every_round_lets_every_compensation_fini
     the scope then ends as cancelled."""
     import anyio
 
-    source = ("use backend_handlers as h\nsaga s() {\n"
-              "    step a = h.double(1) compensate h.undo_after_a_wait(\"a\", 0.02)\n"
-              "    step b = h.double(2) compensate h.undo_after_a_wait(\"b\", 0.02)\n"
-              "    step h.slow(\"c\", 30)\n}\n")
-    module = load_source(source, f"cancel{next(_counter)}.wf", backend=backend)
-    h.log.clear()
+    module = two_compensated_steps(backend, 'h.undo_after_a_wait("a", 0.02)',
+                                   'h.undo_after_a_wait("b", 0.02)', then='h.slow("c", 30)')
 
     async def main() -> bool:
         with Runtime().activate(), anyio.move_on_after(0.05) as scope:
@@ -190,12 +196,7 @@ def test_a_cancellation_in_the_round_its_compensations_run_in_waits_for_them(bac
     """A task that has not started yet (3.11, or a loop with a task factory) runs its
     compensations in the round the saga resumes in; a cancellation that comes then,
     here from the first compensation itself, is raised once both have run."""
-    source = ("use backend_handlers as h\nsaga s() {\n"
-              "    step a = h.double(1) compensate h.note(\"undo\", a)\n"
-              "    step b = h.double(2) compensate h.cancel_pending()\n"
-              "    step h.explode(\"x\") compensate none\n}\n")
-    module = load_source(source, f"cancel{next(_counter)}.wf", backend=backend)
-    h.log.clear()
+    module = two_compensated_steps(backend, 'h.note("undo", a)', "h.cancel_pending()", then='h.explode("x")')
 
     async def main() -> BaseException:
         loop = asyncio.get_running_loop()
