@@ -150,6 +150,15 @@ async def undo_in_one_task(x):
         raise RuntimeError("the compensation changed tasks while it waited")
 
 
+SCOPES: list = []  # anyio cancel scopes that `cancel_the_scope_and_wait` cancels
+
+
+async def cancel_the_scope_and_wait():
+    """A step that cancels the anyio scope it runs in, then waits to be cancelled."""
+    SCOPES.pop().cancel()
+    await asyncio.sleep(30)
+
+
 async def undo_after_a_wait(x, seconds):
     """A compensation that waits before it is done, and says so once it is."""
     await asyncio.sleep(seconds)

@@ -181,10 +181,11 @@ def test_an_anyio_scope_that_cancels_at_every_round_lets_every_compensation_fini
     import anyio
 
     module = two_compensated_steps(backend, 'h.undo_after_a_wait("a", 0.02)',
-                                   'h.undo_after_a_wait("b", 0.02)', then='h.slow("c", 30)')
+                                   'h.undo_after_a_wait("b", 0.02)', then="h.cancel_the_scope_and_wait()")
 
     async def main() -> bool:
-        with Runtime().activate(), anyio.move_on_after(0.05) as scope:
+        with Runtime().activate(), anyio.CancelScope() as scope:
+            h.SCOPES.append(scope)
             await module.s()
         return scope.cancelled_caught
 
