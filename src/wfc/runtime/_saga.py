@@ -124,17 +124,17 @@ async def _unwinding(
     cannot be collected; `started`: it has run its first step), then raise what
     `unwind` raises."""
     interrupted = False
-    if not started:
-        # The task's first step is due on the loop's next round; a bare yield puts the
-        # saga's own step right behind it in that round. Compensations that never wait
-        # are then done when the saga resumes: a round sooner than `unwound` wakes it.
-        try:
-            await asyncio.sleep(0)
-        except asyncio.CancelledError:
-            interrupted = True
     while not unwound.done():
         try:
-            await unwound
+            if started:
+                await unwound
+            else:
+                # The task's first step is due on the loop's next round; a bare yield puts
+                # the saga's own step right behind it in that round. Compensations that
+                # never wait are then done when the saga resumes: a round sooner than
+                # `unwound` would wake it.
+                started = True
+                await asyncio.sleep(0)
         except asyncio.CancelledError:
             interrupted = True  # the saga was cancelled meanwhile: it goes on once they are done
     failure = unwound.result()  # or what stopped the unwinding itself (the loop closing)
